@@ -1,0 +1,212 @@
+"""Multi-head self-attention (Vaswani et al. 2017), position embeddings and masked mean pooling.
+
+Self-attention over a sequence x (N, T, D) with h heads of size d = D / h:
+
+    [Q | K | V] = x W_qkv + b_qkv                  one fused projection          (N, T, 3D)
+    Q, K, V split into heads                       each                          (N, h, T, d)
+    S = Q K^T / sqrt(d)                            scores, query i vs key j      (N, h, T, T)
+    P = softmax(S) over keys j, padded keys j      attention weights             (N, h, T, T)
+        excluded (weight exactly 0)
+    C = P V                                        context per head              (N, h, T, d)
+    out = concat_heads(C) W_o + b_o                output projection             (N, T, D)
+
+Column layout of W_qkv: columns [0, D) make Q, [D, 2D) make K, [2D, 3D) make V; within each block,
+head j owns the d columns [j d, (j + 1) d). The 1/sqrt(d) keeps the scores' variance near 1 at
+initialisation, so the softmax starts neither one-hot nor uniform.
+
+Backward, in reverse (every forward line has its d-line):
+
+    dC = split_heads(dout_proj)                    from the output affine's backward
+    dP = dC V^T,   dV = P^T dC
+    dS = P * (dP - sum_j P dP)                     softmax backward, per row (each query)
+    dQ = dS K / sqrt(d),   dK = dS^T Q / sqrt(d)
+    d[Q|K|V] -> the fused affine's backward -> dx, dW_qkv, db_qkv
+
+Heads and batch are batched with reshapes and `@` on (N, h, T, .) arrays: no Python loop.
+
+Also here: sinusoidal positions (fixed), learned positions (a table P, sliced), and the masked
+mean that pools a padded sequence into one vector.
+
+Shapes: N batch, T time, D model width, h heads, d = D / h head size.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import DTypeLike
+
+from minilm.errors import MinilmError
+from minilm.layers.core import affine_backward, affine_forward
+
+
+def attention_forward(
+    x: np.ndarray,
+    W_qkv: np.ndarray,
+    b_qkv: np.ndarray,
+    W_o: np.ndarray,
+    b_o: np.ndarray,
+    n_heads: int,
+    pad_mask: np.ndarray | None = None,
+) -> tuple[np.ndarray, tuple]:
+    """Multi-head scaled dot-product self-attention with an optional key-padding mask.
+
+    x:        (N, T, D)  input sequence
+    W_qkv:    (D, 3D)    fused query/key/value projection, columns [Q | K | V]
+    b_qkv:    (3D,)
+    W_o:      (D, D)     output projection
+    b_o:      (D,)
+    n_heads:  h, must divide D
+    pad_mask: (N, T) bool, True = padding: that position is never attended to as a key.
+              Padded positions still produce an output row (as queries); the loss ignores it.
+    Returns out (N, T, D) and the cache for `attention_backward`.
+    """
+    N, T, D = x.shape
+    if n_heads < 1 or D % n_heads:
+        raise MinilmError(f"n_heads={n_heads} must divide the model width D={D}; pick a divisor")
+    if pad_mask is not None and (pad_mask.shape != (N, T) or pad_mask.dtype != np.bool_):
+        raise MinilmError(
+            f"pad_mask must be bool of shape {(N, T)}, got {pad_mask.dtype} {pad_mask.shape}; "
+            "pass True for padding positions"
+        )
+    h, d = n_heads, D // n_heads
+    scale = d**-0.5  # a Python float, so float32 inputs stay float32
+
+    qkv, qkv_cache = affine_forward(x, W_qkv, b_qkv)  # (N, T, 3D)
+    # (N, T, 3D) -> (N, T, 3, h, d) -> (3, N, h, T, d): one transpose splits Q/K/V and heads.
+    q, k, v = qkv.reshape(N, T, 3, h, d).transpose(2, 0, 3, 1, 4)  # each (N, h, T, d)
+    scores = (q @ k.swapaxes(-1, -2)) * scale  # (N, h, T, T) query i (rows) vs key j
+    keep = None if pad_mask is None else ~pad_mask[:, None, None, :]  # (N, 1, 1, T) keys
+    # a fully padded row gets all-zero weights (finite, see _masked_softmax for why)
+    p = _masked_softmax(scores, keep)  # (N, h, T, T)
+    ctx = p @ v  # (N, h, T, d)
+    ctx = ctx.transpose(0, 2, 1, 3).reshape(N, T, D)  # concatenate heads: (N, T, D)
+    out, out_cache = affine_forward(ctx, W_o, b_o)  # (N, T, D)
+
+    cache = (qkv_cache, q, k, v, p, out_cache, scale)
+    return out, cache
+
+
+def attention_backward(
+    dout: np.ndarray, cache: tuple
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Backward for `attention_forward`.
+
+    dout: (N, T, D)
+    Returns (dx (N, T, D), dW_qkv (D, 3D), db_qkv (3D,), dW_o (D, D), db_o (D,)).
+    """
+    qkv_cache, q, k, v, p, out_cache, scale = cache
+    N, h, T, d = q.shape
+
+    # out = ctx W_o + b_o
+    dctx, dW_o, db_o = affine_backward(dout, out_cache)  # (N, T, D)
+    dctx = dctx.reshape(N, T, h, d).transpose(0, 2, 1, 3)  # split heads: (N, h, T, d)
+    # ctx = p v
+    dp = dctx @ v.swapaxes(-1, -2)  # (N, h, T, T)
+    dv = p.swapaxes(-1, -2) @ dctx  # (N, h, T, d)
+    # p = softmax(scores) per row: dscores = p * (dp - sum_j p_j dp_j). Where p is exactly 0
+    # (padded keys, fully padded rows) dscores is 0 too: no gradient reaches padded keys.
+    dscores = p * (dp - np.sum(p * dp, axis=-1, keepdims=True))  # (N, h, T, T)
+    # scores = q k^T * scale
+    dq = (dscores @ k) * scale  # (N, h, T, d)
+    dk = (dscores.swapaxes(-1, -2) @ q) * scale  # (N, h, T, d)
+    # undo the split: (3, N, h, T, d) -> (N, T, 3, h, d) -> (N, T, 3D)
+    dqkv = np.stack([dq, dk, dv]).transpose(1, 3, 0, 2, 4).reshape(N, T, 3 * h * d)
+    dx, dW_qkv, db_qkv = affine_backward(dqkv, qkv_cache)
+    return dx, dW_qkv, db_qkv, dW_o, db_o
+
+
+def _masked_softmax(scores: np.ndarray, keep: np.ndarray | None) -> np.ndarray:
+    """Softmax over the last axis using only entries where `keep` is True (None: all entries).
+
+    Stable: the row maximum over kept entries is subtracted before exp. Excluded entries get
+    exp(-inf) = 0, i.e. weight exactly 0.
+
+    A row with nothing kept (a fully padded sequence) has no valid key, so we define its weights
+    as all zeros: its context vector is 0 and its output is just b_o. The other common choice,
+    filling masked scores with a large negative number, gives such a row uniform weights over
+    the padding - finite, but it quietly averages padding vectors and sends gradient to them.
+    Zero weights keep the output finite (no 0/0) and padded keys gradient-free in every case.
+    """
+    if keep is None:
+        shifted = scores - scores.max(axis=-1, keepdims=True)
+        e = np.exp(shifted)
+        return e / e.sum(axis=-1, keepdims=True)
+    masked = np.where(keep, scores, -np.inf)
+    row_max = masked.max(axis=-1, keepdims=True)
+    row_max = np.where(np.isfinite(row_max), row_max, 0.0)  # fully masked row: avoid -inf - -inf
+    e = np.exp(masked - row_max)  # 0 where masked
+    total = e.sum(axis=-1, keepdims=True)
+    return e / np.where(total > 0, total, 1.0)  # fully masked row: 0 / 1 = 0
+
+
+def sinusoidal_positions(T: int, D: int, dtype: DTypeLike = np.float32) -> np.ndarray:
+    """Fixed position encodings of Vaswani et al. (2017), shape (T, D).
+
+        PE[t, 2i]     = sin(t / 10000^(2i / D))
+        PE[t, 2i + 1] = cos(t / 10000^(2i / D))
+
+    Each pair of columns is a sine/cosine at one frequency, from 1 rad/step down to
+    1/10000 rad/step, so PE[t + k] is a fixed rotation of PE[t] for every t. An odd D gets one
+    extra sine column. Computed in float64, returned in `dtype`.
+    """
+    if T < 0 or D < 1:
+        raise MinilmError(f"need T >= 0 and D >= 1 for positions, got T={T}, D={D}")
+    t = np.arange(T, dtype=np.float64)[:, None]  # (T, 1)
+    pair = np.arange(D) // 2  # (D,) i for columns 2i and 2i + 1
+    angle = t / 10000.0 ** (2 * pair / D)  # (T, D)
+    pe = np.where(np.arange(D) % 2 == 0, np.sin(angle), np.cos(angle))
+    return pe.astype(dtype)
+
+
+def position_forward(P: np.ndarray, T: int) -> tuple[np.ndarray, tuple]:
+    """Learned positions: the first T rows of the table P (Tmax, D), returned as (T, D).
+
+    The caller adds them to every sequence of the batch (broadcast over N). The rows are copied
+    so that changing the output in place can never change the parameter.
+    """
+    Tmax, D = P.shape
+    if not 0 <= T <= Tmax:
+        raise MinilmError(
+            f"sequence length {T} exceeds the {Tmax} learned positions; raise max_len"
+        )
+    return P[:T].copy(), (P.shape, P.dtype)
+
+
+def position_backward(dout: np.ndarray, cache: tuple) -> np.ndarray:
+    """Backward for `position_forward`: dP (Tmax, D).
+
+    dout: (..., T, D). The same row P[t] is added to every sequence, so its gradient is the sum
+    over all leading (batch) axes; rows t >= T were not used and get 0.
+    """
+    shape, dtype = cache
+    T, D = dout.shape[-2:]
+    dP = np.zeros(shape, dtype=dtype)  # (Tmax, D)
+    dP[:T] = dout.reshape(-1, T, D).sum(axis=0)
+    return dP
+
+
+def masked_mean_forward(x: np.ndarray, pad_mask: np.ndarray) -> tuple[np.ndarray, tuple]:
+    """Mean over the valid (not padded) positions of each sequence.
+
+        out_n = sum_t w_nt x_nt,   w_nt = [not pad_nt] / max(1, number of valid t in row n)
+
+    x:        (N, T, D)
+    pad_mask: (N, T) bool, True = padding (left out of the mean)
+    Returns out (N, D). A row with no valid position gets 0 (the max(1, .) avoids 0/0).
+    """
+    N, T, D = x.shape
+    if pad_mask.shape != (N, T) or pad_mask.dtype != np.bool_:
+        raise MinilmError(
+            f"pad_mask must be bool of shape {(N, T)}, got {pad_mask.dtype} {pad_mask.shape}; "
+            "pass True for padding positions"
+        )
+    valid = (~pad_mask).astype(x.dtype)  # (N, T)
+    w = valid / np.maximum(valid.sum(axis=1, keepdims=True), 1)  # (N, T)
+    out = np.einsum("nt,ntd->nd", w, x)  # (N, D)
+    return out, (w,)
+
+
+def masked_mean_backward(dout: np.ndarray, cache: tuple) -> np.ndarray:
+    """Backward for `masked_mean_forward`: dx_nt = w_nt dout_n, shape (N, T, D)."""
+    (w,) = cache
+    return w[:, :, None] * dout[:, None, :]  # (N, T, D)
