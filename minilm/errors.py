@@ -23,7 +23,7 @@ def run_cli(main: Callable[[], object]) -> None:
         main()
     except MinilmError as err:
         print(f"error: {err}", file=sys.stderr)
-        sys.exit(EXIT_BAD_INPUT)
+        sys.exit(getattr(err, "exit_code", EXIT_BAD_INPUT))  # e.g. 130 for an interrupted run
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         sys.exit(EXIT_INTERRUPTED)

@@ -1,0 +1,314 @@
+"""Optimisers, learning-rate schedules and gradient clipping for dicts of NumPy arrays.
+
+Every optimiser takes `params` and `grads`, two dicts with the same keys, and updates the
+parameters IN PLACE. A gradient is either
+
+- a dense array with the parameter's shape, or
+- a sparse row gradient `(row_ids, row_grads)`: `row_ids` (R,) unique integer rows of the table,
+  `row_grads` (R, D) their gradients (what `embedding_backward_rows` returns). Only those rows
+  of the parameter (and of the optimiser's state) are read and written, so a step costs O(R D)
+  instead of O(V D) for a (V, D) embedding table.
+
+Update rules (g = gradient, t = step counter starting at 1, lr = learning rate):
+
+    SGD        p <- p - lr g
+    momentum   u <- mu u + g;            p <- p - lr u
+    Adagrad    G <- G + g^2;             p <- p - lr g / (sqrt(G) + eps)
+    Adam       (g <- g + wd p  if weight_decay: L2 added to the gradient)
+               m <- b1 m + (1 - b1) g;   v <- b2 v + (1 - b2) g^2
+               m_hat = m / (1 - b1^t);   v_hat = v / (1 - b2^t)
+               p <- p - lr m_hat / (sqrt(v_hat) + eps)
+    AdamW      p <- p - lr wd p  (decoupled decay, Loshchilov & Hutter 2019), then Adam without L2
+
+Sparse rows are *lazy*: the state of rows that are not in `row_ids` is left alone. For momentum
+and Adam this differs from the dense update, where every row's velocity / moments decay each
+step even at zero gradient: under the lazy rule, untouched rows keep their moments undecayed
+and do not move, and a touched row's bias correction uses the *global* step t (not the number
+of times that row was touched). On a row's first touch the two rules agree exactly.
+
+Optimiser state lives in one flat dict of arrays (`"m/W_in"`, `"v/W_in"`, `"step"`, ...) so a
+checkpoint is one `np.savez` away: `state_dict()` / `load_state_dict()`.
+State arrays take the parameter's dtype: float32 parameters stay float32 throughout.
+
+Schedules are plain functions of the (0-based) step; `clip_global_norm` rescales all gradients
+(dense and sparse) together.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+
+from minilm.errors import MinilmError
+
+Grad = np.ndarray | tuple[np.ndarray, np.ndarray]
+
+
+class Optimizer:
+    """Shared machinery: the step counter, lazily created state slots, dense/sparse dispatch.
+
+    Subclasses name their state slots in `slots` and implement `_update(p, g, slots, lr, t)`
+    on plain arrays; the same code serves dense parameters and the selected rows of a table.
+    """
+
+    slots: tuple[str, ...] = ()
+
+    def __init__(self, lr: float) -> None:
+        if not lr > 0:
+            raise MinilmError(f"learning rate must be > 0, got {lr}; pass a positive --lr")
+        self.lr = float(lr)
+        self.t = 0  # number of steps taken; Adam's bias correction uses it
+        self.state: dict[str, np.ndarray] = {}  # "slot/param_name" -> array shaped like the param
+
+    def step(
+        self, params: dict[str, np.ndarray], grads: Mapping[str, Grad], lr: float | None = None
+    ) -> None:
+        """Apply one update to every parameter in place; `lr` overrides `self.lr` for this step."""
+        if params.keys() != grads.keys():
+            raise MinilmError(
+                f"grads keys {sorted(grads)} differ from params keys {sorted(params)}; "
+                "loss_and_grads must return a gradient for every parameter"
+            )
+        lr = self.lr if lr is None else float(lr)
+        self.t += 1
+        for name, p in params.items():
+            g = grads[name]
+            slots = [self._slot(s, name, p) for s in self.slots]
+            if isinstance(g, tuple):
+                rows, row_grads = _check_rows(name, p, g)
+                # Gather the touched rows (copies), update them, scatter them back. Rows are
+                # unique, so the scatter `p[rows] = ...` loses nothing.
+                p_rows = p[rows]
+                slot_rows = [s[rows] for s in slots]
+                self._update(p_rows, row_grads, slot_rows, lr, self.t)
+                p[rows] = p_rows
+                for s, s_rows in zip(slots, slot_rows, strict=True):
+                    s[rows] = s_rows
+            else:
+                if g.shape != p.shape:
+                    raise MinilmError(f"gradient of {name} has shape {g.shape}, param {p.shape}")
+                self._update(p, g, slots, lr, self.t)
+
+    def _slot(self, slot: str, name: str, p: np.ndarray) -> np.ndarray:
+        key = f"{slot}/{name}"
+        if key not in self.state:
+            self.state[key] = np.zeros_like(p)
+        return self.state[key]
+
+    def _update(
+        self, p: np.ndarray, g: np.ndarray, slots: list[np.ndarray], lr: float, t: int
+    ) -> None:
+        raise NotImplementedError
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """A copy of the state as flat name -> array (`"step"` plus one entry per slot/param)."""
+        out = {k: v.copy() for k, v in self.state.items()}
+        out["step"] = np.array(self.t, dtype=np.int64)
+        return out
+
+    def load_state_dict(self, d: Mapping[str, np.ndarray]) -> None:
+        """Replace the state by a copy of `d` (as returned by `state_dict`, e.g. via np.load)."""
+        if "step" not in d:
+            raise MinilmError("optimizer state has no 'step' entry; not a state_dict of minilm")
+        for key in d:
+            if key != "step" and key.split("/", 1)[0] not in self.slots:
+                raise MinilmError(
+                    f"optimizer state entry '{key}' does not belong to {type(self).__name__} "
+                    f"(slots {list(self.slots)}); was it written by another optimizer?"
+                )
+        self.t = int(d["step"])
+        self.state = {k: np.array(v) for k, v in d.items() if k != "step"}
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, optionally with (heavy-ball) momentum mu.
+
+    u <- mu u + g ;  p <- p - lr u      (mu = 0: plain p <- p - lr g, no state kept)
+    """
+
+    def __init__(self, lr: float, momentum: float = 0.0) -> None:
+        super().__init__(lr)
+        if not 0.0 <= momentum < 1.0:
+            raise MinilmError(f"momentum must be in [0, 1), got {momentum}")
+        self.momentum = float(momentum)
+        self.slots = ("velocity",) if momentum > 0 else ()
+
+    def _update(self, p, g, slots, lr, t):
+        if self.momentum > 0:
+            (u,) = slots
+            u *= self.momentum
+            u += g
+            g = u
+        p -= lr * g
+
+
+class Adagrad(Optimizer):
+    """Adagrad (Duchi et al. 2011): per-coordinate step lr / sqrt(sum of past squared grads).
+
+    G <- G + g^2 ;  p <- p - lr g / (sqrt(G) + eps)
+    `initial_accumulator` starts G above zero (GloVe's reference code starts it at 1).
+    """
+
+    slots = ("sum_sq",)
+
+    def __init__(self, lr: float, eps: float = 1e-8, initial_accumulator: float = 0.0) -> None:
+        super().__init__(lr)
+        self.eps = float(eps)
+        self.initial_accumulator = float(initial_accumulator)
+
+    def _slot(self, slot, name, p):
+        key = f"{slot}/{name}"
+        if key not in self.state:
+            self.state[key] = np.full_like(p, self.initial_accumulator)
+        return self.state[key]
+
+    def _update(self, p, g, slots, lr, t):
+        (G,) = slots
+        G += g * g
+        update = np.sqrt(G)  # one scratch array, reused in place: G can be a whole table
+        update += self.eps
+        np.divide(g, update, out=update)
+        update *= lr
+        p -= update
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba 2015) with optional L2 weight decay added to the gradient.
+
+    m <- b1 m + (1-b1) g ;  v <- b2 v + (1-b2) g^2 ;  p <- p - lr m_hat / (sqrt(v_hat) + eps)
+    with m_hat = m / (1 - b1^t), v_hat = v / (1 - b2^t). Sparse rows: lazy (module docstring).
+    """
+
+    slots = ("m", "v")
+    decoupled = False  # AdamW flips this: decay the weights directly, not through the gradient
+
+    def __init__(
+        self,
+        lr: float,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__(lr)
+        b1, b2 = betas
+        if not (0.0 <= b1 < 1.0 and 0.0 <= b2 < 1.0):
+            raise MinilmError(f"Adam betas must be in [0, 1), got {betas}")
+        if weight_decay < 0:
+            raise MinilmError(f"weight_decay must be >= 0, got {weight_decay}")
+        self.b1, self.b2 = float(b1), float(b2)
+        self.eps = float(eps)
+        self.weight_decay = float(weight_decay)
+
+    def _update(self, p, g, slots, lr, t):
+        m, v = slots
+        if self.weight_decay > 0:
+            if self.decoupled:
+                p -= (lr * self.weight_decay) * p  # AdamW: shrink the weights, independent of g
+            else:
+                g = g + self.weight_decay * p  # Adam + L2: the decay goes through m and v
+        m *= self.b1
+        m += (1.0 - self.b1) * g
+        v *= self.b2
+        v += (1.0 - self.b2) * (g * g)
+        # lr m_hat / (sqrt(v_hat) + eps) with the bias corrections folded into two scalars
+        # (Kingma & Ba, end of section 2), which saves two passes over the arrays:
+        #   = step_size m / (sqrt(v) + eps_hat),  step_size = lr sqrt(1-b2^t) / (1-b1^t),
+        #                                         eps_hat = eps sqrt(1-b2^t)
+        root = math.sqrt(1.0 - self.b2**t)
+        step_size = lr * root / (1.0 - self.b1**t)
+        update = np.sqrt(v)
+        update += self.eps * root
+        np.divide(m, update, out=update)
+        update *= step_size
+        p -= update
+
+
+class AdamW(Adam):
+    """AdamW: Adam with decoupled weight decay, p <- p - lr wd p before the Adam step.
+
+    Applies to every parameter it is given (pass a separate optimiser for parameters that should
+    not decay). For sparse rows the decay is lazy too: only the touched rows shrink.
+    """
+
+    decoupled = True
+
+    def __init__(
+        self,
+        lr: float,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.01,
+    ) -> None:
+        super().__init__(lr, betas, eps, weight_decay)
+
+
+def _check_rows(name: str, p: np.ndarray, g: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """Validate a sparse gradient: integer unique row ids, row_grads (R, *p.shape[1:])."""
+    if len(g) != 2:
+        raise MinilmError(f"sparse gradient of {name} must be (row_ids, row_grads)")
+    rows, row_grads = np.asarray(g[0]), g[1]
+    if rows.ndim != 1 or not np.issubdtype(rows.dtype, np.integer):
+        raise MinilmError(f"row_ids of {name} must be a 1-D integer array, got {rows.dtype}")
+    if row_grads.shape != (rows.size, *p.shape[1:]):
+        raise MinilmError(
+            f"row_grads of {name} has shape {row_grads.shape}, expected {(rows.size, *p.shape[1:])}"
+        )
+    # Duplicate ids would make `p[rows] = ...` keep only one of the updates, silently.
+    # Sorted ids (what embedding_backward_rows returns) are checked in O(R).
+    sorted_unique = rows.size < 2 or bool(np.all(rows[1:] > rows[:-1]))
+    if not sorted_unique and np.unique(rows).size != rows.size:
+        raise MinilmError(f"row_ids of {name} repeat; sum repeated rows first (core.sum_rows)")
+    return rows, row_grads
+
+
+# ---------------------------------------------------------------------------------------------
+# Learning-rate schedules: functions of the 0-based step.
+
+
+def constant(step: int, lr: float) -> float:
+    """lr at every step."""
+    return float(lr)
+
+
+def linear_decay(step: int, total_steps: int, lr: float, floor: float) -> float:
+    """word2vec's schedule: lr_t = max(floor, lr (1 - step / total_steps)).
+
+    Starts at lr, reaches `floor` at `total_steps` and stays there. word2vec.c decays by the
+    fraction of words processed and uses floor = 1e-4 * lr.
+    """
+    if total_steps <= 0:
+        raise MinilmError(f"total_steps must be > 0, got {total_steps}")
+    return max(float(floor), float(lr) * (1.0 - step / total_steps))
+
+
+def warmup_cosine(step: int, total_steps: int, lr: float, warmup: int, floor: float) -> float:
+    """Linear warmup to lr over `warmup` steps, then half a cosine from lr down to `floor`.
+
+    step < warmup:  lr (step + 1) / warmup          (the first step is not wasted at lr = 0)
+    afterwards:     floor + (lr - floor) (1 + cos(pi s)) / 2,  s = (step - warmup) / (T - warmup)
+    with T = total_steps; clamped to `floor` beyond T.
+    """
+    if total_steps <= 0:
+        raise MinilmError(f"total_steps must be > 0, got {total_steps}")
+    if step < warmup:
+        return float(lr) * (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, total_steps - warmup))
+    return float(floor) + (float(lr) - float(floor)) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def clip_global_norm(grads: Mapping[str, Grad], max_norm: float) -> float:
+    """Scale all gradients in place so their joint L2 norm is at most `max_norm`.
+
+    norm = sqrt(sum over all gradient entries g^2)  (for a sparse gradient: its row_grads);
+    if norm > max_norm every gradient is multiplied by max_norm / norm, which keeps the update's
+    direction. Returns the norm before clipping (accumulated in float64).
+    """
+    arrays = [g[1] if isinstance(g, tuple) else g for g in grads.values()]
+    norm = math.sqrt(sum(float(np.sum(np.square(a, dtype=np.float64))) for a in arrays))
+    if norm > max_norm:
+        scale = max_norm / norm
+        for a in arrays:
+            a *= scale
+    return norm

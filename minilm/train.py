@@ -1,0 +1,435 @@
+"""The one shared training loop: every model trains through `train()`.
+
+A model brings two things (DESIGN.md): `loss_and_grads(params, batch) -> (loss, grads)` and a
+`BatchSource` of batches. The loop is, at heart,
+
+    for epoch in range(cfg.epochs):
+        for batch in batches.epoch(epoch):
+            loss, grads = loss_and_grads(params, batch)        # forward + backward
+            clip_global_norm(grads, cfg.clip)                  # optional
+            optimizer.step(params, grads, lr=schedule(step))   # in place
+        on_epoch_end(epoch, params)                            # e.g. valid perplexity
+
+and around it: a progress bar (smoothed loss, tokens/s, ETA), probes that print nearest
+neighbours now and then, checkpoints, resume, a divergence guard and Ctrl-C handling.
+
+Checkpoints. `OUT/checkpoint.npz` is written atomically (temp file + rename) every
+`checkpoint_every` steps, at the end, when `stop_after` is reached and on Ctrl-C. It holds
+
+    model, optimizer        names (strings): resume refuses another model's checkpoint
+    p/<name>                every parameter
+    opt/<key>               the optimiser's state_dict ("opt/step", "opt/m/W", ...)
+    s/<key>                 the `state` dict the loss function carries (e.g. an RNN's hidden state)
+    epoch, step             data position: the next batch is batch `step` of epoch `epoch`
+    global_step, steps_per_epoch, seed
+    history/losses, history/metrics (JSON), history/train_seconds, history/tokens
+
+Batch sources are deterministic given their own seed and the epoch number, so the data
+position is all the "RNG state" the data needs: resume replays epoch `epoch` and skips its first
+`step` batches. With the same seed, an interrupted and resumed run is bit-identical to an
+uninterrupted one.
+
+Divergence. A NaN/inf loss stops the run with a one-line `MinilmError` naming the step and
+suggesting a lower learning rate. A checkpoint is only ever written with finite parameters, so
+the last good one stays loadable.
+
+Ctrl-C. The first SIGINT is noted and acted on between two steps (never in the middle of an
+update): the loop writes a checkpoint and raises `Interrupted`, a `MinilmError` whose one-line
+message says how to resume. A second Ctrl-C interrupts at once.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+from tqdm import tqdm
+
+from minilm.errors import EXIT_INTERRUPTED, MinilmError
+from minilm.io import load_npz, save_npz
+from minilm.optim import Optimizer, clip_global_norm, constant, linear_decay, warmup_cosine
+
+CHECKPOINT = "checkpoint.npz"
+SCHEDULES = ("constant", "linear", "cosine")
+
+Batch = dict[str, np.ndarray]
+LossAndGrads = Callable[[dict[str, np.ndarray], Batch], tuple[float, dict]]
+
+
+class Interrupted(MinilmError):
+    """Training stopped by Ctrl-C after writing a checkpoint; the message says how to resume."""
+
+    exit_code = EXIT_INTERRUPTED
+
+
+class BatchSource(Protocol):
+    """What the loop iterates: `steps_per_epoch` batches per epoch, reproducible per epoch.
+
+    `epoch(e)` must yield the same batches every time it is called with the same `e` (derive
+    the epoch's generator from the source's seed and `e`), so that resume can skip to a step.
+    A batch is a dict of arrays; an optional int `"n_tokens"` counts tokens for tokens/s.
+    """
+
+    steps_per_epoch: int
+
+    def epoch(self, epoch: int) -> Iterator[Batch]: ...
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 1  # passes over the batch source
+    lr: float = 1e-3  # learning rate (the peak of the schedule)
+    schedule: str = "constant"  # "constant" | "linear" (to lr_floor, word2vec) | "cosine" (warmup)
+    lr_floor: float = 0.0  # lowest lr of "linear" and "cosine", reached at the last step
+    warmup: int = 0  # steps of linear warmup before the cosine ("cosine" only)
+    clip: float = 0.0  # max global gradient norm; 0 = no clipping
+    seed: int = 0  # the run's seed; recorded in checkpoints, a resume must use the same one
+    log_every: int = 20  # steps between progress-bar postfix updates
+    checkpoint_every: int = 0  # steps between checkpoints; 0 = only at the end
+    out_dir: str | Path | None = None  # checkpoint folder (OUT/checkpoint.npz); None = none
+    resume: bool = False  # continue from OUT/checkpoint.npz
+    desc: str = "train"  # progress-bar label
+    model: str = ""  # model name stored in the checkpoint ("" = use desc)
+    probe_every: int = 0  # steps between probe prints; 0 = at the end of each epoch
+    stop_after: int = 0  # stop (with a checkpoint) after this many global steps; 0 = run all.
+    # The schedule still spans all epochs, so a later resume continues the same run.
+
+
+@dataclass
+class History:
+    losses: np.ndarray  # (steps,) float64: the training loss of every step, all sessions
+    epoch_metrics: list[dict[str, float]] = field(default_factory=list)  # on_epoch_end + "epoch"
+    train_seconds: float = 0.0  # time in batching, forward/backward and updates (no eval/ckpt)
+    tokens: int = 0  # sum of the batches' "n_tokens"
+    tokens_per_second: float = 0.0  # tokens / train_seconds (0 if batches carry no "n_tokens")
+    steps_per_epoch: int = 0
+    completed: bool = True  # False when `stop_after` ended the run before the last epoch
+
+
+def train(
+    loss_and_grads: LossAndGrads,
+    params: dict[str, np.ndarray],
+    batches: BatchSource,
+    optimizer: Optimizer,
+    cfg: TrainConfig,
+    *,
+    state: dict[str, np.ndarray] | None = None,
+    on_epoch_end: Callable[[int, dict[str, np.ndarray]], dict[str, float]] | None = None,
+    probe: Callable[[dict[str, np.ndarray]], str] | None = None,
+) -> History:
+    """Train `params` in place and return the History of the run.
+
+    `state` is the same dict object that `loss_and_grads` reads and writes between steps (an
+    SRN's hidden state, say): the loop saves it in checkpoints and refills it in place on resume.
+    `on_epoch_end(epoch, params)` returns metrics logged per epoch; `probe(params)` returns text
+    printed every `cfg.probe_every` steps (or each epoch end).
+    """
+    _check_config(cfg)
+    steps_per_epoch = int(batches.steps_per_epoch)
+    if steps_per_epoch <= 0:
+        raise MinilmError(
+            "no training batches: the corpus is shorter than one batch; "
+            "use a bigger corpus or a smaller batch size / window"
+        )
+    total = cfg.epochs * steps_per_epoch
+    state = {} if state is None else state
+    ckpt = _Checkpointer(cfg, steps_per_epoch, params, optimizer, state)
+
+    # Where we start, and what earlier sessions of this run already recorded.
+    epoch0, skip, gstep = 0, 0, 0
+    run = History(losses=np.zeros(0), steps_per_epoch=steps_per_epoch)
+    losses: list[float] = []
+    if cfg.resume:
+        epoch0, skip, gstep, run = ckpt.load()
+        losses = run.losses.tolist()
+
+    def lr_at(step: int) -> float:
+        if cfg.schedule == "linear":
+            return linear_decay(step, total, cfg.lr, cfg.lr_floor)
+        if cfg.schedule == "cosine":
+            return warmup_cosine(step, total, cfg.lr, cfg.warmup, cfg.lr_floor)
+        return constant(step, cfg.lr)
+
+    def history(completed: bool) -> History:
+        run.losses = np.asarray(losses, dtype=np.float64)
+        run.tokens_per_second = run.tokens / run.train_seconds if run.train_seconds > 0 else 0.0
+        run.completed = completed
+        return run
+
+    def save(epoch: int, step: int) -> None:
+        ckpt.save(epoch, step, gstep, history(completed=False))
+
+    def interrupted() -> Interrupted:
+        where = (
+            f"checkpoint saved in {ckpt.path}; run the same command with --resume to continue"
+            if ckpt.path
+            else "no checkpoint written (no --out given)"
+        )
+        return Interrupted(f"interrupted after step {gstep}; {where}")
+
+    progress = _Progress(cfg, total, gstep)
+    try:
+        with _DeferSigint() as sigint:
+            for epoch in range(epoch0, cfg.epochs):
+                step = skip if epoch == epoch0 else 0
+                first = len(losses) - step  # index of this epoch's first loss (resume: earlier)
+                tick = time.perf_counter()
+                for batch in itertools.islice(batches.epoch(epoch), step, None):
+                    loss, grads = loss_and_grads(params, batch)
+                    loss = float(loss)
+                    if not math.isfinite(loss):
+                        raise MinilmError(
+                            f"loss is {loss} at step {gstep + 1} (epoch {epoch + 1}): training "
+                            f"diverged; try a lower --lr (now {cfg.lr:g}){ckpt.kept()}"
+                        )
+                    if cfg.clip > 0:
+                        clip_global_norm(grads, cfg.clip)
+                    lr = lr_at(gstep)
+                    optimizer.step(params, grads, lr=lr)
+                    losses.append(loss)
+                    gstep += 1
+                    step += 1
+                    run.tokens += int(batch.get("n_tokens", 0))
+                    run.train_seconds += time.perf_counter() - tick
+                    progress.step(gstep, loss, lr, run)
+
+                    if probe is not None and cfg.probe_every and gstep % cfg.probe_every == 0:
+                        progress.write(probe(params))
+                    stop = cfg.stop_after > 0 and gstep == cfg.stop_after and gstep < total
+                    due = cfg.checkpoint_every > 0 and gstep % cfg.checkpoint_every == 0
+                    if due or stop or sigint.requested:
+                        save(epoch, step)
+                    if sigint.requested:
+                        raise interrupted()
+                    if stop:
+                        progress.write(f"stopped after step {gstep} (stop_after)")
+                        return history(completed=False)
+                    tick = time.perf_counter()  # probes and checkpoints are not training time
+
+                metrics = dict(on_epoch_end(epoch, params)) if on_epoch_end else {}
+                run.epoch_metrics.append({"epoch": epoch + 1, **metrics})
+                mean_loss = float(np.mean(losses[first:])) if len(losses) > first else math.nan
+                progress.write(_epoch_line(epoch, cfg.epochs, mean_loss, metrics))
+                if probe is not None and not cfg.probe_every:
+                    progress.write(probe(params))
+                if sigint.requested:  # Ctrl-C during the evaluation: stop at the epoch boundary
+                    save(epoch + 1, 0)
+                    raise interrupted()
+            save(cfg.epochs, 0)
+    finally:
+        progress.close()
+    return history(completed=True)
+
+
+def _epoch_line(epoch: int, epochs: int, mean_loss: float, metrics: dict[str, float]) -> str:
+    parts = [f"epoch {epoch + 1}/{epochs}", f"loss {mean_loss:.4f}"]
+    parts += [f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in metrics.items()]
+    return "  ".join(parts)
+
+
+def _check_config(cfg: TrainConfig) -> None:
+    checks = [
+        (cfg.epochs >= 1, f"epochs must be >= 1, got {cfg.epochs}"),
+        (cfg.lr > 0, f"--lr must be > 0, got {cfg.lr}"),
+        (cfg.schedule in SCHEDULES, f"schedule must be one of {SCHEDULES}, got {cfg.schedule!r}"),
+        (cfg.lr_floor >= 0, f"lr floor must be >= 0, got {cfg.lr_floor}"),
+        (cfg.warmup >= 0, f"warmup must be >= 0, got {cfg.warmup}"),
+        (cfg.clip >= 0, f"clip must be >= 0 (0 = off), got {cfg.clip}"),
+        (cfg.log_every >= 1, f"log_every must be >= 1, got {cfg.log_every}"),
+        (cfg.checkpoint_every >= 0, f"--checkpoint-every must be >= 0, got {cfg.checkpoint_every}"),
+        (cfg.probe_every >= 0, f"probe_every must be >= 0, got {cfg.probe_every}"),
+        (cfg.stop_after >= 0, f"stop_after must be >= 0, got {cfg.stop_after}"),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise MinilmError(message)
+
+
+class _Checkpointer:
+    """Writes and reads OUT/checkpoint.npz (layout in the module docstring)."""
+
+    def __init__(self, cfg, steps_per_epoch, params, optimizer, state) -> None:
+        self.path = Path(cfg.out_dir) / CHECKPOINT if cfg.out_dir is not None else None
+        self.model = cfg.model or cfg.desc
+        self.seed = int(cfg.seed)
+        self.steps_per_epoch = steps_per_epoch
+        self.params, self.optimizer, self.state = params, optimizer, state
+        self.last_step: int | None = None  # global step of the checkpoint on disk, if any
+
+    def kept(self) -> str:
+        if self.last_step is None:
+            return ""
+        return f"; the last good checkpoint (step {self.last_step}) is kept in {self.path}"
+
+    def save(self, epoch: int, step: int, global_step: int, run: History) -> None:
+        if self.path is None:
+            return
+        for name, p in self.params.items():
+            if not np.all(np.isfinite(p)):
+                raise MinilmError(
+                    f"parameter {name} became NaN/inf by step {global_step}: training diverged; "
+                    f"try a lower --lr{self.kept()}"
+                )
+        arrays = {
+            "model": np.array(self.model),
+            "optimizer": np.array(type(self.optimizer).__name__),
+            "epoch": np.array(epoch, dtype=np.int64),
+            "step": np.array(step, dtype=np.int64),
+            "global_step": np.array(global_step, dtype=np.int64),
+            "steps_per_epoch": np.array(self.steps_per_epoch, dtype=np.int64),
+            "seed": np.array(self.seed, dtype=np.int64),
+            "history/losses": np.asarray(run.losses, dtype=np.float64),
+            "history/metrics": np.array(json.dumps(run.epoch_metrics)),
+            "history/train_seconds": np.array(run.train_seconds, dtype=np.float64),
+            "history/tokens": np.array(run.tokens, dtype=np.int64),
+        }
+        arrays |= {f"p/{k}": v for k, v in self.params.items()}
+        arrays |= {f"opt/{k}": v for k, v in self.optimizer.state_dict().items()}
+        for k, v in self.state.items():
+            v = np.asarray(v)
+            if v.dtype == object:
+                raise MinilmError(f"state['{k}'] is not a numeric array; it cannot be checkpointed")
+            arrays[f"s/{k}"] = v
+        save_npz(self.path, arrays)
+        self.last_step = global_step
+
+    def load(self) -> tuple[int, int, int, History]:
+        """Restore params, optimiser and state in place; return (epoch, step, global_step, run)."""
+        if self.path is None:
+            raise MinilmError("--resume needs --out: the folder that holds checkpoint.npz")
+        if not self.path.exists():
+            raise MinilmError(
+                f"--resume: no checkpoint at {self.path}; run without --resume to start afresh"
+            )
+        ck = load_npz(self.path)
+        if "model" not in ck or "global_step" not in ck:
+            raise MinilmError(f"{self.path} is not a minilm checkpoint; remove it or drop --resume")
+        if str(ck["model"]) != self.model:
+            raise MinilmError(
+                f"{self.path} is a checkpoint of model '{ck['model']}', not '{self.model}'; "
+                "use another --out or drop --resume"
+            )
+        saved = {k[2:]: v for k, v in ck.items() if k.startswith("p/")}
+        expected = {k: (v.shape, v.dtype) for k, v in self.params.items()}
+        found = {k: (v.shape, v.dtype) for k, v in saved.items()}
+        if found != expected:
+            raise MinilmError(
+                f"{self.path} holds parameters {_shapes(found)}, this run has {_shapes(expected)} "
+                "(different --dim, vocabulary or options?); use another --out or drop --resume"
+            )
+        for name, value, want in [
+            ("optimizer", str(ck["optimizer"]), type(self.optimizer).__name__),
+            ("steps per epoch", int(ck["steps_per_epoch"]), self.steps_per_epoch),
+            ("seed", int(ck["seed"]), self.seed),
+        ]:
+            if value != want:
+                raise MinilmError(
+                    f"{self.path} was written with {name} {value}, this run has {want}; "
+                    "resume with the same corpus and options, or drop --resume"
+                )
+        for k, p in self.params.items():
+            p[...] = saved[k]  # in place: closures holding these arrays see the restored values
+        self.optimizer.load_state_dict({k[4:]: v for k, v in ck.items() if k.startswith("opt/")})
+        self.state.clear()
+        self.state.update({k[2:]: v for k, v in ck.items() if k.startswith("s/")})
+        self.last_step = int(ck["global_step"])
+        run = History(
+            losses=ck["history/losses"],
+            epoch_metrics=json.loads(str(ck["history/metrics"])),
+            train_seconds=float(ck["history/train_seconds"]),
+            tokens=int(ck["history/tokens"]),
+            steps_per_epoch=self.steps_per_epoch,
+        )
+        return int(ck["epoch"]), int(ck["step"]), self.last_step, run
+
+
+def _shapes(shapes: dict) -> str:
+    return ", ".join(f"{k} {tuple(s)} {d}" for k, (s, d) in sorted(shapes.items()))
+
+
+class _Progress:
+    """A tqdm bar on a terminal; elsewhere (CI logs, files) a plain status line every 10 s."""
+
+    LINE_SECONDS = 10.0
+
+    def __init__(self, cfg: TrainConfig, total: int, initial: int) -> None:
+        self.cfg, self.total, self.initial = cfg, total, initial
+        self.tty = sys.stderr.isatty()
+        self.bar = tqdm(
+            total=total,
+            initial=initial,
+            desc=cfg.desc,
+            unit="step",
+            file=sys.stderr,
+            dynamic_ncols=True,
+            disable=not self.tty,
+        )
+        self.ema, self.n = 0.0, 0  # exponential moving average of the loss, steps this session
+        self.start = self.last_line = time.perf_counter()
+
+    def step(self, gstep: int, loss: float, lr: float, run: History) -> None:
+        # Bias-corrected EMA (as in Adam): without the correction it starts near 0.
+        self.n += 1
+        self.ema = 0.98 * self.ema + 0.02 * loss
+        smoothed = self.ema / (1.0 - 0.98**self.n)
+        self.bar.update(1)
+        if gstep % self.cfg.log_every and gstep != self.total:
+            return
+        tok_s = run.tokens / run.train_seconds if run.train_seconds > 0 else 0.0
+        if self.tty:
+            postfix = {"loss": f"{smoothed:.4f}", "tok/s": f"{tok_s:,.0f}", "lr": f"{lr:.3g}"}
+            self.bar.set_postfix(postfix, refresh=False)
+            return
+        now = time.perf_counter()
+        if now - self.last_line >= self.LINE_SECONDS:
+            self.last_line = now
+            per_step = (now - self.start) / self.n
+            eta = (self.total - gstep) * per_step
+            self.write(
+                f"{self.cfg.desc} step {gstep}/{self.total}  loss {smoothed:.4f}  "
+                f"{tok_s:,.0f} tok/s  lr {lr:.3g}  eta {eta:.0f}s"
+            )
+
+    def write(self, text: str) -> None:
+        tqdm.write(text, file=sys.stderr)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+class _DeferSigint:
+    """Turn the first Ctrl-C into a flag that the loop checks between steps.
+
+    An update interrupted half-way would leave some parameters stepped and others not, and a
+    checkpoint of that would not resume bit-identically. A second Ctrl-C raises at once.
+    Signal handlers can only be installed from the main thread; elsewhere Ctrl-C is left alone.
+    """
+
+    def __enter__(self) -> _DeferSigint:
+        self.requested = False
+        self.installed = threading.current_thread() is threading.main_thread()
+        if self.installed:
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        tqdm.write(
+            "Ctrl-C: saving a checkpoint after this step (press again to abort)", file=sys.stderr
+        )
+
+    def __exit__(self, *exc) -> None:
+        if self.installed:
+            signal.signal(signal.SIGINT, self.previous)
