@@ -207,7 +207,8 @@ _GELU_A = 0.044715
 
 def gelu_forward(x: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
     """out = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))  (tanh approximation of GELU)."""
-    t = np.tanh(_GELU_C * (x + _GELU_A * x**3))
+    # x * x * x, not x**3: NumPy's float32 power is hundreds of times slower than two multiplies
+    t = np.tanh(_GELU_C * (x + _GELU_A * x * x * x))
     out = 0.5 * x * (1 + t)
     return out, (x, t)
 

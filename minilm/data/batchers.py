@@ -1,0 +1,438 @@
+"""Batchers: turn a `TokenStream` into the batches each model trains on.
+
+Every batcher is a `BatchSource` for `minilm.train.train`: it has `steps_per_epoch` and
+`epoch(e)`, an iterator of batch dicts. All randomness of epoch e comes from
+`np.random.default_rng([seed, e])`, so an epoch is reproducible on its own (a resumed run skips
+to its step and sees the very same batches). Work is done with whole-array operations: there is
+no Python loop over tokens or pairs, only over batches and over the few window offsets.
+
+    NgramBatches    NPLM       (n-1)-word contexts -> next word
+    StreamBatches   SRN        N contiguous streams in windows of T (hidden state carried)
+    SkipgramPairs   word2vec   subsampled (centre, context) pairs / CBOW context bags
+    NegativeSampler word2vec   unigram^0.75 noise words
+    MLMBatches      BERT-ish   padded sentences, 15% of tokens masked 80/10/10
+
+Shape legend: N batch, T time, B pairs, K negatives, V vocabulary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+
+from minilm.data.corpus import TokenStream
+from minilm.errors import MinilmError
+
+
+def _epoch_rng(seed: int, epoch: int) -> np.random.Generator:
+    return np.random.default_rng([seed, epoch])
+
+
+def _check_positive(name: str, value: int, flag: str) -> None:
+    if not isinstance(value, int | np.integer) or value < 1:
+        raise MinilmError(f"{name} must be a positive integer, got {value!r}; fix {flag}")
+
+
+class NgramBatches:
+    """(n-1)-word contexts and the word that follows, for an n-gram neural model (NPLM).
+
+    Each sentence w_1..w_L becomes L targets (L+1 with `eos_id`: the end of the sentence is a
+    word to predict too), each with the `context` words before it; positions before the
+    sentence start are `pad_id` (pass the <bos> id). Contexts never reach into the previous
+    sentence. Built with array ops: every sentence is laid out with `context` pad slots before
+    it in one flat array, and the context of the target at flat position p is `padded[p-n+1:p]`.
+
+    Batch: {"context": (N, n-1) int64, "target": (N,) int64, "n_tokens": N}. The examples are
+    shuffled every epoch (`shuffle=False` keeps text order, e.g. for evaluation); the last
+    batch may be smaller.
+    """
+
+    def __init__(
+        self,
+        stream: TokenStream,
+        context: int,
+        batch_size: int,
+        seed: int,
+        pad_id: int,
+        eos_id: int | None = None,
+        shuffle: bool = True,
+    ):
+        _check_positive("context", context, "--context / n-1")
+        _check_positive("batch_size", batch_size, "--batch-size")
+        self.context, self.batch_size, self.seed, self.shuffle = context, batch_size, seed, shuffle
+        if stream.n_tokens == 0:
+            raise MinilmError("no tokens to make n-gram examples from; give a non-empty corpus")
+        lengths = stream.lengths
+        S, n_ctx, extra = stream.n_sentences, context, int(eos_id is not None)
+        # sentence s starts at flat position offsets[s] + (s+1)*n_ctx + s*extra in `padded`
+        starts = stream.offsets[:-1] + (np.arange(S) + 1) * n_ctx + np.arange(S) * extra
+        tokens_at = np.repeat(starts - stream.offsets[:-1], lengths) + np.arange(stream.n_tokens)
+        self.padded = np.full(stream.n_tokens + S * (n_ctx + extra), pad_id, dtype=np.int64)
+        self.padded[tokens_at] = stream.ids
+        targets_at = tokens_at
+        if eos_id is not None:
+            eos_at = starts + lengths  # right after each sentence's last word
+            self.padded[eos_at] = eos_id
+            targets_at = np.sort(np.concatenate([tokens_at, eos_at]))
+        self.targets_at = targets_at  # (M,) flat positions of the words to predict
+        self.n_examples = int(targets_at.size)
+        self.steps_per_epoch = -(-self.n_examples // batch_size)
+        self._window = np.arange(-n_ctx, 0)  # offsets of the context relative to the target
+
+    def epoch(self, epoch: int) -> Iterator[dict]:
+        order = self.targets_at
+        if self.shuffle:
+            order = order[_epoch_rng(self.seed, epoch).permutation(self.n_examples)]
+        for start in range(0, self.n_examples, self.batch_size):
+            at = order[start : start + self.batch_size]  # (N,)
+            yield {
+                "context": self.padded[at[:, None] + self._window],  # (N, n-1)
+                "target": self.padded[at],  # (N,)
+                "n_tokens": int(at.size),
+            }
+
+
+class StreamBatches:
+    """N contiguous streams cut into windows of T, for a recurrent model with carried state.
+
+    The sentences are concatenated (with `eos_id` after each one if given), then cut into N
+    equal streams laid side by side; batch k holds the k-th window of T tokens of every stream,
+    so row i of batch k+1 continues row i of batch k and the hidden state can be carried over.
+    `targets` are `inputs` shifted by one token. Not shuffled; each epoch starts the cut at a
+    random offset in [0, T) (drawn from the epoch's rng) so epochs see different window borders.
+    The remainder that does not fill a window is not used that epoch.
+
+    Batch: {"inputs": (N, T), "targets": (N, T), "n_tokens": N*T, "reset": True on the first
+    batch of an epoch (the state must be zeroed: the streams jumped)}.
+    """
+
+    def __init__(
+        self,
+        stream: TokenStream,
+        batch_size: int,
+        T: int,
+        seed: int,
+        eos_id: int | None = None,
+    ):
+        _check_positive("batch_size", batch_size, "--batch-size")
+        _check_positive("T", T, "--bptt")
+        self.batch_size, self.T, self.seed = batch_size, T, seed
+        if eos_id is None:
+            self.data = stream.ids
+        else:
+            # insert eos after every sentence: np.insert puts it before each later offset
+            self.data = np.insert(stream.ids, stream.offsets[1:], eos_id)
+        L = self.data.size
+        # T-1 tokens held back for the random start, 1 for the last target
+        self.stream_len = (L - T) // batch_size
+        self.steps_per_epoch = max(self.stream_len // T, 0)
+        if self.steps_per_epoch == 0:
+            raise MinilmError(
+                f"the corpus has {L} tokens, fewer than one batch of windows needs "
+                f"((batch_size+1)*T = {(batch_size + 1) * T}); lower --batch-size or --bptt"
+            )
+
+    def epoch(self, epoch: int) -> Iterator[dict]:
+        N, T, S = self.batch_size, self.T, self.stream_len
+        start = int(_epoch_rng(self.seed, epoch).integers(0, T))
+        rows = start + np.arange(N)[:, None] * S  # (N, 1) first token of each stream
+        for k in range(self.steps_per_epoch):
+            at = rows + k * T + np.arange(T)  # (N, T)
+            yield {
+                "inputs": self.data[at],
+                "targets": self.data[at + 1],
+                "n_tokens": N * T,
+                "reset": k == 0,
+            }
+
+
+def keep_probability(counts: np.ndarray, sample: float) -> np.ndarray:
+    """word2vec.c's subsampling: P(keep w) = (sqrt(f/t) + 1) * t/f, clipped to 1.
+
+    f = count(w) / total is the word's frequency and t = `sample` the threshold.
+
+    (Mikolov et al. 2013 wrote P(discard) = 1 - sqrt(t/f); the code keeps a little more.)
+    t is 1e-3 .. 1e-5 typically; `sample <= 0` keeps everything, as does a count of 0.
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    if sample <= 0 or counts.sum() == 0:
+        return np.ones_like(counts)
+    f = counts / counts.sum()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = (np.sqrt(f / sample) + 1.0) * sample / f
+    return np.where(f > 0, np.minimum(p, 1.0), 1.0)
+
+
+class NegativeSampler:
+    """Noise words drawn from the unigram distribution raised to `power` (0.75 in word2vec).
+
+    P(w) = c(w)^power / sum_v c(v)^power. Sampling uses Walker's alias method (Vose's
+    construction): n equal columns, column k holds word k with probability prob[k] and its
+    alias word otherwise, so a draw is one uniform column and one coin - exact, and about twice
+    as fast as inverting the cumulative sum with `searchsorted` (word2vec.c uses a 1e8-entry
+    table, which rounds the probabilities). Only words with a positive count get a
+    column, so a word with count 0 (the specials, or any word you zero out) is never drawn.
+    """
+
+    def __init__(
+        self, counts: np.ndarray, power: float = 0.75, rng: np.random.Generator | None = None
+    ):
+        counts = np.asarray(counts)
+        self.support = np.flatnonzero(counts > 0)  # (n,) the words that can be drawn
+        if self.support.size == 0:
+            raise MinilmError("no word has a positive count; the noise distribution is empty")
+        weights = counts[self.support].astype(np.float64) ** power
+        self.probs = np.zeros(counts.size)  # (V,)
+        self.probs[self.support] = weights / weights.sum()
+        self.prob, self.alias = _alias_table(weights / weights.sum())
+        self.rng = rng
+
+    def sample(
+        self, shape: int | Sequence[int], rng: np.random.Generator | None = None
+    ) -> np.ndarray:
+        """Draw word ids of `shape` (int64), with `rng` or else the generator given at construction.
+
+        `sample(rng, shape)` is accepted too.
+        """
+        if isinstance(shape, np.random.Generator):
+            shape, rng = rng, shape
+        rng = rng if rng is not None else self.rng
+        if rng is None:
+            raise ValueError("NegativeSampler.sample needs an rng (here or at construction)")
+        column = rng.integers(0, self.prob.size, size=shape)
+        word = self.alias[column]
+        np.copyto(word, column, where=rng.random(shape) < self.prob[column])
+        return self.support[word]
+
+
+def _alias_table(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Vose's alias table for probabilities p (n,): (prob (n,), alias (n,)).
+
+    Scale p by n so the average column is 1; repeatedly fill a short column (n*p < 1) up to
+    1 with mass from a tall column, which becomes its alias. A loop over words, run once.
+    """
+    n = p.size
+    scaled = (p * n).tolist()
+    prob, alias = np.ones(n), np.arange(n)
+    small = [k for k in range(n) if scaled[k] < 1.0]
+    large = [k for k in range(n) if scaled[k] >= 1.0]
+    while small and large:
+        short, tall = small.pop(), large.pop()
+        prob[short], alias[short] = scaled[short], tall
+        scaled[tall] -= 1.0 - scaled[short]
+        (small if scaled[tall] < 1.0 else large).append(tall)
+    return prob, alias  # columns left over are full (1.0) up to rounding
+
+
+class SkipgramPairs:
+    """word2vec's training examples: (centre, context) pairs, or CBOW bags, per epoch.
+
+    For epoch e, with rng = default_rng([seed, e]):
+    1. Subsample: token w is kept with `keep_probability(counts, sample)[w]`; <unk> tokens
+       (`unk_id`) are removed. Removal happens *before* windowing, as in word2vec.c, so the
+       window reaches further in text full of frequent words.
+    2. Reduced window: every kept token draws a radius b uniform in 1..window (word2vec.c's
+       `b = rand % window`, window - b).
+    3. Pairs: the token at i (the *centre*) pairs with each kept token within distance b of it
+       in the same sentence (the *context*). Built by looping over the offsets d = 1..window,
+       each a whole-array comparison - never over tokens.
+    The pairs are shuffled and split into exactly `steps_per_epoch` batches of about
+    `batch_size` (the count varies a little between epochs; steps_per_epoch comes from epoch 0).
+
+    Which predicts which: word2vec.c's skip-gram feeds the *context* word's input vector
+    (syn0[context]) to predict the *centre* word (syn1neg); CBOW averages the context vectors
+    to predict the centre. The batch just names the two roles.
+
+    Skip-gram batch: {"center": (B,), "context": (B,), "n_tokens": int}.
+    CBOW batch (`cbow=True`): {"center": (B,), "context": (B, 2*window) - slots window-d and
+    window-1+d hold the words d to the left / right, "context_mask": (B, 2*window) bool, True =
+    a real context word (padding slots hold id 0), "n_tokens": int}.
+    With `negative=K > 0` a batch also has "negatives": (B, K) noise words from the epoch's rng
+    (unigram^power over `counts`, <unk> never drawn); a noise word may equal the centre -
+    word2vec.c skips those, so mask `negatives == center` if you want the same.
+    `n_tokens` is this batch's share of the epoch's text tokens (summing to the stream size),
+    for tokens/s figures comparable with word2vec's words/s.
+    """
+
+    def __init__(
+        self,
+        stream: TokenStream,
+        counts: np.ndarray,
+        window: int,
+        sample: float,
+        batch_size: int,
+        seed: int,
+        *,
+        unk_id: int | None = None,
+        negative: int = 0,
+        power: float = 0.75,
+        cbow: bool = False,
+    ):
+        _check_positive("window", window, "--window")
+        _check_positive("batch_size", batch_size, "--batch-size")
+        if negative < 0:
+            raise MinilmError(f"negative must be >= 0, got {negative}; fix --negative")
+        self.stream, self.window, self.batch_size, self.seed = stream, window, batch_size, seed
+        self.unk_id, self.negative, self.cbow = unk_id, negative, cbow
+        counts = np.asarray(counts, dtype=np.int64)
+        self.keep_prob = keep_probability(counts, sample)  # (V,)
+        self.sentence = stream.sentence_index()  # (n_tokens,)
+        if negative:
+            noise_counts = counts.copy()
+            if unk_id is not None:
+                noise_counts[unk_id] = 0
+            self.noise = NegativeSampler(noise_counts, power)
+        examples = self._examples(_epoch_rng(seed, 0))
+        n = examples[0].shape[0]
+        if n == 0:
+            raise MinilmError(
+                f"no (centre, context) pairs: no sentence has two kept words within window "
+                f"{window}; use a longer corpus, a larger --window or less subsampling (--sample)"
+            )
+        self.steps_per_epoch = max(1, n // batch_size)
+
+    def subsample(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Step 1: the tokens kept this epoch, and their sentences: (M,), (M,)."""
+        ids = self.stream.ids
+        keep = rng.random(ids.size) < self.keep_prob[ids]
+        if self.unk_id is not None:
+            keep &= ids != self.unk_id
+        return ids[keep], self.sentence[keep]
+
+    def _examples(self, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+        """One epoch's examples, in text order: (center, context) or (center, bag, mask)."""
+        ids, sentence = self.subsample(rng)  # (M,), (M,)
+        M, W = ids.size, self.window
+        radius = rng.integers(1, W + 1, size=M)  # (M,) uniform in 1..window
+        if self.cbow:
+            bag = np.zeros((M, 2 * W), dtype=np.int64)
+            mask = np.zeros((M, 2 * W), dtype=bool)
+        else:
+            centers, contexts = [], []
+        for d in range(1, min(W, M - 1) + 1):
+            # pairs (i, i+d) and (i+d, i): same sentence, within the radius of the centre
+            i = np.arange(M - d)
+            same = sentence[i] == sentence[i + d]
+            left_ok = same & (d <= radius[i + d])  # centre i+d, context i (d to its left)
+            right_ok = same & (d <= radius[i])  # centre i, context i+d (d to its right)
+            if self.cbow:
+                bag[i[left_ok] + d, W - d] = ids[i[left_ok]]
+                mask[i[left_ok] + d, W - d] = True
+                bag[i[right_ok], W - 1 + d] = ids[i[right_ok] + d]
+                mask[i[right_ok], W - 1 + d] = True
+            else:
+                centers += [ids[i[left_ok] + d], ids[i[right_ok]]]
+                contexts += [ids[i[left_ok]], ids[i[right_ok] + d]]
+        if self.cbow:
+            has_context = mask.any(axis=1)
+            return ids[has_context], bag[has_context], mask[has_context]
+        if not centers:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty
+        return np.concatenate(centers), np.concatenate(contexts)
+
+    def epoch(self, epoch: int) -> Iterator[dict]:
+        rng = _epoch_rng(self.seed, epoch)
+        examples = self._examples(rng)
+        n = examples[0].shape[0]
+        order = rng.permutation(n)
+        # the batch borders: exactly steps_per_epoch batches of ~n/steps examples
+        borders = np.linspace(0, n, self.steps_per_epoch + 1).round().astype(np.int64)
+        tokens_done = np.round(borders / max(n, 1) * self.stream.n_tokens).astype(np.int64)
+        for k in range(self.steps_per_epoch):
+            if borders[k] == borders[k + 1]:
+                continue  # subsampling left fewer examples than batches this epoch
+            rows = order[borders[k] : borders[k + 1]]
+            batch = {"center": examples[0][rows]}
+            if self.cbow:
+                batch["context"], batch["context_mask"] = examples[1][rows], examples[2][rows]
+            else:
+                batch["context"] = examples[1][rows]
+            if self.negative:
+                batch["negatives"] = self.noise.sample((rows.size, self.negative), rng)
+            batch["n_tokens"] = int(tokens_done[k + 1] - tokens_done[k])
+            yield batch
+
+
+class MLMBatches:
+    """Masked-language-model batches: whole sentences, padded, with 15% of tokens to predict.
+
+    Sentences longer than `max_len` are cut into pieces of at most `max_len`. Each epoch the
+    sentences are shuffled and grouped `batch_size` at a time, padded to the longest in the batch.
+    Selection: each real token is selected with probability `rate` (0.15); a sentence with none
+    selected gets one chosen uniformly, so every sentence has something to predict. A token in a
+    sentence of length L is therefore selected with probability rate + (1-rate)^L / L.
+    A selected token is replaced by <mask> with probability 0.8, by a random word (uniform over
+    the ids < vocab_size that are not in `special_ids`) with 0.1, and kept with 0.1 (Devlin et al.
+    2019) - so the model cannot learn that only <mask> positions matter.
+
+    Batch: {"inputs": (N, T), "targets": (N, T) the original ids (pad_id at padding),
+    "pad_mask": (N, T) bool True = padding, "loss_mask": (N, T) bool True = a selected token,
+    "n_tokens": real tokens in the batch}.
+    """
+
+    def __init__(
+        self,
+        stream: TokenStream,
+        batch_size: int,
+        seed: int,
+        pad_id: int,
+        mask_id: int,
+        vocab_size: int,
+        max_len: int,
+        special_ids: Sequence[int] = (),
+        rate: float = 0.15,
+    ):
+        _check_positive("batch_size", batch_size, "--batch-size")
+        _check_positive("max_len", max_len, "--max-len")
+        if not 0 < rate <= 1:
+            raise MinilmError(f"mask rate must be in (0, 1], got {rate}")
+        if stream.n_tokens == 0:
+            raise MinilmError("no tokens to make masked-language-model batches from")
+        self.batch_size, self.seed, self.rate = batch_size, seed, rate
+        self.pad_id, self.mask_id, self.max_len = pad_id, mask_id, max_len
+        self.ids = stream.ids
+        # pieces: every sentence start, plus every max_len-th token inside a sentence
+        position = np.arange(stream.n_tokens) - np.repeat(stream.offsets[:-1], stream.lengths)
+        starts = np.flatnonzero(position % max_len == 0)
+        self.offsets = np.append(starts, stream.n_tokens)  # (P+1,)
+        self.n_pieces = starts.size
+        self.replacements = np.setdiff1d(np.arange(vocab_size), np.asarray(special_ids, dtype=int))
+        if self.replacements.size == 0:
+            raise MinilmError("no ordinary word to use as a random replacement in MLM masking")
+        self.steps_per_epoch = -(-self.n_pieces // batch_size)
+
+    def epoch(self, epoch: int) -> Iterator[dict]:
+        rng = _epoch_rng(self.seed, epoch)
+        order = rng.permutation(self.n_pieces)
+        for start in range(0, self.n_pieces, self.batch_size):
+            yield self._batch(order[start : start + self.batch_size], rng)
+
+    def _batch(self, pieces: np.ndarray, rng: np.random.Generator) -> dict:
+        begin, length = self.offsets[pieces], self.offsets[pieces + 1] - self.offsets[pieces]
+        N, T = pieces.size, int(length.max())
+        t = np.arange(T)
+        real = t[None, :] < length[:, None]  # (N, T)
+        at = np.where(real, begin[:, None] + t[None, :], 0)
+        targets = np.where(real, self.ids[at], self.pad_id)  # (N, T)
+
+        # (1) select ~rate of the real tokens; at least one per sentence
+        selected = real & (rng.random((N, T)) < self.rate)
+        empty = ~selected.any(axis=1)
+        forced = (rng.random(N) * length).astype(np.int64)  # uniform position in each row
+        selected[np.flatnonzero(empty), forced[empty]] = True
+
+        # (2) 80% <mask>, 10% random word, 10% unchanged
+        u = rng.random((N, T))
+        random_words = self.replacements[rng.integers(0, self.replacements.size, size=(N, T))]
+        inputs = targets.copy()
+        inputs = np.where(selected & (u < 0.8), self.mask_id, inputs)
+        inputs = np.where(selected & (u >= 0.8) & (u < 0.9), random_words, inputs)
+        return {
+            "inputs": inputs,
+            "targets": targets,
+            "pad_mask": ~real,
+            "loss_mask": selected,
+            "n_tokens": int(length.sum()),
+        }

@@ -1,0 +1,236 @@
+"""The bundled world corpus: its ground truth must agree with its text, and it must regenerate."""
+
+import collections
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from minilm.data import world
+
+ROOT = Path(__file__).resolve().parents[1]
+WORLD = ROOT / "corpus" / "world"
+
+
+def _lines(name: str) -> list[str]:
+    return (WORLD / name).read_text(encoding="utf-8").splitlines()
+
+
+@pytest.fixture(scope="module")
+def regenerated(tmp_path_factory):
+    """The default world written afresh (about 2 s of CPU)."""
+    out = tmp_path_factory.mktemp("world")
+    world.write_world(out)
+    return out
+
+
+@pytest.mark.slow  # about 2-3 s of CPU, more on a loaded machine
+def test_default_regenerates_byte_identically(regenerated):
+    out = regenerated
+    for name in world.WORLD_FILES:
+        assert (out / name).read_bytes() == (WORLD / name).read_bytes(), name
+
+
+def test_categories_have_6_to_20_words_and_there_are_at_least_20():
+    rows = [line.split("\t") for line in _lines("categories.tsv")]
+    assert all(len(r) == 2 for r in rows)
+    sizes = collections.Counter(c for _, c in rows)
+    assert len(sizes) >= 20
+    assert all(6 <= n <= 20 for n in sizes.values()), sizes
+    assert len({w for w, _ in rows}) == len(rows), "a word is listed in two categories"
+
+
+def test_valid_and_test_use_only_training_words():
+    train_vocab = {t for line in _lines("train.txt") for t in line.split()}
+    for split in ("valid.txt", "test.txt"):
+        oov = {t for line in _lines(split) for t in line.split()} - train_vocab
+        assert not oov, f"{split}: {sorted(oov)[:10]}"
+
+
+def _states(line: str, index: dict[str, list[tuple[str, set[str], str]]]) -> bool:
+    """Does the line state a held-out triple (subject, verb, object)? Active: a subject form, then
+    a verb form with no other person or animal between them, then an object form. Passive: an
+    object form, then a participle, then 'by', then the subject form. Plurals count."""
+    toks = line.split()
+    for i, tok in enumerate(toks):
+        for subj_forms, forms, obj_forms in index.get(tok, ()):
+            if tok in subj_forms:  # active: subj ... verb ... obj
+                for j in range(i + 1, len(toks)):
+                    if toks[j] in forms:
+                        if obj_forms & set(toks[j + 1 :]):
+                            return True
+                        break
+                    if toks[j] in AGENTS:
+                        break
+            if tok in obj_forms and forms & set(toks[i + 1 :]) and "by" in toks[i + 1 :]:
+                by = toks.index("by", i + 1)
+                if subj_forms & set(toks[by + 1 :]):
+                    return True
+    return False
+
+
+AGENTS = {f for w in world.PERSONS + world.ANIMALS for f in (w, world.PLURAL.get(w)) if f}
+
+
+def test_heldout_triples_never_in_train_but_in_valid_and_test():
+    """Scan the text: no train line states a held-out triple, while in valid/test many do
+    (every subject-verb-object sentence there states one)."""
+    triples = world.heldout_triples()
+    assert 50 < len(triples) < 0.2 * len(world._make_world(world.np.random.default_rng(1)).triples)
+    index = collections.defaultdict(list)  # any form of subject or object -> triples
+    for s, v, o in triples:
+        entry = ({s, world.PLURAL.get(s)}, {v, *world.TRANSITIVE[v]}, {o, world.PLURAL.get(o)})
+        for w in {s, o, world.PLURAL.get(s), world.PLURAL.get(o)} - {None}:
+            index[w].append(entry)
+    assert sum(_states(line, index) for line in _lines("train.txt")) == 0
+    for split in ("valid.txt", "test.txt"):
+        lines = _lines(split)
+        assert sum(_states(line, index) for line in lines) > 0.25 * len(lines), split
+
+
+def test_every_analogy_word_occurs_at_least_5_times_in_train():
+    counts = collections.Counter(t for line in _lines("train.txt") for t in line.split())
+    words = {
+        w for line in _lines("analogies.txt") if not line.startswith(":") for w in line.split()
+    }
+    rare = {w: counts[w] for w in words if counts[w] < 5}
+    assert not rare, rare
+
+
+def test_analogy_file_format_and_sections():
+    sections: dict[str, int] = {}
+    name = None
+    for line in _lines("analogies.txt"):
+        if line.startswith(": "):
+            name = line[2:]
+            sections[name] = 0
+        else:
+            assert len(line.split()) == 4, line
+            sections[name] += 1
+    for sec in (
+        "gender",
+        "capital-country",
+        "country-language",
+        "nationality",
+        "gram-plural",
+        "gram-past-tense",
+        "gram-present-participle",
+        "gram-comparative",
+        "gram-superlative",
+    ):
+        assert sections[sec] >= 100, sec
+    assert "gram-plural" in sections and "dog dogs cat cats" in _lines("analogies.txt")
+
+
+def test_senses_agree_with_text():
+    """Every listed occurrence is the word at that position; every occurrence is listed; each
+    listed sense's line has a cue word of that sense's templates and none of the other's."""
+    rows = [line.split("\t") for line in _lines("senses.tsv") if not line.startswith("#")]
+    text = {s: _lines(f"{s}.txt") for s in ("train", "valid", "test")}
+    listed = set()
+    for split, line, idx, word, _ in rows:
+        assert text[split][int(line) - 1].split()[int(idx)] == word
+        listed.add((split, int(line), int(idx)))
+    actual = {
+        (s, i + 1, j)
+        for s, lines in text.items()
+        for i, line in enumerate(lines)
+        for j, t in enumerate(line.split())
+        if t in world.POLYSEMY
+    }
+    assert listed == actual
+
+    def words_of(sense_templates):
+        return {t for tpl in sense_templates for t in tpl.split()}
+
+    cues = {}
+    for w, senses in world.POLYSEMY.items():
+        (s1, t1), (s2, t2) = senses.items()
+        cues[w, s1] = (words_of(t1) - words_of(t2), words_of(t2) - words_of(t1))
+        cues[w, s2] = (words_of(t2) - words_of(t1), words_of(t1) - words_of(t2))
+    for split, line, _, word, sense in rows:
+        toks = set(text[split][int(line) - 1].split())
+        own, other = cues[word, sense]
+        assert toks & own and not toks & other, (split, line)
+    per = collections.Counter((r[0], r[3], r[4]) for r in rows)
+    assert all(per["test", w, s] >= 15 for w, senses in world.POLYSEMY.items() for s in senses)
+
+
+def test_bias_tsv_agrees_with_a_recount_and_with_the_planted_rates():
+    he, she = {"he", "his", "him"}, {"she", "her", "hers"}
+    counts = collections.defaultdict(lambda: [0, 0])
+    for line in _lines("train.txt"):
+        toks = set(line.split())
+        if bool(toks & he) != bool(toks & she):
+            for occ in toks & set(world.OCCUPATIONS):
+                counts[occ][0 if toks & he else 1] += 1
+    rows = [line.split("\t") for line in _lines("bias.tsv") if not line.startswith("#")]
+    assert {r[0] for r in rows} == set(world.OCCUPATIONS)
+    for occ, share, planted, h, s in rows:
+        assert [int(h), int(s)] == counts[occ]
+        assert float(share) == pytest.approx(int(h) / (int(h) + int(s)), abs=1e-4)
+        # about 200 lines each: binomial sd <= 0.035, so 0.12 is more than 3 sd
+        assert abs(float(share) - float(planted)) < 0.12, occ
+
+
+def test_similarity_file_has_header_and_graded_pairs():
+    lines = _lines("similarity.tsv")
+    assert lines[0].startswith("#")
+    rows = [line.split("\t") for line in lines if not line.startswith("#")]
+    assert len(rows) >= 200
+    grades = collections.Counter(float(r[2]) for r in rows)
+    assert set(grades) == {0.0, 2.5, 5.0, 7.5, 10.0}
+    assert world.similarity_grade("king", "queen") == 10.0
+    assert world.similarity_grade("vienna", "german") == 10.0
+    assert world.similarity_grade("dog", "cat") == 7.5
+    assert world.similarity_grade("eat", "bread") == 2.5
+    assert world.similarity_grade("duke", "rain") == 0.0
+
+
+def test_paraphrases_state_the_same_fact_and_heldout_is_unseen():
+    rows = [line.split("\t") for line in _lines("paraphrases.tsv") if not line.startswith("#")]
+    splits = collections.Counter(r[0] for r in rows)
+    assert splits["train"] >= 1000 and splits["heldout"] >= 200
+    nouns = set(
+        world.PERSONS
+        + world.FOODS
+        + world.DRINKS
+        + world.VEHICLES
+        + world.TOOLS
+        + world.BUILDINGS
+        + world.ANIMALS
+        + world.COLOURS
+    )
+    for _, a, b in rows:
+        assert set(a.split()) & nouns == set(b.split()) & nouns, (a, b)
+        assert a != b
+    heldout_a = [a for s, a, _ in rows if s == "heldout"]
+    assert len(set(heldout_a)) == len(heldout_a)
+    train_vocab = {t for line in _lines("train.txt") for t in line.split()}
+    assert {t for _, a, b in rows for t in (a + " " + b).split()} <= train_vocab
+
+
+def test_generation_is_seeded():
+    a = world.generate_world(600, seed=3)
+    b = world.generate_world(600, seed=3)
+    c = world.generate_world(600, seed=4)
+    assert a.splits == b.splits and a.senses == b.senses and a.paraphrases == b.paraphrases
+    assert a.splits["train"] != c.splits["train"]
+
+
+def test_script_writes_every_file_and_rejects_bad_input(tmp_path):
+    cmd = [
+        sys.executable,
+        str(ROOT / "scripts" / "make_corpus.py"),
+        "world",
+        "--out",
+        str(tmp_path / "w"),
+        "--sentences",
+        "600",
+    ]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in (tmp_path / "w").iterdir()) == sorted(world.WORLD_FILES)
+    bad = subprocess.run(cmd[:-1] + ["5"], capture_output=True, text=True)
+    assert bad.returncode == 2 and bad.stderr.startswith("error:") and "Traceback" not in bad.stderr
