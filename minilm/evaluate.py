@@ -1,0 +1,476 @@
+"""One evaluation protocol for any word vectors: analogies, similarity, category purity, and more.
+
+File formats are the field's own:
+- analogies: word2vec's questions-words.txt - `: section` lines, then `a b c d` lines meaning
+  a : b :: c : d (Athens Greece Baghdad Iraq). The answer to d is searched as b - a + c.
+- similarity: `word1<TAB>word2<TAB>score` (whitespace also accepted; `#` lines are comments).
+- categories: `word<TAB>category[<TAB>more levels...]` (`#` lines are comments).
+
+Analogies are scored under **both protocols**: with the three query words excluded from the
+answers (word2vec / gensim's convention) and without. Levy & Goldberg (2014) and Linzen (2016)
+showed how much the exclusion hides: without it, the top answer is very often a query word
+(usually b), so we report that share too, and the rank of the expected answer.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from minilm.errors import MinilmError
+from minilm.vectors import KeyedVectors, analogy_scores
+
+# Ask for at most this many (question x vocabulary) scores at once: bounds memory, keeps BLAS busy.
+_SCORE_BLOCK = 1 << 23
+
+CATEGORY_LEVELS = {"fine": 1, "coarse": 2}
+
+
+def bundled_world_file(name: str) -> Path | None:
+    """`corpus/world/<name>` of the repository checkout, or None when it is not there."""
+    path = Path(__file__).resolve().parent.parent / "corpus" / "world" / name
+    return path if path.exists() else None
+
+
+def section_kind(name: str) -> str:
+    """word2vec's convention, kept by the world corpus: `gram*` sections are syntactic."""
+    return "syntactic" if name.lower().startswith("gram") else "semantic"
+
+
+# ---- reading the files -------------------------------------------------------------------
+def _read_lines(path: str | os.PathLike) -> list[str]:
+    path = Path(path)
+    try:
+        return path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise MinilmError(f"{path}: no such file") from None
+    except UnicodeDecodeError as err:
+        raise MinilmError(f"{path}: not UTF-8 text (byte {err.start})") from None
+
+
+def read_analogies(path: str | os.PathLike) -> list[tuple[str, list[tuple[str, str, str, str]]]]:
+    """[(section name, [(a, b, c, d), ...]), ...] in file order; words lower-cased."""
+    sections: list[tuple[str, list]] = []
+    for n, line in enumerate(_read_lines(path), start=1):
+        line = line.strip()
+        if not line:
+            continue
+        if line.startswith(":"):
+            sections.append((line[1:].strip() or f"section-{len(sections) + 1}", []))
+            continue
+        parts = line.lower().split()
+        if len(parts) != 4:
+            raise MinilmError(f"{path} line {n}: expected 4 words 'a b c d', got {line[:80]!r}")
+        if not sections:
+            sections.append(("questions", []))
+        sections[-1][1].append(tuple(parts))
+    if not any(qs for _, qs in sections):
+        raise MinilmError(f"{path}: no analogy questions found (expected ': section' + 'a b c d')")
+    return [(name, qs) for name, qs in sections if qs]
+
+
+def read_similarity(path: str | os.PathLike) -> list[tuple[str, str, float]]:
+    """[(word1, word2, score)] from `word1 word2 score` lines; `#` lines are comments."""
+    pairs = []
+    for n, line in enumerate(_read_lines(path), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        parts = line.split("\t") if "\t" in line else line.split()
+        if len(parts) < 3:
+            raise MinilmError(f"{path} line {n}: expected 'word1<TAB>word2<TAB>score'")
+        try:
+            score = float(parts[2])
+        except ValueError:
+            raise MinilmError(f"{path} line {n}: score {parts[2]!r} is not a number") from None
+        pairs.append((parts[0].strip().lower(), parts[1].strip().lower(), score))
+    if not pairs:
+        raise MinilmError(f"{path}: no word pairs found")
+    return pairs
+
+
+def read_categories(path: str | os.PathLike, column: int = 1) -> tuple[list[str], list[str]]:
+    """(words, categories) from `word<TAB>cat1<TAB>cat2...`; `column` picks the category field."""
+    words, cats = [], []
+    for n, line in enumerate(_read_lines(path), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        parts = [p.strip() for p in (line.split("\t") if "\t" in line else line.split())]
+        if len(parts) <= column:
+            raise MinilmError(
+                f"{path} line {n}: no column {column} (has {len(parts)} fields); "
+                "expected 'word<TAB>category'"
+            )
+        words.append(parts[0].lower())
+        cats.append(parts[column])
+    if not words:
+        raise MinilmError(f"{path}: no categorised words found")
+    return words, cats
+
+
+# ---- analogies ---------------------------------------------------------------------------
+def _lowercase_index(kv: KeyedVectors) -> dict[str, int]:
+    """Lower-cased word -> first row (files are frequency-ordered: the most frequent form wins)."""
+    index: dict[str, int] = {}
+    for i, w in enumerate(kv.words):
+        index.setdefault(w.lower(), i)
+    return index
+
+
+def _accuracy(correct: int, total: int) -> float | None:
+    return correct / total if total else None
+
+
+def evaluate_analogies(
+    kv: KeyedVectors,
+    path: str | os.PathLike,
+    exclude_query: bool = True,
+    oov_wrong: bool = False,
+    method: str = "3cosadd",
+) -> dict:
+    """Analogy accuracy per section and overall, semantic vs syntactic, under both protocols.
+
+    For question a b c d the answer is argmax over the vocabulary of the method's score
+    (3CosAdd: cos(x, b) - cos(x, a) + cos(x, c)), computed for a whole section in blocks of
+    matrix products. Both protocols are always computed; `exclude_query` only selects which one
+    the headline `accuracy` reports. Questions with an out-of-vocabulary word are skipped and
+    counted (`n_oov`), or counted as wrong with `oov_wrong=True`.
+
+    Returned keys (accuracies are None when nothing was evaluated):
+      accuracy, accuracy_excluded, accuracy_no_exclusion, query_word_share (share of unexcluded
+      top-1 answers that are a query word) and query_word_share_by_role {a, b, c},
+      mean_rank / median_rank of d under the excluded protocol (1 = first; rank = 1 + number of
+      candidates scoring strictly higher), semantic / syntactic {accuracy_excluded,
+      accuracy_no_exclusion, n}, n_questions, n_evaluated, n_oov, sections [per-section dicts],
+      method, oov_wrong.
+    """
+    index = _lowercase_index(kv)
+    unit = kv.unit
+    V = unit.shape[0]
+    sections_out = []
+    all_ranks = []
+    totals = {"semantic": np.zeros(5, np.int64), "syntactic": np.zeros(5, np.int64)}
+    # per kind: [n_evaluated, n_oov, correct_excluded, correct_unexcluded, query_top1]
+    roles_total = np.zeros(3, np.int64)
+    for name, questions in read_analogies(path):
+        ids = np.array([[index.get(w, -1) for w in q] for q in questions], dtype=np.int64)  # (Q,4)
+        known = (ids >= 0).all(axis=1)
+        ids = ids[known]
+        Q = len(ids)
+        n_oov = len(questions) - Q
+        correct_ex = correct_un = query_top1 = 0
+        roles = np.zeros(3, np.int64)
+        ranks = np.empty(Q, dtype=np.int64)
+        block = max(1, _SCORE_BLOCK // V)
+        for s in range(0, Q, block):
+            a, b, c, d = ids[s : s + block].T  # each (q,)
+            q = len(a)
+            scores = analogy_scores(unit, np.stack([b, c], 1), a[:, None], method)  # (q, V)
+            rows = np.arange(q)
+            top_un = np.argmax(scores, axis=1)
+            is_query = np.stack([top_un == a, top_un == b, top_un == c], axis=1)  # (q, 3)
+            query_top1 += int(is_query.any(axis=1).sum())
+            roles += is_query.sum(axis=0)
+            correct_un += int((_same(kv, top_un, d)).sum())
+            scores[rows[:, None], np.stack([a, b, c], 1)] = -np.inf  # the usual protocol
+            top_ex = np.argmax(scores, axis=1)
+            correct_ex += int((_same(kv, top_ex, d)).sum())
+            expected = scores[rows, d]
+            ranks[s : s + q] = 1 + (scores > expected[:, None]).sum(axis=1)
+        denom = Q + (n_oov if oov_wrong else 0)
+        kind = section_kind(name)
+        totals[kind] += [Q, n_oov, correct_ex, correct_un, query_top1]
+        roles_total += roles
+        all_ranks.append(ranks)
+        sections_out.append(
+            {
+                "name": name,
+                "kind": kind,
+                "n_questions": len(questions),
+                "n_evaluated": Q,
+                "n_oov": n_oov,
+                "accuracy_excluded": _accuracy(correct_ex, denom),
+                "accuracy_no_exclusion": _accuracy(correct_un, denom),
+                "query_word_share": _accuracy(query_top1, Q),
+                "mean_rank": float(ranks.mean()) if Q else None,
+                "median_rank": float(np.median(ranks)) if Q else None,
+            }
+        )
+    n_eval, n_oov, c_ex, c_un, q_top = (totals["semantic"] + totals["syntactic"]).tolist()
+    denom = n_eval + (n_oov if oov_wrong else 0)
+    ranks = np.concatenate(all_ranks)
+    result = {
+        "method": method,
+        "oov_wrong": oov_wrong,
+        "n_questions": n_eval + n_oov,
+        "n_evaluated": n_eval,
+        "n_oov": n_oov,
+        "accuracy_excluded": _accuracy(c_ex, denom),
+        "accuracy_no_exclusion": _accuracy(c_un, denom),
+        "query_word_share": _accuracy(q_top, n_eval),
+        "query_word_share_by_role": {
+            role: _accuracy(int(k), n_eval) for role, k in zip("abc", roles_total, strict=True)
+        },
+        "mean_rank": float(ranks.mean()) if len(ranks) else None,
+        "median_rank": float(np.median(ranks)) if len(ranks) else None,
+        "sections": sections_out,
+    }
+    for kind, (k_eval, k_oov, k_ex, k_un, _) in totals.items():
+        k_denom = int(k_eval + (k_oov if oov_wrong else 0))
+        result[kind] = {
+            "n_evaluated": int(k_eval),
+            "n_oov": int(k_oov),
+            "accuracy_excluded": _accuracy(int(k_ex), k_denom),
+            "accuracy_no_exclusion": _accuracy(int(k_un), k_denom),
+        }
+    result["accuracy"] = result["accuracy_excluded" if exclude_query else "accuracy_no_exclusion"]
+    return result
+
+
+def _same(kv: KeyedVectors, predicted: np.ndarray, expected: np.ndarray) -> np.ndarray:
+    """Whether predicted rows spell the expected words, ignoring case (as gensim does)."""
+    if np.array_equal(predicted, expected):
+        return np.ones(len(predicted), dtype=bool)
+    hit = predicted == expected
+    for i in np.flatnonzero(~hit):  # only the misses: a different row may be another case form
+        hit[i] = kv.words[predicted[i]].lower() == kv.words[expected[i]].lower()
+    return hit
+
+
+# ---- similarity --------------------------------------------------------------------------
+def rankdata(x: np.ndarray) -> np.ndarray:
+    """Ranks 1..n, ties given the average of the ranks they span (as Spearman requires)."""
+    x = np.asarray(x)
+    order = np.argsort(x, kind="stable")
+    sorted_x = x[order]
+    # Start a new group wherever the sorted value changes.
+    group = np.concatenate([[0], np.cumsum(sorted_x[1:] != sorted_x[:-1])])  # (n,)
+    positions = np.arange(1, len(x) + 1, dtype=np.float64)
+    mean_rank = np.bincount(group, weights=positions) / np.bincount(group)
+    ranks = np.empty(len(x), dtype=np.float64)
+    ranks[order] = mean_rank[group]
+    return ranks
+
+
+def pearson(x: np.ndarray, y: np.ndarray) -> float | None:
+    """r = sum((x - mean x)(y - mean y)) / sqrt(sum (x - mean x)^2 sum (y - mean y)^2)."""
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    if len(x) < 2:
+        return None
+    xc, yc = x - x.mean(), y - y.mean()
+    denom = np.sqrt((xc @ xc) * (yc @ yc))
+    return float(xc @ yc / denom) if denom > 0 else None
+
+
+def spearman(x: np.ndarray, y: np.ndarray) -> float | None:
+    """Spearman's rho: Pearson's r of the (tie-averaged) ranks."""
+    return pearson(rankdata(x), rankdata(y))
+
+
+def evaluate_similarity(kv: KeyedVectors, path: str | os.PathLike) -> dict:
+    """Spearman and Pearson correlation of cosine similarity with human scores.
+
+    Returns {spearman, pearson, n_pairs, n_used, n_oov, oov_examples}; correlations are None
+    when fewer than two pairs are in the vocabulary.
+    """
+    pairs = read_similarity(path)
+    index = _lowercase_index(kv)
+    ids = np.array([[index.get(a, -1), index.get(b, -1)] for a, b, _ in pairs], dtype=np.int64)
+    gold = np.array([s for _, _, s in pairs], dtype=np.float64)
+    known = (ids >= 0).all(axis=1)
+    u = kv.unit
+    cos = np.einsum("nd,nd->n", u[ids[known, 0]], u[ids[known, 1]]).astype(np.float64)  # (n,)
+    oov = [f"{a}-{b}" for (a, b, _), k in zip(pairs, known, strict=True) if not k]
+    return {
+        "spearman": spearman(cos, gold[known]),
+        "pearson": pearson(cos, gold[known]),
+        "n_pairs": len(pairs),
+        "n_used": int(known.sum()),
+        "n_oov": len(oov),
+        "oov_examples": oov[:10],
+    }
+
+
+# ---- category purity (defined once, used by every model) ---------------------------------
+def neighbour_purity(vectors: np.ndarray, labels: np.ndarray, k: int = 5) -> np.ndarray:
+    """Per point: the fraction of its k nearest neighbours by cosine (itself excluded) that share
+    its label. Ties go to the earlier point (a stable sort), so the result is deterministic."""
+    vectors = np.asarray(vectors, dtype=np.float64)
+    labels = np.asarray(labels)
+    n = len(vectors)
+    if n < 2:
+        raise MinilmError("category purity needs at least two words in the vocabulary")
+    k = min(k, n - 1)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    u = vectors / np.where(norms > 0, norms, 1)
+    sims = u @ u.T  # (n, n)
+    np.fill_diagonal(sims, -np.inf)
+    nbrs = np.argsort(-sims, axis=1, kind="stable")[:, :k]  # (n, k)
+    return (labels[nbrs] == labels[:, None]).mean(axis=1)
+
+
+def category_purity_details(
+    kv: KeyedVectors,
+    path: str | os.PathLike,
+    k: int = 5,
+    column: int = 1,
+    level: str | None = None,
+) -> dict:
+    """category_purity with its parts: {purity, per_category, n_words, n_oov, k, column}.
+
+    Words of the file missing from the vocabulary are left out (and counted); the
+    neighbours are searched among the listed words that are present.
+    """
+    if level is not None:
+        if level not in CATEGORY_LEVELS:
+            raise MinilmError(f"unknown category level {level!r}; choose {sorted(CATEGORY_LEVELS)}")
+        column = CATEGORY_LEVELS[level]
+    words, cats = read_categories(path, column)
+    index = _lowercase_index(kv)
+    present = [(index[w], c) for w, c in zip(words, cats, strict=True) if w in index]
+    if len(present) < 2:
+        raise MinilmError(
+            f"{path}: only {len(present)} of its {len(words)} words are in the vocabulary"
+        )
+    rows = np.array([r for r, _ in present], dtype=np.int64)
+    labels = np.array([c for _, c in present])
+    per_word = neighbour_purity(kv.vectors[rows], labels, k)
+    per_category = {str(c): float(per_word[labels == c].mean()) for c in sorted(set(labels))}
+    return {
+        "purity": float(per_word.mean()),
+        "per_category": per_category,
+        "n_words": len(present),
+        "n_oov": len(words) - len(present),
+        "k": min(k, len(present) - 1),
+        "column": column,
+    }
+
+
+def category_purity(
+    kv: KeyedVectors,
+    path: str | os.PathLike,
+    k: int = 5,
+    column: int = 1,
+    level: str | None = None,
+) -> float:
+    """For each word of the categories file: the fraction of its k nearest neighbours by cosine
+    (among the listed words, itself excluded) that share its category; averaged over the words.
+
+    `column` picks the category field (1 = the first after the word; the Elman file has
+    `word fine coarse`), or `level="fine"|"coarse"` names it. Deterministic: no clustering.
+    """
+    return category_purity_details(kv, path, k=k, column=column, level=level)["purity"]
+
+
+# ---- geometry: anisotropy and bias -------------------------------------------------------
+def anisotropy(vectors: np.ndarray, rng: np.random.Generator, n_pairs: int = 10000) -> dict:
+    """Mean cosine of random pairs of distinct rows (Ethayarajh 2019), raw and mean-centred.
+
+    Isotropic vectors give ~0; a common direction shared by all vectors pushes it towards 1.
+    Returns {mean_cosine, mean_cosine_centred, n_pairs}.
+    """
+    vectors = np.asarray(vectors, dtype=np.float64)
+    n = len(vectors)
+    if n < 2:
+        raise MinilmError("anisotropy needs at least two vectors")
+    i = rng.integers(0, n, n_pairs)
+    j = (i + rng.integers(1, n, n_pairs)) % n  # j != i: an offset in 1..n-1
+
+    def mean_cos(x: np.ndarray) -> float:
+        norms = np.linalg.norm(x, axis=1, keepdims=True)
+        u = x / np.where(norms > 0, norms, 1)
+        return float(np.einsum("nd,nd->n", u[i], u[j]).mean())
+
+    return {
+        "mean_cosine": mean_cos(vectors),
+        "mean_cosine_centred": mean_cos(vectors - vectors.mean(axis=0)),
+        "n_pairs": int(n_pairs),
+    }
+
+
+def bias_direction(kv: KeyedVectors, pairs: list[tuple[str, str]] = (("he", "she"),)) -> np.ndarray:
+    """A unit 'gender' direction (Bolukbasi et al. 2016).
+
+    One pair: normalise(u_he - u_she). Several pairs: the first principal component of the pairs'
+    centred members (each pair minus its own mean), signed so that (u_he - u_she) . g > 0.
+    """
+    pairs = list(pairs)
+    u = kv.unit
+    diffs = np.stack([u[kv.index(a)] - u[kv.index(b)] for a, b in pairs]).astype(np.float64)
+    if len(pairs) == 1:
+        g = diffs[0]
+    else:
+        # Each pair (a, b) centred on its mean contributes +-(a - b)/2: the PCA of those rows.
+        centred = np.concatenate([diffs / 2, -diffs / 2])
+        g = np.linalg.svd(centred, full_matrices=False)[2][0]
+        g = g if g @ diffs[0] > 0 else -g
+    norm = np.linalg.norm(g)
+    if norm == 0:
+        raise MinilmError(f"the words of {pairs[0]} have identical vectors; no direction")
+    return g / norm
+
+
+def bias_projection(kv: KeyedVectors, words: list[str], direction: np.ndarray) -> np.ndarray:
+    """Each word's cosine with the direction: u_w . g (positive = towards 'he')."""
+    return (kv.unit[kv.indices(words)] @ direction).astype(np.float64)
+
+
+def bias_correlation(
+    kv: KeyedVectors,
+    words: list[str],
+    skews: np.ndarray,
+    pairs: list[tuple[str, str]] = (("he", "she"),),
+) -> dict:
+    """Projections of `words` on the he-she direction against their planted skews.
+
+    Words missing from the vocabulary are skipped. Returns {pearson, spearman, words,
+    projections, skews, n_used, n_oov}."""
+    g = bias_direction(kv, pairs)
+    keep = [i for i, w in enumerate(words) if w in kv]
+    used = [words[i] for i in keep]
+    proj = bias_projection(kv, used, g)
+    s = np.asarray(skews, dtype=np.float64)[keep]
+    return {
+        "pearson": pearson(proj, s),
+        "spearman": spearman(proj, s),
+        "words": used,
+        "projections": proj.tolist(),
+        "skews": s.tolist(),
+        "n_used": len(used),
+        "n_oov": len(words) - len(used),
+    }
+
+
+def read_bias(path: str | os.PathLike) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """(words, measured he-share, planted he-share) from world's bias.tsv
+    (`occupation<TAB>measured<TAB>planted[<TAB>...]`, `#` lines are comments)."""
+    words, measured, planted = [], [], []
+    for n, line in enumerate(_read_lines(path), start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        parts = line.split("\t")
+        try:
+            measured.append(float(parts[1]))
+            planted.append(float(parts[2]) if len(parts) > 2 else float(parts[1]))
+        except (ValueError, IndexError):
+            raise MinilmError(f"{path} line {n}: expected 'word<TAB>share<TAB>share'") from None
+        words.append(parts[0].strip().lower())
+    return words, np.array(measured), np.array(planted)
+
+
+def evaluate_bias(kv: KeyedVectors, path: str | os.PathLike) -> dict:
+    """bias_correlation of the occupations of bias.tsv against their planted he-share, plus the
+    Pearson correlation with the share measured in the training text (`pearson_measured`)."""
+    words, measured, planted = read_bias(path)
+    result = bias_correlation(kv, words, planted)
+    keep = [i for i, w in enumerate(words) if w in kv]
+    result["pearson_measured"] = pearson(np.array(result["projections"]), measured[keep])
+    return result
+
+
+def perplexity(total_nll: float, n_tokens: int) -> float:
+    """exp(total negative log-likelihood in nats / number of predicted tokens)."""
+    if n_tokens <= 0:
+        raise MinilmError("perplexity needs at least one predicted token")
+    return float(np.exp(total_nll / n_tokens))

@@ -1,0 +1,134 @@
+"""A run's output folder: every file DESIGN.md promises, written atomically, and read back.
+
+    OUT/vectors.txt              word2vec text        OUT/vectors.bin   word2vec binary
+    OUT/projector/vectors.tsv    + metadata.tsv       (TensorBoard Embedding Projector)
+    OUT/model.npz                parameters "p/<name>", vocabulary "vocab/...", the exported
+                                 table "words" + "vectors", "config" (JSON in a 0-d string array)
+    OUT/metrics.json             the run's figures     OUT/loss.png      the training curve
+
+Everything in model.npz is a plain array: `load_run` reads it with allow_pickle=False.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from minilm.data.vocab import Vocab
+from minilm.errors import MinilmError
+from minilm.io import ensure_dir, load_npz, save_npz, write_json
+from minilm.plots import plot_loss
+from minilm.vectors import KeyedVectors
+
+
+def _config_dict(config: object) -> dict:
+    if config is None:
+        return {}
+    if dataclasses.is_dataclass(config) and not isinstance(config, type):
+        return dataclasses.asdict(config)
+    if isinstance(config, dict):
+        return dict(config)
+    if hasattr(config, "__dict__"):  # an argparse.Namespace
+        return dict(vars(config))
+    raise MinilmError(f"config must be a dataclass, dict or Namespace, not {type(config).__name__}")
+
+
+def _finite_or_none(obj: object) -> object:
+    """JSON has no NaN/inf: write them as null (a missing figure), recursively."""
+    if isinstance(obj, dict):
+        return {k: _finite_or_none(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_finite_or_none(v) for v in obj]
+    if isinstance(obj, float | np.floating) and not math.isfinite(float(obj)):
+        return None
+    return obj
+
+
+def _history_losses(history: object) -> np.ndarray:
+    """Per-step losses from a train.History (attribute `losses`), a sequence, or None."""
+    if history is None:
+        return np.zeros(0)
+    losses = getattr(history, "losses", history)
+    return np.asarray(losses, dtype=np.float64).ravel()
+
+
+def write_run(
+    out_dir: str | os.PathLike,
+    words: list[str],
+    vectors: np.ndarray,
+    params: dict[str, np.ndarray],
+    vocab: Vocab | None,
+    metrics: dict,
+    history: object = None,
+    config: object = None,
+    title: str | None = None,
+) -> Path:
+    """Write a run folder (see module docstring) and return its path.
+
+    `metrics` gains `vocab_size`, `seed`, `train_seconds` and `tokens_per_second` from the vocab,
+    config and history when it does not hold them already. `title` heads loss.png.
+    """
+    out = ensure_dir(out_dir)
+    cfg = _config_dict(config)
+    kv = KeyedVectors(words, vectors)
+    kv.save_text(out / "vectors.txt")
+    kv.save_binary(out / "vectors.bin")
+    kv.save_projector(out / "projector")
+
+    arrays = {f"p/{name}": np.asarray(value) for name, value in params.items()}
+    if vocab is not None:
+        arrays.update(vocab.to_arrays("vocab/"))
+    arrays["words"] = np.array(kv.words, dtype=np.str_)
+    arrays["vectors"] = kv.vectors
+    arrays["config"] = np.array(json.dumps(cfg, sort_keys=True, default=str))
+    save_npz(out / "model.npz", arrays)
+
+    metrics = dict(metrics)
+    if vocab is not None:
+        metrics.setdefault("vocab_size", len(vocab))
+    if "seed" in cfg:
+        metrics.setdefault("seed", cfg["seed"])
+    for name in ("train_seconds", "tokens_per_second"):
+        if hasattr(history, name):
+            metrics.setdefault(name, getattr(history, name))
+    write_json(out / "metrics.json", _finite_or_none(metrics))
+
+    name = title or cfg.get("model") or out.name
+    plot_loss(_history_losses(history), out / "loss.png", title=f"{name}: training loss")
+    return out
+
+
+@dataclass
+class Run:
+    """A run folder read back: parameters, vocabulary, the exported table, the config, metrics."""
+
+    params: dict[str, np.ndarray]
+    vocab: Vocab | None
+    vectors: KeyedVectors
+    config: dict
+    metrics: dict
+
+
+def load_run(out_dir: str | os.PathLike) -> Run:
+    """Read OUT/model.npz (no pickle) and OUT/metrics.json back."""
+    out = Path(out_dir)
+    arrays = load_npz(out / "model.npz")
+    for key in ("words", "vectors", "config"):
+        if key not in arrays:
+            raise MinilmError(f"{out}/model.npz has no {key!r}; not written by minilm.runs")
+    params = {k[2:]: v for k, v in arrays.items() if k.startswith("p/")}
+    vocab = Vocab.from_arrays(arrays) if "vocab/words" in arrays else None
+    try:
+        config = json.loads(str(arrays["config"]))
+    except json.JSONDecodeError as err:
+        raise MinilmError(f"{out}/model.npz: config is not JSON ({err})") from None
+    metrics_path = out / "metrics.json"
+    metrics = json.loads(metrics_path.read_text(encoding="utf-8")) if metrics_path.exists() else {}
+    kv = KeyedVectors(arrays["words"].tolist(), arrays["vectors"])
+    return Run(params, vocab, kv, config, metrics)

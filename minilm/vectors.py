@@ -1,0 +1,407 @@
+"""A word -> vector table: the formats every tool speaks, neighbours, analogies, similarity.
+
+`KeyedVectors(words, vectors)` holds V words and a (V, D) matrix. It reads and writes
+
+- word2vec text:   a `V D` header line, then `word v1 ... vD` per line (word2vec.c, gensim);
+- word2vec binary: the same header, then per word `word`, one space, D little-endian float32,
+  and (as word2vec.c writes it) a newline - tolerated when absent;
+- GloVe text:      like word2vec text without the header (D inferred from the first line);
+- projector TSV:   `vectors.tsv` (D tab-separated numbers a line) + `metadata.tsv` (one word a
+  line), the TensorBoard Embedding Projector's format;
+- `.npz`:          arrays `words` (unicode) and `vectors`, loadable with allow_pickle=False.
+
+Cosine similarity uses the unit-normalised rows  u_i = v_i / ||v_i||,  computed once and cached:
+cos(i, j) = u_i . u_j.
+
+Analogies a : b :: c : ?  (man : king :: woman : ?)  are answered as in word2vec / gensim:
+
+    3CosAdd  (Mikolov et al. 2013)   d* = argmax_d  cos(d, b) - cos(d, a) + cos(d, c)
+    3CosMul  (Levy & Goldberg 2014)  d* = argmax_d  cos'(d, b) cos'(d, c) / (cos'(d, a) + eps)
+             with shifted cosines cos' = (cos + 1) / 2 in [0, 1] and eps = 1e-3.
+
+`most_similar(positive=[b, c], negative=[a])` ranks by the cosine to the unit vector of
+sum(u_pos) - sum(u_neg), which orders candidates exactly as 3CosAdd. By convention the query
+words themselves are excluded from the answers (`exclude_query=True`); without that, the answer
+is very often b itself - the protocol question Levy & Goldberg and later Linzen (2016) raised.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from minilm.errors import MinilmError
+from minilm.io import atomic_open, ensure_dir, load_npz, save_npz
+
+COSMUL_EPS = 1e-3  # Levy & Goldberg's epsilon against division by zero in 3CosMul
+METHODS = ("3cosadd", "3cosmul")
+
+
+class KeyedVectors:
+    """V words and their (V, D) vectors, with cosine queries.
+
+    Attributes: `words` (list[str], row order), `vectors` (V, D), `key_to_index` (dict).
+    The dtype of `vectors` is kept as given (files load as float32, as they store it).
+    """
+
+    def __init__(self, words: Sequence[str], vectors: np.ndarray):
+        vectors = np.asarray(vectors)
+        if vectors.ndim != 2:
+            raise MinilmError(f"vectors must be a (V, D) matrix, got shape {vectors.shape}")
+        if not np.issubdtype(vectors.dtype, np.floating):
+            vectors = vectors.astype(np.float64)
+        words = [str(w) for w in words]
+        if len(words) != vectors.shape[0]:
+            raise MinilmError(f"{len(words)} words but {vectors.shape[0]} vectors; they must match")
+        self.words = words
+        self.vectors = vectors
+        self.key_to_index = {}
+        for i, w in enumerate(words):
+            # The first occurrence wins, as in gensim; duplicates are rare but real in big files.
+            self.key_to_index.setdefault(w, i)
+        self._unit: np.ndarray | None = None
+
+    # ---- basic access --------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def __contains__(self, word: object) -> bool:
+        return word in self.key_to_index
+
+    def __getitem__(self, word: str) -> np.ndarray:
+        return self.vectors[self.index(word)]
+
+    def __repr__(self) -> str:
+        return f"KeyedVectors(V={len(self)}, D={self.dim}, dtype={self.vectors.dtype})"
+
+    @property
+    def dim(self) -> int:
+        return int(self.vectors.shape[1])
+
+    def index(self, word: str) -> int:
+        """Row of `word`; an unknown word is a one-line MinilmError naming it."""
+        try:
+            return self.key_to_index[word]
+        except KeyError:
+            raise MinilmError(
+                f"word {word!r} is not in the vocabulary ({len(self)} words); "
+                "check spelling and case (our tokenizer lower-cases)"
+            ) from None
+
+    def indices(self, words: Iterable[str]) -> np.ndarray:
+        return np.array([self.index(w) for w in words], dtype=np.int64)
+
+    @property
+    def unit(self) -> np.ndarray:
+        """Rows scaled to unit length, u_i = v_i / ||v_i|| (an all-zero row stays zero). Cached."""
+        if self._unit is None:
+            norms = np.linalg.norm(self.vectors, axis=1, keepdims=True)  # (V, 1)
+            self._unit = self.vectors / np.where(norms > 0, norms, 1)
+        return self._unit
+
+    # ---- queries -------------------------------------------------------------------------
+    def similarity(self, a: str, b: str) -> float:
+        """cos(a, b) = u_a . u_b."""
+        return float(self.unit[self.index(a)] @ self.unit[self.index(b)])
+
+    def nearest(self, word: str, topn: int = 10) -> list[tuple[str, float]]:
+        """The `topn` words of highest cosine to `word`, the word itself left out."""
+        return self.most_similar([word], topn=topn)
+
+    def most_similar(
+        self,
+        positive: str | Sequence[str] = (),
+        negative: str | Sequence[str] = (),
+        topn: int = 10,
+        exclude_query: bool = True,
+        method: str = "3cosadd",
+    ) -> list[tuple[str, float]]:
+        """Rank all words for the query  sum(positive) - sum(negative); see the module docstring.
+
+        Returns [(word, score)] best first. The score is the cosine to the normalised query
+        vector for 3CosAdd and the 3CosMul objective for 3CosMul. Ties go to the lower row.
+        """
+        positive = [positive] if isinstance(positive, str) else list(positive)
+        negative = [negative] if isinstance(negative, str) else list(negative)
+        if not positive and not negative:
+            raise MinilmError("most_similar needs at least one positive or negative word")
+        pos, neg = self.indices(positive), self.indices(negative)
+        scores = analogy_scores(self.unit, pos[None, :], neg[None, :], method)[0]  # (V,)
+        if exclude_query:
+            scores[np.concatenate([pos, neg])] = -np.inf
+        return self._top(scores, topn)
+
+    def doesnt_match(self, words: Sequence[str]) -> str:
+        """The word least like the others: lowest cosine to the mean of the unit vectors."""
+        if len(words) < 2:
+            raise MinilmError("doesnt_match needs at least two words")
+        u = self.unit[self.indices(words)]  # (n, D)
+        mean = u.mean(axis=0)
+        return words[int(np.argmin(u @ mean))]
+
+    def _top(self, scores: np.ndarray, topn: int) -> list[tuple[str, float]]:
+        topn = max(0, min(topn, int(np.isfinite(scores).sum())))
+        # A stable sort of -scores keeps the lower row first among equal scores.
+        order = np.argsort(-scores, kind="stable")[:topn]
+        return [(self.words[i], float(scores[i])) for i in order]
+
+    # ---- loading -------------------------------------------------------------------------
+    @classmethod
+    def load(cls, path: str | os.PathLike, unicode_errors: str = "strict") -> KeyedVectors:
+        """Read a table, detecting the format: `.npz`; a folder (or `vectors.tsv`) with the
+        projector TSV pair; a file starting with a `V D` header (word2vec text or binary); else
+        headerless GloVe text. Malformed input raises MinilmError naming the line or record."""
+        path = Path(path)
+        if path.is_dir() or path.name == "vectors.tsv":
+            folder = path if path.is_dir() else path.parent
+            return cls.load_projector(folder)
+        if not path.exists():
+            raise MinilmError(f"{path}: no such file")
+        if path.suffix == ".npz":
+            return cls._load_npz(path)
+        data = path.read_bytes()
+        if not data.strip():
+            raise MinilmError(f"{path}: the file is empty; expected word vectors")
+        first_end = data.find(b"\n")
+        first = data[: first_end if first_end >= 0 else len(data)]
+        header = _parse_header(first)
+        if header is None:
+            return cls(*_parse_text(path, data, header=None, unicode_errors=unicode_errors))
+        body = data[len(first) + 1 :]
+        if _looks_like_text(body):
+            return cls(*_parse_text(path, data, header=header, unicode_errors=unicode_errors))
+        return cls(*_parse_binary(path, body, header, unicode_errors))
+
+    @classmethod
+    def _load_npz(cls, path: Path) -> KeyedVectors:
+        arrays = load_npz(path)
+        if "words" not in arrays or "vectors" not in arrays:
+            raise MinilmError(
+                f"{path}: an .npz of word vectors needs arrays 'words' and 'vectors', "
+                f"found {sorted(arrays)}"
+            )
+        return cls(arrays["words"].tolist(), arrays["vectors"])
+
+    @classmethod
+    def load_projector(cls, folder: str | os.PathLike) -> KeyedVectors:
+        """Read `folder/vectors.tsv` and `folder/metadata.tsv` (one word a line, no header)."""
+        folder = Path(folder)
+        vec_path, meta_path = folder / "vectors.tsv", folder / "metadata.tsv"
+        for p in (vec_path, meta_path):
+            if not p.exists():
+                raise MinilmError(f"{p}: no such file; a projector folder holds both TSV files")
+        words = _decode(meta_path, meta_path.read_bytes(), "strict").split("\n")
+        if words and words[-1] == "":
+            words.pop()
+        rows = _decode(vec_path, vec_path.read_bytes(), "strict").split("\n")
+        if rows and rows[-1] == "":
+            rows.pop()
+        if len(rows) != len(words):
+            raise MinilmError(
+                f"{vec_path} has {len(rows)} rows but {meta_path} has {len(words)} words"
+            )
+        if not rows:
+            raise MinilmError(f"{vec_path}: no vectors")
+        fields = [r.split("\t") for r in rows]
+        dim = len(fields[0])
+        for n, f in enumerate(fields, start=1):
+            if len(f) != dim:
+                raise MinilmError(f"{vec_path} line {n}: {len(f)} values, expected {dim}")
+        return cls(words, _to_floats(vec_path, fields, first_line=1, start=0))
+
+    # ---- saving --------------------------------------------------------------------------
+    def save_text(self, path: str | os.PathLike) -> None:
+        """word2vec text format. `%.9g` round-trips float32 exactly."""
+        self._check_words_writable(" \n\t\r")
+        fmt = " ".join(["%.9g"] * self.dim)
+        with atomic_open(path, "w", encoding="utf-8", newline="\n") as f:
+            f.write(f"{len(self)} {self.dim}\n")
+            for word, row in zip(self.words, self.vectors.tolist(), strict=True):
+                f.write(f"{word} {fmt % tuple(row)}\n")
+
+    def save_binary(self, path: str | os.PathLike) -> None:
+        """word2vec binary format, with word2vec.c's newline after each vector."""
+        self._check_words_writable(" \n\t\r")
+        rows = np.ascontiguousarray(self.vectors, dtype="<f4")
+        with atomic_open(path, "wb") as f:
+            f.write(f"{len(self)} {self.dim}\n".encode())
+            for word, row in zip(self.words, rows, strict=True):
+                f.write(word.encode("utf-8") + b" " + row.tobytes() + b"\n")
+
+    def save_projector(self, folder: str | os.PathLike) -> None:
+        """`folder/vectors.tsv` + `folder/metadata.tsv` for projector.tensorflow.org."""
+        self._check_words_writable("\n\t\r")
+        folder = ensure_dir(folder)
+        fmt = "\t".join(["%.9g"] * self.dim)
+        with atomic_open(folder / "vectors.tsv", "w", encoding="utf-8", newline="\n") as f:
+            for row in self.vectors.tolist():
+                f.write(fmt % tuple(row) + "\n")
+        with atomic_open(folder / "metadata.tsv", "w", encoding="utf-8", newline="\n") as f:
+            f.write("".join(w + "\n" for w in self.words))
+
+    def save_npz(self, path: str | os.PathLike) -> None:
+        save_npz(path, {"words": np.array(self.words, dtype=str), "vectors": self.vectors})
+
+    def _check_words_writable(self, forbidden: str) -> None:
+        for w in self.words:
+            if not w or any(ch in w for ch in forbidden):
+                raise MinilmError(
+                    f"word {w!r} is empty or holds whitespace that the file format cannot store"
+                )
+
+
+# ---- batched analogy scores (shared with minilm.evaluate) ----------------------------------
+def analogy_scores(
+    unit: np.ndarray, pos: np.ndarray, neg: np.ndarray, method: str = "3cosadd"
+) -> np.ndarray:
+    """Scores of every word for Q queries at once: one (Q, D) x (D, V) product per term.
+
+    unit (V, D) unit rows; pos (Q, P) and neg (Q, M) row ids. Returns (Q, V) float scores:
+    3CosAdd  cos(d, q) with q = normalise(sum_p u_p - sum_m u_m);
+    3CosMul  prod_p cos'(d, p) / (prod_m cos'(d, m) + eps), cos' = (cos + 1) / 2.
+    """
+    if method not in METHODS:
+        raise MinilmError(f"unknown analogy method {method!r}; choose one of {METHODS}")
+    if method == "3cosadd":
+        q = unit[pos].sum(axis=1) - unit[neg].sum(axis=1)  # (Q, D)
+        norms = np.linalg.norm(q, axis=1, keepdims=True)
+        q = q / np.where(norms > 0, norms, 1)
+        return q @ unit.T  # (Q, V)
+    num = np.ones((pos.shape[0], unit.shape[0]), dtype=unit.dtype)
+    for j in range(pos.shape[1]):  # a loop over the 2-3 query words, not over words or queries
+        num *= (unit[pos[:, j]] @ unit.T + 1) / 2
+    den = np.ones_like(num)
+    for j in range(neg.shape[1]):
+        den *= (unit[neg[:, j]] @ unit.T + 1) / 2
+    return num / (den + COSMUL_EPS)
+
+
+# ---- parsing helpers -----------------------------------------------------------------------
+def _parse_header(line: bytes) -> tuple[int, int] | None:
+    """`V D` as two positive integers, or None when the first line is not a header."""
+    parts = line.split()
+    if len(parts) != 2:
+        return None
+    try:
+        v, d = int(parts[0]), int(parts[1])
+    except ValueError:
+        return None
+    if v <= 0 or d <= 0:
+        raise MinilmError(f"header line 1: '{line.decode(errors='replace')}' needs V > 0 and D > 0")
+    return v, d
+
+
+def _looks_like_text(body: bytes) -> bool:
+    """Text if the body is UTF-8 without control bytes other than newline, CR and tab.
+
+    Binary float32 data almost always holds NUL or invalid UTF-8 bytes somewhere."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return not any(ord(ch) < 32 and ch not in "\n\r\t" for ch in set(text))
+
+
+def _decode(path: Path, data: bytes, errors: str) -> str:
+    try:
+        return data.decode("utf-8", errors=errors)
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise MinilmError(
+            f"{path} line {line}: not UTF-8 text (byte {err.start}); is it a binary file "
+            "with a broken header?"
+        ) from None
+
+
+def _to_floats(path: Path, fields: list[list[str]], first_line: int, start: int) -> np.ndarray:
+    """Convert fields[i][start:] to a float32 (V, D) matrix, naming the first bad line."""
+    try:
+        out = np.array([f[start:] for f in fields], dtype=np.float32)
+    except ValueError:
+        for n, f in enumerate(fields):
+            try:
+                np.array(f[start:], dtype=np.float32)
+            except ValueError:
+                raise MinilmError(
+                    f"{path} line {first_line + n}: a value is not a number: {' '.join(f)[:80]!r}"
+                ) from None
+        raise
+    bad = ~np.isfinite(out).all(axis=1)
+    if bad.any():
+        n = int(np.argmax(bad))
+        raise MinilmError(f"{path} line {first_line + n}: non-finite value (nan or inf)")
+    return out
+
+
+def _parse_text(
+    path: Path, data: bytes, header: tuple[int, int] | None, unicode_errors: str
+) -> tuple[list[str], np.ndarray]:
+    """word2vec text (with header) or GloVe text (without): `word v1 ... vD` a line."""
+    lines = _decode(path, data, unicode_errors).split("\n")
+    first_line = 1
+    if header is not None:
+        lines, first_line = lines[1:], 2
+    while lines and not lines[-1].strip():
+        lines.pop()
+    # word2vec.c writes a space after the last value; GloVe writes none: strip, split on spaces.
+    fields = [line.rstrip().split(" ") for line in lines]
+    dim = header[1] if header is not None else len(fields[0]) - 1
+    if dim < 1:
+        raise MinilmError(f"{path} line 1: a word with no values; expected 'word v1 ... vD'")
+    for n, f in enumerate(fields):
+        if len(f) != dim + 1 or not f[0]:
+            raise MinilmError(
+                f"{path} line {first_line + n}: {len(f) - 1} values, expected {dim} "
+                f"('word v1 ... v{dim}')"
+            )
+    if header is not None and len(fields) != header[0]:
+        raise MinilmError(f"{path}: header says {header[0]} words but the file has {len(fields)}")
+    return [f[0] for f in fields], _to_floats(path, fields, first_line, start=1)
+
+
+def _parse_binary(
+    path: Path, body: bytes, header: tuple[int, int], unicode_errors: str
+) -> tuple[list[str], np.ndarray]:
+    """word2vec binary: V records of `word<space>` + D little-endian float32 (+ optional '\\n')."""
+    n_words, dim = header
+    width = 4 * dim
+    starts = np.empty(n_words, dtype=np.int64)  # byte offset of each vector
+    words = []
+    pos = 0
+    for i in range(n_words):  # a loop over records, each one find(); the floats are read at once
+        while pos < len(body) and body[pos : pos + 1] in (b"\n", b"\r"):
+            pos += 1  # the newline word2vec.c writes after a vector (or none)
+        space = body.find(b" ", pos, pos + 1000)
+        if space < 0:
+            what = "the file ends" if pos >= len(body) else "no space after the word"
+            raise MinilmError(
+                f"{path} record {i + 1} of {n_words}: {what}; truncated or not word2vec binary"
+            )
+        try:
+            word = body[pos:space].decode("utf-8", errors=unicode_errors)
+        except UnicodeDecodeError:
+            raise MinilmError(f"{path} record {i + 1}: the word is not UTF-8") from None
+        if not word or "\n" in word:
+            raise MinilmError(f"{path} record {i + 1}: empty or broken word; not word2vec binary")
+        if space + 1 + width > len(body):
+            raise MinilmError(
+                f"{path} record {i + 1} ({word!r}): the file ends inside the vector; truncated"
+            )
+        words.append(word)
+        starts[i] = space + 1
+        pos = space + 1 + width
+    if body[pos:].strip():
+        raise MinilmError(
+            f"{path}: {len(body) - pos} bytes after the {n_words} records the header announced"
+        )
+    raw = np.frombuffer(body, dtype=np.uint8)
+    gather = starts[:, None] + np.arange(width)  # (V, 4D) byte positions
+    vectors = raw[gather].view("<f4").reshape(n_words, dim).astype(np.float32)
+    bad = ~np.isfinite(vectors).all(axis=1)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise MinilmError(f"{path} record {i + 1} ({words[i]!r}): non-finite value; corrupt file")
+    return words, vectors
