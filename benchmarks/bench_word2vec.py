@@ -1,0 +1,182 @@
+"""Benchmark: word2vec training throughput (tokens/s) of minilm's skip-gram and CBOW, vs gensim.
+
+Tokens/s follows the word2vec convention: corpus words processed per second, counted before
+subsampling (word2vec.c's "words/thread/sec", gensim's "effective words" include the discarded
+ones too). Each model trains through the same code path as scripts/train_skipgram.py
+(SkipgramPairs -> skipgram.loss_and_grads -> SGD, in minilm.train). If gensim is importable,
+its Word2Vec trains with the same hyperparameters and workers=1 on the same token lists in the
+same run, and the table shows the throughput ratio and both models' quality side by side.
+
+Wall-clock time is what a user sees; CPU time (process_time) is reported beside it because it
+stays meaningful on a shared machine. `--profile` prints where minilm's time goes (cProfile).
+
+Run:  python benchmarks/bench_word2vec.py [--corpus DIR] [--epochs 5] [--profile] [--no-gensim]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import itertools
+import platform
+import pstats
+import resource
+import time
+from pathlib import Path
+
+import numpy as np
+
+from minilm.data.batchers import SkipgramPairs
+from minilm.data.corpus import load_corpus
+from minilm.errors import run_cli
+from minilm.evaluate import category_purity, evaluate_analogies
+from minilm.models import skipgram as sg
+from minilm.optim import SGD
+from minilm.train import TrainConfig, train
+from minilm.vectors import KeyedVectors
+
+WORLD = Path(__file__).resolve().parents[1] / "corpus" / "world"
+
+
+def parse_args() -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--corpus", help="folder with train.txt (+ categories.tsv, analogies.txt)")
+    ap.add_argument("--epochs", type=int, default=5)
+    ap.add_argument("--dim", type=int, default=100)
+    ap.add_argument("--window", type=int, default=5)
+    ap.add_argument("--negative", type=int, default=5)
+    ap.add_argument("--sample", type=float, default=1e-3)
+    ap.add_argument("--min-count", type=int, default=5)
+    ap.add_argument("--batch-size", type=int, default=1024)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--profile", action="store_true", help="cProfile minilm's skip-gram run")
+    ap.add_argument("--no-gensim", action="store_true", help="skip gensim even if installed")
+    return ap.parse_args()
+
+
+def quality(words: list[str], vectors: np.ndarray, folder: Path) -> dict[str, float | None]:
+    kv = KeyedVectors(words, vectors)
+    out: dict[str, float | None] = {"purity": None, "analogy": None, "analogy_no_excl": None}
+    if (folder / "categories.tsv").is_file():
+        out["purity"] = category_purity(kv, folder / "categories.tsv")
+    if (folder / "analogies.txt").is_file():
+        an = evaluate_analogies(kv, folder / "analogies.txt")
+        out["analogy"], out["analogy_no_excl"] = (
+            an["accuracy_excluded"],
+            an["accuracy_no_exclusion"],
+        )
+    return out
+
+
+def run_minilm(corpus, args, cbow: bool, profile: bool) -> dict:
+    alpha = 0.05 if cbow else 0.025  # word2vec.c's defaults for the two architectures
+    vocab, stream = corpus.vocab, corpus.train
+    cfg = sg.Config(vocab_size=len(vocab), dim=args.dim, cbow=cbow)
+    params = sg.init_params(cfg, np.random.default_rng(args.seed))
+    batches = SkipgramPairs(
+        stream, vocab.counts, args.window, args.sample, args.batch_size, args.seed,
+        negative=args.negative, cbow=cbow,
+    )  # fmt: skip
+    loop = TrainConfig(
+        epochs=args.epochs, lr=alpha, schedule="linear", lr_floor=1e-4 * alpha, seed=args.seed,
+        desc="cbow" if cbow else "skipgram", log_every=50,
+    )  # fmt: skip
+    profiler = cProfile.Profile() if profile else None
+    cpu, wall = time.process_time(), time.perf_counter()
+    if profiler:
+        profiler.enable()
+    train(sg.loss_and_grads, params, batches, SGD(lr=alpha), loop)
+    if profiler:
+        profiler.disable()
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    tokens = stream.n_tokens * args.epochs
+    result = {"tok_s": tokens / wall, "tok_s_cpu": tokens / cpu, "seconds": wall}
+    result |= quality(vocab.itos, params["W_in"], args.folder)
+    if profiler:
+        text = io.StringIO()
+        pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(14)
+        result["profile"] = text.getvalue()
+    return result
+
+
+def run_gensim(sentences: list[list[str]], args, cbow: bool) -> dict:
+    from gensim.models import Word2Vec  # optional: pip install 'minilm[bench]'
+
+    model = Word2Vec(
+        vector_size=args.dim, window=args.window, negative=args.negative, hs=0,
+        sample=args.sample, min_count=args.min_count, sg=0 if cbow else 1, cbow_mean=1,
+        alpha=0.05 if cbow else 0.025, min_alpha=1e-4 * (0.05 if cbow else 0.025),
+        workers=1, seed=args.seed,
+    )  # fmt: skip
+    model.build_vocab(sentences)  # vocabulary building is not training time (nor is ours)
+    tokens = sum(len(s) for s in sentences) * args.epochs
+    cpu, wall = time.process_time(), time.perf_counter()
+    model.train(sentences, total_examples=len(sentences), epochs=args.epochs)
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    result = {"tok_s": tokens / wall, "tok_s_cpu": tokens / cpu, "seconds": wall}
+    return result | quality(list(model.wv.index_to_key), model.wv.vectors, args.folder)
+
+
+def fmt(x: float | None, spec: str) -> str:
+    return "-" if x is None else format(x, spec)
+
+
+def main() -> None:
+    args = parse_args()
+    args.folder = Path(args.corpus) if args.corpus else WORLD
+    corpus = load_corpus(args.corpus, min_count=args.min_count, specials=())
+    stream, itos = corpus.train, corpus.vocab.itos
+    # the very token lists minilm trains on, as words, for gensim
+    words = np.array(itos, dtype=object)[stream.ids]
+    sentences = [list(words[a:b]) for a, b in itertools.pairwise(stream.offsets)]
+    print(f"corpus {args.folder}: {stream.n_tokens:,} tokens, {len(itos)} words; "
+          f"{args.epochs} epochs, dim {args.dim}, window {args.window}, negative "
+          f"{args.negative}, sample {args.sample:g}, batch {args.batch_size} pairs")  # fmt: skip
+    print(f"numpy {np.__version__}, python {platform.python_version()}, {platform.machine()}")
+
+    try:
+        if args.no_gensim:
+            raise ImportError
+        import gensim
+
+        have_gensim = True
+        print(f"gensim {gensim.__version__} (workers=1)")
+    except ImportError:
+        have_gensim = False
+        print("gensim not installed (or --no-gensim): minilm figures only")
+
+    rows = []
+    for cbow in (False, True):
+        name = "cbow" if cbow else "skip-gram"
+        ours = run_minilm(corpus, args, cbow, profile=args.profile and not cbow)
+        theirs = run_gensim(sentences, args, cbow) if have_gensim else None
+        rows.append((name, ours, theirs))
+        if "profile" in ours:
+            print(f"\nwhere minilm's {name} time goes (cProfile, sorted by own time):")
+            print(ours["profile"])
+
+    print(f"\n{'model':10s} {'impl':7s} {'tok/s':>10s} {'tok/s cpu':>10s} {'secs':>6s} "
+          f"{'purity':>7s} {'analogy':>8s} {'no-excl':>8s}")  # fmt: skip
+    for name, ours, theirs in rows:
+        for impl, r in (("minilm", ours), ("gensim", theirs)):
+            if r is None:
+                continue
+            print(f"{name:10s} {impl:7s} {r['tok_s']:10,.0f} {r['tok_s_cpu']:10,.0f} "
+                  f"{r['seconds']:6.1f} {fmt(r['purity'], '7.3f')} {fmt(r['analogy'], '8.3f')} "
+                  f"{fmt(r['analogy_no_excl'], '8.3f')}")  # fmt: skip
+        if theirs is not None:
+            dq = [
+                abs(ours[k] - theirs[k])
+                for k in ("purity", "analogy")
+                if ours[k] is not None and theirs[k] is not None
+            ]
+            print(f"{name:10s} ratio minilm/gensim: {ours['tok_s'] / theirs['tok_s']:.2f} wall, "
+                  f"{ours['tok_s_cpu'] / theirs['tok_s_cpu']:.2f} cpu; largest quality gap "
+                  f"{fmt(max(dq) if dq else None, '.3f')} (target >= 0.5 at <= 0.02)")  # fmt: skip
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    print(f"peak RSS of this process: {peak:.0f} MiB")
+
+
+if __name__ == "__main__":
+    run_cli(main)

@@ -1,0 +1,215 @@
+"""Train word2vec (skip-gram or CBOW with negative sampling), optionally with fastText subwords.
+
+    python scripts/train_skipgram.py --out runs/sgns                  # bundled world corpus
+    python scripts/train_skipgram.py --out runs/cbow --cbow
+    python scripts/train_skipgram.py --out runs/fasttext --subwords 3-6
+    python scripts/analogy.py runs/sgns/vectors.txt king - man + woman --no-exclude
+
+Defaults are word2vec.c's (-size 100 -window 5 -negative 5 -sample 1e-3 -alpha 0.025, linear
+decay to 1e-4 alpha, -min-count 5, -iter 5); CBOW uses word2vec.c's own -alpha 0.05. Choices
+of ours: pairs are processed --batch-size at a time (one SGD step of lr alpha per pair, all
+summed: the same update size as word2vec.c); --subwords uses --buckets 100000 hash buckets
+instead of fastText's 2e6 (a laptop corpus has a few thousand distinct n-grams) and alpha 0.01:
+a word's vector is the SUM of its own and its ~20 n-gram rows, so one step moves it ~20 times
+as far as a row, and 0.025 diverges on the world corpus (fastText's code averages instead).
+
+Writes vectors.txt/.bin (the input vectors W_in; with subwords W_in + the n-gram sum),
+projector/, model.npz, metrics.json and loss.png into --out. On the world corpus (or a folder
+holding categories.tsv / analogies.txt / similarity.tsv) metrics.json also has
+category_purity, analogy accuracy under both protocols (per section, and the share of
+query-word answers) and similarity_spearman.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from minilm.data.batchers import SkipgramPairs
+from minilm.data.corpus import load_corpus
+from minilm.errors import MinilmError, run_cli
+from minilm.evaluate import category_purity, evaluate_analogies, evaluate_similarity
+from minilm.io import ensure_dir
+from minilm.models import skipgram as sg
+from minilm.optim import SGD
+from minilm.runs import write_run
+from minilm.train import TrainConfig, train
+from minilm.vectors import KeyedVectors
+
+PROBES = ("king", "dog", "bread", "red", "france", "walked")
+GROUND_TRUTH = ("categories.tsv", "analogies.txt", "similarity.tsv")
+
+
+def parse_args() -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--corpus", help="text file or folder with train.txt (default: world)")
+    ap.add_argument("--out", required=True, help="output folder")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--epochs", type=int, default=5, help="passes over the corpus (-iter)")
+    ap.add_argument("--dim", type=int, default=100, help="D: vector size (-size)")
+    ap.add_argument("--window", type=int, default=5, help="max window; each word draws 1..window")
+    ap.add_argument("--negative", type=int, default=5, help="K: noise words per pair")
+    ap.add_argument("--sample", type=float, default=1e-3, help="subsampling threshold t (0 = off)")
+    ap.add_argument("--alpha", type=float, help="start lr (0.025; CBOW 0.05; subwords 0.01)")
+    ap.add_argument("--min-count", type=int, default=5, help="rarer words are dropped")
+    ap.add_argument("--batch-size", type=int, default=1024, help="pairs per SGD step")
+    ap.add_argument("--cbow", action="store_true", help="CBOW: mean of the context predicts")
+    ap.add_argument("--subwords", metavar="MINN-MAXN", help="fastText char n-grams, e.g. 3-6")
+    ap.add_argument("--buckets", type=int, default=100_000, help="n-gram hash buckets")
+    ap.add_argument("--checkpoint-every", type=int, default=0, help="steps (0 = end only)")
+    ap.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
+    args = ap.parse_args()
+    for name in ("epochs", "dim", "window", "min_count", "batch_size", "buckets"):
+        if getattr(args, name) < 1:
+            flag = "--" + name.replace("_", "-")
+            raise MinilmError(f"{flag} must be >= 1, got {getattr(args, name)}")
+    if args.negative < 1:
+        raise MinilmError(f"--negative must be >= 1, got {args.negative}")
+    if args.alpha is None:
+        args.alpha = 0.01 if args.subwords else 0.05 if args.cbow else 0.025
+    if not args.alpha > 0:
+        raise MinilmError(f"--alpha must be > 0, got {args.alpha}")
+    if args.sample < 0:
+        raise MinilmError(f"--sample must be >= 0 (0 = no subsampling), got {args.sample}")
+    args.minn = args.maxn = 0
+    if args.subwords:
+        try:
+            args.minn, args.maxn = (int(x) for x in args.subwords.split("-"))
+        except ValueError:
+            raise MinilmError(
+                f"--subwords takes MINN-MAXN, e.g. 3-6; got {args.subwords!r}"
+            ) from None
+        if not 1 <= args.minn <= args.maxn:
+            raise MinilmError(f"--subwords needs 1 <= MINN <= MAXN, got {args.subwords}")
+    return args
+
+
+class SubwordBatches:
+    """Adds each context word's padded n-gram bucket ids and mask to a batch source's batches."""
+
+    def __init__(self, source: SkipgramPairs, ngram_ids: np.ndarray, ngram_mask: np.ndarray):
+        self.source, self.ngram_ids, self.ngram_mask = source, ngram_ids, ngram_mask
+        self.steps_per_epoch = source.steps_per_epoch
+
+    def epoch(self, epoch: int):
+        for batch in self.source.epoch(epoch):
+            ctx = batch["context"]
+            yield {**batch, "ngrams": self.ngram_ids[ctx], "ngram_mask": self.ngram_mask[ctx]}
+
+
+def per_pair(params: dict, batch: dict) -> tuple[float, dict]:
+    """The summed loss's gradients (word2vec's lr semantics), the loss shown per pair."""
+    loss, grads = sg.loss_and_grads(params, batch)
+    return loss / len(batch["center"]), grads
+
+
+def ground_truth(corpus_arg: str | None) -> dict[str, Path]:
+    """The evaluation files in (or beside) the corpus, or the bundled world's."""
+    folder = (
+        Path(corpus_arg) if corpus_arg else Path(__file__).resolve().parents[1] / "corpus/world"
+    )
+    if not folder.is_dir():
+        folder = folder.parent  # a train.txt given directly: look beside it
+    return {name: folder / name for name in GROUND_TRUTH if (folder / name).is_file()}
+
+
+def evaluate(kv: KeyedVectors, files: dict[str, Path]) -> dict:
+    """category_purity, analogy accuracy (both protocols, per section), similarity_spearman."""
+    metrics: dict = {}
+    if "categories.tsv" in files:
+        metrics["category_purity"] = category_purity(kv, files["categories.tsv"])
+    if "analogies.txt" in files:
+        an = evaluate_analogies(kv, files["analogies.txt"])
+        metrics["analogy_accuracy"] = an["accuracy_excluded"]
+        metrics["analogy_accuracy_no_exclusion"] = an["accuracy_no_exclusion"]
+        metrics["analogy_query_word_share"] = an["query_word_share"]
+        metrics["analogy_semantic"] = an["semantic"]
+        metrics["analogy_syntactic"] = an["syntactic"]
+        metrics["analogy_sections"] = {
+            s["name"]: {k: s[k] for k in ("accuracy_excluded", "accuracy_no_exclusion",
+                                          "query_word_share", "n_evaluated", "n_oov")}
+            for s in an["sections"]
+        }  # fmt: skip
+    if "similarity.tsv" in files:
+        sim = evaluate_similarity(kv, files["similarity.tsv"])
+        metrics["similarity_spearman"] = sim["spearman"]
+        metrics["similarity_pairs_used"] = sim["n_used"]
+    return metrics
+
+
+def main() -> None:
+    args = parse_args()
+    out = ensure_dir(args.out)
+    # No specials: words under --min-count are dropped before windowing, as in word2vec.c.
+    corpus = load_corpus(args.corpus, min_count=args.min_count, specials=())
+    vocab, stream = corpus.vocab, corpus.train
+    words = vocab.itos
+    name = "fasttext" if args.subwords else "cbow" if args.cbow else "skipgram"
+
+    cfg = sg.Config(
+        vocab_size=len(vocab),
+        dim=args.dim,
+        cbow=args.cbow,
+        buckets=args.buckets if args.subwords else 0,
+        minn=args.minn or 3,
+        maxn=args.maxn or 6,
+    )
+    params = sg.init_params(cfg, np.random.default_rng(args.seed))
+    batches = SkipgramPairs(
+        stream, vocab.counts, args.window, args.sample, args.batch_size, args.seed,
+        negative=args.negative, cbow=args.cbow,
+    )  # fmt: skip
+    ngram_ids = ngram_mask = None
+    if args.subwords:
+        ngram_ids, ngram_mask = sg.ngram_buckets(words, cfg.minn, cfg.maxn, cfg.buckets)
+        batches = SubwordBatches(batches, ngram_ids, ngram_mask)
+
+    def vectors(params: dict) -> np.ndarray:
+        return sg.input_vectors(params, ngram_ids, ngram_mask)
+
+    def probe(params: dict) -> str:
+        kv = KeyedVectors(words, vectors(params))
+        return "\n".join(
+            f"  {w}: " + " ".join(n for n, _ in kv.nearest(w, 6)) for w in PROBES if w in kv
+        )
+
+    loop = TrainConfig(
+        epochs=args.epochs,
+        lr=args.alpha,
+        schedule="linear",
+        lr_floor=1e-4 * args.alpha,  # word2vec.c: alpha never falls below starting_alpha * 1e-4
+        seed=args.seed,
+        checkpoint_every=args.checkpoint_every,
+        out_dir=out,
+        resume=args.resume,
+        desc=name,
+    )
+    history = train(per_pair, params, batches, SGD(lr=args.alpha), loop, probe=probe)
+
+    kv = KeyedVectors(words, vectors(params))
+    metrics = {"model": name, "train_tokens": int(stream.n_tokens), "seed": args.seed}
+    metrics |= {"train_seconds": history.train_seconds, "tokens_per_second":
+                history.tokens_per_second}  # fmt: skip
+    metrics |= evaluate(kv, ground_truth(args.corpus))
+    if args.subwords:  # an unseen spelling still gets a vector: the sum of its n-grams
+        metrics["oov_neighbours"] = {}
+        for typo in [w + w[-1] for w in PROBES if w in kv]:  # "king" -> "kingg"
+            oov = sg.oov_vector(params, typo, cfg.minn, cfg.maxn)
+            cos = kv.unit @ (oov / max(float(np.linalg.norm(oov)), 1e-12))
+            metrics["oov_neighbours"][typo] = [words[i] for i in np.argsort(-cos)[:5]]
+    config = {"model": name, **vars(args), "model_config": vars(cfg)}
+    write_run(out, words, kv.vectors, params, vocab, metrics, history, config, title=name)
+
+    summary = [f"{name}: {len(words)} words x {args.dim}", f"{history.train_seconds:.0f}s",
+               f"{history.tokens_per_second:,.0f} tok/s"]  # fmt: skip
+    for key in ("category_purity", "analogy_accuracy", "analogy_accuracy_no_exclusion",
+                "similarity_spearman"):  # fmt: skip
+        if metrics.get(key) is not None:
+            summary.append(f"{key} {metrics[key]:.3f}")
+    print("  ".join(summary) + f"  -> {out}")
+
+
+if __name__ == "__main__":
+    run_cli(main)

@@ -1,0 +1,234 @@
+"""Skip-gram, CBOW, fastText subwords: gradients, initial loss, overfitting, hashing, script."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from minilm.gradcheck import check_loss, densify
+from minilm.models import skipgram as sg
+
+REPO = Path(__file__).resolve().parents[1]
+GRAD_TOL = 1e-7  # float64 central differences on a smooth loss score ~1e-9; a wrong sign ~1
+
+
+def _params(cfg: sg.Config, seed: int = 0) -> dict[str, np.ndarray]:
+    """float64 parameters with a *non-zero* W_out so that every gradient path is exercised."""
+    rng = np.random.default_rng(seed)
+    params = sg.init_params(cfg, rng)
+    return {k: rng.standard_normal(v.shape) * 0.5 for k, v in params.items()}
+
+
+def _skipgram_batch(rng, V: int, N: int, K: int) -> dict[str, np.ndarray]:
+    batch = {
+        "context": rng.integers(0, V, N),
+        "center": rng.integers(0, V, N),
+        "negatives": rng.integers(0, V, (N, K)),
+    }
+    # the classic scatter bug: word 1 is the positive of pair 0, three negatives of pair 1 and
+    # the context of pair 2. Pair 0 also draws its own centre as noise: word2vec.c skips that.
+    batch["center"][:2] = [1, 2]
+    batch["negatives"][0, :2] = 1
+    batch["negatives"][1, :3] = 1
+    batch["context"][2] = 1
+    return batch
+
+
+def _cbow_batch(rng, V: int, N: int, C: int, K: int) -> dict[str, np.ndarray]:
+    batch = _skipgram_batch(rng, V, N, K)
+    batch["context"] = rng.integers(0, V, (N, C))
+    batch["context"][0, :2] = 1  # the same word twice in one window, and also the centre
+    mask = np.ones((N, C), dtype=bool)
+    mask[1, 1:] = False  # a window cut short by a sentence boundary: one real word
+    mask[2, -1] = False
+    batch["context_mask"] = mask
+    return batch
+
+
+def _add_ngrams(batch: dict, words: list[str], cfg: sg.Config) -> dict:
+    ids, mask = sg.ngram_buckets(words, cfg.minn, cfg.maxn, cfg.buckets)
+    return {**batch, "ngrams": ids[batch["context"]], "ngram_mask": mask[batch["context"]]}
+
+
+WORDS = ["the", "cat", "cats", "dog", "dogs", "a", "catalogue"]
+
+
+def test_skipgram_gradients_with_repeated_ids():
+    cfg = sg.Config(vocab_size=7, dim=4, dtype="float64")
+    batch = _skipgram_batch(np.random.default_rng(1), V=7, N=5, K=4)
+    errors = check_loss(sg.loss_and_grads, _params(cfg), batch)
+    assert max(errors.values()) < GRAD_TOL, errors
+
+
+def test_cbow_gradients_with_padding_and_repeats():
+    cfg = sg.Config(vocab_size=7, dim=4, cbow=True, dtype="float64")
+    batch = _cbow_batch(np.random.default_rng(2), V=7, N=4, C=4, K=3)
+    errors = check_loss(sg.loss_and_grads, _params(cfg), batch)
+    assert max(errors.values()) < GRAD_TOL, errors
+
+
+@pytest.mark.parametrize("cbow", [False, True])
+def test_subword_gradients(cbow):
+    # 5 buckets for dozens of n-grams: collisions make bucket rows repeat within one word too
+    cfg = sg.Config(vocab_size=7, dim=3, cbow=cbow, buckets=5, minn=2, maxn=4, dtype="float64")
+    rng = np.random.default_rng(3)
+    batch = _cbow_batch(rng, 7, 4, 3, 3) if cbow else _skipgram_batch(rng, 7, 4, 3)
+    batch = _add_ngrams(batch, WORDS, cfg)
+    errors = check_loss(sg.loss_and_grads, _params(cfg), batch)
+    assert set(errors) == {"W_in", "W_out", "W_ngram"}
+    assert max(errors.values()) < GRAD_TOL, errors
+
+
+def test_batch_of_one_pair():
+    cfg = sg.Config(vocab_size=3, dim=2, dtype="float64")
+    batch = {"context": np.array([2]), "center": np.array([0]), "negatives": np.array([[0, 0]])}
+    errors = check_loss(sg.loss_and_grads, _params(cfg), batch)
+    assert max(errors.values()) < GRAD_TOL, errors
+
+
+@pytest.mark.parametrize("cbow", [False, True])
+def test_initial_loss_is_k_plus_one_ln2_per_pair(cbow):
+    # W_out = 0 at init, so every score is 0 and each of the K+1 logistic terms costs ln 2
+    cfg = sg.Config(vocab_size=20, dim=8, cbow=cbow, dtype="float64")
+    params = sg.init_params(cfg, np.random.default_rng(0))
+    rng = np.random.default_rng(4)
+    N, K = 32, 5
+    batch = _cbow_batch(rng, 20, N, 4, K) if cbow else _skipgram_batch(rng, 20, N, K)
+    batch["center"] = rng.integers(0, 10, N)
+    batch["negatives"] = rng.integers(10, 20, (N, K))  # no noise word equals its centre
+    loss, grads = sg.loss_and_grads(params, batch)
+    assert loss / N == pytest.approx((K + 1) * math.log(2), rel=1e-12)
+    # the input table gets no gradient until W_out has moved
+    assert np.all(grads["W_in"][1] == 0)
+    # a noise word equal to its centre is skipped (word2vec.c): one ln 2 fewer per such draw
+    batch["negatives"][:3, :2] = batch["center"][:3, None]
+    loss, _ = sg.loss_and_grads(params, batch)
+    assert loss == pytest.approx((N * (K + 1) - 6) * math.log(2), rel=1e-12)
+
+
+def test_init_matches_word2vec_c():
+    cfg = sg.Config(vocab_size=500, dim=50)
+    params = sg.init_params(cfg, np.random.default_rng(0))
+    W_in = params["W_in"]
+    assert W_in.dtype == np.float32 and np.all(params["W_out"] == 0)
+    assert np.abs(W_in).max() <= 0.5 / 50
+    # uniform on (-0.5/D, 0.5/D): variance (1/D)^2 / 12, within 3% for 25 000 draws
+    assert W_in.var() == pytest.approx((1 / 50) ** 2 / 12, rel=0.03)
+
+
+def _naive_grads(params, batch):
+    """Reference: word2vec.c's loops - one pair, one target at a time, one table row per +=."""
+    dW_in, dW_out = np.zeros_like(params["W_in"]), np.zeros_like(params["W_out"])
+    for n in range(len(batch["center"])):
+        o = batch["context"][n]
+        h = params["W_in"][o]
+        g = np.zeros_like(h)
+        c = batch["center"][n]
+        targets = [(c, 1.0)] + [(w, 0.0) for w in batch["negatives"][n] if w != c]
+        for w, y in targets:
+            u = params["W_out"][w]
+            ds = 1.0 / (1.0 + np.exp(-u @ h)) - y
+            g += ds * u
+            dW_out[w] += ds * h  # a single row at a time: no aliasing possible
+        dW_in[o] += g
+    return {"W_in": dW_in, "W_out": dW_out}
+
+
+def test_sparse_gradients_equal_naive_reference():
+    cfg = sg.Config(vocab_size=6, dim=5, dtype="float64")
+    batch = _skipgram_batch(np.random.default_rng(5), V=6, N=50, K=5)  # many repeats in 6 words
+    params = _params(cfg)
+    _, grads = sg.loss_and_grads(params, batch)
+    reference = _naive_grads(params, batch)
+    for name in ("W_in", "W_out"):
+        rows, values = grads[name]
+        assert np.all(np.diff(rows) > 0), "sparse row ids must be unique and sorted"
+        assert np.allclose(densify(grads[name], params[name].shape), reference[name], atol=1e-12)
+
+
+def test_overfits_a_tiny_batch():
+    # plain SGD on the sparse rows; 8 pairs of 10 words with fixed negatives can be fit exactly
+    cfg = sg.Config(vocab_size=10, dim=10, dtype="float64")
+    params = sg.init_params(cfg, np.random.default_rng(0))
+    rng = np.random.default_rng(6)
+    batch = {
+        "context": rng.integers(0, 5, 8),
+        "center": rng.integers(0, 5, 8),
+        "negatives": rng.integers(5, 10, (8, 3)),  # noise disjoint from the positives
+    }
+    first, _ = sg.loss_and_grads(params, batch)
+    for _ in range(300):
+        loss, grads = sg.loss_and_grads(params, batch)
+        for name, (rows, values) in grads.items():
+            params[name][rows] -= 0.5 * values
+    assert first / 8 == pytest.approx(4 * math.log(2))
+    assert loss / 8 < 0.05, loss / 8
+
+
+def test_fnv1a_matches_reference_values():
+    # published FNV-1a 32-bit test vectors
+    assert sg.fnv1a_32("") == 0x811C9DC5
+    assert sg.fnv1a_32("a") == 0xE40C292C
+    assert sg.fnv1a_32("foobar") == 0xBF9CF968
+    # a non-ASCII byte enters sign-extended as in fastText (int8_t cast): "é" = C3 A9
+    h = 0x811C9DC5
+    for b in (0xC3, 0xA9):
+        h = ((h ^ (0xFFFFFF00 | b)) * 0x01000193) & 0xFFFFFFFF
+    assert sg.fnv1a_32("é") == h
+
+
+def test_char_ngrams():
+    assert sg.char_ngrams("where", 3, 3) == ["<wh", "whe", "her", "ere", "re>"]
+    assert sg.char_ngrams("a", 3, 6) == ["<a>"]
+    assert "<where>" in sg.char_ngrams("where", 3, 7)
+
+
+def test_subword_vectors_for_known_and_unseen_words():
+    cfg = sg.Config(vocab_size=len(WORDS), dim=4, buckets=50, dtype="float64")
+    params = _params(cfg)
+    ids, mask = sg.ngram_buckets(WORDS, cfg.minn, cfg.maxn, cfg.buckets)
+    vectors = sg.input_vectors(params, ids, mask)
+    # a known word = its own row + the n-grams an unseen word of that spelling would get
+    for i, w in enumerate(WORDS):
+        oov = sg.oov_vector(params, w, cfg.minn, cfg.maxn)
+        assert np.allclose(vectors[i], params["W_in"][i] + oov)
+    # a misspelling shares n-grams, hence is closer to the word than an unrelated spelling
+    cos = lambda a, b: a @ b / np.linalg.norm(a) / np.linalg.norm(b)  # noqa: E731
+    typo = sg.oov_vector(params, "catalogeu", cfg.minn, cfg.maxn)
+    other = sg.oov_vector(params, "xyzzyq", cfg.minn, cfg.maxn)
+    target = sg.oov_vector(params, "catalogue", cfg.minn, cfg.maxn)
+    assert cos(typo, target) > cos(other, target)
+
+
+def test_script_end_to_end(tmp_path):
+    sentences = [
+        "the king rules the land",
+        "the queen rules the land",
+        "a man walks to the town",
+        "a woman walks to the town",
+    ] * 30
+    corpus = tmp_path / "tiny.txt"
+    corpus.write_text("\n".join(sentences) + "\n", encoding="utf-8")
+    out = tmp_path / "run"
+    cmd = [
+        sys.executable,
+        str(REPO / "scripts" / "train_skipgram.py"),
+        "--corpus", str(corpus), "--out", str(out), "--epochs", "1", "--dim", "8",
+        "--min-count", "1", "--seed", "3", "--subwords", "3-4", "--buckets", "100",
+    ]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    for name in ("vectors.txt", "vectors.bin", "model.npz", "metrics.json", "loss.png"):
+        assert (out / name).is_file(), name
+    assert (out / "projector" / "vectors.tsv").is_file()
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["seed"] == 3 and metrics["train_tokens"] > 0
+    header = (out / "vectors.txt").read_text().splitlines()[0].split()
+    assert int(header[1]) == 8
+    assert str(out) in proc.stdout.strip().splitlines()[-1]  # the one-line summary names --out
