@@ -1,0 +1,202 @@
+"""Count-based word vectors and GloVe: tf-idf, LSA, PPMI-SVD, GloVe on one corpus.
+
+    python scripts/train_baselines.py --method ppmi --out runs/ppmi      # bundled world corpus
+    python scripts/train_baselines.py --method lsa --out runs/lsa --dim 100
+    python scripts/train_baselines.py --method glove --out runs/glove --epochs 25
+    python scripts/train_baselines.py --method tfidf --out runs/tfidf
+
+Methods (equations in minilm/models/count.py and glove.py):
+  tfidf  rows of the tf-idf term-document matrix (a document = --doc-lines lines). With tens of
+         thousands of documents those rows are too wide for a vectors file (the world corpus:
+         723 words x 67,500 documents), so we write them rotated into r <= V dimensions,
+         L = U S with L L^T = A A^T: every cosine between words is exactly that of the tf-idf
+         rows. --dim is ignored. The sparse document vectors go to model.npz (A_rows/A_cols/A_vals).
+  lsa    U_k S_k^p of the truncated SVD of that matrix (p = --eig-p, default 1).
+  ppmi   U_k S_k^p of the truncated SVD of the shifted PPMI matrix of symmetric --window
+         co-occurrences, context smoothing --alpha 0.75, shift log(--shift) (default p = 0.5).
+  glove  weighted least squares on log co-occurrences (window 10, 1/distance weighting),
+         AdaGrad, vectors W + W_tilde. --alpha and --x-max shape its weighting function.
+
+Writes vectors.txt/.bin, projector/, model.npz, metrics.json (category_purity, analogy accuracy
+under both protocols, similarity_spearman when the ground-truth files are beside the corpus;
+train_seconds, peak_memory_mb, vocab_size, train_tokens, seed) and loss.png into --out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import time
+from pathlib import Path
+
+import numpy as np
+
+from minilm.data.corpus import load_corpus
+from minilm.errors import MinilmError, run_cli
+from minilm.evaluate import category_purity, evaluate_analogies, evaluate_similarity
+from minilm.io import ensure_dir
+from minilm.models import count, glove
+from minilm.runs import write_run
+from minilm.vectors import KeyedVectors
+
+METHODS = ("tfidf", "lsa", "ppmi", "glove")
+PROBES = ("king", "dog", "bread", "red", "france", "walked")
+GROUND_TRUTH = ("categories.tsv", "analogies.txt", "similarity.tsv")
+DEFAULT_WINDOW = {"ppmi": 5, "glove": 10}  # SGNS's window for PPMI; the paper's for GloVe
+DEFAULT_EIG_P = {"lsa": 1.0, "ppmi": 0.5}  # classic LSA; Levy et al. (2015)'s recommendation
+
+
+def parse_args() -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--method", required=True, choices=METHODS)
+    ap.add_argument("--corpus", help="text file or folder with train.txt (default: world)")
+    ap.add_argument("--out", required=True, help="output folder")
+    ap.add_argument("--seed", type=int, default=1, help="randomized SVD / GloVe init and order")
+    ap.add_argument("--epochs", type=int, default=glove.Config.epochs, help="GloVe passes")
+    ap.add_argument("--dim", type=int, default=100, help="D: vector size (not tfidf)")
+    ap.add_argument("--window", type=int, help="co-occurrence window (ppmi 5, glove 10)")
+    ap.add_argument(
+        "--distance-weighting",
+        action="store_true",
+        help="ppmi: weight a pair at distance d by 1/d (GloVe always does)",
+    )
+    ap.add_argument("--min-count", type=int, default=5, help="rarer words are dropped")
+    ap.add_argument("--doc-lines", type=int, default=1, help="tfidf/lsa: lines per document")
+    ap.add_argument("--shift", type=float, default=1.0, help="ppmi: k of the shift log k")
+    ap.add_argument("--eig-p", type=float, help="eigenvalue weighting p (lsa 1, ppmi 0.5)")
+    ap.add_argument(
+        "--alpha",
+        type=float,
+        default=0.75,
+        help="ppmi: context smoothing exponent; glove: weighting exponent",
+    )
+    ap.add_argument("--x-max", type=float, default=glove.Config.x_max, help="glove: f's cap")
+    ap.add_argument("--lr", type=float, default=glove.Config.lr, help="glove: AdaGrad lr")
+    ap.add_argument(
+        "--batch-size",
+        type=int,
+        default=glove.Config.batch_size,
+        help="glove: non-zero entries per step",
+    )
+    ap.add_argument("--checkpoint-every", type=int, default=0, help="glove: steps (0 = end)")
+    ap.add_argument("--resume", action="store_true", help="glove: continue from a checkpoint")
+    args = ap.parse_args()
+    args.window = args.window or DEFAULT_WINDOW.get(args.method, 5)
+    if args.eig_p is None:
+        args.eig_p = DEFAULT_EIG_P.get(args.method, 1.0)
+    for name in ("epochs", "dim", "window", "min_count", "doc_lines", "batch_size"):
+        if getattr(args, name) < 1:
+            raise MinilmError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    if args.checkpoint_every < 0:
+        raise MinilmError(f"--checkpoint-every must be >= 0, got {args.checkpoint_every}")
+    if args.shift < 1:
+        raise MinilmError(f"--shift must be >= 1 (1 = no shift), got {args.shift}")
+    for name in ("alpha", "x_max", "lr"):
+        if not getattr(args, name) > 0:
+            raise MinilmError(f"--{name.replace('_', '-')} must be > 0, got {getattr(args, name)}")
+    return args
+
+
+def ground_truth(corpus_arg: str | None) -> dict[str, Path]:
+    """The evaluation files in (or beside) the corpus, or the bundled world's."""
+    folder = (
+        Path(corpus_arg) if corpus_arg else Path(__file__).resolve().parents[1] / "corpus/world"
+    )
+    if not folder.is_dir():
+        folder = folder.parent  # a train.txt given directly: look beside it
+    return {name: folder / name for name in GROUND_TRUTH if (folder / name).is_file()}
+
+
+def evaluate(kv: KeyedVectors, files: dict[str, Path]) -> dict:
+    """category_purity, analogy accuracy (both protocols), similarity_spearman."""
+    metrics: dict = {}
+    if "categories.tsv" in files:
+        metrics["category_purity"] = category_purity(kv, files["categories.tsv"])
+    if "analogies.txt" in files:
+        an = evaluate_analogies(kv, files["analogies.txt"])
+        metrics["analogy_accuracy"] = an["accuracy_excluded"]
+        metrics["analogy_accuracy_no_exclusion"] = an["accuracy_no_exclusion"]
+        metrics["analogy_query_word_share"] = an["query_word_share"]
+        metrics["analogy_semantic"] = an["semantic"]
+        metrics["analogy_syntactic"] = an["syntactic"]
+    if "similarity.tsv" in files:
+        sim = evaluate_similarity(kv, files["similarity.tsv"])
+        metrics["similarity_spearman"] = sim["spearman"]
+        metrics["similarity_pairs_used"] = sim["n_used"]
+    return metrics
+
+
+def check_dim(dim: int, limit: int, what: str) -> None:
+    if dim > limit:
+        raise MinilmError(f"--dim {dim} exceeds the rank limit {limit} of the {what}; lower --dim")
+
+
+def train_count(args: argparse.Namespace, stream, V: int) -> tuple[np.ndarray, dict]:
+    """The closed-form methods: (vectors (V, D), params for model.npz)."""
+    rng = np.random.default_rng(args.seed)
+    if args.method in ("tfidf", "lsa"):
+        A, idf = count.tfidf(count.term_document_counts(stream, V, args.doc_lines))
+        params = {"idf": idf, "A_rows": A.rows, "A_cols": A.cols, "A_vals": A.vals,
+                  "A_shape": np.array(A.shape, dtype=np.int64)}  # fmt: skip
+        if args.method == "tfidf":
+            return count.gram_factor(A), params
+        check_dim(args.dim, min(A.shape), "term-document matrix")
+        U, s, _ = count.truncated_svd(A, args.dim, rng)
+        return U * s**args.eig_p, {"U": U, "s": s, "idf": idf}
+    X = count.cooccurrence(stream, V, args.window, args.distance_weighting)
+    M = count.ppmi(X, alpha=args.alpha, shift=args.shift)
+    check_dim(args.dim, V, "PPMI matrix")
+    U, s, _ = count.truncated_svd(M, args.dim, rng)
+    return U * s**args.eig_p, {"U": U, "s": s, "ppmi_nnz": np.array(M.nnz)}
+
+
+def main() -> None:
+    args = parse_args()
+    out = ensure_dir(args.out)
+    corpus = load_corpus(args.corpus, min_count=args.min_count, specials=())
+    vocab, stream = corpus.vocab, corpus.train
+    words, V = vocab.itos, len(vocab)
+
+    start = time.perf_counter()
+    history = None
+    if args.method == "glove":
+        X = count.cooccurrence(stream, V, args.window, distance_weighting=True)
+        cfg = glove.Config(V, dim=args.dim, x_max=args.x_max, alpha=args.alpha, lr=args.lr,
+                           epochs=args.epochs, batch_size=args.batch_size)  # fmt: skip
+
+        def probe(params: dict) -> str:
+            kv = KeyedVectors(words, glove.vectors(params))
+            return "\n".join(
+                f"  {w}: " + " ".join(n for n, _ in kv.nearest(w, 6)) for w in PROBES if w in kv
+            )
+
+        params, history = glove.fit(X, cfg, args.seed, out, args.resume, args.checkpoint_every,
+                                    probe)  # fmt: skip
+        vectors = glove.vectors(params)
+        extra = {"nonzeros": X.nnz, "final_loss": float(history.losses[-1])}
+    else:
+        vectors, params = train_count(args, stream, V)
+        extra = {}
+    seconds = time.perf_counter() - start
+
+    kv = KeyedVectors(words, vectors)
+    metrics = {"model": args.method, "train_seconds": seconds, "train_tokens": stream.n_tokens,
+               "vocab_size": V, "seed": args.seed, "dim": kv.dim, **extra}  # fmt: skip
+    metrics["tokens_per_second"] = stream.n_tokens / seconds  # whole corpus, counting included
+    metrics |= evaluate(kv, ground_truth(args.corpus))
+    # ru_maxrss is in KiB on Linux: the peak resident memory of this whole process so far
+    metrics["peak_memory_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    config = {"model": args.method, **vars(args)}
+    write_run(out, words, kv.vectors, params, vocab, metrics, history, config, title=args.method)
+
+    summary = [f"{args.method}: {V} words x {kv.dim}", f"{seconds:.1f}s",
+               f"peak {metrics['peak_memory_mb']:.0f} MB"]  # fmt: skip
+    for key in ("category_purity", "analogy_accuracy", "analogy_accuracy_no_exclusion",
+                "similarity_spearman"):  # fmt: skip
+        if metrics.get(key) is not None:
+            summary.append(f"{key} {metrics[key]:.3f}")
+    print("  ".join(summary) + f"  -> {out}")
+
+
+if __name__ == "__main__":
+    run_cli(main)
