@@ -474,3 +474,42 @@ def perplexity(total_nll: float, n_tokens: int) -> float:
     if n_tokens <= 0:
         raise MinilmError("perplexity needs at least one predicted token")
     return float(np.exp(total_nll / n_tokens))
+
+
+# ---- the standard figures of a training run ----------------------------------------------
+
+GROUND_TRUTH = ("categories.tsv", "analogies.txt", "similarity.tsv")
+
+
+def ground_truth_files(corpus: str | os.PathLike | None) -> dict[str, Path]:
+    """The evaluation files in (or beside) a corpus; the bundled world's when corpus is None."""
+    folder = Path(corpus) if corpus else Path(__file__).resolve().parent.parent / "corpus/world"
+    if not folder.is_dir():
+        folder = folder.parent  # a train.txt given directly: look beside it
+    return {name: folder / name for name in GROUND_TRUTH if (folder / name).is_file()}
+
+
+def evaluate_embedding(kv: KeyedVectors, files: dict[str, Path]) -> dict:
+    """The embedding figures of metrics.json: purity, analogies (both protocols), similarity.
+
+    Only the figures whose ground-truth file is in `files` are computed.
+    """
+    metrics: dict = {}
+    if "categories.tsv" in files:
+        metrics["category_purity"] = category_purity(kv, files["categories.tsv"])
+    if "analogies.txt" in files:
+        an = evaluate_analogies(kv, files["analogies.txt"])
+        metrics["analogy_accuracy"] = an["accuracy_excluded"]
+        metrics["analogy_accuracy_no_exclusion"] = an["accuracy_no_exclusion"]
+        metrics["analogy_query_word_share"] = an["query_word_share"]
+        metrics["analogy_semantic"] = an["semantic"]
+        metrics["analogy_syntactic"] = an["syntactic"]
+        keys = ("accuracy_excluded", "accuracy_no_exclusion", "query_word_share", "n_evaluated")
+        metrics["analogy_sections"] = {
+            s["name"]: {k: s[k] for k in (*keys, "n_oov")} for s in an["sections"]
+        }
+    if "similarity.tsv" in files:
+        sim = evaluate_similarity(kv, files["similarity.tsv"])
+        metrics["similarity_spearman"] = sim["spearman"]
+        metrics["similarity_pairs_used"] = sim["n_used"]
+    return metrics

@@ -27,13 +27,12 @@ from __future__ import annotations
 import argparse
 import resource
 import time
-from pathlib import Path
 
 import numpy as np
 
 from minilm.data.corpus import load_corpus
 from minilm.errors import MinilmError, run_cli
-from minilm.evaluate import category_purity, evaluate_analogies, evaluate_similarity
+from minilm.evaluate import evaluate_embedding, ground_truth_files
 from minilm.io import ensure_dir
 from minilm.models import count, glove
 from minilm.runs import write_run
@@ -41,7 +40,6 @@ from minilm.vectors import KeyedVectors
 
 METHODS = ("tfidf", "lsa", "ppmi", "glove")
 PROBES = ("king", "dog", "bread", "red", "france", "walked")
-GROUND_TRUTH = ("categories.tsv", "analogies.txt", "similarity.tsv")
 DEFAULT_WINDOW = {"ppmi": 5, "glove": 10}  # SGNS's window for PPMI; the paper's for GloVe
 DEFAULT_EIG_P = {"lsa": 1.0, "ppmi": 0.5}  # classic LSA; Levy et al. (2015)'s recommendation
 
@@ -95,35 +93,6 @@ def parse_args() -> argparse.Namespace:
         if not getattr(args, name) > 0:
             raise MinilmError(f"--{name.replace('_', '-')} must be > 0, got {getattr(args, name)}")
     return args
-
-
-def ground_truth(corpus_arg: str | None) -> dict[str, Path]:
-    """The evaluation files in (or beside) the corpus, or the bundled world's."""
-    folder = (
-        Path(corpus_arg) if corpus_arg else Path(__file__).resolve().parents[1] / "corpus/world"
-    )
-    if not folder.is_dir():
-        folder = folder.parent  # a train.txt given directly: look beside it
-    return {name: folder / name for name in GROUND_TRUTH if (folder / name).is_file()}
-
-
-def evaluate(kv: KeyedVectors, files: dict[str, Path]) -> dict:
-    """category_purity, analogy accuracy (both protocols), similarity_spearman."""
-    metrics: dict = {}
-    if "categories.tsv" in files:
-        metrics["category_purity"] = category_purity(kv, files["categories.tsv"])
-    if "analogies.txt" in files:
-        an = evaluate_analogies(kv, files["analogies.txt"])
-        metrics["analogy_accuracy"] = an["accuracy_excluded"]
-        metrics["analogy_accuracy_no_exclusion"] = an["accuracy_no_exclusion"]
-        metrics["analogy_query_word_share"] = an["query_word_share"]
-        metrics["analogy_semantic"] = an["semantic"]
-        metrics["analogy_syntactic"] = an["syntactic"]
-    if "similarity.tsv" in files:
-        sim = evaluate_similarity(kv, files["similarity.tsv"])
-        metrics["similarity_spearman"] = sim["spearman"]
-        metrics["similarity_pairs_used"] = sim["n_used"]
-    return metrics
 
 
 def check_dim(dim: int, limit: int, what: str) -> None:
@@ -183,7 +152,7 @@ def main() -> None:
     metrics = {"model": args.method, "train_seconds": seconds, "train_tokens": stream.n_tokens,
                "vocab_size": V, "seed": args.seed, "dim": kv.dim, **extra}  # fmt: skip
     metrics["tokens_per_second"] = stream.n_tokens / seconds  # whole corpus, counting included
-    metrics |= evaluate(kv, ground_truth(args.corpus))
+    metrics |= evaluate_embedding(kv, ground_truth_files(args.corpus))
     # ru_maxrss is in KiB on Linux: the peak resident memory of this whole process so far
     metrics["peak_memory_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     config = {"model": args.method, **vars(args)}

@@ -23,14 +23,13 @@ query-word answers) and similarity_spearman.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import numpy as np
 
 from minilm.data.batchers import SkipgramPairs
 from minilm.data.corpus import load_corpus
 from minilm.errors import MinilmError, run_cli
-from minilm.evaluate import category_purity, evaluate_analogies, evaluate_similarity
+from minilm.evaluate import evaluate_embedding, ground_truth_files
 from minilm.io import ensure_dir
 from minilm.models import skipgram as sg
 from minilm.optim import SGD
@@ -39,7 +38,6 @@ from minilm.train import TrainConfig, train
 from minilm.vectors import KeyedVectors
 
 PROBES = ("king", "dog", "bread", "red", "france", "walked")
-GROUND_TRUTH = ("categories.tsv", "analogies.txt", "similarity.tsv")
 
 
 def parse_args() -> argparse.Namespace:
@@ -105,40 +103,6 @@ def per_pair(params: dict, batch: dict) -> tuple[float, dict]:
     return loss / len(batch["center"]), grads
 
 
-def ground_truth(corpus_arg: str | None) -> dict[str, Path]:
-    """The evaluation files in (or beside) the corpus, or the bundled world's."""
-    folder = (
-        Path(corpus_arg) if corpus_arg else Path(__file__).resolve().parents[1] / "corpus/world"
-    )
-    if not folder.is_dir():
-        folder = folder.parent  # a train.txt given directly: look beside it
-    return {name: folder / name for name in GROUND_TRUTH if (folder / name).is_file()}
-
-
-def evaluate(kv: KeyedVectors, files: dict[str, Path]) -> dict:
-    """category_purity, analogy accuracy (both protocols, per section), similarity_spearman."""
-    metrics: dict = {}
-    if "categories.tsv" in files:
-        metrics["category_purity"] = category_purity(kv, files["categories.tsv"])
-    if "analogies.txt" in files:
-        an = evaluate_analogies(kv, files["analogies.txt"])
-        metrics["analogy_accuracy"] = an["accuracy_excluded"]
-        metrics["analogy_accuracy_no_exclusion"] = an["accuracy_no_exclusion"]
-        metrics["analogy_query_word_share"] = an["query_word_share"]
-        metrics["analogy_semantic"] = an["semantic"]
-        metrics["analogy_syntactic"] = an["syntactic"]
-        metrics["analogy_sections"] = {
-            s["name"]: {k: s[k] for k in ("accuracy_excluded", "accuracy_no_exclusion",
-                                          "query_word_share", "n_evaluated", "n_oov")}
-            for s in an["sections"]
-        }  # fmt: skip
-    if "similarity.tsv" in files:
-        sim = evaluate_similarity(kv, files["similarity.tsv"])
-        metrics["similarity_spearman"] = sim["spearman"]
-        metrics["similarity_pairs_used"] = sim["n_used"]
-    return metrics
-
-
 def main() -> None:
     args = parse_args()
     out = ensure_dir(args.out)
@@ -192,7 +156,7 @@ def main() -> None:
     metrics = {"model": name, "train_tokens": int(stream.n_tokens), "seed": args.seed}
     metrics |= {"train_seconds": history.train_seconds, "tokens_per_second":
                 history.tokens_per_second}  # fmt: skip
-    metrics |= evaluate(kv, ground_truth(args.corpus))
+    metrics |= evaluate_embedding(kv, ground_truth_files(args.corpus))
     if args.subwords:  # an unseen spelling still gets a vector: the sum of its n-grams
         metrics["oov_neighbours"] = {}
         for typo in [w + w[-1] for w in PROBES if w in kv]:  # "king" -> "kingg"
