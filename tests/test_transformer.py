@@ -1,0 +1,294 @@
+"""Tiny transformer encoder: the hand-written backward through every block, the tied embedding,
+the contrastive loss, and the properties a learner relies on (loss at init, overfitting,
+padding invariance of the contextual vectors)."""
+
+import functools
+
+import numpy as np
+import pytest
+
+from minilm.data.corpus import TokenStream
+from minilm.errors import MinilmError
+from minilm.gradcheck import check_loss, numerical_gradient, rel_error
+from minilm.layers.losses import softmax_cross_entropy
+from minilm.models import transformer as tf
+from minilm.optim import AdamW
+
+# float64 central differences through LayerNorm, softmax attention and GELU: a correct backward
+# scores ~1e-8 .. 1e-10 here; a missing term scores ~1e-2 .. 1.
+GRAD_TOL = 1e-6
+PAD = 0
+
+
+def tiny(seed=0, N=3, T=5, V=9, layers=2, positions="learned", dropout=0.2):
+    """A small float64 model with random (not init-scale) weights, padding, masking, dropout."""
+    cfg = tf.Config(
+        vocab_size=V,
+        max_len=6,
+        dim=8,
+        n_layers=layers,
+        n_heads=2,
+        ffn=12,
+        dropout=dropout,
+        positions=positions,
+        dtype="float64",
+    )
+    rng = np.random.default_rng(seed)
+    params = tf.init_params(cfg, rng)
+    for k in params:  # larger than the init so every term of every block matters
+        params[k] = rng.standard_normal(params[k].shape) * 0.5
+    lengths = np.array([T, max(1, T - 2), max(1, T - 3)])[:N]
+    pad_mask = np.arange(T)[None, :] >= lengths[:, None]  # (N, T) rows of different lengths
+    targets = np.where(pad_mask, PAD, rng.integers(1, V, size=(N, T)))
+    targets[0, :2] = 3  # a word repeated: E's lookup gradient must sum both rows
+    loss_mask = ~pad_mask & (rng.random((N, T)) < 0.5)
+    loss_mask[np.arange(N), 0] = True  # every row predicts something
+    inputs = np.where(loss_mask, V - 1, targets)  # V-1 plays <mask>
+    batch = {"inputs": inputs, "targets": targets, "pad_mask": pad_mask, "loss_mask": loss_mask}
+    masks = tf.draw_dropout_masks(cfg, (N, T), rng) if dropout else None
+    return cfg, params, batch, masks
+
+
+def mlm(cfg, masks):
+    return functools.partial(tf.loss_and_grads, cfg=cfg, masks=masks)
+
+
+def assert_gradients_ok(loss_fn, params, batch):
+    errors = check_loss(loss_fn, params, batch)
+    assert set(errors) == set(params)
+    worst = max(errors, key=errors.get)
+    assert errors[worst] < GRAD_TOL, (worst, errors[worst])
+
+
+def test_parameter_names():
+    cfg, params, _, _ = tiny()
+    assert {"tok_emb", "pos_emb", "ln_f.gamma", "ln_f.beta", "out_bias"} <= set(params)
+    assert params["blocks.1.attn.W_qkv"].shape == (8, 24)
+    assert params["blocks.0.ffn.W_1"].shape == (8, 12)
+    assert "pos_emb" not in tf.init_params(
+        tf.Config(vocab_size=5, positions="sinusoidal"), np.random.default_rng(0)
+    )
+
+
+def test_full_model_gradients_with_padding_masking_and_dropout():
+    cfg, params, batch, masks = tiny()
+    assert batch["pad_mask"].any() and masks is not None
+    assert not masks["emb"].all()  # some units really are dropped
+    assert_gradients_ok(mlm(cfg, masks), params, batch)
+
+
+def test_gradients_sinusoidal_one_layer():
+    cfg, params, batch, masks = tiny(seed=1, layers=1, positions="sinusoidal")
+    assert_gradients_ok(mlm(cfg, masks), params, batch)
+
+
+def test_gradients_single_token_single_sentence():
+    cfg, params, batch, masks = tiny(seed=2, N=1, T=1, layers=1)  # T = 1 and N = 1
+    assert batch["loss_mask"].sum() == 1
+    assert_gradients_ok(mlm(cfg, masks), params, batch)
+
+
+def test_gradients_without_dropout():
+    cfg, params, batch, _ = tiny(seed=3, layers=1, dropout=0.0)
+    assert_gradients_ok(mlm(cfg, None), params, batch)
+
+
+def test_tied_embedding_gets_both_contributions():
+    """E is looked up at the bottom and projected onto at the top; grads["tok_emb"] must be the
+    sum of both paths, each checked on its own with E split into two independent copies."""
+    cfg, params, batch, masks = tiny(seed=4)
+    _, grads = tf.loss_and_grads(params, batch, cfg, masks)
+    E = params["tok_emb"]
+    E_in, E_out = E.copy(), E.copy()
+
+    def split_loss():  # the same model, with the lookup reading E_in and the output E_out
+        h, _, _ = tf.encoder_forward({**params, "tok_emb": E_in}, cfg, batch["inputs"],
+                                     batch["pad_mask"], masks)  # fmt: skip
+        logits = h[batch["loss_mask"]] @ E_out.T + params["out_bias"]
+        return softmax_cross_entropy(logits, batch["targets"][batch["loss_mask"]])[0]
+
+    d_lookup = numerical_gradient(split_loss, E_in)
+    d_output = numerical_gradient(split_loss, E_out)
+    assert np.abs(d_lookup).max() > 1e-3 and np.abs(d_output).max() > 1e-3  # both paths matter
+    assert rel_error(grads["tok_emb"], d_lookup + d_output) < GRAD_TOL
+    assert rel_error(grads["tok_emb"], d_output) > 1e-2  # dropping either path is caught
+    assert rel_error(grads["tok_emb"], d_lookup) > 1e-2
+
+
+@pytest.mark.parametrize("symmetric", [True, False])
+@pytest.mark.parametrize("temperature", [0.05, 1.0])
+def test_info_nce_gradients(symmetric, temperature):
+    rng = np.random.default_rng(5)
+    a, b = rng.standard_normal((2, 4, 6))
+    loss, da, db = tf.info_nce(a, b, temperature, symmetric)
+    assert np.isfinite(loss)
+    num_a = numerical_gradient(lambda: tf.info_nce(a, b, temperature, symmetric)[0], a)
+    num_b = numerical_gradient(lambda: tf.info_nce(a, b, temperature, symmetric)[0], b)
+    assert rel_error(da, num_a) < GRAD_TOL  # tolerance: float64 central differences
+    assert rel_error(db, num_b) < GRAD_TOL
+
+
+def test_info_nce_values():
+    rng = np.random.default_rng(6)
+    a = rng.standard_normal((5, 8))
+    # identical pairs with well-separated rows: each positive wins, loss near 0
+    assert tf.info_nce(a, 3 * a, 0.05)[0] < 1e-3  # cosine ignores the scale
+    # all pairs equally similar: loss = ln N in both directions
+    same = np.ones((5, 8))
+    assert abs(tf.info_nce(same, same, 0.05)[0] - np.log(5)) < 1e-9
+    # one direction differs from the symmetric loss in general
+    b = rng.standard_normal((5, 8))
+    assert tf.info_nce(a, b, 0.5, True)[0] != tf.info_nce(a, b, 0.5, False)[0]
+
+
+def test_contrastive_model_gradients():
+    cfg, params, _, _ = tiny(seed=7, layers=1)
+    rng = np.random.default_rng(7)
+    pad_mask = np.array([[0, 0, 0, 1], [0, 0, 1, 1], [0, 0, 0, 0], [0, 1, 1, 1]], dtype=bool)
+    batch = {"inputs": np.where(pad_mask, PAD, rng.integers(1, 9, size=(4, 4))),
+             "pad_mask": pad_mask}  # fmt: skip
+    masks = tf.draw_dropout_masks(cfg, (4, 4), rng)
+    loss_fn = functools.partial(
+        tf.contrastive_loss_and_grads, cfg=cfg, temperature=0.1, masks=masks
+    )
+    errors = check_loss(loss_fn, params, batch)
+    errors.pop("out_bias")  # unused by this loss: its gradient is exactly 0, numerically too
+    assert max(errors.values()) < GRAD_TOL, errors
+
+
+def test_loss_at_init_is_ln_v():
+    V = 500
+    cfg = tf.Config(vocab_size=V, dim=32, n_heads=4, ffn=64, dropout=0.0)
+    rng = np.random.default_rng(8)
+    params = tf.init_params(cfg, rng)
+    ids = rng.integers(1, V, size=(16, 12))
+    loss_mask = rng.random((16, 12)) < 0.15
+    batch = {"inputs": ids, "targets": ids, "pad_mask": np.zeros_like(ids, dtype=bool),
+             "loss_mask": loss_mask}  # fmt: skip
+    loss, grads = tf.loss_and_grads(params, batch, cfg)
+    assert abs(loss - np.log(V)) < 0.02 * np.log(V)  # within 2% of ln V
+    assert grads["blocks.0.attn.W_qkv"].dtype == np.float32  # dtype follows the params
+
+
+def test_overfits_one_tiny_batch():
+    cfg, params, batch, _ = tiny(seed=9, dropout=0.0)
+    params = tf.init_params(cfg, np.random.default_rng(9))
+    opt = AdamW(lr=5e-3, weight_decay=0.0)
+    first = None
+    for _ in range(300):
+        loss, grads = tf.loss_and_grads(params, batch, cfg)
+        first = loss if first is None else first
+        opt.step(params, grads)
+    assert first > 1.5 and loss < 0.05, (first, loss)
+
+
+def test_dropout_needs_a_seed_or_masks_and_seeds_are_deterministic():
+    cfg, params, batch, _ = tiny(seed=10)
+    with pytest.raises(MinilmError, match="dropout_seed"):
+        tf.loss_and_grads(params, batch, cfg)
+    seeded = {**batch, "dropout_seed": np.array([1, 0, 3])}
+    l1, _ = tf.loss_and_grads(params, seeded, cfg)
+    l2, _ = tf.loss_and_grads(params, seeded, cfg)
+    l3, _ = tf.loss_and_grads(params, {**seeded, "dropout_seed": np.array([1, 0, 4])}, cfg)
+    assert l1 == l2 and l1 != l3
+
+
+def test_encode_shapes_and_padding_invariance():
+    cfg, params, batch, _ = tiny(seed=11, N=3, T=5)
+    ids, pad_mask = batch["inputs"], batch["pad_mask"]
+    states = tf.encode(params, cfg, ids, pad_mask)
+    assert len(states) == cfg.n_layers + 1
+    assert all(s.shape == (3, 5, 8) for s in states)
+    # one more padded column changes nothing at the valid positions, in any layer
+    ids2 = np.concatenate([ids, np.full((3, 1), PAD)], axis=1)
+    pad2 = np.concatenate([pad_mask, np.ones((3, 1), dtype=bool)], axis=1)
+    states2 = tf.encode(params, cfg, ids2, pad2)
+    valid = ~pad_mask
+    for s, s2 in zip(states, states2, strict=True):
+        np.testing.assert_allclose(s2[:, :5][valid], s[valid], rtol=0, atol=1e-12)
+    # what sits in the padded slots does not matter either
+    ids3 = np.where(pad_mask, 5, ids)
+    np.testing.assert_allclose(tf.encode(params, cfg, ids3, pad_mask)[-1][valid],
+                               states[-1][valid], rtol=0, atol=1e-12)  # fmt: skip
+    # a sentence alone equals the same sentence inside a padded batch
+    n = int(valid[2].sum())
+    alone = tf.encode(params, cfg, ids[2:3, :n], pad_mask[2:3, :n])[-1]
+    np.testing.assert_allclose(alone[0], states[-1][2, :n], rtol=0, atol=1e-12)
+    vecs = tf.sentence_vectors(params, cfg, ids, pad_mask)
+    np.testing.assert_allclose(vecs[2], alone[0].mean(axis=0), rtol=0, atol=1e-12)
+
+
+def test_too_long_sequences_are_refused():
+    cfg, params, _, _ = tiny()
+    with pytest.raises(MinilmError, match="max_len"):
+        tf.encode(params, cfg, np.ones((1, 7), dtype=np.int64), np.zeros((1, 7), dtype=bool))
+
+
+def test_pad_sentences_and_pair_batches():
+    stream = TokenStream.from_sentences([[1, 2, 3], [4], [5, 6]])
+    ids, pad = tf.pad_sentences(stream, np.array([1, 0]), pad_id=0, max_len=2)
+    np.testing.assert_array_equal(ids, [[4, 0], [1, 2]])  # cut to max_len
+    np.testing.assert_array_equal(pad, [[False, True], [False, False]])
+    a = TokenStream.from_sentences([[1, 2], [3], [4, 5, 6], [7]])
+    b = TokenStream.from_sentences([[11], [13, 13], [14], [17, 17, 17]])
+    source = tf.PairBatches(a, b, batch_size=2, seed=0, pad_id=0, max_len=8)
+    batches = list(source.epoch(0))
+    assert len(batches) == source.steps_per_epoch == 2
+    seen = set()
+    for batch in batches:
+        x = batch["inputs"]
+        assert x.shape[0] == 4
+        for i in range(2):  # row i's partner is row i + 2: ids differ by exactly 10
+            assert x[i + 2, 0] == x[i, 0] + 10
+            seen.add(int(x[i, 0]))
+    assert seen == {1, 3, 4, 7}
+    np.testing.assert_array_equal(batches[0]["inputs"], next(source.epoch(0))["inputs"])
+    wrapped = tf.DropoutSeeds(source, seed=5)
+    np.testing.assert_array_equal(list(wrapped.epoch(3))[1]["dropout_seed"], [5, 3, 1])
+
+
+def test_retrieval_recall():
+    rng = np.random.default_rng(12)
+    a = rng.standard_normal((20, 16))
+    assert tf.retrieval_recall_at_1(a, a + 0.01 * rng.standard_normal((20, 16))) == 1.0
+    assert tf.retrieval_recall_at_1(a, np.roll(a, 1, axis=0)) == 0.0
+
+
+@pytest.mark.slow
+def test_script_end_to_end(tmp_path):
+    """The script on a tiny generated world: every promised file and metric, both tokenizers."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from minilm.data import world
+
+    corpus = tmp_path / "world"
+    corpus.mkdir()
+    w = world.generate_world(1500)
+    for split, lines in w.splits.items():
+        (corpus / f"{split}.txt").write_text("\n".join(lines) + "\n")
+    (corpus / "senses.tsv").write_text(world.senses_tsv(w.senses))
+    (corpus / "paraphrases.tsv").write_text(world.paraphrases_tsv(w.paraphrases))
+    (corpus / "categories.tsv").write_text(world.categories_tsv())
+    script = Path(__file__).resolve().parents[1] / "scripts" / "train_transformer.py"
+    for extra in (["--contrastive", "--contrastive-batch-size", "8"], ["--tokenizer", "bpe"]):
+        out = tmp_path / extra[-1]
+        opts = ["--epochs", "1", "--dim", "16", "--ffn", "32", "--contrastive-epochs", "1"]
+        cmd = [sys.executable, str(script), "--corpus", str(corpus), "--out", str(out), *opts]
+        subprocess.run([*cmd, *extra], check=True, capture_output=True, text=True)
+        for name in ("vectors.txt", "vectors.bin", "contextual_vectors.txt", "model.npz",
+                     "metrics.json", "loss.png", "projector/vectors.tsv"):  # fmt: skip
+            assert (out / name).exists(), name
+        m = json.loads((out / "metrics.json").read_text())
+        keys = ("mlm_accuracy", "unigram_accuracy", "sense_accuracy", "anisotropy",
+                "self_similarity", "retrieval_recall_at_1", "train_seconds")  # fmt: skip
+        for key in (*keys, "vocab_size", "tokens_per_second"):
+            assert key in m, key
+        assert len(m["anisotropy"]) == 3  # embeddings + 2 blocks
+    assert (
+        "after"
+        in json.loads((tmp_path / "8" / "metrics.json").read_text())["retrieval_recall_at_1"]
+    )
+    assert (tmp_path / "8" / "sentence_model.npz").exists()
