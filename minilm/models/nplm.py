@@ -1,0 +1,162 @@
+"""Bengio's neural probabilistic language model (NPLM).
+
+Bengio, Ducharme, Vincent & Jauvin (2003), "A Neural Probabilistic Language Model", JMLR 3,
+section 2. Predict word w_t from the n-1 words before it:
+
+    x = (C[w_{t-n+1}], ..., C[w_{t-1}])          concatenated context embeddings
+    y = b + W x + U tanh(d + H x)                 unnormalised log-probabilities
+    P(w_t = i | context) = exp(y_i) / sum_j exp(y_j)
+
+The embedding table C is shared by every context position: similar words get similar rows
+because they must predict similar continuations, and that is how the model generalises to word
+combinations it never saw. W ("direct connections" from the embeddings to the output) is
+optional, as in the paper. Written row-vector style below (x @ H instead of H x).
+
+    symbol  shape              meaning
+    C       (V, m)             word feature vectors (the embedding table)
+    H       ((n-1) m, h)       input -> hidden weights
+    d       (h,)               hidden bias
+    U       (h, V)             hidden -> output weights
+    b       (V,)               output bias
+    W       ((n-1) m, V)       direct input -> output weights (only with `direct=True`)
+
+Shapes: N batch, V vocabulary, n-1 context words, m embedding size, h hidden units.
+A batch is {"context": (N, n-1) int, "target": (N,) int}. The gradient of C is returned as
+sparse rows (row_ids, row_grads): only the words in the batch change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from minilm.errors import MinilmError
+from minilm.layers.core import (
+    affine_backward,
+    affine_forward,
+    embedding_backward_rows,
+    embedding_forward,
+    tanh_backward,
+    tanh_forward,
+)
+from minilm.layers.losses import log_softmax, softmax_cross_entropy
+
+
+@dataclass
+class Config:
+    vocab_size: int  # V: words predicted (and looked up)
+    context: int = 4  # n-1: words of history (the paper's best models used n = 5 or 6)
+    dim: int = 64  # m: embedding size
+    hidden: int = 128  # h: tanh hidden units
+    direct: bool = False  # add the direct connections W (x -> y)
+    dtype: str = "float32"  # float32 for training, float64 for gradient checks
+
+    def __post_init__(self) -> None:
+        for name in ("vocab_size", "context", "dim", "hidden"):
+            if getattr(self, name) < 1:
+                raise MinilmError(f"NPLM {name} must be >= 1, got {getattr(self, name)}")
+
+
+def init_params(cfg: Config, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Small random weights, zero biases: P starts almost uniform, so loss ~ ln V.
+
+    Each weight matrix is scaled by 1/sqrt(fan_in) (so tanh starts in its linear range); C is
+    N(0, 0.1^2), and the output weights get a further factor 0.1 so the first logits are tiny.
+    """
+    V, n1, m, h = cfg.vocab_size, cfg.context, cfg.dim, cfg.hidden
+    dt = np.dtype(cfg.dtype)
+
+    def normal(shape, std):
+        return (rng.standard_normal(shape) * std).astype(dt)
+
+    params = {
+        "C": normal((V, m), 0.1),
+        "H": normal((n1 * m, h), 1 / np.sqrt(n1 * m)),
+        "d": np.zeros(h, dtype=dt),
+        "U": normal((h, V), 0.1 / np.sqrt(h)),
+        "b": np.zeros(V, dtype=dt),
+    }
+    if cfg.direct:
+        params["W"] = normal((n1 * m, V), 0.1 / np.sqrt(n1 * m))
+    return params
+
+
+def forward(params: dict[str, np.ndarray], context: np.ndarray) -> tuple[np.ndarray, tuple]:
+    """The NPLM's scores y (N, V) for contexts (N, n-1), and the cache for `backward`."""
+    C, H, d, U, b = (params[k] for k in ("C", "H", "d", "U", "b"))
+    N, n1 = context.shape
+    m = C.shape[1]
+    # (1) look up and concatenate the context embeddings      x = [C[w_1] .. C[w_{n-1}]]
+    e, emb_cache = embedding_forward(context, C)  # (N, n-1, m)
+    x = e.reshape(N, n1 * m)  # (N, (n-1) m)
+    # (2) hidden layer                                          a = tanh(d + x H)
+    z, hid_cache = affine_forward(x, H, d)  # (N, h)
+    a, tanh_cache = tanh_forward(z)  # (N, h)
+    # (3) output scores                                         y = b + x W + a U
+    y, out_cache = affine_forward(a, U, b)  # (N, V)
+    if "W" in params:
+        y += x @ params["W"]  # (N, V) direct connections
+    return y, (x, emb_cache, hid_cache, tanh_cache, out_cache)
+
+
+def loss_and_grads(
+    params: dict[str, np.ndarray], batch: dict[str, np.ndarray]
+) -> tuple[float, dict[str, np.ndarray | tuple[np.ndarray, np.ndarray]]]:
+    """Mean cross-entropy of the targets and the gradient of every parameter."""
+    context, target = batch["context"], batch["target"]
+    N, n1 = context.shape
+    y, (x, emb_cache, hid_cache, tanh_cache, out_cache) = forward(params, context)
+    # (4) loss = mean_i -ln softmax(y_i)[target_i]
+    loss, dy = softmax_cross_entropy(y, target)  # dy (N, V)
+
+    grads = {}
+    # backward (3): y = b + x W + a U
+    da, grads["U"], grads["b"] = affine_backward(dy, out_cache)  # (N, h)
+    if "W" in params:
+        grads["W"] = x.T @ dy  # ((n-1) m, V)
+    # backward (2): a = tanh(z), z = d + x H
+    dz = tanh_backward(da, tanh_cache)  # (N, h)
+    dx, grads["H"], grads["d"] = affine_backward(dz, hid_cache)  # (N, (n-1) m)
+    if "W" in params:
+        dx += dy @ params["W"].T  # x also reaches y directly: both contributions add
+    # backward (1): x = C[context] -- a word used twice in a batch gets both rows' gradients
+    de = dx.reshape(N, n1, -1)  # (N, n-1, m)
+    grads["C"] = embedding_backward_rows(de, emb_cache)  # (row_ids, row_grads)
+    return float(loss), grads
+
+
+def log_probs(params: dict[str, np.ndarray], context: np.ndarray) -> np.ndarray:
+    """ln P(. | context) for contexts (N, n-1) -> (N, V)."""
+    return log_softmax(forward(params, context)[0])
+
+
+def nll_sum(
+    params: dict[str, np.ndarray], context: np.ndarray, target: np.ndarray, chunk: int = 1024
+) -> float:
+    """Sum over rows of -ln P(target | context), computed in chunks to bound memory."""
+    total = 0.0
+    for i in range(0, context.shape[0], chunk):
+        lp = log_probs(params, context[i : i + chunk])  # (chunk, V)
+        total -= float(np.sum(lp[np.arange(lp.shape[0]), target[i : i + chunk]], dtype=np.float64))
+    return total
+
+
+def sample(
+    params: dict[str, np.ndarray],
+    rng: np.random.Generator,
+    start: np.ndarray,
+    n_tokens: int,
+    stop_id: int | None = None,
+) -> np.ndarray:
+    """Generate up to n_tokens ids after the context `start` (n-1,); stop after stop_id."""
+    context = np.asarray(start, dtype=np.int64).copy()
+    out = []
+    for _ in range(n_tokens):  # sequential: each word joins the next context
+        p = np.exp(log_probs(params, context[None, :])[0].astype(np.float64))
+        w = int(rng.choice(p.shape[0], p=p / p.sum()))
+        out.append(w)
+        if w == stop_id:
+            break
+        context = np.append(context[1:], w)
+    return np.asarray(out, dtype=np.int64)

@@ -1,0 +1,172 @@
+"""Train Bengio et al.'s (2003) neural probabilistic language model and compare with Kneser-Ney.
+
+    python scripts/train_nplm.py --out runs/nplm                 # bundled world corpus
+    python scripts/train_nplm.py --corpus my.txt --out runs/mine --direct --sample 5
+
+Writes vectors.txt/.bin (the word feature table C), projector/, model.npz, metrics.json and
+loss.png into --out (DESIGN.md). metrics.json holds valid/test perplexity and the Kneser-Ney
+trigram and 5-gram test perplexities on the same split, vocabulary and targets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from minilm.data.batchers import NgramBatches
+from minilm.data.corpus import load_corpus
+from minilm.errors import MinilmError, run_cli
+from minilm.evaluate import category_purity, perplexity
+from minilm.io import ensure_dir, write_text
+from minilm.models import nplm
+from minilm.models.ngram import fit_kneser_ney
+from minilm.optim import Adam
+from minilm.runs import write_run
+from minilm.train import TrainConfig, train
+from minilm.vectors import KeyedVectors
+
+SPECIALS = ("<unk>", "<bos>", "</s>")  # <bos> pads contexts, </s> ends every sentence
+PROBES = ("king", "dog", "bread", "red", "france", "three")
+
+
+def parse_args() -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument(
+        "--corpus", help="text file or folder with train/valid/test.txt (default: world)"
+    )
+    ap.add_argument("--out", required=True, help="output folder")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--dim", type=int, default=64, help="m: word feature vector size")
+    ap.add_argument("--hidden", type=int, default=128, help="h: tanh hidden units")
+    ap.add_argument("--context", type=int, default=4, help="n-1: context words (n-gram order n)")
+    ap.add_argument("--direct", action="store_true", help="add direct connections W (x -> y)")
+    ap.add_argument("--batch-size", type=int, default=256)
+    ap.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate (decayed linearly)")
+    ap.add_argument("--clip", type=float, default=5.0, help="max global gradient norm (0 = off)")
+    ap.add_argument("--min-count", type=int, default=1, help="rarer words become <unk>")
+    ap.add_argument("--sample", type=int, default=0, metavar="N", help="generate N sentences")
+    ap.add_argument("--checkpoint-every", type=int, default=0, help="steps (0 = end only)")
+    ap.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
+    args = ap.parse_args()
+    for name in ("epochs", "dim", "hidden", "context", "batch_size", "min_count"):
+        if getattr(args, name) < 1:
+            flag = "--" + name.replace("_", "-")
+            raise MinilmError(f"{flag} must be >= 1, got {getattr(args, name)}")
+    if not args.lr > 0:
+        raise MinilmError(f"--lr must be > 0, got {args.lr}")
+    if args.sample < 0:
+        raise MinilmError(f"--sample must be >= 0, got {args.sample}")
+    return args
+
+
+def main() -> None:
+    args = parse_args()
+    out = ensure_dir(args.out)
+    corpus = load_corpus(args.corpus, min_count=args.min_count, specials=SPECIALS)
+    vocab, splits = corpus.vocab, corpus.splits
+    V, bos, eos = len(vocab), vocab.bos, vocab.eos
+
+    def examples(split: str, shuffle: bool, seed: int = args.seed) -> NgramBatches:
+        return NgramBatches(
+            splits[split], args.context, args.batch_size, seed, bos, eos_id=eos, shuffle=shuffle
+        )
+
+    def split_perplexity(params: dict, split: str) -> float:
+        source = examples(split, shuffle=False)
+        nll = sum(nplm.nll_sum(params, b["context"], b["target"]) for b in source.epoch(0))
+        return perplexity(nll, source.n_examples)
+
+    cfg = nplm.Config(V, args.context, args.dim, args.hidden, args.direct)
+    params = nplm.init_params(cfg, np.random.default_rng(args.seed))
+    # The best parameters so far live in the loop's `state`, so checkpoints keep them too.
+    state: dict[str, np.ndarray] = {"best_valid": np.array(np.inf)}
+
+    def on_epoch_end(epoch: int, params: dict) -> dict:
+        if "valid" not in splits:
+            return {}
+        ppl = split_perplexity(params, "valid")
+        if ppl < state["best_valid"]:
+            state["best_valid"] = np.array(ppl)
+            state.update({f"best/{k}": v.copy() for k, v in params.items()})
+        return {"valid_perplexity": ppl}
+
+    def probe(params: dict) -> str:
+        kv = KeyedVectors(vocab.itos, params["C"])
+        lines = [f"  {w}: " + " ".join(n for n, _ in kv.nearest(w, 5)) for w in PROBES if w in kv]
+        return "\n".join(lines)
+
+    loop = TrainConfig(
+        epochs=args.epochs,
+        lr=args.lr,
+        schedule="linear",  # decay to 5% of --lr: the last epoch settles into a minimum
+        lr_floor=0.05 * args.lr,
+        clip=args.clip,
+        seed=args.seed,
+        checkpoint_every=args.checkpoint_every,
+        out_dir=out,
+        resume=args.resume,
+        desc="nplm",
+    )
+    batches = examples("train", shuffle=True)
+    history = train(
+        nplm.loss_and_grads,
+        params,
+        batches,
+        Adam(lr=args.lr),
+        loop,
+        state=state,
+        on_epoch_end=on_epoch_end,
+        probe=probe,
+    )
+    if "best/C" in state:  # keep the epoch with the best valid perplexity
+        params.update({k: state[f"best/{k}"] for k in params})
+
+    metrics = {"train_tokens": int(splits["train"].n_tokens), "seed": args.seed}
+    if "valid" in splits:
+        metrics["valid_perplexity"] = float(state["best_valid"])
+    if "test" in splits:
+        t0 = time.perf_counter()
+        metrics["test_perplexity"] = split_perplexity(params, "test")
+        train_ids, train_offsets = splits["train"].ids, splits["train"].offsets
+        for n in (3, 5):
+            kn = fit_kneser_ney(train_ids, train_offsets, V, n, bos, eos)
+            metrics[f"kn{n}_test_perplexity"] = kn.perplexity(splits["test"])
+            metrics[f"test_perplexity_ratio_to_kn{n}"] = (
+                metrics["test_perplexity"] / metrics[f"kn{n}_test_perplexity"]
+            )
+        metrics["eval_seconds"] = time.perf_counter() - t0
+
+    categories = corpus.paths["train"].parent / "categories.tsv"  # ground truth, if bundled
+    if categories.is_file():
+        kv = KeyedVectors(vocab.itos, params["C"])
+        metrics["category_purity"] = category_purity(kv, categories)
+
+    if args.sample:
+        rng = np.random.default_rng(args.seed)
+        start = np.full(args.context, bos)
+        sentences = [
+            " ".join(vocab.itos[i] for i in nplm.sample(params, rng, start, 40, eos) if i != eos)
+            for _ in range(args.sample)
+        ]
+        write_text(out / "samples.txt", "\n".join(sentences) + "\n")
+        print("\n".join(sentences))
+
+    config = {"model": "nplm", **vars(args)}
+    write_run(out, vocab.itos, params["C"], params, vocab, metrics, history, config, title="NPLM")
+    summary = [f"nplm: {history.train_seconds:.0f}s"]
+    for key in (
+        "valid_perplexity",
+        "test_perplexity",
+        "kn3_test_perplexity",
+        "kn5_test_perplexity",
+    ):
+        if key in metrics:
+            summary.append(f"{key.replace('_perplexity', '')} ppl {metrics[key]:.3f}")
+    print("  ".join(summary) + f"  -> {out}")
+
+
+if __name__ == "__main__":
+    run_cli(main)

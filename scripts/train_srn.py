@@ -1,0 +1,232 @@
+"""Train Elman's (1990) simple recurrent network as a language model, with Elman's analysis.
+
+    python scripts/train_srn.py --out runs/srn                           # bundled world corpus
+    python scripts/train_srn.py --corpus corpus/elman --out runs/elman --onehot
+
+Writes into --out every file of DESIGN.md, where vectors.txt holds each word's *mean hidden
+state* over all its occurrences (Elman's analysis), plus input_vectors.txt (the input
+embedding, or the rows of W_xh with --onehot) and dendrogram.png: average-linkage clustering of
+the mean hidden states by cosine distance, like Elman's Figure 7. metrics.json holds valid/test
+perplexity, the Kneser-Ney trigram and 5-gram test perplexities on the same targets, and
+category_purity / coarse_category_purity when the corpus folder has a categories.tsv.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from minilm.cluster import linkage
+from minilm.data.batchers import StreamBatches
+from minilm.data.corpus import TokenStream, load_corpus
+from minilm.errors import MinilmError, run_cli
+from minilm.evaluate import category_purity, perplexity, read_categories
+from minilm.io import ensure_dir, write_text
+from minilm.models import srn
+from minilm.models.ngram import fit_kneser_ney, with_eos
+from minilm.optim import Adam
+from minilm.plots import plot_dendrogram
+from minilm.runs import write_run
+from minilm.train import TrainConfig, train
+from minilm.vectors import KeyedVectors
+
+SPECIALS = ("<unk>", "<bos>", "</s>")  # </s> ends every sentence; <bos> is the n-gram padding
+MAX_DENDROGRAM_WORDS = 60
+
+
+def parse_args() -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument(
+        "--corpus", help="text file or folder with train/valid/test.txt (default: world)"
+    )
+    ap.add_argument("--out", required=True, help="output folder")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--dim", type=int, default=64, help="D: input embedding size (not --onehot)")
+    ap.add_argument("--hidden", type=int, default=128, help="H: hidden (context) units")
+    ap.add_argument("--onehot", action="store_true", help="one-hot input, as in Elman (1990)")
+    ap.add_argument("--bptt", type=int, default=16, help="T: steps per truncated-BPTT window")
+    ap.add_argument("--batch-size", type=int, default=32, help="N: parallel streams")
+    ap.add_argument("--lr", type=float, default=5e-3, help="Adam learning rate (decayed linearly)")
+    ap.add_argument("--clip", type=float, default=5.0, help="max global gradient norm (0 = off)")
+    ap.add_argument("--min-count", type=int, default=1, help="rarer words become <unk>")
+    ap.add_argument("--sample", type=int, default=0, metavar="N", help="generate N sentences")
+    ap.add_argument("--checkpoint-every", type=int, default=0, help="steps (0 = end only)")
+    ap.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
+    args = ap.parse_args()
+    for name in ("epochs", "dim", "hidden", "bptt", "batch_size", "min_count"):
+        if getattr(args, name) < 1:
+            flag = "--" + name.replace("_", "-")
+            raise MinilmError(f"{flag} must be >= 1, got {getattr(args, name)}")
+    if not args.lr > 0:
+        raise MinilmError(f"--lr must be > 0, got {args.lr}")
+    if args.sample < 0:
+        raise MinilmError(f"--sample must be >= 0, got {args.sample}")
+    return args
+
+
+def next_word_pairs(stream: TokenStream, eos: int) -> tuple[np.ndarray, np.ndarray]:
+    """(inputs, targets) over a whole split: every word and every </s> is a target.
+
+    The targets are exactly those of NgramBatches / Kneser-Ney with eos; each input is the
+    previous token, and the first sentence is preceded by </s> as every later one is.
+    """
+    targets, _ = with_eos(stream.ids, stream.offsets, eos)
+    inputs = np.concatenate([[eos], targets[:-1]])
+    return inputs, targets
+
+
+def categories_file(paths: dict[str, Path]) -> Path | None:
+    """The ground-truth categories.tsv beside the training text, if the corpus has one."""
+    path = paths["train"].parent / "categories.tsv"
+    return path if path.is_file() else None
+
+
+def main() -> None:
+    args = parse_args()
+    out = ensure_dir(args.out)
+    corpus = load_corpus(args.corpus, min_count=args.min_count, specials=SPECIALS)
+    vocab, splits = corpus.vocab, corpus.splits
+    V, bos, eos = len(vocab), vocab.bos, vocab.eos
+
+    def split_perplexity(params: dict, split: str) -> float:
+        inputs, targets = next_word_pairs(splits[split], eos)
+        return perplexity(srn.nll_sum(params, inputs, targets), targets.size)
+
+    cfg = srn.Config(V, args.dim, args.hidden, args.onehot)
+    params = srn.init_params(cfg, np.random.default_rng(args.seed))
+    # The carried hidden state and the best parameters so far: checkpointed by the loop.
+    state: dict[str, np.ndarray] = {"best_valid": np.array(np.inf)}
+
+    def on_epoch_end(epoch: int, params: dict) -> dict:
+        if "valid" not in splits:
+            return {}
+        ppl = split_perplexity(params, "valid")
+        if ppl < state["best_valid"]:
+            state["best_valid"] = np.array(ppl)
+            state.update({f"best/{k}": v.copy() for k, v in params.items()})
+        return {"valid_perplexity": ppl}
+
+    loop = TrainConfig(
+        epochs=args.epochs,
+        lr=args.lr,
+        schedule="linear",  # decay to 5% of --lr: the last epoch settles into a minimum
+        lr_floor=0.05 * args.lr,
+        clip=args.clip,
+        seed=args.seed,
+        checkpoint_every=args.checkpoint_every,
+        out_dir=out,
+        resume=args.resume,
+        desc="srn",
+    )
+    batches = StreamBatches(splits["train"], args.batch_size, args.bptt, args.seed, eos_id=eos)
+    history = train(
+        lambda p, b: srn.loss_and_grads(p, b, state),
+        params,
+        batches,
+        Adam(lr=args.lr),
+        loop,
+        state=state,
+        on_epoch_end=on_epoch_end,
+    )
+    if "best/W_hh" in state:  # keep the epoch with the best valid perplexity
+        params.update({k: state[f"best/{k}"] for k in params})
+
+    metrics = {"train_tokens": int(splits["train"].n_tokens), "seed": args.seed}
+    if "valid" in splits:
+        metrics["valid_perplexity"] = float(state["best_valid"])
+    if "test" in splits:
+        metrics["test_perplexity"] = split_perplexity(params, "test")
+        train_ids, train_offsets = splits["train"].ids, splits["train"].offsets
+        for n in (3, 5):
+            kn = fit_kneser_ney(train_ids, train_offsets, V, n, bos, eos)
+            metrics[f"kn{n}_test_perplexity"] = kn.perplexity(splits["test"])
+            metrics[f"test_perplexity_ratio_to_kn{n}"] = (
+                metrics["test_perplexity"] / metrics[f"kn{n}_test_perplexity"]
+            )
+
+    # Elman's analysis: the mean hidden state of every word over the training text.
+    inputs, _ = next_word_pairs(splits["train"], eos)
+    means, counts = srn.mean_hidden_states(params, inputs, V)
+    hidden_kv = KeyedVectors(vocab.itos, means)
+    KeyedVectors(vocab.itos, srn.input_vectors(params)).save_text(out / "input_vectors.txt")
+
+    categories = categories_file(corpus.paths)
+    labels: dict[str, str] = {}
+    if categories is not None:
+        metrics["category_purity"] = category_purity(hidden_kv, categories, level="fine")
+        try:
+            metrics["coarse_category_purity"] = category_purity(
+                hidden_kv, categories, level="coarse"
+            )
+        except MinilmError:
+            pass  # this categories file has a single level
+        words, cats = read_categories(categories)
+        labels = dict(zip(words, cats, strict=True))
+        # With k = 5, a word of a category of size s can score at most min(s - 1, 5) / 5:
+        # Elman's categories hold 1-4 words, so the reachable maximum is far below 1.
+        metrics["category_purity_ceiling"] = purity_ceiling(cats, hidden_kv, words)
+        metrics["category_purity_k1"] = category_purity(hidden_kv, categories, k=1, level="fine")
+    plot_elman_dendrogram(vocab.itos, means, counts, labels, out / "dendrogram.png")
+
+    if args.sample:
+        rng = np.random.default_rng(args.seed)
+        sentences = [
+            " ".join(vocab.itos[i] for i in srn.sample(params, rng, eos, 40, eos) if i != eos)
+            for _ in range(args.sample)
+        ]
+        write_text(out / "samples.txt", "\n".join(sentences) + "\n")
+        print("\n".join(sentences))
+
+    config = {"model": "srn", **vars(args)}
+    write_run(out, vocab.itos, means, params, vocab, metrics, history, config, title="SRN")
+    summary = [f"srn: {history.train_seconds:.0f}s"]
+    for key in (
+        "valid_perplexity",
+        "test_perplexity",
+        "kn3_test_perplexity",
+        "kn5_test_perplexity",
+    ):
+        if key in metrics:
+            summary.append(f"{key.replace('_perplexity', '')} ppl {metrics[key]:.3f}")
+    for key in ("category_purity", "coarse_category_purity"):
+        if key in metrics:
+            summary.append(f"{key} {metrics[key]:.3f}")
+    print("  ".join(summary) + f"  -> {out}")
+
+
+def purity_ceiling(cats: list[str], kv: KeyedVectors, words: list[str], k: int = 5) -> float:
+    """The best category_purity any vectors could reach on these categories (k neighbours)."""
+    present = [c for w, c in zip(words, cats, strict=True) if w in kv]
+    sizes = {c: present.count(c) for c in set(present)}
+    k = min(k, len(present) - 1)
+    return float(np.mean([min(sizes[c] - 1, k) / k for c in present]))
+
+
+def plot_elman_dendrogram(
+    itos: list[str], means: np.ndarray, counts: np.ndarray, labels: dict[str, str], path: Path
+) -> None:
+    """Cluster the mean hidden states of the categorised words (else the most frequent ones)."""
+    candidates = [i for i, w in enumerate(itos) if w in labels] if labels else []
+    if not candidates:
+        candidates = [i for i, w in enumerate(itos) if not w.startswith("<")]
+    candidates = [i for i in candidates if counts[i] > 0]
+    chosen = sorted(candidates, key=lambda i: -counts[i])[:MAX_DENDROGRAM_WORDS]
+    if len(chosen) < 2:
+        return
+    Z = linkage(means[chosen], method="average", metric="cosine")
+    words = [itos[i] for i in chosen]
+    cats = [labels[w] for w in words] if labels else None
+    plot_dendrogram(
+        Z,
+        words,
+        path,
+        title="SRN mean hidden states (average linkage)",
+        label_categories=cats,
+    )
+
+
+if __name__ == "__main__":
+    run_cli(main)

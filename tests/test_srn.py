@@ -1,0 +1,179 @@
+"""Elman's SRN: backprop through time over a window with a carried state, and the analysis."""
+
+import numpy as np
+import pytest
+
+from minilm.gradcheck import check_loss
+from minilm.models import srn
+from minilm.optim import Adam
+
+GRAD_TOL = 1e-6  # float64 central differences through T steps of tanh + softmax: ~1e-9
+
+
+def tiny(onehot, N=3, T=5, V=9, seed=0):
+    cfg = srn.Config(vocab_size=V, dim=4, hidden=6, onehot=onehot, dtype="float64")
+    rng = np.random.default_rng(seed)
+    params = srn.init_params(cfg, rng)
+    for k in params:  # larger than the init, so the recurrence is far from linear
+        params[k] = rng.standard_normal(params[k].shape) * 0.5
+    inputs = rng.integers(0, V, size=(N, T))
+    inputs[0, :2] = 3  # a word repeated in time: its row gets both contributions
+    batch = {"inputs": inputs, "targets": rng.integers(0, V, size=(N, T))}
+    return params, batch, rng
+
+
+def carried(params, batch, state):
+    """A loss function reading a fixed carried state (check_loss calls it many times)."""
+    return lambda p, b: srn.loss_and_grads(p, b, {"h": state["h"].copy()})
+
+
+@pytest.mark.parametrize("onehot", [False, True])
+@pytest.mark.parametrize("N,T", [(3, 5), (1, 4), (2, 1)])
+def test_full_model_gradients_with_a_carried_state(onehot, N, T):
+    params, batch, rng = tiny(onehot, N=N, T=T)
+    # a previous window sets the state that this window starts from
+    state = {}
+    previous = {k: rng.integers(0, 9, size=(N, T)) for k in ("inputs", "targets")}
+    srn.loss_and_grads(params, previous, state)
+    assert np.abs(state["h"]).max() > 0.1  # a real, non-zero h_0
+    errors = check_loss(carried(params, batch, state), params, batch)
+    expected = {"W_xh", "W_hh", "b_h", "W_hy", "b_y"} | (set() if onehot else {"C"})
+    assert set(errors) == expected
+    for name, err in errors.items():
+        assert err < GRAD_TOL, (name, err)
+
+
+def test_two_windows_with_a_carried_state_equal_one_long_window():
+    params, batch, _ = tiny(False, N=2, T=6)
+    # forward: two windows of 3 with the state carried = one window of 6
+    whole = srn.hidden_forward(params, batch["inputs"], np.zeros((2, 6)))[0]
+    state = {}
+    halves = [{k: v[:, s : s + 3] for k, v in batch.items()} for s in (0, 3)]
+    losses = [srn.loss_and_grads(params, half, state)[0] for half in halves]
+    np.testing.assert_allclose(state["h"], whole[:, -1], rtol=1e-12)
+    full_loss = srn.loss_and_grads(params, batch)[0]
+    np.testing.assert_allclose(np.mean(losses), full_loss, rtol=1e-12)
+
+
+def test_loss_at_init_is_ln_v():
+    V = 400
+    cfg = srn.Config(vocab_size=V, dim=16, hidden=32)
+    rng = np.random.default_rng(1)
+    params = srn.init_params(cfg, rng)
+    batch = {k: rng.integers(0, V, size=(8, 10)) for k in ("inputs", "targets")}
+    loss, grads = srn.loss_and_grads(params, batch)
+    assert abs(loss - np.log(V)) < 0.01 * np.log(V)  # within 1% of ln V
+    assert grads["W_hy"].dtype == np.float32
+
+
+@pytest.mark.parametrize("onehot", [False, True])
+def test_overfits_one_small_batch(onehot):
+    V = 20
+    cfg = srn.Config(vocab_size=V, dim=8, hidden=32, onehot=onehot)
+    rng = np.random.default_rng(2)
+    params = srn.init_params(cfg, rng)
+    batch = {k: rng.integers(0, V, size=(4, 8)) for k in ("inputs", "targets")}
+    opt = Adam(lr=0.02)
+    first = srn.loss_and_grads(params, batch)[0]
+    for _ in range(300):
+        loss, grads = srn.loss_and_grads(params, batch)
+        opt.step(params, grads)
+    assert first > 2.8 and loss < 0.05  # from ln 20 = 3.0 to almost 0
+
+
+def test_stream_nll_matches_the_training_loss():
+    params, batch, _ = tiny(True, N=1, T=12)
+    loss, _ = srn.loss_and_grads(params, batch)
+    nll = srn.nll_sum(params, batch["inputs"][0], batch["targets"][0], n_streams=1, T=5)
+    np.testing.assert_allclose(nll / 12, loss, rtol=1e-12)  # windows of 5 carry the state
+
+
+def test_mean_hidden_states_average_every_occurrence():
+    params, batch, _ = tiny(False, N=1, T=10)
+    ids = batch["inputs"][0]
+    means, counts = srn.mean_hidden_states(params, ids, 9, n_streams=1)
+    hs = srn.hidden_forward(params, ids[None], np.zeros((1, 6)))[0][0]  # (T, H)
+    for w in np.unique(ids):
+        np.testing.assert_allclose(means[w], hs[ids == w].mean(axis=0), rtol=1e-12)
+    assert counts.sum() == 10
+    np.testing.assert_array_equal(means[np.setdiff1d(np.arange(9), ids)], 0.0)
+
+
+def test_sampling_seeded():
+    params, _, _ = tiny(True)
+    a = srn.sample(params, np.random.default_rng(3), 0, 15)
+    b = srn.sample(params, np.random.default_rng(3), 0, 15)
+    np.testing.assert_array_equal(a, b)
+    assert a.shape == (15,)
+
+
+@pytest.mark.slow  # a subprocess that imports matplotlib and trains
+def test_script_writes_every_output_and_elman_analysis(tmp_path):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    rng = np.random.default_rng(0)
+    groups = {  # six of each, so all 5 nearest neighbours can share the category
+        "noun": ["cat", "dog", "man", "girl", "boy", "cow"],
+        "verb": ["eats", "sees", "likes", "sleeps", "runs", "sings"],
+    }
+    for split, n in (("train", 400), ("valid", 40), ("test", 40)):
+        lines = [f"{rng.choice(groups['noun'])} {rng.choice(groups['verb'])}" for _ in range(n)]
+        (tmp_path / f"{split}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    cats = "".join(f"{w}\t{g.upper()}\t{g}\n" for g, ws in groups.items() for w in ws)
+    (tmp_path / "categories.tsv").write_text(cats, encoding="utf-8")
+    out = tmp_path / "run"
+    script = Path(__file__).resolve().parent.parent / "scripts" / "train_srn.py"
+    cmd = [sys.executable, str(script), "--corpus", str(tmp_path), "--out", str(out)]
+    cmd += ["--epochs", "4", "--hidden", "16", "--bptt", "4", "--batch-size", "4", "--onehot"]
+    cmd += ["--sample", "2"]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    for name in ("vectors.txt", "vectors.bin", "input_vectors.txt", "dendrogram.png",
+                 "model.npz", "metrics.json", "loss.png"):  # fmt: skip
+        assert (out / name).is_file(), name
+    metrics = json.loads((out / "metrics.json").read_text())
+    for key in ("valid_perplexity", "test_perplexity", "kn3_test_perplexity",
+                "kn5_test_perplexity", "category_purity", "coarse_category_purity"):  # fmt: skip
+        assert key in metrics, key
+    assert metrics["category_purity_ceiling"] == 1.0
+    assert metrics["coarse_category_purity"] == 1.0  # nouns and verbs never share a position
+
+
+def test_reset_batch_starts_from_zero_state():
+    params, batch, _ = tiny(False, N=2, T=3)
+    fresh = srn.loss_and_grads(params, batch)[0]
+    state = {"h": np.ones((2, 6))}
+    carried_loss = srn.loss_and_grads(params, batch, dict(state))[0]
+    reset_loss = srn.loss_and_grads(params, {**batch, "reset": True}, dict(state))[0]
+    assert reset_loss == fresh != carried_loss
+
+
+def test_interrupted_and_resumed_training_is_bit_identical(tmp_path):
+    """The carried hidden state rides in the loop's checkpointed `state`: a run stopped
+    mid-epoch and resumed ends with exactly the parameters of an uninterrupted run."""
+    from minilm.data.batchers import StreamBatches
+    from minilm.data.corpus import TokenStream
+    from minilm.train import TrainConfig, train
+
+    rng = np.random.default_rng(0)
+    stream = TokenStream(rng.integers(1, 9, size=600), np.arange(0, 601, 6))
+
+    def run(out, **kw):
+        params = srn.init_params(
+            srn.Config(vocab_size=9, dim=4, hidden=8), np.random.default_rng(1)
+        )
+        state = {}
+        cfg = TrainConfig(epochs=2, lr=0.01, seed=0, out_dir=out, desc="srn", **kw)
+        batches = StreamBatches(stream, batch_size=4, T=5, seed=0, eos_id=0)
+        train(lambda p, b: srn.loss_and_grads(p, b, state), params, batches, Adam(lr=0.01),
+              cfg, state=state)  # fmt: skip
+        return params
+
+    whole = run(tmp_path / "a")
+    run(tmp_path / "b", stop_after=37)  # inside the second epoch (34 steps per epoch)
+    resumed = run(tmp_path / "b", resume=True)
+    for k in whole:
+        np.testing.assert_array_equal(whole[k], resumed[k])
