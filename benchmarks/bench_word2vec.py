@@ -9,8 +9,15 @@ same run, and the table shows the throughput ratio and both models' quality side
 
 Wall-clock time is what a user sees; CPU time (process_time) is reported beside it because it
 stays meaningful on a shared machine. `--profile` prints where minilm's time goes (cProfile).
+CBOW uses word2vec.c's update of the context vectors (cbow_update="word2vec"), as gensim's
+cbow_mean=1 does, so the two CBOWs train the same way.
+
+`--scatter` times the W_out gradient of one real skip-gram batch - the hot spot - with each
+duplicate-safe way of summing rows: core.sum_rows (np.unique + np.bincount over the cells),
+skipgram.scatter_outer (sort, gather the terms in order, np.add.reduceat) and np.add.at.
 
 Run:  python benchmarks/bench_word2vec.py [--corpus DIR] [--epochs 5] [--profile] [--no-gensim]
+      python benchmarks/bench_word2vec.py --scatter
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ import platform
 import pstats
 import resource
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +39,7 @@ from minilm.data.batchers import SkipgramPairs
 from minilm.data.corpus import load_corpus
 from minilm.errors import run_cli
 from minilm.evaluate import category_purity, evaluate_analogies
+from minilm.layers.core import sum_rows
 from minilm.models import skipgram as sg
 from minilm.optim import SGD
 from minilm.train import TrainConfig, train
@@ -52,6 +61,7 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--profile", action="store_true", help="cProfile minilm's skip-gram run")
     ap.add_argument("--no-gensim", action="store_true", help="skip gensim even if installed")
+    ap.add_argument("--scatter", action="store_true", help="only time the W_out scatter variants")
     return ap.parse_args()
 
 
@@ -86,7 +96,8 @@ def run_minilm(corpus, args, cbow: bool, profile: bool) -> dict:
     cpu, wall = time.process_time(), time.perf_counter()
     if profiler:
         profiler.enable()
-    train(sg.loss_and_grads, params, batches, SGD(lr=alpha), loop)
+    update = "word2vec" if cbow else "exact"  # gensim's CBOW update (see the module docstring)
+    train(partial(sg.loss_and_grads, cbow_update=update), params, batches, SGD(lr=alpha), loop)
     if profiler:
         profiler.disable()
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
@@ -118,6 +129,47 @@ def run_gensim(sentences: list[list[str]], args, cbow: bool) -> dict:
     return result | quality(list(model.wv.index_to_key), model.wv.vectors, args.folder)
 
 
+def time_scatter(corpus, args) -> None:
+    """ms per call of each way to sum one batch's W_out gradient rows (CPU time, best of 5)."""
+    vocab, stream = corpus.vocab, corpus.train
+    batches = SkipgramPairs(
+        stream, vocab.counts, args.window, args.sample, args.batch_size, args.seed,
+        negative=args.negative,
+    )  # fmt: skip
+    batch = next(iter(batches.epoch(0)))
+    rng = np.random.default_rng(args.seed)
+    N, K = batch["negatives"].shape
+    ids = np.concatenate([batch["center"][:, None], batch["negatives"]], axis=1).reshape(-1)
+    pair = np.repeat(np.arange(N), K + 1)  # (N*(K+1),)
+    h = rng.standard_normal((N, args.dim)).astype(np.float32)
+    ds = rng.standard_normal(ids.size).astype(np.float32)
+
+    def add_at():
+        rows, compact = np.unique(ids, return_inverse=True)
+        out = np.zeros((rows.size, args.dim), dtype=np.float32)
+        np.add.at(out, compact, ds[:, None] * h[pair])
+        return rows, out
+
+    variants = {
+        "core.sum_rows (bincount)": lambda: sum_rows(ids, ds[:, None] * h[pair]),
+        "skipgram.scatter_outer (sort + reduceat)": lambda: sg.scatter_outer(ids, pair, ds, h),
+        "np.add.at": add_at,
+    }
+    reference = variants["core.sum_rows (bincount)"]()
+    print(f"W_out gradient of one batch: {ids.size} rows of D={args.dim} into "
+          f"{reference[0].size} distinct words")  # fmt: skip
+    for name, fn in variants.items():
+        rows, grads = fn()
+        assert np.array_equal(rows, reference[0]) and np.allclose(grads, reference[1], atol=1e-4)
+        best = np.inf
+        for _ in range(5):
+            cpu = time.process_time()
+            for _ in range(20):
+                fn()
+            best = min(best, (time.process_time() - cpu) / 20)
+        print(f"  {name:42s} {best * 1e3:7.3f} ms")
+
+
 def fmt(x: float | None, spec: str) -> str:
     return "-" if x is None else format(x, spec)
 
@@ -126,6 +178,9 @@ def main() -> None:
     args = parse_args()
     args.folder = Path(args.corpus) if args.corpus else WORLD
     corpus = load_corpus(args.corpus, min_count=args.min_count, specials=())
+    if args.scatter:
+        time_scatter(corpus, args)
+        return
     stream, itos = corpus.train, corpus.vocab.itos
     # the very token lists minilm trains on, as words, for gensim
     words = np.array(itos, dtype=object)[stream.ids]

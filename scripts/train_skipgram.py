@@ -6,9 +6,12 @@
     python scripts/analogy.py runs/sgns/vectors.txt king - man + woman --no-exclude
 
 Defaults are word2vec.c's (-size 100 -window 5 -negative 5 -sample 1e-3 -alpha 0.025, linear
-decay to 1e-4 alpha, -min-count 5, -iter 5); CBOW uses word2vec.c's own -alpha 0.05. Choices
-of ours: pairs are processed --batch-size at a time (one SGD step of lr alpha per pair, all
-summed: the same update size as word2vec.c); --subwords uses --buckets 100000 hash buckets
+decay to 1e-4 alpha, -min-count 5, -iter 5); CBOW uses word2vec.c's own -alpha 0.05 and, by
+default, its update of the context vectors (--cbow-update word2vec: every context word gets the
+whole gradient of the mean h, |C| times the exact gradient; --cbow-update exact trains with the
+true gradient and, at the same alpha, learns weaker analogies). Choices of ours: pairs are
+processed --batch-size at a time (one SGD step of lr alpha per pair, all summed: the same
+update size as word2vec.c); --subwords uses --buckets 100000 hash buckets
 instead of fastText's 2e6 (a laptop corpus has a few thousand distinct n-grams) and alpha 0.01:
 a word's vector is the SUM of its own and its ~20 n-gram rows, so one step moves it ~20 times
 as far as a row, and 0.025 diverges on the world corpus (fastText's code averages instead).
@@ -54,6 +57,10 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--min-count", type=int, default=5, help="rarer words are dropped")
     ap.add_argument("--batch-size", type=int, default=1024, help="pairs per SGD step")
     ap.add_argument("--cbow", action="store_true", help="CBOW: mean of the context predicts")
+    ap.add_argument("--cbow-update", choices=("word2vec", "exact"), default="word2vec",
+                    help="CBOW input-vector update: word2vec.c's (each context word gets the\n"
+                         "whole gradient of h; not the exact gradient) or the exact gradient\n"
+                         "of the mean (1/|C| of it); see minilm/models/skipgram.py")  # fmt: skip
     ap.add_argument("--subwords", metavar="MINN-MAXN", help="fastText char n-grams, e.g. 3-6")
     ap.add_argument("--buckets", type=int, default=100_000, help="n-gram hash buckets")
     ap.add_argument("--checkpoint-every", type=int, default=0, help="steps (0 = end only)")
@@ -97,10 +104,14 @@ class SubwordBatches:
             yield {**batch, "ngrams": self.ngram_ids[ctx], "ngram_mask": self.ngram_mask[ctx]}
 
 
-def per_pair(params: dict, batch: dict) -> tuple[float, dict]:
+def per_pair(cbow_update: str):
     """The summed loss's gradients (word2vec's lr semantics), the loss shown per pair."""
-    loss, grads = sg.loss_and_grads(params, batch)
-    return loss / len(batch["center"]), grads
+
+    def loss_and_grads(params: dict, batch: dict) -> tuple[float, dict]:
+        loss, grads = sg.loss_and_grads(params, batch, cbow_update=cbow_update)
+        return loss / len(batch["center"]), grads
+
+    return loss_and_grads
 
 
 def main() -> None:
@@ -150,7 +161,9 @@ def main() -> None:
         resume=args.resume,
         desc=name,
     )
-    history = train(per_pair, params, batches, SGD(lr=args.alpha), loop, probe=probe)
+    history = train(
+        per_pair(args.cbow_update), params, batches, SGD(lr=args.alpha), loop, probe=probe
+    )
 
     kv = KeyedVectors(words, vectors(params))
     metrics = {"model": name, "train_tokens": int(stream.n_tokens), "seed": args.seed}

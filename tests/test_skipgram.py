@@ -11,7 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from minilm.errors import MinilmError
 from minilm.gradcheck import check_loss, densify
+from minilm.layers.core import sum_rows
 from minilm.models import skipgram as sg
 
 REPO = Path(__file__).resolve().parents[1]
@@ -152,6 +154,61 @@ def test_sparse_gradients_equal_naive_reference():
         assert np.allclose(densify(grads[name], params[name].shape), reference[name], atol=1e-12)
 
 
+def _naive_cbow_word2vec(params, batch):
+    """Reference: word2vec.c's CBOW loop for one example at a time (cbow_mean = 1).
+
+    h = mean of the context vectors; neu1e accumulates Σ_k ds_k u_k; then EVERY context word
+    gets the whole neu1e (`syn0[c] += neu1e`), not neu1e / |C|.
+    """
+    dW_in, dW_out = np.zeros_like(params["W_in"]), np.zeros_like(params["W_out"])
+    for n in range(len(batch["center"])):
+        words = batch["context"][n][batch["context_mask"][n]]
+        h = params["W_in"][words].mean(axis=0)
+        c = batch["center"][n]
+        neu1e = np.zeros_like(h)
+        for w, y in [(c, 1.0)] + [(w, 0.0) for w in batch["negatives"][n] if w != c]:
+            ds = 1.0 / (1.0 + np.exp(-params["W_out"][w] @ h)) - y
+            neu1e += ds * params["W_out"][w]
+            dW_out[w] += ds * h
+        for o in words:  # a word twice in the window gets neu1e twice
+            dW_in[o] += neu1e
+    return {"W_in": dW_in, "W_out": dW_out}
+
+
+def test_cbow_word2vec_update_equals_naive_reference():
+    # cbow_update="word2vec" is not a gradient, so it is checked against word2vec.c's loop
+    cfg = sg.Config(vocab_size=6, dim=5, cbow=True, dtype="float64")
+    batch = _cbow_batch(np.random.default_rng(7), V=6, N=40, C=4, K=5)  # many repeats
+    params = _params(cfg)
+    _, grads = sg.loss_and_grads(params, batch, cbow_update="word2vec")
+    _, exact = sg.loss_and_grads(params, batch)
+    reference = _naive_cbow_word2vec(params, batch)
+    for name in ("W_in", "W_out"):
+        assert np.allclose(densify(grads[name], params[name].shape), reference[name], atol=1e-12)
+    # W_out's gradient is the exact one in both modes; W_in's differs (|C| times per example)
+    assert np.allclose(densify(exact["W_out"], (6, 5)), reference["W_out"], atol=1e-12)
+    assert not np.allclose(densify(exact["W_in"], (6, 5)), reference["W_in"], atol=1e-3)
+
+
+def test_cbow_update_is_validated():
+    cfg = sg.Config(vocab_size=6, dim=5, cbow=True, dtype="float64")
+    batch = _cbow_batch(np.random.default_rng(7), V=6, N=4, C=4, K=2)
+    with pytest.raises(MinilmError, match="cbow_update"):
+        sg.loss_and_grads(_params(cfg), batch, cbow_update="mean")
+
+
+def test_float32_stays_float32():
+    # no silent float64 upcast in the training dtype (it would double the memory traffic)
+    cfg = sg.Config(vocab_size=20, dim=8, cbow=False)
+    params = sg.init_params(cfg, np.random.default_rng(0))
+    params["W_out"] += 0.1
+    batch = _skipgram_batch(np.random.default_rng(8), V=20, N=16, K=3)
+    for cbow, b in ((False, batch), (True, _cbow_batch(np.random.default_rng(9), 20, 16, 4, 3))):
+        for mode in ("exact", "word2vec"):
+            _, grads = sg.loss_and_grads(params, b, cbow_update=mode)
+            assert all(g.dtype == np.float32 for _, g in grads.values()), (cbow, mode)
+
+
 def test_overfits_a_tiny_batch():
     # plain SGD on the sparse rows; 8 pairs of 10 words with fixed negatives can be fit exactly
     cfg = sg.Config(vocab_size=10, dim=10, dtype="float64")
@@ -232,3 +289,16 @@ def test_script_end_to_end(tmp_path):
     header = (out / "vectors.txt").read_text().splitlines()[0].split()
     assert int(header[1]) == 8
     assert str(out) in proc.stdout.strip().splitlines()[-1]  # the one-line summary names --out
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_scatter_outer_equals_sum_rows(weighted):
+    # many repeats (8 ids for 200 terms), unsorted, and a row of x used by several terms
+    rng = np.random.default_rng(10)
+    x = rng.standard_normal((30, 4))
+    ids, rows = rng.integers(0, 8, 200), rng.integers(0, 30, 200)
+    weights = rng.standard_normal(200) if weighted else None
+    terms = x[rows] * (weights[:, None] if weighted else 1.0)
+    expected_ids, expected = sum_rows(ids, terms)
+    got_ids, got = sg.scatter_outer(ids, rows, weights, x)
+    assert np.array_equal(got_ids, expected_ids) and np.allclose(got, expected, atol=1e-12)

@@ -27,10 +27,16 @@ would (all evaluated at the same point instead of one after the other), so alpha
 what it means in word2vec.c whatever the batch size. Divide by N to read the loss per pair: at
 initialisation W_out = 0, every score is 0 and each pair costs (K+1) ln 2.
 
-Two places where the reference code does not follow its own gradient, and we do:
+Where the reference code does not follow its own gradient:
 - CBOW. The gradient of the mean reaches each context word as dh / |C|; word2vec.c (and gensim
-  with cbow_mean=1) adds the full dh to every context word. Our input vectors therefore move
-  |C| times less per step; word2vec.c's CBOW default alpha 0.05 is kept all the same.
+  with cbow_mean=1) adds the whole dh to every context word - |C| times the gradient, which is
+  not the gradient of L (nor of any loss: the forward still uses the mean). `loss_and_grads`
+  offers both: cbow_update="exact" (its default, what the gradient checks test) and
+  cbow_update="word2vec" (tested against word2vec.c's loop), which the training script uses
+  by default. On the world corpus at word2vec.c's alpha 0.05, analogy accuracy is 0.88 with
+  word2vec.c's update (gensim 0.90) and 0.79 with the exact gradient, whose input vectors move
+  ~|C| times less per step (its purity and similarity are a little higher). Think of the
+  word2vec.c update as SGD with a |C| times larger step for the context vectors.
 - fastText. The paper sums a word's n-gram vectors (as here); fastText's code averages them
   and then adds the undivided gradient to each row. With the sum, every row gets the true
   gradient, so the composite vector moves (1 + |G|) times as far as one row does (hence the
@@ -55,6 +61,13 @@ A batch (dict of arrays) holds
 
 Gradients of both tables come back sparse, (row_ids, row_grads) with unique ids and repeated ids
 summed, so the optimiser touches only the rows a batch used — as word2vec.c does.
+
+Speed. Everything is batched: a few dozen NumPy calls per batch of ~1000 pairs. The cost is
+memory traffic on (N, K+1, D) arrays and, above all, summing the N(K+1) rows of dW_out into
+the words they belong to (scatter_outer, about 60% of the time). word2vec.c and gensim do the
+same arithmetic pair by pair in compiled loops that stay in cache: on the world corpus this
+file runs at about 0.15 (skip-gram) and 0.17 (CBOW) of gensim's CPU throughput
+(benchmarks/bench_word2vec.py measures it on your machine).
 """
 
 from __future__ import annotations
@@ -64,8 +77,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from minilm.errors import MinilmError
-from minilm.layers.core import sum_rows
-from minilm.layers.losses import logistic_loss
+from minilm.layers.core import sigmoid, sum_rows
 
 FNV_OFFSET = 2166136261  # 32-bit FNV-1a constants, as in fastText's Dictionary::hash
 FNV_PRIME = 16777619
@@ -104,14 +116,12 @@ def init_params(cfg: Config, rng: np.random.Generator) -> dict[str, np.ndarray]:
 
 
 def _embed_forward(params: dict, batch: dict) -> tuple[np.ndarray, tuple]:
-    """e = W_in[ids] (+ Σ_g mask_g Z[ngrams_g] with subwords)      # ids.shape + (D,)
+    """Subword models: e = W_in[ids] + Σ_g mask_g Z[ngrams_g]      # ids.shape + (D,)
 
-    With subwords the n-gram sums are built once per *distinct* word of the batch (U of them)
+    The n-gram sums are built once per *distinct* word of the batch (U of them)
     and then gathered, so the (U, G, D) work does not grow with repeats of frequent words.
     """
     ids = batch["context"]
-    if "W_ngram" not in params:
-        return params["W_in"][ids], (ids, None, None, None)
     words, first, inverse = np.unique(ids, return_index=True, return_inverse=True)  # (U,)
     G = batch["ngrams"].shape[-1]
     ngrams = batch["ngrams"].reshape(-1, G)[first]  # (U, G): the n-grams of each distinct word
@@ -123,20 +133,44 @@ def _embed_forward(params: dict, batch: dict) -> tuple[np.ndarray, tuple]:
 
 
 def _embed_backward(de: np.ndarray, cache: tuple) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Every table row that went into e receives de, summed over repeats (sum_rows)."""
-    ids, words, inverse, subwords = cache
+    """Subword models: every table row that went into e receives de, summed over repeats."""
+    ids, words, inverse, (ngrams, gmask) = cache
     D = de.shape[-1]
-    if subwords is None:
-        return {"W_in": sum_rows(ids.reshape(-1), de.reshape(-1, D))}
     # e = e_words[inverse]: sum de over the positions of each distinct word first
     _, de_words = sum_rows(inverse.reshape(-1), de.reshape(-1, D))  # (U, D), rows 0..U-1
-    ngrams, gmask = subwords
     # d Z[g] += de_word for each valid n-gram g of the word: the same vector once per n-gram
     dz = np.broadcast_to(de_words[:, None, :], ngrams.shape + (D,))  # (U, G, D)
     return {"W_in": (words, de_words), "W_ngram": sum_rows(ngrams[gmask], dz[gmask])}
 
 
-def loss_and_grads(params: dict[str, np.ndarray], batch: dict[str, np.ndarray]):
+def scatter_outer(
+    ids: np.ndarray, rows: np.ndarray, weights: np.ndarray | None, x: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sparse gradient of a table whose row ids[j] received weights[j] * x[rows[j]], j = 1..M.
+
+    ids, rows int (M,), weights (M,) or None (all 1), x (N, D) -> (row_ids (R,) sorted unique,
+    row_grads (R, D)) with row_grads[r] = Σ_{j: ids[j] = row_ids[r]} weights[j] x[rows[j]].
+
+    Every table gradient of word2vec has this form: dW_out[w] = Σ ds_nk h_n over the (n, k)
+    with out_ids[n, k] = w, dW_in[o] = Σ dh_n over the pairs with context o. It is
+    `sum_rows(ids, weights[:, None] * x[rows])`, done in the order that is fastest in NumPy
+    (measured in benchmarks/bench_word2vec.py --scatter): sort the M terms by id, build them
+    already sorted (one gather of x, one multiply, never the unsorted (M, D) array), and add
+    each run of equal ids with one `np.add.reduceat`. Float32 stays float32 (bincount would go
+    through float64). Duplicate-safe by construction: equal ids sit in one run.
+    """
+    order = np.argsort(ids, kind="stable")  # (M,)
+    sorted_ids = ids[order]
+    run_starts = np.flatnonzero(np.diff(sorted_ids, prepend=-1))  # (R,) where a new id begins
+    terms = x[rows[order]]  # (M, D), grouped by id
+    if weights is not None:
+        terms *= weights[order, None]
+    return sorted_ids[run_starts], np.add.reduceat(terms, run_starts, axis=0)
+
+
+def loss_and_grads(
+    params: dict[str, np.ndarray], batch: dict[str, np.ndarray], cbow_update: str = "exact"
+):
     """Summed negative-sampling loss of a batch of pairs and its sparse gradients.
 
     Forward (N pairs, K negatives; skip-gram has context (N,), CBOW context (N, C)):
@@ -147,51 +181,73 @@ def loss_and_grads(params: dict[str, np.ndarray], batch: dict[str, np.ndarray]):
       (5) loss              L = Σ_n softplus(-s_n0) + Σ_{n,k: n_k != c_n} softplus(s_nk)
     Backward mirrors it: ds = σ(s) - y (y = 1 for the centre, 0 for noise), dU = ds h,
     dh = Σ_k ds_k U_k, de = dh (skip-gram) or dh / |C| on each valid slot (CBOW).
+
+    cbow_update (CBOW only): "exact" returns the true gradient of L (each context word gets
+    dh / |C|). "word2vec" returns word2vec.c's update instead: every context word gets the
+    whole dh, as if h were the sum, though the forward uses the mean. That is |C| times the
+    true W_in gradient - NOT the gradient of L - and it is what word2vec.c and gensim
+    (cbow_mean=1) do; it learns markedly better vectors at word2vec.c's alpha (training
+    script, --cbow-update). W_out's gradient is exact in both modes.
     """
-    W_out = params["W_out"]
-    center, negatives = batch["center"], batch["negatives"]
+    if cbow_update not in ("exact", "word2vec"):
+        raise MinilmError(f"cbow_update must be 'exact' or 'word2vec', got {cbow_update!r}")
+    W_in, W_out = params["W_in"], params["W_out"]
+    center, negatives, context = batch["center"], batch["negatives"], batch["context"]
     N, K = negatives.shape
+    subwords = "W_ngram" in params
+    cbow = context.ndim == 2
 
     # (1) input embeddings
-    e, embed_cache = _embed_forward(params, batch)
+    if subwords:
+        e, embed_cache = _embed_forward(params, batch)  # (N, D) or (N, C, D)
+    else:
+        e = W_in[context]
     # (2) hidden vector: the context word's vector, or the mean of the valid context vectors
-    cbow = e.ndim == 3
     if cbow:
-        mask = batch["context_mask"].astype(e.dtype)  # (N, C)
-        count = mask.sum(axis=1, keepdims=True)  # (N, 1)
+        mask = batch["context_mask"]  # (N, C)
+        count = mask.sum(axis=1)  # (N,)
         if np.any(count == 0):
             raise MinilmError("a CBOW example has no valid context word; drop such examples")
-        weight = mask / count  # (N, C): 1/|C| on each real slot, 0 on padding
+        weight = mask / count[:, None].astype(e.dtype)  # (N, C): 1/|C| on real slots, 0 on pads
         h = np.einsum("ncd,nc->nd", e, weight)  # (N, D)
     else:
         h = e  # (N, D)
     # (3) output rows of the centre word (column 0) and the K noise words
     out_ids = np.concatenate([center[:, None], negatives], axis=1)  # (N, K+1)
     U = W_out[out_ids]  # (N, K+1, D)
-    # (4) scores u_w · h
-    s = np.einsum("nkd,nd->nk", U, h)  # (N, K+1)
-    # (5) logistic loss: label 1 for the centre, 0 for noise. A noise word equal to the centre
-    # is skipped, as word2vec.c and gensim do (`if (target == word) continue;`). logistic_loss
-    # returns the mean over the counted entries; we want the sum (module docstring): scale both.
-    labels = np.zeros((N, K + 1), dtype=s.dtype)
-    labels[:, 0] = 1.0
-    counted = out_ids != center[:, None]  # (N, K+1)
-    counted[:, 0] = True
-    mean_loss, ds = logistic_loss(s, labels, counted)
-    n_counted = int(counted.sum())
-    loss = mean_loss * n_counted
-    ds *= n_counted  # (N, K+1): σ(s) - y on counted entries, 0 on skipped ones
+    # (4) scores u_w · h, as N small matrix-vector products
+    s = np.matmul(U, h[:, :, None])[:, :, 0]  # (N, K+1)
+    # (5) logistic loss, label 1 for the centre and 0 for noise. With z = -s for the centre and
+    # z = s for noise every term is softplus(z) = logaddexp(0, z) and d softplus/dz = σ(z).
+    # A noise word equal to its centre is skipped, as word2vec.c and gensim do
+    # (`if (target == word) continue;`): its term and gradient are zeroed.
+    z = s.copy()
+    z[:, 0] *= -1
+    counted = np.ones((N, K + 1), dtype=s.dtype)
+    counted[:, 1:] = negatives != center[:, None]  # (N, K+1)
+    loss = float((np.logaddexp(0, z) * counted).sum(dtype=np.float64))
+    ds = sigmoid(z) * counted  # dL/dz on counted terms, 0 on skipped ones
+    ds[:, 0] *= -1  # dL/ds = -dL/dz for the centre: σ(-s) with a minus = σ(s) - 1
 
-    # backward (4) s = U · h  ->  dU = ds h, dh = Σ_k ds_k U_k
-    dU = ds[:, :, None] * h[:, None, :]  # (N, K+1, D)
-    dh = np.einsum("nk,nkd->nd", ds, U)  # (N, D)
+    # backward (4) s_k = U_k · h  ->  dU_k = ds_k h (summed per W_out row), dh = Σ_k ds_k U_k
+    dh = np.matmul(ds[:, None, :], U)[:, 0, :]  # (N, D)
     # backward (3) U = W_out[out_ids]: rows repeat (centre also drawn as noise, frequent words)
-    D = h.shape[1]
-    grads = {"W_out": sum_rows(out_ids.reshape(-1), dU.reshape(-1, D))}
-    # backward (2) h = Σ_c weight_c e_c  ->  de_c = weight_c dh
-    de = weight[:, :, None] * dh[:, None, :] if cbow else dh  # like e
-    # backward (1) e = W_in[context] (+ Z[ngrams])
-    grads.update(_embed_backward(de, embed_cache))
+    pair = np.repeat(np.arange(N), K + 1)  # (N*(K+1),) the pair of each flattened (n, k)
+    grads = {"W_out": scatter_outer(out_ids.reshape(-1), pair, ds.reshape(-1), h)}
+    # backward (2) h = Σ_c weight_c e_c  ->  de_c = weight_c dh   (word2vec: de_c = dh)
+    # backward (1) e = W_in[context] (+ Z[ngrams])  ->  each row gets its de, summed per row
+    if subwords:
+        de = dh  # like e
+        if cbow:
+            slot_weight = mask if cbow_update == "word2vec" else weight  # (N, C)
+            de = slot_weight[:, :, None] * dh[:, None, :]  # (N, C, D)
+        grads.update(_embed_backward(de, embed_cache))
+    elif cbow:
+        n, c = np.nonzero(mask)  # the valid slots, (M,) each
+        slot_weight = None if cbow_update == "word2vec" else weight[n, c]
+        grads["W_in"] = scatter_outer(context[n, c], n, slot_weight, dh)
+    else:
+        grads["W_in"] = scatter_outer(context, np.arange(N), None, dh)
     return loss, grads
 
 
