@@ -6,6 +6,7 @@ Library code raises `MinilmError("what is wrong; how to fix it")`. Scripts wrap 
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Callable
 
@@ -29,3 +30,26 @@ def run_cli(main: Callable[[], object]) -> None:
         sys.exit(EXIT_INTERRUPTED)
     except BrokenPipeError:
         sys.exit(0)  # `script | head` closed the pipe: not an error
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse, but a bad flag is one `error:` line and exit 2 like every other bad input."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise MinilmError(f"{message} (see --help)")
+
+
+def seed_arg(text: str) -> int:
+    """argparse type for --seed: NumPy's generators take seeds >= 0."""
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """argparse type for counts that must be at least 1 (--topn, ...)."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value

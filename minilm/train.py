@@ -100,6 +100,7 @@ class TrainConfig:
     resume: bool = False  # continue from OUT/checkpoint.npz
     desc: str = "train"  # progress-bar label
     model: str = ""  # model name stored in the checkpoint ("" = use desc)
+    lr_flag: str = "--lr"  # the script's flag for the learning rate, named in divergence errors
     probe_every: int = 0  # steps between probe prints; 0 = at the end of each epoch
     stop_after: int = 0  # stop (with a checkpoint) after this many global steps; 0 = run all.
     # The schedule still spans all epochs, so a later resume continues the same run.
@@ -190,7 +191,7 @@ def train(
                     if not math.isfinite(loss):
                         raise MinilmError(
                             f"loss is {loss} at step {gstep + 1} (epoch {epoch + 1}): training "
-                            f"diverged; try a lower --lr (now {cfg.lr:g}){ckpt.kept()}"
+                            f"diverged; try a lower {cfg.lr_flag} (now {cfg.lr:g}){ckpt.kept()}"
                         )
                     if cfg.clip > 0:
                         clip_global_norm(grads, cfg.clip)
@@ -240,7 +241,7 @@ def _epoch_line(epoch: int, epochs: int, mean_loss: float, metrics: dict[str, fl
 def _check_config(cfg: TrainConfig) -> None:
     checks = [
         (cfg.epochs >= 1, f"epochs must be >= 1, got {cfg.epochs}"),
-        (cfg.lr > 0, f"--lr must be > 0, got {cfg.lr}"),
+        (cfg.lr > 0, f"{cfg.lr_flag} must be > 0, got {cfg.lr}"),
         (cfg.schedule in SCHEDULES, f"schedule must be one of {SCHEDULES}, got {cfg.schedule!r}"),
         (cfg.lr_floor >= 0, f"lr floor must be >= 0, got {cfg.lr_floor}"),
         (cfg.warmup >= 0, f"warmup must be >= 0, got {cfg.warmup}"),
@@ -262,6 +263,7 @@ class _Checkpointer:
         self.path = Path(cfg.out_dir) / CHECKPOINT if cfg.out_dir is not None else None
         self.model = cfg.model or cfg.desc
         self.seed = int(cfg.seed)
+        self.lr_flag = cfg.lr_flag
         self.steps_per_epoch = steps_per_epoch
         self.params, self.optimizer, self.state = params, optimizer, state
         self.last_step: int | None = None  # global step of the checkpoint on disk, if any
@@ -278,7 +280,7 @@ class _Checkpointer:
             if not np.all(np.isfinite(p)):
                 raise MinilmError(
                     f"parameter {name} became NaN/inf by step {global_step}: training diverged; "
-                    f"try a lower --lr{self.kept()}"
+                    f"try a lower {self.lr_flag}{self.kept()}"
                 )
         arrays = {
             "model": np.array(self.model),

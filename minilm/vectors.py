@@ -171,9 +171,16 @@ class KeyedVectors:
         if header is None:
             return cls(*_parse_text(path, data, header=None, unicode_errors=unicode_errors))
         body = data[len(first) + 1 :]
-        if _looks_like_text(body):
+        if not _looks_like_text(body):
+            return cls(*_parse_binary(path, body, header, unicode_errors))
+        try:
             return cls(*_parse_text(path, data, header=header, unicode_errors=unicode_errors))
-        return cls(*_parse_binary(path, body, header, unicode_errors))
+        except MinilmError as text_error:
+            # A tiny binary file's float bytes can happen to be valid UTF-8: try binary too.
+            try:
+                return cls(*_parse_binary(path, body, header, unicode_errors))
+            except MinilmError:
+                raise text_error from None
 
     @classmethod
     def _load_npz(cls, path: Path) -> KeyedVectors:

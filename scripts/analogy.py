@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import argparse
 
-from minilm.errors import MinilmError, run_cli
+from minilm.errors import ArgumentParser, MinilmError, positive_int, run_cli
 from minilm.vectors import KeyedVectors
 
 
@@ -37,10 +37,10 @@ def parse_expression(tokens: list[str]) -> tuple[list[str], list[str]]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap = ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("vectors", help="word2vec text/binary, GloVe text, .npz or projector folder")
     ap.add_argument("expression", nargs="+", help="e.g.  king - man + woman")
-    ap.add_argument("--topn", type=int, default=10)
+    ap.add_argument("--topn", type=positive_int, default=10)
     ap.add_argument("--no-exclude", action="store_true", help="keep the query words as answers")
     ap.add_argument("--method", choices=["3cosadd", "3cosmul"], default="3cosadd")
     args = ap.parse_args()

@@ -26,7 +26,7 @@ import sys
 import time
 from pathlib import Path
 
-from minilm.errors import MinilmError, run_cli
+from minilm.errors import ArgumentParser, MinilmError, run_cli, seed_arg
 from minilm.io import ensure_dir, write_json, write_text
 
 SCRIPTS = Path(__file__).resolve().parent
@@ -53,10 +53,10 @@ WITHIN_REACH = 0.05  # "within reach": no quality figure more than 5 points belo
 
 
 def parse_args() -> argparse.Namespace:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap = ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--corpus", help="text file or folder with train.txt (default: world)")
     ap.add_argument("--out", required=True, help="output folder")
-    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--seed", type=seed_arg, default=1)
     ap.add_argument("--dim", type=int, default=100, help="D for every method")
     ap.add_argument("--min-count", type=int, default=5, help="the same vocabulary for all")
     ap.add_argument("--epochs", type=int, help="passes for the iterative methods (default: theirs)")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from minilm.errors import MinilmError, run_cli
+from minilm.errors import ArgumentParser, MinilmError, run_cli
 from minilm.evaluate import (
     bundled_world_file,
     category_purity_details,
@@ -29,7 +29,7 @@ def _fmt(x: float | None) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap = ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("vectors", help="word2vec text/binary, GloVe text, .npz or projector folder")
     ap.add_argument("--analogies", help="questions-words.txt format (default: world's)")
     ap.add_argument("--similarity", help="word1<TAB>word2<TAB>score (default: world's)")

@@ -8,11 +8,10 @@ With the defaults the output is byte-identical to the committed corpus/world and
 
 from __future__ import annotations
 
-import argparse
 import time
 
 from minilm.data import elman, world
-from minilm.errors import run_cli
+from minilm.errors import ArgumentParser, run_cli, seed_arg
 
 DEFAULTS = {
     "world": (world.DEFAULT_SENTENCES, world.DEFAULT_SEED),
@@ -21,7 +20,7 @@ DEFAULTS = {
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("kind", choices=sorted(DEFAULTS), help="which corpus to generate")
     parser.add_argument("--out", required=True, help="output folder (created if missing)")
     parser.add_argument(
@@ -31,7 +30,7 @@ def main() -> None:
         help="number of sentences (default: world 75000 over all splits, elman 10000)",
     )
     parser.add_argument(
-        "--seed", type=int, default=None, help="random seed (default: world 1, elman 1990)"
+        "--seed", type=seed_arg, default=None, help="random seed (default: world 1, elman 1990)"
     )
     args = parser.parse_args()
     n_default, seed_default = DEFAULTS[args.kind]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from minilm.errors import MinilmError, run_cli
+from minilm.errors import ArgumentParser, MinilmError, positive_int, run_cli
 from minilm.vectors import KeyedVectors
 
 
@@ -35,10 +35,10 @@ def _show(tables: dict[str, KeyedVectors], word: str, topn: int) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap = ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("vectors", type=Path, help="a vectors file, or a folder of run folders")
     ap.add_argument("words", nargs="*", help="query words")
-    ap.add_argument("--topn", type=int, default=10)
+    ap.add_argument("--topn", type=positive_int, default=10)
     ap.add_argument("--interactive", action="store_true", help="read words from the keyboard")
     args = ap.parse_args()
     if not args.vectors.exists():

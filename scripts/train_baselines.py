@@ -31,7 +31,7 @@ import time
 import numpy as np
 
 from minilm.data.corpus import load_corpus
-from minilm.errors import MinilmError, run_cli
+from minilm.errors import ArgumentParser, MinilmError, run_cli, seed_arg
 from minilm.evaluate import evaluate_embedding, ground_truth_files
 from minilm.io import ensure_dir
 from minilm.models import count, glove
@@ -45,11 +45,11 @@ DEFAULT_EIG_P = {"lsa": 1.0, "ppmi": 0.5}  # classic LSA; Levy et al. (2015)'s r
 
 
 def parse_args() -> argparse.Namespace:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap = ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--method", required=True, choices=METHODS)
     ap.add_argument("--corpus", help="text file or folder with train.txt (default: world)")
     ap.add_argument("--out", required=True, help="output folder")
-    ap.add_argument("--seed", type=int, default=1, help="randomized SVD / GloVe init and order")
+    ap.add_argument("--seed", type=seed_arg, default=1, help="SVD / GloVe init and order")
     ap.add_argument("--epochs", type=int, default=glove.Config.epochs, help="GloVe passes")
     ap.add_argument("--dim", type=int, default=100, help="D: vector size (not tfidf)")
     ap.add_argument("--window", type=int, help="co-occurrence window (ppmi 5, glove 10)")
@@ -79,7 +79,8 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--checkpoint-every", type=int, default=0, help="glove: steps (0 = end)")
     ap.add_argument("--resume", action="store_true", help="glove: continue from a checkpoint")
     args = ap.parse_args()
-    args.window = args.window or DEFAULT_WINDOW.get(args.method, 5)
+    if args.window is None:
+        args.window = DEFAULT_WINDOW.get(args.method, 5)
     if args.eig_p is None:
         args.eig_p = DEFAULT_EIG_P.get(args.method, 1.0)
     for name in ("epochs", "dim", "window", "min_count", "doc_lines", "batch_size"):

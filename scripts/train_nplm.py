@@ -17,7 +17,7 @@ import numpy as np
 
 from minilm.data.batchers import NgramBatches
 from minilm.data.corpus import load_corpus
-from minilm.errors import MinilmError, run_cli
+from minilm.errors import ArgumentParser, MinilmError, run_cli, seed_arg
 from minilm.evaluate import category_purity, perplexity
 from minilm.io import ensure_dir, write_text
 from minilm.models import nplm
@@ -32,12 +32,12 @@ PROBES = ("king", "dog", "bread", "red", "france", "three")
 
 
 def parse_args() -> argparse.Namespace:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap = ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument(
         "--corpus", help="text file or folder with train/valid/test.txt (default: world)"
     )
     ap.add_argument("--out", required=True, help="output folder")
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seed", type=seed_arg, default=0)
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--dim", type=int, default=64, help="m: word feature vector size")
     ap.add_argument("--hidden", type=int, default=128, help="h: tanh hidden units")

@@ -31,7 +31,7 @@ import numpy as np
 
 from minilm.data.batchers import SkipgramPairs
 from minilm.data.corpus import load_corpus
-from minilm.errors import MinilmError, run_cli
+from minilm.errors import ArgumentParser, MinilmError, run_cli, seed_arg
 from minilm.evaluate import evaluate_embedding, ground_truth_files
 from minilm.io import ensure_dir
 from minilm.models import skipgram as sg
@@ -44,10 +44,10 @@ PROBES = ("king", "dog", "bread", "red", "france", "walked")
 
 
 def parse_args() -> argparse.Namespace:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap = ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--corpus", help="text file or folder with train.txt (default: world)")
     ap.add_argument("--out", required=True, help="output folder")
-    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--seed", type=seed_arg, default=1)
     ap.add_argument("--epochs", type=int, default=5, help="passes over the corpus (-iter)")
     ap.add_argument("--dim", type=int, default=100, help="D: vector size (-size)")
     ap.add_argument("--window", type=int, default=5, help="max window; each word draws 1..window")
@@ -160,6 +160,7 @@ def main() -> None:
         out_dir=out,
         resume=args.resume,
         desc=name,
+        lr_flag="--alpha",
     )
     history = train(
         per_pair(args.cbow_update), params, batches, SGD(lr=args.alpha), loop, probe=probe

@@ -21,7 +21,7 @@ import numpy as np
 from minilm.cluster import linkage
 from minilm.data.batchers import StreamBatches
 from minilm.data.corpus import TokenStream, load_corpus
-from minilm.errors import MinilmError, run_cli
+from minilm.errors import ArgumentParser, MinilmError, run_cli, seed_arg
 from minilm.evaluate import category_purity, perplexity, read_categories
 from minilm.io import ensure_dir, write_text
 from minilm.models import srn
@@ -37,12 +37,12 @@ MAX_DENDROGRAM_WORDS = 60
 
 
 def parse_args() -> argparse.Namespace:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap = ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument(
         "--corpus", help="text file or folder with train/valid/test.txt (default: world)"
     )
     ap.add_argument("--out", required=True, help="output folder")
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seed", type=seed_arg, default=0)
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--dim", type=int, default=64, help="D: input embedding size (not --onehot)")
     ap.add_argument("--hidden", type=int, default=128, help="H: hidden (context) units")
