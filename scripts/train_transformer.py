@@ -10,10 +10,12 @@ token's mean last-layer vector over the training text). With --contrastive also
 sentence_model.npz (the parameters after contrastive tuning).
 
 metrics.json: mlm_accuracy and unigram_accuracy (test masked positions), sense_accuracy per
-polysemous word (nearest sense centroid, last layer; static_sense_accuracy is what one point per
-word can do), sense_accuracy_by_layer, anisotropy (mean cosine of random token pairs, embeddings
+polysemous word (nearest sense centroid; the layer, or mean of layers, is chosen on the valid
+occurrences: sense_representation; static_sense_accuracy is what one point per word can do),
+sense_accuracy_by_layer, anisotropy (mean cosine of random token pairs, embeddings
 to last layer), self_similarity per word and layer, retrieval_recall_at_1 {before, after},
-category_purity (static and contextual), and the usual train_seconds, tokens_per_second, ...
+category_purity (static and contextual), train_cpu_seconds (CPU time of the masked-LM training,
+all threads), and the usual train_seconds, tokens_per_second, ...
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from minilm.data.batchers import MLMBatches
 from minilm.data.bpe import BPE
 from minilm.data.corpus import Corpus, TokenStream, load_corpus
 from minilm.data.text import read_lines, tokenize
-from minilm.errors import MinilmError, run_cli
+from minilm.errors import ArgumentParser, MinilmError, run_cli, seed_arg
 from minilm.evaluate import anisotropy, category_purity
 from minilm.io import ensure_dir, save_npz
 from minilm.layers.core import scatter_add_rows
@@ -47,10 +49,10 @@ EVAL_BATCH = 256
 
 
 def parse_args() -> argparse.Namespace:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap = ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--corpus", help="file, or folder with train/valid/test.txt (default: world)")
     ap.add_argument("--out", required=True, help="output folder")
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seed", type=seed_arg, default=0)
     ap.add_argument("--epochs", type=int, default=3, help="masked-LM passes over train")
     ap.add_argument("--dim", type=int, default=64, help="D: model width")
     ap.add_argument("--layers", type=int, default=2, help="L: transformer blocks")
@@ -222,42 +224,94 @@ def unit(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
 
 
-def sense_metrics(params, cfg, corpus, tokens, senses) -> dict:
-    """Nearest-sense-centroid accuracy per word and layer; self-similarity per word and layer."""
-    vecs = {}
-    for split in ("train", "test"):
+def sense_candidates(v: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """Candidate contextual vectors of word occurrences from all layers' states v (n, L+1, D).
+
+    Every single layer, and the mean over the layers. The last layer after the final LayerNorm
+    is shaped by the masked-LM head: at an *unmasked* position it is asked only to reproduce the
+    token itself (the 10% "keep" case), so the word's identity can crowd out its sense there; a
+    middle layer or the mean of layers keeps more of what attention mixed in from the context.
+    Which one works best is an empirical question, answered on held-out occurrences.
+    """
+    names = [f"layer {layer}" for layer in range(v.shape[1])] + ["mean of layers"]
+    return names, np.concatenate([v, v.mean(axis=1, keepdims=True)], axis=1)  # (n, L+2, D)
+
+
+def centroid_accuracy(v_fit, s_fit, v_eval, s_eval) -> np.ndarray:
+    """Nearest-sense-centroid (cosine) accuracy of each candidate: v (n, K, D), s (n,) -> (K,).
+
+    One centroid per sense and candidate, the mean of the fitting occurrences' vectors.
+    """
+    names = sorted(set(s_fit))
+    centroids = np.stack([v_fit[s_fit == s].mean(axis=0) for s in names], axis=1)  # (K, S, D)
+    sims = np.einsum("nkd,ksd->nks", unit(v_eval), unit(centroids))  # (n, K, S)
+    return (np.array(names)[sims.argmax(axis=2)] == s_eval[:, None]).mean(axis=0)
+
+
+def sense_metrics(params, cfg, corpus, tokens, senses, seed: int) -> dict:
+    """Nearest-sense-centroid accuracy per word; the vector is chosen on held-out occurrences.
+
+    Centroids come from train occurrences. The representation (a layer or the mean of layers,
+    `sense_candidates`) is selected by the worst word's accuracy on the valid occurrences - or,
+    without valid ones, on a seeded fifth of the train occurrences held out from the centroids -
+    so the test occurrences never influence the choice. Reported: test accuracy of the chosen
+    representation (`sense_accuracy`) and of every candidate (`sense_accuracy_by_layer`), and
+    the self-similarity per word and layer (mean cosine between different occurrences).
+    """
+    occ = {}
+    for split in ("train", "valid", "test"):
         rows = [r for r in senses if r[0] == split]
-        if split not in corpus.splits or not rows:
-            return {}
-        vecs[split] = (rows, occurrence_vectors(params, cfg, corpus, tokens, split,
-                                                [(r[1], r[2]) for r in rows]))  # fmt: skip
-    acc, acc_by_layer, static, self_sim = {}, {}, {}, {}
-    for word in sorted({r[3] for r in senses}):
-        data = {}
-        for split, (rows, v) in vecs.items():
-            keep = np.array([r[3] == word for r in rows]) & ~np.isnan(v[:, 0, 0])
-            data[split] = (v[keep], np.array([r[4] for r, k in zip(rows, keep, strict=True) if k]))
-        (vtr, str_), (vte, ste) = data["train"], data["test"]
-        names = sorted(set(str_))
-        if not names or vte.shape[0] == 0:
-            continue
-        centroids = np.stack([vtr[str_ == s].mean(axis=0) for s in names], axis=1)  # (L+1, S, D)
-        sims = np.einsum("nld,lsd->nls", unit(vte), unit(centroids))  # (n, L+1, S)
-        correct = np.array(names)[sims.argmax(axis=2)] == ste[:, None]  # (n, L+1)
-        acc_by_layer[word] = correct.mean(axis=0).tolist()
-        acc[word] = acc_by_layer[word][-1]
-        static[word] = max(float(np.mean(ste == s)) for s in set(ste))  # one point: majority
-        u = unit(vte)  # self-similarity: mean cosine between different occurrences, per layer
+        if split in corpus.splits and rows:
+            v = occurrence_vectors(params, cfg, corpus, tokens, split, [(r[1], r[2]) for r in rows])
+            ok = ~np.isnan(v[:, 0, 0])  # occurrences cut off by max_len are skipped
+            occ[split] = (np.array([r[3] for r in rows])[ok], np.array([r[4] for r in rows])[ok],
+                          v[ok])  # fmt: skip
+    if "train" not in occ or "test" not in occ:
+        return {}
+    names, _ = sense_candidates(occ["train"][2][:0])
+    words = sorted(set(occ["train"][0]) & set(occ["test"][0]))
+
+    def split_word(split, word):
+        w, s, v = occ[split]
+        return sense_candidates(v[w == word])[1], s[w == word]
+
+    # (1) choose the representation on held-out occurrences
+    select = "valid" if "valid" in occ else "train"
+    held = []
+    for word in words:
+        v_fit, s_fit = split_word("train", word)
+        if select == "valid":
+            v_sel, s_sel = split_word("valid", word)
+        else:
+            out = np.random.default_rng(seed).random(len(s_fit)) < 0.2  # held-out fifth
+            v_fit, s_fit, v_sel, s_sel = v_fit[~out], s_fit[~out], v_fit[out], s_fit[out]
+        if len(s_sel):
+            held.append(centroid_accuracy(v_fit, s_fit, v_sel, s_sel))
+    held = np.array(held)  # (words, K)
+    # worst word first, then the mean; ties go to the later candidate (the last layer)
+    score = held.min(axis=0) + 1e-3 * held.mean(axis=0) if held.size else np.zeros(len(names))
+    choice = len(names) - 1 - int(np.argmax(score[::-1]))
+    # (2) test accuracy of every candidate, centroids from all train occurrences
+    acc, by_layer, static, self_sim = {}, {}, {}, {}
+    for word in words:
+        (v_fit, s_fit), (v_test, s_test) = split_word("train", word), split_word("test", word)
+        by_layer[word] = centroid_accuracy(v_fit, s_fit, v_test, s_test).tolist()
+        acc[word] = by_layer[word][choice]
+        static[word] = max(float(np.mean(s_test == s)) for s in set(s_test))  # one point
+        u = unit(v_test[:, : cfg.n_layers + 1])  # (n, L+1, D)
         n = u.shape[0]
         gram = np.einsum("ild,jld->lij", u, u)
         self_sim[word] = ((gram.sum(axis=(1, 2)) - n) / max(1, n * (n - 1))).tolist()
     return {
         "sense_accuracy": acc,
         "sense_accuracy_min": min(acc.values()) if acc else None,
+        "sense_representation": names[choice],
+        "sense_selection": {"split": select, "candidates": names,
+                            "accuracy_min": held.min(axis=0).tolist() if held.size else []},
         "static_sense_accuracy": static,
-        "sense_accuracy_by_layer": acc_by_layer,
+        "sense_accuracy_by_layer": by_layer,
         "self_similarity": self_sim,
-    }
+    }  # fmt: skip
 
 
 def layer_anisotropy(params, cfg, stream, tokens, seed, n_sentences=2000) -> dict:
@@ -331,6 +385,7 @@ def main() -> None:
         lr_floor=args.lr * 0.05, clip=args.clip, seed=args.seed, out_dir=out,
         checkpoint_every=args.checkpoint_every, resume=args.resume, desc="transformer",
     )  # fmt: skip
+    cpu_start = time.process_time()  # CPU seconds of all threads: honest on a shared machine
     history = train(
         functools.partial(tf.loss_and_grads, cfg=cfg),
         params,
@@ -340,12 +395,15 @@ def main() -> None:
         probe=probe,
     )
 
+    train_cpu_seconds = time.process_time() - cpu_start
+
     # ---- evaluation of the masked-LM model
     t0 = time.perf_counter()
     train_counts = np.bincount(streams["train"].ids, minlength=V)
     train_counts[: tokens.n_specials] = 0
     metrics: dict = {
         "train_tokens": int(streams["train"].n_tokens),
+        "train_cpu_seconds": train_cpu_seconds,
         "seed": args.seed,
         "tokenizer": args.tokenizer,
         "n_parameters": int(sum(p.size for p in params.values())),
@@ -368,7 +426,8 @@ def main() -> None:
             contextual_kv, folder / "categories.tsv"
         )
     if (folder / "senses.tsv").exists():
-        metrics |= sense_metrics(params, cfg, corpus, tokens, read_senses(folder / "senses.tsv"))
+        metrics |= sense_metrics(params, cfg, corpus, tokens, read_senses(folder / "senses.tsv"),
+                                 args.seed)  # fmt: skip
     pairs = read_pairs(folder / "paraphrases.tsv", corpus, tokens) if (
         folder / "paraphrases.tsv").exists() else {}  # fmt: skip
     heldout = pairs.get("heldout")

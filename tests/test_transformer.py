@@ -287,8 +287,37 @@ def test_script_end_to_end(tmp_path):
         for key in (*keys, "vocab_size", "tokens_per_second"):
             assert key in m, key
         assert len(m["anisotropy"]) == 3  # embeddings + 2 blocks
+        assert m["sense_representation"] in m["sense_selection"]["candidates"]
+        assert m["sense_selection"]["split"] == "valid"  # chosen on valid, never on test
     assert (
         "after"
         in json.loads((tmp_path / "8" / "metrics.json").read_text())["retrieval_recall_at_1"]
     )
     assert (tmp_path / "8" / "sentence_model.npz").exists()
+
+
+def test_sense_centroid_accuracy_and_candidates():
+    """The script's sense evaluation: a candidate whose vectors carry the sense scores 1, one
+    that carries only a nuisance (e.g. position) scores chance; the layer mean is a candidate."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "train_transformer.py"
+    spec = importlib.util.spec_from_file_location("train_transformer_under_test", path)
+    script = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = script
+    spec.loader.exec_module(script)
+    rng = np.random.default_rng(13)
+    n, D = 200, 6
+    sense = np.where(rng.random(n) < 0.5, "a", "b")
+    nuisance = rng.standard_normal((n, 1))
+    good = np.where(sense[:, None] == "a", 1.0, -1.0) * np.eye(D)[0] + 0.1 * rng.standard_normal(
+        (n, D)
+    )  # sense along axis 0
+    bad = nuisance * np.eye(D)[1] + 5.0  # nothing about the sense
+    v = np.stack([good, bad], axis=1)  # (n, K=2, D)
+    acc = script.centroid_accuracy(v[:100], sense[:100], v[100:], sense[100:])
+    assert acc[0] == 1.0 and abs(acc[1] - 0.5) < 0.2  # 100 test points: chance within 0.2
+    names, cand = script.sense_candidates(rng.standard_normal((4, 3, D)))  # L = 2
+    assert names == ["layer 0", "layer 1", "layer 2", "mean of layers"] and cand.shape == (4, 4, D)

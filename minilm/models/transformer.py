@@ -264,14 +264,14 @@ def encoder_backward(dh: np.ndarray, cache: tuple) -> tuple[dict[str, np.ndarray
         dz = gelu_backward(dg, gelu_cache)  # (N, T, F)
         df, grads[p + "ffn.W_1"], grads[p + "ffn.b_1"] = affine_backward(dz, fc1)  # (N, T, D)
         dx_ln2, grads[p + "ln2.gamma"], grads[p + "ln2.beta"] = layernorm_backward(df, ln2)
-        dx = dx + dx_ln2  # x_mid feeds both the residual and LN_2: the two gradients add
+        dx += dx_ln2  # x_mid feeds both the residual and LN_2: the two gradients add
         # (3a) x_mid = x_in + att
         datt = dropout_backward(dx, drop1) if drop1 is not None else dx
         da, dW_qkv, db_qkv, dW_o, db_o = attention_backward(datt, att_cache)  # (N, T, D)
         grads[p + "attn.W_qkv"], grads[p + "attn.b_qkv"] = dW_qkv, db_qkv
         grads[p + "attn.W_o"], grads[p + "attn.b_o"] = dW_o, db_o
         dx_ln1, grads[p + "ln1.gamma"], grads[p + "ln1.beta"] = layernorm_backward(da, ln1)
-        dx = dx + dx_ln1  # x_in feeds both the residual and LN_1
+        dx += dx_ln1  # x_in feeds both the residual and LN_1 (in place: dx is ours alone)
     # backward (2): embedding dropout
     dx = dropout_backward(dx, drop_cache) if drop_cache is not None else dx
     # backward (1): x_0 = E[w] + P[:T]
@@ -336,7 +336,9 @@ def loss_and_grads(
     # backward (4)-(1)
     grads, dtok_emb_lookup = encoder_backward(dh, enc_cache)
     # E is used twice - looked up at the bottom and projected onto at the top: sum both paths
-    grads["tok_emb"] = dtok_emb_lookup + dtok_emb_output
+    # (in place into the fresh lookup gradient: one (V, D) temporary fewer per step)
+    dtok_emb_lookup += dtok_emb_output
+    grads["tok_emb"] = dtok_emb_lookup
     grads["out_bias"] = dout_bias
     return float(loss), grads
 
