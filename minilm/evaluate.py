@@ -368,12 +368,13 @@ def anisotropy(vectors: np.ndarray, rng: np.random.Generator, n_pairs: int = 100
     """Mean cosine of random pairs of distinct rows (Ethayarajh 2019), raw and mean-centred.
 
     Isotropic vectors give ~0; a common direction shared by all vectors pushes it towards 1.
-    Returns {mean_cosine, mean_cosine_centred, n_pairs}.
+    Returns {mean_cosine, mean_cosine_centred, n_pairs}; the cosines are None (undefined) when
+    there are fewer than two vectors, e.g. a one-word corpus.
     """
     vectors = np.asarray(vectors, dtype=np.float64)
     n = len(vectors)
     if n < 2:
-        raise MinilmError("anisotropy needs at least two vectors")
+        return {"mean_cosine": None, "mean_cosine_centred": None, "n_pairs": 0}
     i = rng.integers(0, n, n_pairs)
     j = (i + rng.integers(1, n, n_pairs)) % n  # j != i: an offset in 1..n-1
 

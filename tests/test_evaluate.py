@@ -207,3 +207,8 @@ def test_evaluate_bias_reads_world_format(tmp_path):
     r = evaluate_bias(kv, path)
     assert r["words"] == ["nurse", "writer", "engineer"]
     assert r["spearman"] == pytest.approx(1.0) and r["pearson_measured"] > 0.99
+
+
+def test_anisotropy_of_one_vector_is_undefined_not_an_error():
+    r = anisotropy(np.ones((1, 3)), np.random.default_rng(0))
+    assert r["mean_cosine"] is None and r["mean_cosine_centred"] is None
