@@ -354,7 +354,7 @@ def _parse_text(
     while lines and not lines[-1].strip():
         lines.pop()
     # word2vec.c writes a space after the last value; GloVe writes none: strip, split on spaces.
-    fields = [line.rstrip().split(" ") for line in lines]
+    fields = [line.strip().split(" ") for line in lines]
     dim = header[1] if header is not None else len(fields[0]) - 1
     if dim < 1:
         raise MinilmError(f"{path} line 1: a word with no values; expected 'word v1 ... vD'")
@@ -364,6 +364,8 @@ def _parse_text(
                 f"{path} line {first_line + n}: {len(f) - 1} values, expected {dim} "
                 f"('word v1 ... v{dim}')"
             )
+        if any(c.isspace() for c in f[0]):
+            raise MinilmError(f"{path} line {first_line + n}: the word {f[0]!r} holds whitespace")
     if header is not None and len(fields) != header[0]:
         raise MinilmError(f"{path}: header says {header[0]} words but the file has {len(fields)}")
     return [f[0] for f in fields], _to_floats(path, fields, first_line, start=1)

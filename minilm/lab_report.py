@@ -1,0 +1,312 @@
+"""OUT/report.md of a lab run: every figure, a metrics table, and a paragraph per figure.
+
+Every number in the report is read from the run's metrics (the dict written as metrics.json);
+none is typed in. Where a result goes against the story the paragraph tells, a sentence says
+so plainly - a run that contradicts the textbook is still a result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+
+def fmt(v: object, digits: int = 2) -> str:
+    """A number for a table cell; 'n/a' for a missing one."""
+    if v is None:
+        return "n/a"
+    if isinstance(v, int) and not isinstance(v, bool):
+        return str(v)
+    if isinstance(v, float):
+        return f"{v:.{digits}f}"
+    return str(v)
+
+
+def _rows(models: dict) -> list[tuple[str, dict]]:
+    return [(name, m) for name, m in models.items() if name != "srn-elman"]
+
+
+def _ranked(models: dict, key: str, names: list[str] | None = None) -> list[tuple[str, float]]:
+    """(label, value) of every table with a value for `key`, best first."""
+    pairs = [(m.get("label", n), m[key]) for n, m in models.items()
+             if (names is None or n in names) and isinstance(m.get(key), int | float)]  # fmt: skip
+    return sorted(pairs, key=lambda p: -p[1])
+
+
+def _listing(pairs: list[tuple[str, float]], digits: int = 2) -> str:
+    return ", ".join(f"{label} {v:.{digits}f}" for label, v in pairs) or "none measured"
+
+
+def metrics_table(models: dict) -> str:
+    head = ("| model | category purity | analogy (query excluded) | analogy (not excluded) | "
+            "similarity ρ | test perplexity | train s | peak memory MiB |")  # fmt: skip
+    lines = [head, "|" + "---|" * 8]
+    for name, m in _rows(models):
+        if m.get("status") == "failed":
+            lines.append(f"| {m.get('label', name)} | **FAILED**: {m.get('error', '')} |"
+                         + " |" * 6)  # fmt: skip
+            continue
+        cells = [m.get("label", name), fmt(m.get("category_purity")),
+                 fmt(m.get("analogy_accuracy")), fmt(m.get("analogy_accuracy_no_exclusion")),
+                 fmt(m.get("similarity_spearman")), fmt(m.get("test_perplexity"), 1),
+                 fmt(m.get("train_seconds"), 1), fmt(m.get("peak_memory_mib"), 0)]  # fmt: skip
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+# ---- one paragraph per figure ----------------------------------------------------------------
+def p_clusters(M: dict) -> str:
+    models, lab = M["models"], M["lab"]
+    purity = _ranked(models, "category_purity", [n for n, _ in _rows(models)])
+    if not purity:
+        return "No category purity was measured (no categories.tsv)."
+    chance = lab.get("category_purity_chance")
+    text = (
+        "Harris (1954) and Firth (1957) — *you shall know a word by the company it keeps* — "
+        "predict that words used alike end up with vectors alike. Category purity (the share of "
+        "a word's 5 nearest neighbours by cosine, among the categorised words, that share its "
+        f"true category; chance ≈ {fmt(chance)}) is highest for {purity[0][0]} "
+        f"({purity[0][1]:.2f}) and lowest for {purity[-1][0]} ({purity[-1][1]:.2f}). "
+    )
+    for method, name in (("pca", "PCA"), ("tsne", "t-SNE")):
+        t = [m[f"trustworthiness_{method}"] for m in models.values()
+             if isinstance(m.get(f"trustworthiness_{method}"), float)]  # fmt: skip
+        if t:
+            text += f"Mean trustworthiness T(5) of the {name} maps: {sum(t) / len(t):.2f}. "
+    text += ("A 2-D map distorts (T = 1 would mean no false neighbours): judge the clusters by "
+             "the purity, not by the picture. ")  # fmt: skip
+    if chance is not None:
+        weak = [label for label, v in purity if v < 2 * chance]
+        if weak:
+            text += (f"Contrary to the distributional story, {', '.join(weak)} barely beat "
+                     f"chance here (purity below twice chance, {2 * chance:.2f}).")  # fmt: skip
+    return text
+
+
+def p_elman(M: dict) -> str:
+    m = M["models"].get("srn-elman")
+    if not m or m.get("status") != "ok":
+        return "The SRN was not trained on the Elman corpus in this run."
+    coarse, fine = m.get("coarse_category_purity"), m.get("category_purity")
+    text = (
+        "Elman (1990) trained a simple recurrent network only to predict the next word, then "
+        "clustered its mean hidden state per word: nouns and verbs, and within them animates, "
+        "foods and breakables, came apart without ever being named. Here, on "
+        f"{m.get('corpus', 'corpus/elman')} ({fmt(m.get('train_tokens'))} training tokens), "
+        f"the mean hidden states reach noun/verb purity {fmt(coarse)} and fine-category purity "
+        f"{fmt(fine)} (the best any vectors can score with 5 neighbours on categories of 1-4 "
+        f"words is {fmt(m.get('category_purity_ceiling'))}). "
+    )
+    text += ("(The SRN row of the metrics table is a second SRN, trained on the lab's corpus "
+             "like every other model.) ")  # fmt: skip
+    if coarse is not None and coarse < 1.0:
+        text += (f"Unlike Elman's Figure 7, nouns and verbs are not cleanly separated in this run "
+                 f"(noun/verb purity {coarse:.2f} < 1).")  # fmt: skip
+    elif coarse is not None:
+        text += "As in Elman's Figure 7, the first split of the tree is nouns versus verbs."
+    return text
+
+
+def p_similarity(M: dict) -> str:
+    models = M["models"]
+    rho = _ranked(models, "similarity_spearman")
+    if not rho:
+        return "Similarity was not scored (no similarity.tsv); the heatmaps still show cosines."
+    text = (
+        "The same company, pair by pair: each heatmap is the cosine of every pair of one word "
+        "list. Against the graded pairs of similarity.tsv, Spearman's ρ between cosine and "
+        f"grade is: {_listing(rho)}. "
+    )
+    negative = [label for label, v in rho if v < 0]
+    if negative:
+        text += f"{', '.join(negative)} rank the pairs against the graded truth (ρ < 0)."
+    return text
+
+
+def p_analogies(M: dict) -> str:
+    models = M["models"]
+    ex = _ranked(models, "analogy_accuracy")
+    if not ex:
+        return "Analogies were not scored (no analogies.txt)."
+    un = _ranked(models, "analogy_accuracy_no_exclusion")
+    share = _ranked(models, "analogy_query_word_share")
+    text = (
+        "Mikolov et al. (2013) made b − a + c ≈ d famous. With the query words excluded from the "
+        f"answers (word2vec's convention) accuracy is {_listing(ex)}. Allowed to answer with a "
+        f"query word, the same vectors score {_listing(un)}; the share of unexcluded top answers "
+        f"that are a query word is {_listing(share)}. Levy & Goldberg (2014) and Linzen (2016) "
+        "showed how much of the famous result the exclusion carries. "
+    )
+    sg = models.get("skipgram", {}).get("analogy_accuracy")
+    pp = models.get("ppmi", {}).get("analogy_accuracy")
+    if sg is not None and pp is not None:
+        text += (f"Levy, Goldberg & Dagan (2015) found count-based PPMI-SVD within reach of SGNS: "
+                 f"here PPMI-SVD {pp:.2f} vs skip-gram {sg:.2f}. ")  # fmt: skip
+        if pp > sg:
+            text += ("PPMI-SVD beats SGNS on this run — against the usual story that prediction "
+                     "beats counting (Baroni et al. 2014).")  # fmt: skip
+        elif sg - pp > 0.1:
+            text += f"SGNS leads by {sg - pp:.2f}, more than 'within reach'."
+    return text
+
+
+def analogy_examples(M: dict) -> str:
+    rows = [(m.get("label", n), m["analogy_example"]) for n, m in M["models"].items()
+            if m.get("analogy_example")]  # fmt: skip
+    if not rows:
+        return ""
+    q = rows[0][1]
+    lines = [f"Top 5 for **{q['query']}** (expected: *{q['expected']}*):", "",
+             "| model | query words excluded | not excluded |", "|---|---|---|"]  # fmt: skip
+    for label, ex in rows:
+        cells = [", ".join(f"{w} ({c:.2f})" for w, c in ex[key]) for key in
+                 ("excluded", "no_exclusion")]  # fmt: skip
+        lines.append(f"| {label} | {cells[0]} | {cells[1]} |")
+    return "\n".join(lines)
+
+
+def p_anisotropy(M: dict) -> str:
+    models = M["models"]
+    raw = _ranked(models, "anisotropy")
+    cen = _ranked(models, "anisotropy_centred")
+    text = (
+        "Ethayarajh (2019) found that contextual vectors are anisotropic — two random words "
+        "have a high cosine — and more so in deeper layers. Mean cosine of random word pairs: "
+        f"{_listing(raw)}; after subtracting the mean vector: {_listing(cen)}. "
+    )
+    for name, m in models.items():
+        layers = m.get("layer_anisotropy")
+        if isinstance(layers, list) and len(layers) >= 2:
+            text += (
+                f"The {name} per layer: "
+                + " → ".join(fmt(v) for v in layers)
+                + " (embeddings to last block). "
+            )
+            if layers[-1] < 0.5:
+                text += ("That is far from the near-1 cosines Ethayarajh measured in GPT-2's "
+                         "upper layers: this small model's contextual vectors stay nearly "
+                         "isotropic. ")  # fmt: skip
+            if layers[-1] <= layers[0]:
+                text += ("Here anisotropy does not grow with depth, unlike Ethayarajh's BERT and "
+                         "GPT-2: a small model trained briefly is far from those. ")  # fmt: skip
+    return text
+
+
+def p_bias(M: dict) -> str:
+    models = M["models"]
+    r = [(m.get("label", n), m["bias"]["pearson"]) for n, m in models.items()
+         if m.get("bias") and m["bias"].get("pearson") is not None]  # fmt: skip
+    if not r:
+        return "Bias was not measured (no bias.tsv, or 'he'/'she' missing)."
+    r.sort(key=lambda p: -p[1])
+    text = (
+        "Bolukbasi et al. (2016) showed that occupations line up along he − she as the corpus "
+        "uses them. The world corpus plants each occupation's he-share (bias.tsv); Pearson r "
+        f"between the planted share and the occupation's cosine with he − she: {_listing(r)}. "
+    )
+    weak = [label for label, v in r if v < 0.5]
+    if weak:
+        text += (f"The correlation is weak (r < 0.5) for {', '.join(weak)}: those vectors "
+                 "do not (yet) mirror the planted skew.")  # fmt: skip
+    else:
+        text += "Every model recovers the planted skew (r ≥ 0.5): the bias is in the data."
+    return text
+
+
+def p_contextual(M: dict) -> str:
+    tf = M["models"].get("transformer", {})
+    acc, static = tf.get("sense_accuracy") or {}, tf.get("static_sense_accuracy") or {}
+    if not acc:
+        return "Sense accuracy was not measured (no transformer run or no senses.tsv)."
+    words = sorted(acc)
+    text = (
+        "A static table holds one vector per word type, so 'bank' by the river and 'bank' with "
+        "the money share one point: the best it can do is always answer the majority sense ("
+        + ", ".join(f"{w} {fmt(static.get(w))}" for w in words)
+        + "). Nearest-sense-centroid accuracy of the transformer's last-layer vector of each "
+        "test occurrence: " + ", ".join(f"{w} {acc[w]:.2f}" for w in words) + ". "
+    )
+    low = [w for w in words if acc[w] < 0.95]
+    if low:
+        text += f"Senses not separated (accuracy below 0.95) on this run: {', '.join(low)}."
+    return text
+
+
+def p_training(M: dict) -> str:
+    models = M["models"]
+    parts = []
+    for name in ("nplm", "srn"):
+        m = models.get(name, {})
+        ppl = m.get("test_perplexity")
+        if ppl is None:
+            continue
+        k3, k5 = m.get("kn3_test_perplexity"), m.get("kn5_test_perplexity")
+        parts.append(f"{m.get('label', name)} test perplexity {ppl:.1f} vs Kneser–Ney trigram "
+                     f"{fmt(k3, 1)} and 5-gram {fmt(k5, 1)}")  # fmt: skip
+        best_kn = min(v for v in (k3, k5) if v is not None) if (k3 or k5) else None
+        if best_kn is not None and ppl <= best_kn:
+            parts[-1] += f" — {ppl / best_kn:.2f} times the better n-gram's: the neural model wins"
+        if best_kn is not None and ppl > best_kn:
+            hint = " (a --quick run: one short epoch)" if M["lab"].get("quick") else ""
+            parts[-1] += (f" — it does not beat Kneser–Ney on this run{hint}, contrary to "
+                          "Bengio et al.'s result")  # fmt: skip
+    text = (
+        "Bengio et al. (2003) argued that a neural language model beats smoothed n-grams because "
+        "its shared word features generalise to word combinations never seen in training — the "
+        "world corpus' test split states only held-out subject-verb-object triples. "
+    )
+    return text + ("; ".join(parts) + "." if parts else "No language model ran on a test split.")
+
+
+SECTIONS: list[tuple[str, str, list[str], Callable[[dict], str]]] = [
+    ("1. Clusters side by side", "clusters", ["clusters_pca", "clusters_tsne"], p_clusters),
+    ("2. Elman's dendrogram", "elman", ["elman"], p_elman),
+    ("3. Similarity heatmaps", "similarity", ["similarity"], p_similarity),
+    ("4. Analogies", "analogies", ["analogies"], p_analogies),
+    ("5. Anisotropy", "anisotropy", ["anisotropy"], p_anisotropy),
+    ("6. Bias", "bias", ["bias"], p_bias),
+    ("7. Static vs contextual", "contextual", ["contextual"], p_contextual),
+    ("8. Training curves and perplexity", "training", ["training", "perplexity"], p_training),
+]
+
+
+def render(metrics: dict, figures: dict[str, Path], notes: list[str]) -> str:
+    """The whole report.md text."""
+    lab = metrics["lab"]
+    lines = [
+        "# minilm lab report",
+        "",
+        f"Corpus: `{lab['corpus']}`{' (--quick)' if lab.get('quick') else ''}; seed "
+        f"{lab['seed']}; models: {', '.join(lab['models'])}. Training "
+        f"{fmt(lab['train_wall_seconds'], 0)} s wall ({fmt(lab.get('train_cpu_seconds'), 0)} s "
+        f"CPU), evaluation and figures {fmt(lab.get('eval_seconds'), 0)} s; "
+        f"largest peak memory of any process {fmt(lab['peak_memory_mib'], 0)} MiB.",
+        "",
+    ]
+    if lab.get("failed"):
+        lines += [
+            "**Failed models:** "
+            + "; ".join(f"{n}: {metrics['models'][n].get('error', '')}" for n in lab["failed"]),
+            "",
+        ]
+    lines += ["## Metrics", "", metrics_table(metrics["models"]), "",
+              "Purity, analogies, similarity: evaluated here with one protocol on the corpus' "
+              "ground truth. Perplexity, train seconds: from each model's own run; peak memory: "
+              "the child process' maximum resident set size.", ""]  # fmt: skip
+    for title, _, keys, paragraph in SECTIONS:
+        lines += [f"## {title}", ""]
+        for key in keys:
+            if key in figures:
+                lines += [f"![{title}]({Path(figures[key]).name})", ""]
+        lines += [paragraph(metrics), ""]
+        if title.startswith("4."):
+            table = analogy_examples(metrics)
+            if table:
+                lines += [table, ""]
+    if notes:
+        lines += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]
+    commands = [(n, m["command"]) for n, m in metrics["models"].items() if m.get("command")]
+    if commands:
+        lines += ["## How each model was trained", "", "```"]
+        lines += [f"python {c}" for _, c in commands] + ["```", ""]
+    return "\n".join(lines)

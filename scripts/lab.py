@@ -1,0 +1,77 @@
+"""The lab: train every model on one corpus, compare their vectors, write a report with figures.
+
+    python scripts/lab.py --out runs/lab                   # bundled world corpus, all models
+    python scripts/lab.py --out runs/quick --quick         # small generated world: about a minute
+    python scripts/lab.py --out runs/mine --corpus my.txt  # any corpus (figures needing
+                                                           # ground truth are skipped, with a note)
+    python scripts/lab.py --out runs/w2v --models skipgram,cbow,ppmi
+
+Writes OUT/report.md (every figure, a metrics table, a paragraph per figure), OUT/metrics.json
+(a "models" section per model, and "lab"), OUT/fig*.png, and each model's own run in OUT/<model>/.
+The SRN also runs on corpus/elman (OUT/srn-elman) for Elman's dendrogram.
+Models: lsa ppmi glove nplm srn srn-elman skipgram cbow transformer (default: all), fasttext.
+Each runs its own scripts/train_*.py with that script's defaults, except the transformer's 2
+epochs (about 3-4 minutes for the whole lab on 2 idle cores); report.md lists every command.
+Ground truth (categories.tsv, analogies.txt, ...) is read beside train.txt.
+Exit status 1 when a model failed (the others still run and are reported).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from minilm.errors import ArgumentParser, MinilmError, run_cli, seed_arg
+from minilm.lab import ALL_MODELS, format_duration, run_lab
+
+
+def parse_args() -> argparse.Namespace:
+    ap = ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--out", required=True, help="output folder")
+    ap.add_argument("--corpus", help="text file or folder with train.txt (default: world)")
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke run: a small generated world corpus, 1 epoch, small dims",
+    )
+    ap.add_argument(
+        "--models",
+        nargs="+",
+        metavar="NAME",
+        help=f"models to run, comma- or space-separated: {', '.join(ALL_MODELS)}",
+    )
+    ap.add_argument("--seed", type=seed_arg, default=0)
+    ap.add_argument(
+        "--skip-training",
+        action="store_true",
+        help="re-evaluate, redraw and rewrite the report of the runs already in OUT",
+    )
+    # Size of the generated world corpus (tests use a tiny one); not for everyday use.
+    ap.add_argument("--sentences", type=int, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.sentences is not None and args.sentences < 200:
+        raise MinilmError(f"--sentences must be >= 200, got {args.sentences}")
+    return args
+
+
+def main() -> None:
+    args = parse_args()
+    start = time.perf_counter()
+    result = run_lab(args.out, corpus=args.corpus, models=args.models, quick=args.quick,
+                     seed=args.seed, sentences=args.sentences,
+                     skip_training=args.skip_training)  # fmt: skip
+    lab = result.metrics["lab"]
+    print(
+        f"lab: {len(result.runs) - len(result.failed)} of {len(result.runs)} models, "
+        f"{len(result.figures)} figures in {format_duration(time.perf_counter() - start)}, "
+        f"peak memory {lab['peak_memory_mib']:.0f} MiB -> {result.out / 'report.md'}"
+    )
+    if result.failed:
+        for run in result.failed:
+            print(f"failed: {run.spec.name}: {run.error}", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    run_cli(main)

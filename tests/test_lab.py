@@ -1,0 +1,307 @@
+"""The lab: child runs (errors, per-child peak memory), the report's templating, the interactive
+neighbour lookup, and one --quick run end to end on a tiny generated corpus."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from minilm import lab, lab_report
+from minilm.errors import MinilmError
+from minilm.vectors import KeyedVectors
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+# ---- model selection, progress -----------------------------------------------------------------
+def test_select_models_default_commas_spaces_and_unknown():
+    assert [s.name for s in lab.select_models(None)] == list(lab.MODELS)
+    chosen = lab.select_models(["skipgram,cbow", "ppmi", "cbow"])
+    assert [s.name for s in chosen] == ["skipgram", "cbow", "ppmi"]  # order kept, no repeats
+    assert [s.name for s in lab.select_models(["fasttext"])] == ["fasttext"]
+    with pytest.raises(MinilmError, match="unknown model.*bert"):
+        lab.select_models(["skipgram", "bert"])
+
+
+def test_eta_scales_remaining_work_by_observed_speed():
+    assert lab.estimate_eta(0.0, [], [10, 20]) == 30  # nothing done yet: the expected times
+    assert lab.estimate_eta(20.0, [10], [5, 5]) == pytest.approx(20.0)  # running 2x slower
+    line = lab.progress_line(3, 9, "nplm", 75.0, 130.0)
+    assert line == "[lab] model 3/9: nplm  (elapsed 1m15s, ETA 2m10s)"
+
+
+def test_error_line_prefers_the_error_message():
+    assert lab.error_line("tqdm 10%\rtqdm 50%\nerror: no train.txt; give a folder\n", 2) == (
+        "no train.txt; give a folder"
+    )
+    tb = "Traceback (most recent call last):\n  File x\nValueError: shapes differ\n"
+    assert lab.error_line(tb, 1) == "ValueError: shapes differ"
+    assert lab.error_line("", -9) == "killed by signal 9"
+    assert lab.error_line("", 3) == "exited with status 3"
+
+
+def test_purity_chance_matches_brute_force():
+    cats = ["a"] * 3 + ["b"] * 2 + ["c"]
+    n = len(cats)
+    same = sum(cats[i] == cats[j] for i in range(n) for j in range(n) if i != j)
+    assert lab.purity_chance(cats) == pytest.approx(same / (n * (n - 1)))
+
+
+# ---- child runs ----------------------------------------------------------------------------------
+def _fake_script(tmp_path: Path, body: str, name: str = "fake") -> lab.ModelSpec:
+    """A stand-in training script; it writes OUT/vectors.txt (a run must) after `body`."""
+    script = tmp_path / f"{name}_train.py"
+    write_vectors = """
+        import sys
+        from pathlib import Path
+        out = Path(sys.argv[sys.argv.index("--out") + 1])
+        (out / "vectors.txt").write_text("2 2\\na 1 0\\nb 0 1\\n")
+    """
+    script.write_text(textwrap.dedent(body) + textwrap.dedent(write_vectors))
+    return lab.ModelSpec(name, name.capitalize(), str(script))  # absolute: replaces scripts/
+
+
+def test_a_failing_child_reports_its_one_line_error(tmp_path):
+    spec = _fake_script(
+        tmp_path,
+        """
+        import sys
+        print("progress 50%", file=sys.stderr)
+        print("error: --dim must be >= 1; pick a positive size", file=sys.stderr)
+        sys.exit(2)
+    """,
+    )
+    run = lab.run_model(spec, tmp_path / "out", tmp_path, seed=0, quick=True, echo=False)
+    assert not run.ok and run.returncode == 2
+    assert run.error == "--dim must be >= 1; pick a positive size"
+    assert "progress 50%" in (tmp_path / "out" / "lab.log").read_text()
+    record = json.loads((tmp_path / "out" / lab.RUN_RECORD).read_text())
+    assert record["returncode"] == 2 and record["error"] == run.error
+    again = lab.reuse_model(spec, tmp_path / "out")  # --skip-training reads the record back
+    assert (again.returncode, again.error) == (2, run.error)
+
+    silent = tmp_path / "silent.py"
+    silent.write_text("print('done')\n")  # exits 0 but writes nothing
+    spec = lab.ModelSpec("silent", "Silent", str(silent))
+    run = lab.run_model(spec, tmp_path / "silent", tmp_path, seed=0, quick=True, echo=False)
+    assert run.returncode == 0 and not run.ok
+    assert run.error.startswith(f"{silent} finished but wrote no ")
+
+
+def test_peak_memory_is_the_childs_own(tmp_path):
+    """A child that touches 300 MB reports >= 300 MiB; a small one right after does not inherit
+    that figure (RUSAGE_CHILDREN would: it is the maximum over all children so far)."""
+    big = _fake_script(
+        tmp_path,
+        """
+        import sys
+        import numpy as np
+        assert "--corpus" in sys.argv and "--out" in sys.argv and "--seed" in sys.argv
+        a = np.ones(300 * 2**20 // 8)  # 300 MiB of float64, every page written
+    """,
+    )
+    run = lab.run_model(big, tmp_path / "big", tmp_path, seed=0, quick=True, echo=False)
+    assert run.ok, run.error
+    assert run.peak_mib >= 300
+    small = _fake_script(tmp_path, "print('hello')\n", name="small")
+    run = lab.run_model(small, tmp_path / "small", tmp_path, seed=0, quick=True, echo=False)
+    assert run.ok and run.peak_mib < 150
+
+
+@pytest.mark.slow  # draws the figures: a few seconds
+def test_a_failed_model_is_reported_and_the_others_go_on(tmp_path, monkeypatch):
+    broken = _fake_script(
+        tmp_path,
+        """
+        import sys
+        print("error: out of memory; lower --dim", file=sys.stderr)
+        sys.exit(2)
+    """,
+    )
+    fine = _fake_script(tmp_path, "print('nothing to do')\n", name="fine")
+    monkeypatch.setitem(lab.ALL_MODELS, "fake", broken)
+    monkeypatch.setitem(lab.ALL_MODELS, "fine", fine)
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("a b c\n")
+    lines = []
+    result = lab.run_lab(tmp_path / "lab", corpus=str(corpus), models=["fake", "fine"],
+                         log=lines.append, echo=False)  # fmt: skip
+    assert [r.spec.name for r in result.failed] == ["fake"]
+    assert result.runs[1].ok  # the next model still ran
+    assert "[lab] fake FAILED: out of memory; lower --dim" in lines[1]
+    assert result.metrics["lab"]["failed"] == ["fake"]
+    report = (tmp_path / "lab" / "report.md").read_text()
+    assert "**Failed models:** fake: out of memory; lower --dim" in report
+
+
+# ---- report ------------------------------------------------------------------------------------
+def _metrics(ppmi: float, skipgram: float) -> dict:
+    base = {"status": "ok", "category_purity": 0.9, "analogy_accuracy_no_exclusion": 0.1,
+            "similarity_spearman": 0.5, "anisotropy": 0.2, "anisotropy_centred": 0.01,
+            "train_seconds": 3.0, "peak_memory_mib": 100.0}  # fmt: skip
+    return {
+        "lab": {
+            "corpus": "c",
+            "quick": False,
+            "seed": 0,
+            "models": ["ppmi", "skipgram", "nplm"],
+            "failed": ["nplm"],
+            "total_seconds": 10.0,
+            "train_wall_seconds": 9.0,
+            "peak_memory_mib": 120.0,
+            "category_purity_chance": 0.05,
+        },  # fmt: skip
+        "models": {
+            "ppmi": base | {"label": "PPMI-SVD", "analogy_accuracy": ppmi},
+            "skipgram": base | {"label": "skip-gram", "analogy_accuracy": skipgram},
+            "nplm": {"status": "failed", "label": "NPLM", "error": "out of memory"},
+        },
+    }
+
+
+def test_report_numbers_come_from_the_metrics_and_contradictions_are_said():
+    text = lab_report.render(_metrics(0.731, 0.456), {"analogies": Path("fig4.png")}, ["a note"])
+    assert "PPMI-SVD 0.73 vs skip-gram 0.46" in text
+    assert "PPMI-SVD beats SGNS on this run" in text
+    assert "![4. Analogies](fig4.png)" in text
+    assert "**FAILED**: out of memory" in text and "nplm: out of memory" in text
+    assert "- a note" in text
+    usual = lab_report.render(_metrics(0.70, 0.75), {}, [])
+    assert "beats SGNS" not in usual and "more than 'within reach'" not in usual
+    far = lab_report.render(_metrics(0.40, 0.75), {}, [])
+    assert "SGNS leads by 0.35" in far
+
+
+# ---- interactive neighbours ---------------------------------------------------------------------
+def _fake_lab_run(tmp_path: Path) -> Path:
+    words = ["king", "queen", "man", "woman", "dog"]
+    rng = np.random.default_rng(0)
+    for name in ("skipgram", "ppmi"):
+        KeyedVectors(words, rng.standard_normal((5, 4))).save_text(tmp_path / name / "vectors.txt")
+    ctx = KeyedVectors(words[:3], rng.standard_normal((3, 4)))
+    ctx.save_text(tmp_path / "transformer" / "vectors.txt")
+    ctx.save_text(tmp_path / "transformer" / "contextual_vectors.txt")
+    return tmp_path
+
+
+def test_interactive_neighbors_side_by_side(tmp_path):
+    run_dir = _fake_lab_run(tmp_path)
+    answers = iter(["King", "dog", "quit", "never read"])
+    out = io.StringIO()
+    n = lab.interactive_neighbors(run_dir, lambda prompt: next(answers), out, topn=3)
+    text = out.getvalue()
+    assert n == 2  # 'quit' stops before the last line
+    assert "4 tables: ppmi, skipgram, transformer, transformer-ctx" in text
+    king_block = text.split("nearest neighbours of 'king'")[1].split("nearest neighbours")[0]
+    header = king_block.splitlines()[1]  # the line after "(cosine)": one name per column
+    assert header.split() == ["ppmi", "skipgram", "transformer", "transformer-ctx"]
+    assert "(not in vocabulary)" in text.split("'dog'")[1]  # the transformer lacks 'dog'
+
+
+def test_interactive_neighbors_stops_at_end_of_input(tmp_path):
+    def eof(prompt: str) -> str:
+        raise EOFError
+
+    assert lab.interactive_neighbors(_fake_lab_run(tmp_path), eof, io.StringIO()) == 0
+    with pytest.raises(MinilmError, match="no such folder"):
+        lab.interactive_neighbors(tmp_path / "missing", eof, io.StringIO())
+
+
+# ---- the whole lab, end to end ------------------------------------------------------------------
+RANGES = {  # metric name -> (low, high)
+    "category_purity": (0, 1), "coarse_category_purity": (0, 1), "analogy_accuracy": (0, 1),
+    "analogy_accuracy_no_exclusion": (0, 1), "analogy_query_word_share": (0, 1),
+    "similarity_spearman": (-1, 1), "anisotropy": (-1, 1), "anisotropy_centred": (-1, 1),
+    "pearson": (-1, 1), "spearman": (-1, 1), "trustworthiness_pca": (0, 1),
+    "trustworthiness_tsne": (0, 1), "test_perplexity": (1, 1e6), "valid_perplexity": (1, 1e6),
+    "kn3_test_perplexity": (1, 1e6), "kn5_test_perplexity": (1, 1e6),
+    "train_seconds": (0, 600), "wall_seconds": (0, 600), "peak_memory_mib": (1, 1024),
+    "mlm_accuracy": (0, 1), "category_purity_chance": (0, 1),
+}  # fmt: skip
+
+
+def _numbers(obj, path=""):
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from _numbers(v, f"{path}/{k}")
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            yield from _numbers(v, f"{path}[{i}]")
+    elif isinstance(obj, int | float) and not isinstance(obj, bool):
+        yield path, obj
+
+
+@pytest.mark.slow
+def test_quick_lab_end_to_end(tmp_path):
+    out = tmp_path / "lab"
+    cmd = [sys.executable, str(REPO / "scripts" / "lab.py"), "--out", str(out), "--quick",
+           "--sentences", "800"]  # fmt: skip
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "[lab] model 9/9: transformer" in proc.stdout
+    assert "report.md" in proc.stdout.splitlines()[-1]
+
+    metrics = json.loads((out / "metrics.json").read_text())
+    models = metrics["models"]
+    assert set(lab.MODELS) | {"transformer-ctx"} == set(models)
+    assert all(m["status"] == "ok" for m in models.values())
+    for name in lab.MODELS:
+        for f in ("vectors.txt", "vectors.bin", "model.npz", "metrics.json", "loss.png"):
+            assert (out / name / f).exists(), f"{name}/{f}"
+    # Every figure of the issue was drawn, is a PNG, and is embedded in the report.
+    expected = {"clusters_pca", "clusters_tsne", "elman", "similarity", "analogies",
+                "anisotropy", "bias", "contextual", "training", "perplexity"}  # fmt: skip
+    figures = metrics["lab"]["figures"]
+    assert expected == set(figures)
+    report = (out / "report.md").read_text()
+    for name in figures.values():
+        assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert f"]({name})" in report
+    for section in ("Harris", "Elman", "Mikolov", "Levy", "Ethayarajh", "Bolukbasi", "Bengio"):
+        assert section in report
+    # Every number is finite; the named ones are in range.
+    seen = set()
+    for path, value in _numbers(metrics):
+        assert math.isfinite(value), path
+        key = path.rsplit("/", 1)[-1]
+        if key in RANGES:
+            low, high = RANGES[key]
+            assert low - 1e-9 <= value <= high + 1e-9, f"{path} = {value}"
+            seen.add(key)
+    assert {"category_purity", "analogy_accuracy", "similarity_spearman", "test_perplexity",
+            "trustworthiness_tsne", "peak_memory_mib", "pearson"} <= seen  # fmt: skip
+    for name in lab.MODELS:  # the metrics table has a row per model on the lab corpus
+        if name != "srn-elman":
+            assert f"| {models[name]['label']} |" in report
+
+
+@pytest.mark.slow
+def test_any_corpus_without_ground_truth_skips_those_figures_with_a_note(tmp_path):
+    corpus = tmp_path / "mine.txt"
+    nouns = [f"{a}{b}" for a in "bcdfg" for b in ("at", "og", "ip", "un", "ell")]  # 25 words
+    verbs = ("saw", "ate", "met", "fed", "hid")
+    rng = np.random.default_rng(0)
+    lines = [f"the {nouns[i]} {verbs[v]} the {nouns[j]} ."
+             for i, v, j in zip(rng.integers(0, 25, 2000), rng.integers(0, 5, 2000),
+                                rng.integers(0, 25, 2000), strict=True)]  # fmt: skip
+    corpus.write_text("\n".join(lines) + "\n")
+    result = lab.run_lab(tmp_path / "lab", corpus=str(corpus), models=["ppmi", "cbow"],
+                         quick=True, log=lambda line: None, echo=False)  # fmt: skip
+    assert not result.failed, [r.error for r in result.failed]
+    assert {"similarity", "anisotropy", "training"} <= set(result.figures)
+    assert not {"clusters_pca", "analogies", "bias", "elman"} & set(result.figures)
+    notes = " ".join(result.notes)
+    assert "Figure 1 skipped: the corpus has no categories.tsv" in notes
+    assert "Figure 4 skipped" in notes and "Figure 6 skipped" in notes
+    report = (tmp_path / "lab" / "report.md").read_text()
+    assert "## Notes" in report and "no categories.tsv" in report
+    assert "category_purity" not in result.metrics["models"]["ppmi"]
+    assert result.metrics["models"]["ppmi"]["anisotropy"] is not None
