@@ -659,11 +659,16 @@ def _finite_or_none(obj: object) -> object:
 # ---- looking words up in every model side by side -------------------------------------------
 def load_run_tables(run_dir: str | os.PathLike) -> list[tuple[str, KeyedVectors]]:
     """Every vector table of a lab run folder: (name, table) per OUT/<model>/vectors.txt, plus
-    the contextual table where a run wrote one; in the lab's model order, others after."""
+    the contextual table where a run wrote one; in the lab's model order, others after.
+    A single run folder (vectors.txt inside) or a vectors file gives its own table."""
     run_dir = Path(run_dir)
+    if run_dir.is_file():  # one vectors file: a table of its own
+        return [(run_dir.stem, KeyedVectors.load(run_dir))]
     if not run_dir.is_dir():
-        raise MinilmError(f"{run_dir}: no such folder; give the --out folder of a lab run")
+        raise MinilmError(f"{run_dir}: no such file or folder; give a vectors file or a run folder")
     order = {name: i for i, name in enumerate(ALL_MODELS)}
+    if (run_dir / "vectors.txt").exists():
+        return [(run_dir.name, KeyedVectors.load(run_dir / "vectors.txt"))]
     folders = sorted((p for p in run_dir.iterdir() if (p / "vectors.txt").exists()),
                      key=lambda p: (order.get(p.name, len(order)), p.name))  # fmt: skip
     tables = []

@@ -211,7 +211,7 @@ def test_interactive_neighbors_stops_at_end_of_input(tmp_path):
         raise EOFError
 
     assert lab.interactive_neighbors(_fake_lab_run(tmp_path), eof, io.StringIO()) == 0
-    with pytest.raises(MinilmError, match="no such folder"):
+    with pytest.raises(MinilmError, match="no such file or folder"):
         lab.interactive_neighbors(tmp_path / "missing", eof, io.StringIO())
 
 

@@ -82,3 +82,16 @@ def test_malformed_file_is_one_line_exit_2(tmp_path, script):
     assert r.returncode == 2
     assert r.stderr.startswith("error: ") and r.stderr.count("\n") == 1
     assert "line 3" in r.stderr
+
+
+def test_neighbors_interactive_on_one_vectors_file(tmp_path):
+    path = tmp_path / "v.txt"
+    path.write_text("3 2\nking 1 0\nqueen 0.9 0.1\ndog 0 1\n")
+    result = subprocess.run(
+        [sys.executable, str(SCRIPTS / "neighbors.py"), "--interactive", str(path), "--topn", "1"],
+        input="king\n\n",
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "queen" in result.stdout.split("'king'")[1]
