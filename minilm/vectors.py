@@ -111,6 +111,13 @@ class KeyedVectors:
         """The `topn` words of highest cosine to `word`, the word itself left out."""
         return self.most_similar([word], topn=topn)
 
+    def similar_by_vector(self, vector: np.ndarray, topn: int = 10) -> list[tuple[str, float]]:
+        """The `topn` words of highest cosine to any vector (e.g. one built for an unseen word)."""
+        norm = float(np.linalg.norm(vector))
+        if not np.isfinite(norm):
+            raise MinilmError("similar_by_vector: the vector is not finite")
+        return self._top(self.unit @ (vector / norm if norm > 0 else vector), topn)
+
     def most_similar(
         self,
         positive: str | Sequence[str] = (),

@@ -9,10 +9,27 @@ python scripts/neighbors.py --interactive runs/lab         (type words, see them
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
+
+import numpy as np
 
 from minilm.errors import ArgumentParser, MinilmError, positive_int, run_cli
 from minilm.lab import interactive_neighbors, load_run_tables, neighbours_table
+from minilm.models.skipgram import oov_vector
+from minilm.runs import load_run
+
+
+def subword_vector(path: Path) -> Callable[[str], np.ndarray] | None:
+    """For a fastText run (--subwords): a vector for any word, seen or not, from its n-grams."""
+    run_dir = path if path.is_dir() else path.parent
+    if not (run_dir / "model.npz").exists():
+        return None
+    run = load_run(run_dir)
+    if "W_ngram" not in run.params:
+        return None
+    cfg = run.config["model_config"]
+    return lambda word: oov_vector(run.params, word, cfg["minn"], cfg["maxn"])
 
 
 def main() -> None:
@@ -29,10 +46,15 @@ def main() -> None:
         raise MinilmError("give at least one word (or --interactive)")
     tables = load_run_tables(args.vectors)
     if len(tables) == 1:  # a single table: an unknown word is an error, not a note
-        kv = tables[0][1]
+        kv, from_subwords = tables[0][1], subword_vector(args.vectors)
         for word in args.words:
-            print(f"{word}:")
-            for w, s in kv.nearest(word, args.topn):
+            if word in kv or from_subwords is None:
+                print(f"{word}:")
+                neighbours = kv.nearest(word, args.topn)
+            else:
+                print(f"{word} (unseen: the sum of its character n-gram vectors):")
+                neighbours = kv.similar_by_vector(from_subwords(word), args.topn)
+            for w, s in neighbours:
                 print(f"  {s:7.4f}  {w}")
         return
     for word in args.words:

@@ -289,6 +289,12 @@ def test_script_end_to_end(tmp_path):
     header = (out / "vectors.txt").read_text().splitlines()[0].split()
     assert int(header[1]) == 8
     assert str(out) in proc.stdout.strip().splitlines()[-1]  # the one-line summary names --out
+    # fastText's promise: neighbors.py answers for a word never seen, from its n-grams
+    neighbors = str(REPO / "scripts" / "neighbors.py")
+    look = [sys.executable, neighbors, str(out), "kingg", "--topn", "3"]
+    proc = subprocess.run(look, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "unseen" in proc.stdout and len(proc.stdout.splitlines()) == 4
 
 
 @pytest.mark.parametrize("weighted", [False, True])
