@@ -179,7 +179,8 @@ def run_model(
     """Run one model's script as a child process into `out`; measure wall time and peak memory.
 
     The child's stdout is inherited; its stderr (where tqdm draws) is copied live to ours and
-    kept in `out/lab.log`. Peak memory is the child's own ru_maxrss from `os.wait4`.
+    kept in `out/lab.log`. Peak memory is the child's own ru_maxrss from `os.wait4` (Linux
+    counts in it the high-water RSS of the lab process it was spawned from: a floor, not a leak).
     """
     ensure_dir(out)
     run = ModelRun(spec, out, model_command(spec, out, corpus, seed, quick))

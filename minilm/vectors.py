@@ -362,6 +362,8 @@ def _parse_text(
         lines.pop()
     # word2vec.c writes a space after the last value; GloVe writes none: strip, split on spaces.
     fields = [line.strip().split(" ") for line in lines]
+    if not fields:
+        raise MinilmError(f"{path}: no vectors in the file")
     dim = header[1] if header is not None else len(fields[0]) - 1
     if dim < 1:
         raise MinilmError(f"{path} line 1: a word with no values; expected 'word v1 ... vD'")
