@@ -210,6 +210,9 @@ class KeyedVectors:
         words = _decode(meta_path, meta_path.read_bytes(), "strict").split("\n")
         if words and words[-1] == "":
             words.pop()
+        for n, word in enumerate(words, start=1):
+            if not word or any(c.isspace() for c in word):
+                raise MinilmError(f"{meta_path} line {n}: {word!r} is not a word")
         rows = _decode(vec_path, vec_path.read_bytes(), "strict").split("\n")
         if rows and rows[-1] == "":
             rows.pop()
@@ -402,7 +405,7 @@ def _parse_binary(
             word = body[pos:space].decode("utf-8", errors=unicode_errors)
         except UnicodeDecodeError:
             raise MinilmError(f"{path} record {i + 1}: the word is not UTF-8") from None
-        if not word or "\n" in word:
+        if not word or any(c.isspace() for c in word):
             raise MinilmError(f"{path} record {i + 1}: empty or broken word; not word2vec binary")
         if space + 1 + width > len(body):
             raise MinilmError(

@@ -15,12 +15,14 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = ROOT / "scripts"
@@ -155,3 +157,10 @@ def reference_run(world, tmp_path_factory):
         return cache[model, seed]
 
     return get
+
+
+# CI runs the property tests from a fixed seed, so a red build always reproduces; run locally
+# without CI set to keep exploring new examples.
+if os.environ.get("CI"):
+    settings.register_profile("ci", derandomize=True)
+    settings.load_profile("ci")
