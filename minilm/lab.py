@@ -85,9 +85,11 @@ MODELS: dict[str, ModelSpec] = {
         ModelSpec("srn", "SRN", "train_srn.py", (),
                   (), ("--epochs", "1", "--dim", "16", "--hidden", "32"),
                   seconds=30, language_model=True),
+        # Elman's own setup: one-hot input, a wide hidden layer, a small Adam step.
         ModelSpec("srn-elman", "SRN (Elman corpus)", "train_srn.py", (),
-                  (), ("--epochs", "1", "--dim", "16", "--hidden", "32"),
-                  corpus="elman", seconds=20),
+                  ("--onehot", "--hidden", "150", "--lr", "1e-3", "--epochs", "6"),
+                  ("--epochs", "1", "--dim", "16", "--hidden", "32"),
+                  corpus="elman", seconds=10),
         ModelSpec("skipgram", "skip-gram", "train_skipgram.py", (),
                   (), ("--epochs", "1", "--dim", "32", "--min-count", "2"), seconds=25),
         ModelSpec("cbow", "CBOW", "train_skipgram.py", ("--cbow",),
