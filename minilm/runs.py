@@ -132,3 +132,15 @@ def load_run(out_dir: str | os.PathLike) -> Run:
     metrics = json.loads(metrics_path.read_text(encoding="utf-8")) if metrics_path.exists() else {}
     kv = KeyedVectors(arrays["words"].tolist(), arrays["vectors"])
     return Run(params, vocab, kv, config, metrics)
+
+
+EMBEDDING_FIGURES = ("category_purity", "analogy_accuracy", "analogy_accuracy_no_exclusion",
+                     "similarity_spearman")  # fmt: skip
+
+
+def summary_line(head: list[str], metrics: dict, out: str | os.PathLike) -> str:
+    """A script's last line: what ran, its embedding figures, and where the files are."""
+    parts = head + [
+        f"{k} {metrics[k]:.3f}" for k in EMBEDDING_FIGURES if metrics.get(k) is not None
+    ]
+    return "  ".join(parts) + f"  -> {out}"

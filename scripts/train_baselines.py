@@ -35,7 +35,7 @@ from minilm.errors import ArgumentParser, MinilmError, run_cli, seed_arg
 from minilm.evaluate import evaluate_embedding, ground_truth_files
 from minilm.io import ensure_dir
 from minilm.models import count, glove
-from minilm.runs import write_run
+from minilm.runs import summary_line, write_run
 from minilm.vectors import KeyedVectors
 
 METHODS = ("tfidf", "lsa", "ppmi", "glove")
@@ -159,13 +159,9 @@ def main() -> None:
     config = {"model": args.method, **vars(args)}
     write_run(out, words, kv.vectors, params, vocab, metrics, history, config, title=args.method)
 
-    summary = [f"{args.method}: {V} words x {kv.dim}", f"{seconds:.1f}s",
+    head = [f"{args.method}: {V} words x {kv.dim}", f"{seconds:.1f}s",
                f"peak {metrics['peak_memory_mb']:.0f} MB"]  # fmt: skip
-    for key in ("category_purity", "analogy_accuracy", "analogy_accuracy_no_exclusion",
-                "similarity_spearman"):  # fmt: skip
-        if metrics.get(key) is not None:
-            summary.append(f"{key} {metrics[key]:.3f}")
-    print("  ".join(summary) + f"  -> {out}")
+    print(summary_line(head, metrics, out))
 
 
 if __name__ == "__main__":

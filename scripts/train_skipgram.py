@@ -36,7 +36,7 @@ from minilm.evaluate import evaluate_embedding, ground_truth_files
 from minilm.io import ensure_dir
 from minilm.models import skipgram as sg
 from minilm.optim import SGD
-from minilm.runs import write_run
+from minilm.runs import summary_line, write_run
 from minilm.train import TrainConfig, train
 from minilm.vectors import KeyedVectors
 
@@ -180,13 +180,9 @@ def main() -> None:
     config = {"model": name, **vars(args), "model_config": vars(cfg)}
     write_run(out, words, kv.vectors, params, vocab, metrics, history, config, title=name)
 
-    summary = [f"{name}: {len(words)} words x {args.dim}", f"{history.train_seconds:.0f}s",
+    head = [f"{name}: {len(words)} words x {args.dim}", f"{history.train_seconds:.0f}s",
                f"{history.tokens_per_second:,.0f} tok/s"]  # fmt: skip
-    for key in ("category_purity", "analogy_accuracy", "analogy_accuracy_no_exclusion",
-                "similarity_spearman"):  # fmt: skip
-        if metrics.get(key) is not None:
-            summary.append(f"{key} {metrics[key]:.3f}")
-    print("  ".join(summary) + f"  -> {out}")
+    print(summary_line(head, metrics, out))
 
 
 if __name__ == "__main__":
