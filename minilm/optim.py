@@ -37,6 +37,7 @@ Schedules are plain functions of the (0-based) step; `clip_global_norm` rescales
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 
 import numpy as np
@@ -46,7 +47,7 @@ from minilm.errors import MinilmError
 Grad = np.ndarray | tuple[np.ndarray, np.ndarray]
 
 
-class Optimizer:
+class Optimizer(ABC):
     """Shared machinery: the step counter, lazily created state slots, dense/sparse dispatch.
 
     Subclasses name their state slots in `slots` and implement `_update(p, g, slots, lr, t)`
@@ -97,10 +98,11 @@ class Optimizer:
             self.state[key] = np.zeros_like(p)
         return self.state[key]
 
+    @abstractmethod
     def _update(
         self, p: np.ndarray, g: np.ndarray, slots: list[np.ndarray], lr: float, t: int
     ) -> None:
-        raise NotImplementedError
+        """Update `p` in place from its gradient `g` and slots: each optimiser's own rule."""
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """A copy of the state as flat name -> array (`"step"` plus one entry per slot/param)."""
