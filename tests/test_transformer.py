@@ -321,3 +321,15 @@ def test_sense_centroid_accuracy_and_candidates():
     assert acc[0] == 1.0 and abs(acc[1] - 0.5) < 0.2  # 100 test points: chance within 0.2
     names, cand = script.sense_candidates(rng.standard_normal((4, 3, D)))  # L = 2
     assert names == ["layer 0", "layer 1", "layer 2", "mean of layers"] and cand.shape == (4, 4, D)
+
+
+@pytest.mark.parametrize("dropout", [0.0, 0.2])
+def test_encoder_on_selected_rows_equals_the_full_encoder_at_those_rows(dropout):
+    # The loss runs the last block's position-wise tail only on masked rows: it must not change
+    # what those rows compute, with or without dropout.
+    cfg, params, batch, masks = tiny(seed=4, dropout=dropout)
+    rows = np.flatnonzero(batch["loss_mask"])
+    full, _, _ = tf.encoder_forward(params, cfg, batch["inputs"], batch["pad_mask"], masks)
+    some, _, _ = tf.encoder_forward(params, cfg, batch["inputs"], batch["pad_mask"], masks, rows)
+    D = full.shape[-1]
+    np.testing.assert_allclose(some.reshape(-1, D), full.reshape(-1, D)[rows], rtol=1e-12)

@@ -16,7 +16,9 @@ train stably without a learning-rate warmup trick. Sentence vectors: Reimers & G
 The output projection reuses the token embedding E (Press & Wolf 2017): E reaches the loss
 along two paths, the lookup at the bottom and the projection at the top, and its gradient is
 the sum of both. Only masked positions are scored, so the V-sized matrix product is done for
-~15% of the tokens: the masked rows of h are gathered first.
+~15% of the tokens: the masked rows of h are gathered first. Since everything after the last
+block's attention is position-wise, those rows are gathered there already, so the last residual
+add, feed-forward net and final LayerNorm also run on ~15% of the positions.
 
     symbol                       shape     meaning
     tok_emb            E         (V, D)    token embeddings, also the output projection
@@ -189,6 +191,7 @@ def encoder_forward(
     ids: np.ndarray,
     pad_mask: np.ndarray,
     masks: dict[str, np.ndarray] | None = None,
+    rows: np.ndarray | None = None,
 ) -> tuple[np.ndarray, list[np.ndarray], tuple]:
     """Run the encoder on ids (N, T) with pad_mask (N, T) True = padding.
 
@@ -196,21 +199,30 @@ def encoder_forward(
     Returns (h (N, T, D) after the final LayerNorm, states, cache) where states is the list of
     hidden states [x_0, x_1, ..., x_{L-1}, h]: the embeddings, each block's output, and for the
     last block its output after the final LayerNorm (what the masked-LM head reads).
+
+    `rows` (M,) optional flat indices into the N*T positions: only those rows of h are wanted
+    (the masked-LM head reads ~15% of them). Everything after the last attention is
+    position-wise, so the last block's residual, FFN and the final LayerNorm then run on those
+    M rows only and h (and states[-1]) is (M, D). The values of those rows are unchanged.
     """
     N, T = ids.shape
     if T > cfg.max_len:
         raise MinilmError(f"sequence length {T} exceeds max_len {cfg.max_len}; raise --max-len")
-    p_drop = cfg.dropout
+    D, p_drop = cfg.dim, cfg.dropout
+    # The residual stream is kept as one (N*T, D) matrix: every position-wise layer is then a
+    # single large BLAS call (a 3-D array @ W runs one small matrix product per sequence).
+    flat_masks = None if masks is None else {k: m.reshape(N * T, D) for k, m in masks.items()}
     # (1) token + position embeddings                      x_0 = E[w] + P[:T]
     e, emb_cache = embedding_forward(ids, params["tok_emb"])  # (N, T, D)
     if cfg.positions == "learned":
         pos, pos_cache = position_forward(params["pos_emb"], T)  # (T, D)
     else:
         pos, pos_cache = sinusoidal_positions(T, cfg.dim, e.dtype), None  # (T, D), fixed
-    x = e + pos  # (N, T, D), positions broadcast over the batch
+    e += pos  # x_0 (N, T, D), positions broadcast over the batch (e is a fresh gather: ours)
+    x = e.reshape(N * T, D)  # (N*T, D)
     # (2) embedding dropout
-    x, drop_cache = _dropout(x, p_drop, masks, "emb")
-    states = [x]
+    x, drop_cache = _dropout(x, p_drop, flat_masks, "emb")
+    states = [x.reshape(N, T, D)]
     # (3) L pre-LayerNorm blocks
     block_caches = []
     for layer in range(cfg.n_layers):
@@ -218,7 +230,7 @@ def encoder_forward(
         # (3a) attention branch                            x = x + Drop(Attn(LN_1(x)))
         a, ln1 = layernorm_forward(x, params[p + "ln1.gamma"], params[p + "ln1.beta"])
         att, att_cache = attention_forward(
-            a,
+            a.reshape(N, T, D),
             params[p + "attn.W_qkv"],
             params[p + "attn.b_qkv"],
             params[p + "attn.W_o"],
@@ -226,54 +238,77 @@ def encoder_forward(
             cfg.n_heads,
             pad_mask,
         )  # (N, T, D)
-        att, drop1 = _dropout(att, p_drop, masks, p + "attn")
+        att = att.reshape(N * T, D)
+        keep, site_masks = None, flat_masks
+        if rows is not None and layer == cfg.n_layers - 1:
+            # from here on every step is position-wise: keep only the rows the head reads
+            keep = rows
+            x, att = x[rows], att[rows]  # (M, D)
+            if flat_masks is not None:
+                site_masks = {k: m[rows] for k, m in flat_masks.items()}
+        att, drop1 = _dropout(att, p_drop, site_masks, p + "attn")
         x = x + att
         # (3b) feed-forward branch                          x = x + Drop(W_2 GELU(W_1 LN_2(x)))
         f, ln2 = layernorm_forward(x, params[p + "ln2.gamma"], params[p + "ln2.beta"])
-        z, fc1 = affine_forward(f, params[p + "ffn.W_1"], params[p + "ffn.b_1"])  # (N, T, F)
-        g, gelu_cache = gelu_forward(z)  # (N, T, F)
-        y, fc2 = affine_forward(g, params[p + "ffn.W_2"], params[p + "ffn.b_2"])  # (N, T, D)
-        y, drop2 = _dropout(y, p_drop, masks, p + "ffn")
-        x = x + y
-        states.append(x)
-        block_caches.append((ln1, att_cache, drop1, ln2, fc1, gelu_cache, fc2, drop2))
+        z, fc1 = affine_forward(f, params[p + "ffn.W_1"], params[p + "ffn.b_1"])  # (N*T, F)
+        g, gelu_cache = gelu_forward(z)  # (N*T, F)
+        y, fc2 = affine_forward(g, params[p + "ffn.W_2"], params[p + "ffn.b_2"])  # (N*T, D)
+        y, drop2 = _dropout(y, p_drop, site_masks, p + "ffn")
+        x += y  # x is a fresh sum (x + att above): updating it in place saves a temporary
+        states.append(x if keep is not None else x.reshape(N, T, D))
+        block_caches.append((ln1, att_cache, drop1, ln2, fc1, gelu_cache, fc2, drop2, keep))
     # (4) final LayerNorm                                   h = LN_f(x)
-    h, lnf = layernorm_forward(x, params["ln_f.gamma"], params["ln_f.beta"])  # (N, T, D)
+    h, lnf = layernorm_forward(x, params["ln_f.gamma"], params["ln_f.beta"])  # (N*T or M, D)
+    if rows is None:
+        h = h.reshape(N, T, D)
     states[-1] = h
-    cache = (cfg, emb_cache, pos_cache, drop_cache, block_caches, lnf, params["tok_emb"].shape)
+    cache = (cfg, emb_cache, pos_cache, drop_cache, block_caches, lnf, (N, T, D))
     return h, states, cache
 
 
 def encoder_backward(dh: np.ndarray, cache: tuple) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Backward of `encoder_forward`, steps (4) -> (1).
 
+    dh has the shape of the forward's h: (N, T, D), or (M, D) when `rows` was given.
     Returns (grads of every encoder parameter, dtok_emb_lookup) - the embedding gradient of the
     *lookup* path only, (V, D) dense; the caller adds the tied output path, if any, to it.
     """
-    cfg, emb_cache, pos_cache, drop_cache, block_caches, lnf, emb_shape = cache
+    cfg, emb_cache, pos_cache, drop_cache, block_caches, lnf, (N, T, D) = cache
     grads: dict[str, np.ndarray] = {}
     # backward (4): h = LN_f(x)
-    dx, grads["ln_f.gamma"], grads["ln_f.beta"] = layernorm_backward(dh, lnf)  # (N, T, D)
+    dx, grads["ln_f.gamma"], grads["ln_f.beta"] = layernorm_backward(
+        dh.reshape(-1, D), lnf
+    )  # (N*T or M, D)
     # backward (3): blocks in reverse order
     for layer in reversed(range(cfg.n_layers)):
         p = f"blocks.{layer}."
-        ln1, att_cache, drop1, ln2, fc1, gelu_cache, fc2, drop2 = block_caches[layer]
+        ln1, att_cache, drop1, ln2, fc1, gelu_cache, fc2, drop2, keep = block_caches[layer]
         # (3b) x_out = x_mid + y: dx flows to x_mid unchanged and into the branch as dy
         dy = dropout_backward(dx, drop2) if drop2 is not None else dx
-        dg, grads[p + "ffn.W_2"], grads[p + "ffn.b_2"] = affine_backward(dy, fc2)  # (N, T, F)
-        dz = gelu_backward(dg, gelu_cache)  # (N, T, F)
-        df, grads[p + "ffn.W_1"], grads[p + "ffn.b_1"] = affine_backward(dz, fc1)  # (N, T, D)
+        dg, grads[p + "ffn.W_2"], grads[p + "ffn.b_2"] = affine_backward(dy, fc2)  # (N*T, F)
+        dz = gelu_backward(dg, gelu_cache)  # (N*T, F)
+        df, grads[p + "ffn.W_1"], grads[p + "ffn.b_1"] = affine_backward(dz, fc1)  # (N*T, D)
         dx_ln2, grads[p + "ln2.gamma"], grads[p + "ln2.beta"] = layernorm_backward(df, ln2)
         dx += dx_ln2  # x_mid feeds both the residual and LN_2: the two gradients add
         # (3a) x_mid = x_in + att
         datt = dropout_backward(dx, drop1) if drop1 is not None else dx
-        da, dW_qkv, db_qkv, dW_o, db_o = attention_backward(datt, att_cache)  # (N, T, D)
+        if keep is not None:
+            # forward gathered rows `keep` (each once): scatter back, the other rows get 0
+            dx_all, datt_all = np.zeros((N * T, D), dx.dtype), np.zeros((N * T, D), dx.dtype)
+            dx_all[keep], datt_all[keep] = dx, datt
+            dx, datt = dx_all, datt_all
+        da, dW_qkv, db_qkv, dW_o, db_o = attention_backward(
+            datt.reshape(N, T, D), att_cache
+        )  # (N, T, D)
         grads[p + "attn.W_qkv"], grads[p + "attn.b_qkv"] = dW_qkv, db_qkv
         grads[p + "attn.W_o"], grads[p + "attn.b_o"] = dW_o, db_o
-        dx_ln1, grads[p + "ln1.gamma"], grads[p + "ln1.beta"] = layernorm_backward(da, ln1)
+        dx_ln1, grads[p + "ln1.gamma"], grads[p + "ln1.beta"] = layernorm_backward(
+            da.reshape(N * T, D), ln1
+        )
         dx += dx_ln1  # x_in feeds both the residual and LN_1 (in place: dx is ours alone)
     # backward (2): embedding dropout
     dx = dropout_backward(dx, drop_cache) if drop_cache is not None else dx
+    dx = dx.reshape(N, T, D)
     # backward (1): x_0 = E[w] + P[:T]
     if pos_cache is not None:
         grads["pos_emb"] = position_backward(dx, pos_cache)  # (Tmax, D), summed over the batch
@@ -317,24 +352,22 @@ def loss_and_grads(
     N, T = ids.shape
     E, c = params["tok_emb"], params["out_bias"]
     masks = _masks_for(cfg, batch, masks, (N, T))
-    # (1)-(4) encoder                                       h = LN_f(blocks(E[w] + P))
-    h, _, enc_cache = encoder_forward(params, cfg, ids, pad_mask, masks)  # (N, T, D)
-    # (5) gather the masked positions before the V-sized product: ~15% of the work
-    hm = h[loss_mask]  # (M, D)
+    # (1)-(5) encoder, its output only at the masked positions (the rest is never scored:
+    # asking for these rows only skips ~85% of the last block's position-wise work)
+    rows = np.flatnonzero(loss_mask)  # (M,) flat indices, row-major = the order of h[loss_mask]
+    hm, _, enc_cache = encoder_forward(params, cfg, ids, pad_mask, masks, rows)  # (M, D)
     # (6) tied output projection                            logits = h_m E^T + c
-    logits = hm @ E.T + c  # (M, V)
+    logits = hm @ E.T  # (M, V)
+    logits += c  # in place: no second (M, V) temporary
     # (7) loss = mean over masked positions of -ln softmax(logits)[target]
-    loss, dlogits = softmax_cross_entropy(logits, targets[loss_mask])  # (M, V)
+    loss, dlogits = softmax_cross_entropy(logits, targets.reshape(-1)[rows])  # (M, V)
 
     # backward (6): logits = hm E^T + c
     dhm = dlogits @ E  # (M, D)
     dtok_emb_output = dlogits.T @ hm  # (V, D): E used as the output projection
     dout_bias = dlogits.sum(axis=0)  # (V,)
-    # backward (5): scatter back to the masked positions (each position at most once)
-    dh = np.zeros_like(h)  # (N, T, D)
-    dh[loss_mask] = dhm
-    # backward (4)-(1)
-    grads, dtok_emb_lookup = encoder_backward(dh, enc_cache)
+    # backward (5)-(1): the encoder scatters dhm back to the masked positions itself
+    grads, dtok_emb_lookup = encoder_backward(dhm, enc_cache)
     # E is used twice - looked up at the bottom and projected onto at the top: sum both paths
     # (in place into the fresh lookup gradient: one (V, D) temporary fewer per step)
     dtok_emb_lookup += dtok_emb_output
@@ -347,8 +380,9 @@ def mlm_predictions(
     params: dict[str, np.ndarray], cfg: Config, batch: dict[str, np.ndarray]
 ) -> np.ndarray:
     """The most likely token (M,) at each masked position of the batch (evaluation mode)."""
-    h, _, _ = encoder_forward(params, cfg, batch["inputs"], batch["pad_mask"])
-    logits = h[batch["loss_mask"]] @ params["tok_emb"].T + params["out_bias"]  # (M, V)
+    rows = np.flatnonzero(batch["loss_mask"])  # only the masked positions are scored
+    hm, _, _ = encoder_forward(params, cfg, batch["inputs"], batch["pad_mask"], rows=rows)
+    logits = hm @ params["tok_emb"].T + params["out_bias"]  # (M, V)
     return logits.argmax(axis=1)
 
 
