@@ -21,7 +21,7 @@ from minilm.errors import ArgumentParser, MinilmError, run_cli, seed_arg
 from minilm.evaluate import category_purity, perplexity
 from minilm.io import ensure_dir, write_text
 from minilm.models import nplm
-from minilm.models.ngram import fit_kneser_ney
+from minilm.models.ngram import kneser_ney_baselines
 from minilm.optim import Adam
 from minilm.runs import write_run
 from minilm.train import TrainConfig, train
@@ -130,13 +130,9 @@ def main() -> None:
     if "test" in splits:
         t0 = time.perf_counter()
         metrics["test_perplexity"] = split_perplexity(params, "test")
-        train_ids, train_offsets = splits["train"].ids, splits["train"].offsets
-        for n in (3, 5):
-            kn = fit_kneser_ney(train_ids, train_offsets, V, n, bos, eos)
-            metrics[f"kn{n}_test_perplexity"] = kn.perplexity(splits["test"])
-            metrics[f"test_perplexity_ratio_to_kn{n}"] = (
-                metrics["test_perplexity"] / metrics[f"kn{n}_test_perplexity"]
-            )
+        metrics |= kneser_ney_baselines(
+            splits["train"], splits["test"], V, bos, eos, metrics["test_perplexity"]
+        )
         metrics["eval_seconds"] = time.perf_counter() - t0
 
     categories = corpus.paths["train"].parent / "categories.tsv"  # ground truth, if bundled

@@ -25,7 +25,7 @@ from minilm.errors import ArgumentParser, MinilmError, run_cli, seed_arg
 from minilm.evaluate import category_purity, perplexity, read_categories
 from minilm.io import ensure_dir, write_text
 from minilm.models import srn
-from minilm.models.ngram import fit_kneser_ney, with_eos
+from minilm.models.ngram import kneser_ney_baselines, with_eos
 from minilm.optim import Adam
 from minilm.plots import plot_dendrogram
 from minilm.runs import write_run
@@ -139,13 +139,9 @@ def main() -> None:
         metrics["valid_perplexity"] = float(state["best_valid"])
     if "test" in splits:
         metrics["test_perplexity"] = split_perplexity(params, "test")
-        train_ids, train_offsets = splits["train"].ids, splits["train"].offsets
-        for n in (3, 5):
-            kn = fit_kneser_ney(train_ids, train_offsets, V, n, bos, eos)
-            metrics[f"kn{n}_test_perplexity"] = kn.perplexity(splits["test"])
-            metrics[f"test_perplexity_ratio_to_kn{n}"] = (
-                metrics["test_perplexity"] / metrics[f"kn{n}_test_perplexity"]
-            )
+        metrics |= kneser_ney_baselines(
+            splits["train"], splits["test"], V, bos, eos, metrics["test_perplexity"]
+        )
 
     # Elman's analysis: the mean hidden state of every word over the training text.
     inputs, _ = next_word_pairs(splits["train"], eos)

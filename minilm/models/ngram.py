@@ -40,6 +40,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from minilm.data.corpus import TokenStream
 from minilm.errors import MinilmError
 
 MIN_DISCOUNT = 0.05  # keeps gamma(h) > 0 so lower orders (and unseen words) always keep mass
@@ -269,3 +270,23 @@ def _lookup(tables: list[np.ndarray], seqs: np.ndarray, V: int) -> np.ndarray:
         found &= hit
         ids = pos
     return np.where(found, ids, -1)
+
+
+def kneser_ney_baselines(
+    train: TokenStream,
+    test: TokenStream,
+    vocab_size: int,
+    bos_id: int,
+    eos_id: int,
+    test_perplexity: float,
+    orders: tuple[int, ...] = (3, 5),
+) -> dict[str, float]:
+    """metrics.json's baseline figures: KN-n test perplexity and a neural model's ratio to it."""
+    metrics = {}
+    for n in orders:
+        kn = fit_kneser_ney(train.ids, train.offsets, vocab_size, n, bos_id, eos_id)
+        metrics[f"kn{n}_test_perplexity"] = kn.perplexity(test)
+        metrics[f"test_perplexity_ratio_to_kn{n}"] = (
+            test_perplexity / metrics[f"kn{n}_test_perplexity"]
+        )
+    return metrics
