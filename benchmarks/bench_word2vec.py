@@ -7,14 +7,19 @@ ones too). Each model trains through the same code path as scripts/train_skipgra
 its Word2Vec trains with the same hyperparameters and workers=1 on the same token lists in the
 same run, and the table shows the throughput ratio and both models' quality side by side.
 
+Both run on one core: gensim with workers=1, minilm with its BLAS pinned to one thread (the
+script re-executes itself with OMP/OPENBLAS/MKL_NUM_THREADS=1). minilm uses the training
+script's defaults, noise words shared per batch (--shared-negatives 32, CBOW 128);
+`--shared-negatives 0` measures word2vec.c's K noise words per pair instead.
 Wall-clock time is what a user sees; CPU time (process_time) is reported beside it because it
 stays meaningful on a shared machine. `--profile` prints where minilm's time goes (cProfile).
 CBOW uses word2vec.c's update of the context vectors (cbow_update="word2vec"), as gensim's
 cbow_mean=1 does, so the two CBOWs train the same way.
 
-`--scatter` times the W_out gradient of one real skip-gram batch - the hot spot - with each
-duplicate-safe way of summing rows: core.sum_rows (np.unique + np.bincount over the cells),
-skipgram.scatter_outer (sort, gather the terms in order, np.add.reduceat) and np.add.at.
+`--scatter` times the W_out gradient of one real skip-gram batch with K noise words per pair
+- the hot spot of that layout - with each duplicate-safe way of summing rows: core.sum_rows
+(np.unique + np.bincount over the cells), sorting + np.add.reduceat, np.add.at on 2-D rows and
+skipgram.sum_rows_by_id (np.add.at on the flat cells, the one we use).
 
 Run:  python benchmarks/bench_word2vec.py [--corpus DIR] [--epochs 5] [--profile] [--no-gensim]
       python benchmarks/bench_word2vec.py --scatter
@@ -26,9 +31,11 @@ import argparse
 import cProfile
 import io
 import itertools
+import os
 import platform
 import pstats
 import resource
+import sys
 import time
 from functools import partial
 from pathlib import Path
@@ -58,6 +65,7 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--sample", type=float, default=1e-3)
     ap.add_argument("--min-count", type=int, default=5)
     ap.add_argument("--batch-size", type=int, default=1024)
+    ap.add_argument("--shared-negatives", type=int, help="S (default 32, CBOW 128; 0 = per pair)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--profile", action="store_true", help="cProfile minilm's skip-gram run")
     ap.add_argument("--no-gensim", action="store_true", help="skip gensim even if installed")
@@ -84,9 +92,12 @@ def run_minilm(corpus, args, cbow: bool, profile: bool) -> dict:
     vocab, stream = corpus.vocab, corpus.train
     cfg = sg.Config(vocab_size=len(vocab), dim=args.dim, cbow=cbow)
     params = sg.init_params(cfg, np.random.default_rng(args.seed))
+    shared = args.shared_negatives
+    if shared is None:
+        shared = 128 if cbow else 32  # the training script's defaults
     batches = SkipgramPairs(
         stream, vocab.counts, args.window, args.sample, args.batch_size, args.seed,
-        negative=args.negative, cbow=cbow,
+        negative=args.negative, cbow=cbow, shared_negatives=shared,
     )  # fmt: skip
     loop = TrainConfig(
         epochs=args.epochs, lr=alpha, schedule="linear", lr_floor=1e-4 * alpha, seed=args.seed,
@@ -144,16 +155,25 @@ def time_scatter(corpus, args) -> None:
     h = rng.standard_normal((N, args.dim)).astype(np.float32)
     ds = rng.standard_normal(ids.size).astype(np.float32)
 
-    def add_at():
+    terms = ds[:, None] * h[pair]  # (N*(K+1), D)
+
+    def sort_reduceat():
+        order = np.argsort(ids, kind="stable")
+        sorted_ids = ids[order]
+        starts = np.flatnonzero(np.diff(sorted_ids, prepend=-1))
+        return sorted_ids[starts], np.add.reduceat(terms[order], starts, axis=0)
+
+    def add_at_2d():
         rows, compact = np.unique(ids, return_inverse=True)
         out = np.zeros((rows.size, args.dim), dtype=np.float32)
-        np.add.at(out, compact, ds[:, None] * h[pair])
+        np.add.at(out, compact, terms)
         return rows, out
 
     variants = {
-        "core.sum_rows (bincount)": lambda: sum_rows(ids, ds[:, None] * h[pair]),
-        "skipgram.scatter_outer (sort + reduceat)": lambda: sg.scatter_outer(ids, pair, ds, h),
-        "np.add.at": add_at,
+        "core.sum_rows (bincount)": lambda: sum_rows(ids, terms),
+        "sort + np.add.reduceat": sort_reduceat,
+        "np.add.at on 2-D rows": add_at_2d,
+        "skipgram.sum_rows_by_id (flat np.add.at)": lambda: sg.sum_rows_by_id(ids, terms),
     }
     reference = variants["core.sum_rows (bincount)"]()
     print(f"W_out gradient of one batch: {ids.size} rows of D={args.dim} into "
@@ -176,6 +196,10 @@ def fmt(x: float | None, spec: str) -> str:
 
 def main() -> None:
     args = parse_args()
+    if os.environ.get("OMP_NUM_THREADS") != "1":  # one core each, like gensim's workers=1
+        env = os.environ | {v: "1" for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                             "MKL_NUM_THREADS")}  # fmt: skip
+        os.execve(sys.executable, [sys.executable, *sys.argv], env)
     args.folder = Path(args.corpus) if args.corpus else WORLD
     corpus = load_corpus(args.corpus, min_count=args.min_count, specials=())
     if args.scatter:

@@ -277,6 +277,21 @@ def test_skipgram_batches_steps_tokens_and_negatives():
     )
 
 
+def test_shared_negatives_one_draw_per_batch():
+    rng = np.random.default_rng(5)
+    stream = _random_stream(rng, 200, 50, low=2, high=10)
+    counts = np.bincount(stream.ids, minlength=50)
+    kw = dict(unk_id=0, negative=5)
+    shared = SkipgramPairs(stream, counts, 3, 1e-2, 64, seed=9, shared_negatives=16, **kw)
+    per_pair = SkipgramPairs(stream, counts, 3, 1e-2, 64, seed=9, **kw)
+    for a, b in zip(shared.epoch(0), per_pair.epoch(0), strict=True):
+        assert a["negatives"].shape == (16,) and a["noise_weight"] == 5 / 16
+        assert not np.any(a["negatives"] == 0)  # <unk> is never noise
+        assert np.array_equal(a["center"], b["center"])  # the same pairs either way
+    with pytest.raises(MinilmError, match="--shared-negatives"):
+        SkipgramPairs(stream, counts, 3, 1e-2, 64, seed=9, shared_negatives=-1, **kw)
+
+
 def test_no_pairs_is_an_error():
     stream = TokenStream.from_sentences([[3], [4], [5]])  # one word a sentence
     with pytest.raises(MinilmError, match="no \\(centre, context\\) pairs"):

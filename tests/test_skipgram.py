@@ -94,6 +94,51 @@ def test_batch_of_one_pair():
     assert max(errors.values()) < GRAD_TOL, errors
 
 
+def _shared(batch: dict, K: int) -> dict:
+    """The batch with noise words shared by all pairs: word 1 (a centre, a context) drawn twice."""
+    return {**batch, "negatives": np.array([1, 4, 1, 0, 6]), "noise_weight": K / 5}
+
+
+@pytest.mark.parametrize("kind", ["skipgram", "cbow", "subwords"])
+def test_shared_noise_gradients(kind):
+    cfg = sg.Config(vocab_size=7, dim=4, cbow=kind == "cbow", dtype="float64")
+    rng = np.random.default_rng(5)
+    batch = _cbow_batch(rng, 7, 4, 3, 3) if kind == "cbow" else _skipgram_batch(rng, 7, 5, 3)
+    if kind == "subwords":
+        cfg = sg.Config(vocab_size=7, dim=3, buckets=5, minn=2, maxn=4, dtype="float64")
+        batch = _add_ngrams(batch, WORDS, cfg)
+    errors = check_loss(sg.loss_and_grads, _params(cfg), _shared(batch, K=3))
+    assert max(errors.values()) < GRAD_TOL, errors
+
+
+def test_shared_noise_batch_of_one_pair():
+    cfg = sg.Config(vocab_size=3, dim=2, dtype="float64")
+    batch = {"context": np.array([2]), "center": np.array([0]), "negatives": np.array([0, 1]),
+             "noise_weight": 2.5}  # fmt: skip
+    errors = check_loss(sg.loss_and_grads, _params(cfg), batch)
+    assert max(errors.values()) < GRAD_TOL, errors
+
+
+def test_shared_noise_is_unbiased():
+    # E over the draws of the shared estimator = K E_z[softplus(u_z . h)] per pair (z != centre),
+    # which is also what K noise words of one's own give: check the mean of 4000 draws, 5 sigma
+    cfg = sg.Config(vocab_size=6, dim=3, dtype="float64")
+    params, rng = _params(cfg), np.random.default_rng(6)
+    K, S = 5, 3
+    p = np.array([0.3, 0.25, 0.2, 0.1, 0.1, 0.05])
+    batch = {"context": np.array([0, 1, 2, 2]), "center": np.array([1, 1, 3, 5])}
+    h, U = params["W_in"][batch["context"]], params["W_out"]
+    exact = np.logaddexp(0, -np.einsum("nd,nd->n", U[batch["center"]], h)).sum()
+    noise_terms = np.logaddexp(0, h @ U.T) * (np.arange(6) != batch["center"][:, None])  # (N, V)
+    exact += K * (noise_terms @ p).sum()
+    draws = [
+        sg.loss_and_grads(params, {**batch, "negatives": rng.choice(6, S, p=p),
+                                   "noise_weight": K / S})[0]
+        for _ in range(4000)
+    ]  # fmt: skip
+    assert abs(np.mean(draws) - exact) < 5 * np.std(draws) / np.sqrt(len(draws))
+
+
 @pytest.mark.parametrize("cbow", [False, True])
 def test_initial_loss_is_k_plus_one_ln2_per_pair(cbow):
     # W_out = 0 at init, so every score is 0 and each of the K+1 logistic terms costs ln 2
@@ -112,6 +157,10 @@ def test_initial_loss_is_k_plus_one_ln2_per_pair(cbow):
     batch["negatives"][:3, :2] = batch["center"][:3, None]
     loss, _ = sg.loss_and_grads(params, batch)
     assert loss == pytest.approx((N * (K + 1) - 6) * math.log(2), rel=1e-12)
+    # shared noise words (S = 8 at weight K/S): the same initial loss per pair
+    shared = {**batch, "negatives": rng.integers(10, 20, 8), "noise_weight": K / 8}
+    loss, _ = sg.loss_and_grads(params, shared)
+    assert loss / N == pytest.approx((K + 1) * math.log(2), rel=1e-12)
 
 
 def test_init_matches_word2vec_c():
@@ -297,14 +346,12 @@ def test_script_end_to_end(tmp_path):
     assert "unseen" in proc.stdout and len(proc.stdout.splitlines()) == 4
 
 
-@pytest.mark.parametrize("weighted", [False, True])
-def test_scatter_outer_equals_sum_rows(weighted):
-    # many repeats (8 ids for 200 terms), unsorted, and a row of x used by several terms
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_sum_rows_by_id_equals_sum_rows(dtype):
+    # many repeats (8 ids for 200 rows), unsorted, against core.sum_rows (np.bincount)
     rng = np.random.default_rng(10)
-    x = rng.standard_normal((30, 4))
-    ids, rows = rng.integers(0, 8, 200), rng.integers(0, 30, 200)
-    weights = rng.standard_normal(200) if weighted else None
-    terms = x[rows] * (weights[:, None] if weighted else 1.0)
-    expected_ids, expected = sum_rows(ids, terms)
-    got_ids, got = sg.scatter_outer(ids, rows, weights, x)
-    assert np.array_equal(got_ids, expected_ids) and np.allclose(got, expected, atol=1e-12)
+    ids, rows = rng.integers(0, 8, 200), rng.standard_normal((200, 4)).astype(dtype)
+    expected_ids, expected = sum_rows(ids, rows)
+    got_ids, got = sg.sum_rows_by_id(ids, rows)
+    assert np.array_equal(got_ids, expected_ids) and got.dtype == dtype
+    assert np.allclose(got, expected, atol=1e-12 if dtype == np.float64 else 1e-5)

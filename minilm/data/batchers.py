@@ -250,7 +250,9 @@ class SkipgramPairs:
     a real context word (padding slots hold id 0), "n_tokens": int}.
     With `negative=K > 0` a batch also has "negatives": (B, K) noise words from the epoch's rng
     (unigram^power over `counts`, <unk> never drawn); a noise word may equal the centre -
-    word2vec.c skips those, so mask `negatives == center` if you want the same.
+    word2vec.c skips those, so mask `negatives == center` if you want the same. With
+    `shared_negatives=S > 0` as well, "negatives" is (S,): S noise words drawn once for the
+    whole batch, and "noise_weight" = K / S is the weight of each (see skipgram.loss_and_grads).
     `n_tokens` is this batch's share of the epoch's text tokens (summing to the stream size),
     for tokens/s figures comparable with word2vec's words/s.
     """
@@ -268,11 +270,17 @@ class SkipgramPairs:
         negative: int = 0,
         power: float = 0.75,
         cbow: bool = False,
+        shared_negatives: int = 0,
     ):
         _check_positive("window", window, "--window")
         _check_positive("batch_size", batch_size, "--batch-size")
         if negative < 0:
             raise MinilmError(f"negative must be >= 0, got {negative}; fix --negative")
+        if shared_negatives < 0:
+            raise MinilmError(
+                f"shared_negatives must be >= 0, got {shared_negatives}; fix --shared-negatives"
+            )
+        self.shared_negatives = shared_negatives
         self.stream, self.window, self.batch_size, self.seed = stream, window, batch_size, seed
         self.unk_id, self.negative, self.cbow = unk_id, negative, cbow
         counts = np.asarray(counts, dtype=np.int64)
@@ -349,7 +357,10 @@ class SkipgramPairs:
                 batch["context"], batch["context_mask"] = examples[1][rows], examples[2][rows]
             else:
                 batch["context"] = examples[1][rows]
-            if self.negative:
+            if self.negative and self.shared_negatives:
+                batch["negatives"] = self.noise.sample(self.shared_negatives, rng)
+                batch["noise_weight"] = self.negative / self.shared_negatives
+            elif self.negative:
                 batch["negatives"] = self.noise.sample((rows.size, self.negative), rng)
             batch["n_tokens"] = int(tokens_done[k + 1] - tokens_done[k])
             yield batch

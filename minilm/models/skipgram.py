@@ -62,12 +62,12 @@ A batch (dict of arrays) holds
 Gradients of both tables come back sparse, (row_ids, row_grads) with unique ids and repeated ids
 summed, so the optimiser touches only the rows a batch used — as word2vec.c does.
 
-Speed. Everything is batched: a few dozen NumPy calls per batch of ~1000 pairs. The cost is
-memory traffic on (N, K+1, D) arrays and, above all, summing the N(K+1) rows of dW_out into
-the words they belong to (scatter_outer, about 60% of the time). word2vec.c and gensim do the
-same arithmetic pair by pair in compiled loops that stay in cache: on the world corpus this
-file runs at about 0.15 (skip-gram) and 0.17 (CBOW) of gensim's CPU throughput
-(benchmarks/bench_word2vec.py measures it on your machine).
+Speed. Everything is batched: a few dozen NumPy calls per batch of ~1000 pairs. In the per-pair
+layout most of the time goes to gathering and summing the N(K+1) rows of dW_out; with noise
+words shared by the batch (the training script's default) what is left is adding the N
+positive pairs' rows into both tables (add_rows_at, about 40% of the time). word2vec.c and
+gensim do the arithmetic pair by pair in compiled loops that stay in cache;
+benchmarks/bench_word2vec.py measures how close this file comes on your machine.
 """
 
 from __future__ import annotations
@@ -77,7 +77,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from minilm.errors import MinilmError
-from minilm.layers.core import sigmoid, sum_rows
 
 FNV_OFFSET = 2166136261  # 32-bit FNV-1a constants, as in fastText's Dictionary::hash
 FNV_PRIME = 16777619
@@ -115,57 +114,67 @@ def init_params(cfg: Config, rng: np.random.Generator) -> dict[str, np.ndarray]:
 # ----------------------------------------------------------------------------- forward/backward
 
 
-def _embed_forward(params: dict, batch: dict) -> tuple[np.ndarray, tuple]:
-    """Subword models: e = W_in[ids] + Σ_g mask_g Z[ngrams_g]      # ids.shape + (D,)
+def _word_vectors(params: dict, batch: dict) -> tuple[np.ndarray, np.ndarray, tuple]:
+    """The input vectors of the distinct words in batch["context"], computed once each.
 
-    The n-gram sums are built once per *distinct* word of the batch (U of them)
-    and then gathered, so the (U, G, D) work does not grow with repeats of frequent words.
+    -> (E (U, D), where (context.shape,), cache) with the context's vectors = E[where]: a batch
+    holds far fewer distinct words than positions (~450 in 1024 pairs on the world corpus).
+    Plain word2vec: E = W_in[words]. Subwords (fastText): E = W_in[words] + Σ_g mask_g Z[g]
+    over each word's padded n-gram buckets, so the (U, G, D) work does not grow with repeats.
     """
     ids = batch["context"]
-    words, first, inverse = np.unique(ids, return_index=True, return_inverse=True)  # (U,)
+    words, first, where = np.unique(ids, return_index=True, return_inverse=True)  # (U,)
+    where = where.reshape(ids.shape)
+    if "W_ngram" not in params:
+        return params["W_in"][words], where, (words, None, None)
     G = batch["ngrams"].shape[-1]
     ngrams = batch["ngrams"].reshape(-1, G)[first]  # (U, G): the n-grams of each distinct word
     gmask = batch["ngram_mask"].reshape(-1, G)[first]  # (U, G)
     # a padded slot points at some bucket and is zeroed by the mask, keeping one gather
     z = params["W_ngram"][ngrams] * gmask[..., None].astype(params["W_in"].dtype)  # (U, G, D)
-    e_words = params["W_in"][words] + z.sum(axis=1)  # (U, D)
-    return e_words[inverse.reshape(ids.shape)], (ids, words, inverse, (ngrams, gmask))
+    return params["W_in"][words] + z.sum(axis=1), where, (words, ngrams, gmask)
 
 
-def _embed_backward(de: np.ndarray, cache: tuple) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Subword models: every table row that went into e receives de, summed over repeats."""
-    ids, words, inverse, (ngrams, gmask) = cache
-    D = de.shape[-1]
-    # e = e_words[inverse]: sum de over the positions of each distinct word first
-    _, de_words = sum_rows(inverse.reshape(-1), de.reshape(-1, D))  # (U, D), rows 0..U-1
-    # d Z[g] += de_word for each valid n-gram g of the word: the same vector once per n-gram
-    dz = np.broadcast_to(de_words[:, None, :], ngrams.shape + (D,))  # (U, G, D)
-    return {"W_in": (words, de_words), "W_ngram": sum_rows(ngrams[gmask], dz[gmask])}
+def _word_vectors_backward(dE: np.ndarray, cache: tuple) -> dict:
+    """dE (U, D) -> sparse grads: W_in's row of each word gets its dE (and so does each of the
+    word's n-gram rows in Z, summed over the words sharing a bucket)."""
+    words, ngrams, gmask = cache
+    if ngrams is None:
+        return {"W_in": (words, dE)}
+    dz = np.broadcast_to(dE[:, None, :], ngrams.shape + dE.shape[1:])  # (U, G, D)
+    return {"W_in": (words, dE), "W_ngram": sum_rows_by_id(ngrams[gmask], dz[gmask])}
 
 
-def scatter_outer(
-    ids: np.ndarray, rows: np.ndarray, weights: np.ndarray | None, x: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Sparse gradient of a table whose row ids[j] received weights[j] * x[rows[j]], j = 1..M.
+def softplus_and_sigmoid(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """softplus(z) = log(1 + e^z) and its derivative σ(z), from one exp.
 
-    ids, rows int (M,), weights (M,) or None (all 1), x (N, D) -> (row_ids (R,) sorted unique,
-    row_grads (R, D)) with row_grads[r] = Σ_{j: ids[j] = row_ids[r]} weights[j] x[rows[j]].
-
-    Every table gradient of word2vec has this form: dW_out[w] = Σ ds_nk h_n over the (n, k)
-    with out_ids[n, k] = w, dW_in[o] = Σ dh_n over the pairs with context o. It is
-    `sum_rows(ids, weights[:, None] * x[rows])`, done in the order that is fastest in NumPy
-    (measured in benchmarks/bench_word2vec.py --scatter): sort the M terms by id, build them
-    already sorted (one gather of x, one multiply, never the unsorted (M, D) array), and add
-    each run of equal ids with one `np.add.reduceat`. Float32 stays float32 (bincount would go
-    through float64). Duplicate-safe by construction: equal ids sit in one run.
+    With e = exp(-|z|) <= 1 nothing overflows: softplus(z) = max(z, 0) + log1p(e), and
+    σ(z) = 1 / (1 + e) for z >= 0, e / (1 + e) for z < 0. Several times cheaper than
+    np.logaddexp(0, z) followed by a separate sigmoid.
     """
-    order = np.argsort(ids, kind="stable")  # (M,)
-    sorted_ids = ids[order]
-    run_starts = np.flatnonzero(np.diff(sorted_ids, prepend=-1))  # (R,) where a new id begins
-    terms = x[rows[order]]  # (M, D), grouped by id
-    if weights is not None:
-        terms *= weights[order, None]
-    return sorted_ids[run_starts], np.add.reduceat(terms, run_starts, axis=0)
+    e = np.exp(-np.abs(z))
+    return np.maximum(z, 0) + np.log1p(e), np.where(z >= 0, 1, e) / (1 + e)
+
+
+def add_rows_at(table: np.ndarray, ids: np.ndarray, rows: np.ndarray) -> None:
+    """table[ids[j]] += rows[j] for every j, repeated ids summed, in place. ids (M,), rows (M, D).
+
+    `table[ids] += rows` would keep only one of the repeats. np.add.at over the flat cells
+    id*D + d is duplicate-safe and the fastest way we measured to add rows into a table in
+    NumPy 2: about 1.5 ns a number, against about 4 for sorting + np.add.reduceat and 9 for
+    np.add.at with 2-D rows (benchmarks/bench_word2vec.py --scatter).
+    """
+    D = table.shape[1]
+    cells = (ids[:, None] * D + np.arange(D)).reshape(-1)  # (M*D,) flat index into table
+    np.add.at(table.reshape(-1), cells, rows.reshape(-1))
+
+
+def sum_rows_by_id(ids: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sparse table gradient: rows (M, D) summed per id, ids (M,) -> (row_ids (R,), sums (R, D))."""
+    row_ids, slot = np.unique(ids, return_inverse=True)
+    sums = np.zeros((row_ids.size, rows.shape[1]), dtype=rows.dtype)
+    add_rows_at(sums, slot, rows)
+    return row_ids, sums
 
 
 def loss_and_grads(
@@ -173,14 +182,29 @@ def loss_and_grads(
 ):
     """Summed negative-sampling loss of a batch of pairs and its sparse gradients.
 
-    Forward (N pairs, K negatives; skip-gram has context (N,), CBOW context (N, C)):
-      (1) input embeddings  e = W_in[context] (+ n-gram sum)          # (N, D) or (N, C, D)
-      (2) hidden vector     h = e (skip-gram)  or  mean over valid C   # (N, D)
-      (3) output rows       U = W_out[[centre, negatives]]             # (N, K+1, D)
-      (4) scores            s = U · h                                  # (N, K+1)
-      (5) loss              L = Σ_n softplus(-s_n0) + Σ_{n,k: n_k != c_n} softplus(s_nk)
-    Backward mirrors it: ds = σ(s) - y (y = 1 for the centre, 0 for noise), dU = ds h,
-    dh = Σ_k ds_k U_k, de = dh (skip-gram) or dh / |C| on each valid slot (CBOW).
+    Forward (N pairs; skip-gram has context (N,), CBOW context (N, C)):
+      (1) input vectors     E = W_in[words] (+ n-gram sums) for the U distinct context words
+      (2) hidden vectors    H (R, D), h_n = H[row_n]: skip-gram H = E (R = U; a batch of 1024
+                            pairs has ~450 distinct context words); CBOW h_n = the mean of
+                            its valid context vectors (R = N)
+      (3) scores of the centre and of the noise words (two layouts, below)
+      (4) loss              L = Σ softplus(-s_centre) + Σ weight * softplus(s_noise)
+    Backward mirrors it: d softplus(z)/dz = σ(z); dU = ds h, dh = Σ ds U summed into the rows
+    of H, and dE = dH (skip-gram) or dh / |C| on each valid slot (CBOW).
+
+    Noise words, batch["negatives"]:
+    - (N, K), per pair (word2vec.c): U = W_out[[centre, negatives]] (N, K+1, D), scores
+      s = U · h (N, K+1), every noise term at weight 1.
+    - (S,), shared by the whole batch (the fast path, what the training script uses): scores
+      s_centre = u_c · h (N,) and, as the noise scores depend on h alone, T = H U^T (R, S)
+      with U = W_out[negatives] (S, D): one matrix product for every row of H, each score
+      weighted batch["noise_weight"] = K / S times the number of pairs using that row. Over
+      the draws E[(K/S) Σ_s f(z_s)] = K E[f(z)]: the same expected loss and gradient as K noise
+      words of one's own. Sharing noise words is how word2vec is parallelised on CPUs (Ji et
+      al. 2016, within a window) and GPUs (BlazingText, Gupta & Khare 2017, within a
+      minibatch). It replaces the gather and scatter of N*K rows of W_out - the bottleneck of
+      the per-pair layout - with three (R, S, D) matrix products and S rows.
+    Either way a noise word equal to the pair's centre is skipped, as in word2vec.c.
 
     cbow_update (CBOW only): "exact" returns the true gradient of L (each context word gets
     dh / |C|). "word2vec" returns word2vec.c's update instead: every context word gets the
@@ -191,63 +215,88 @@ def loss_and_grads(
     """
     if cbow_update not in ("exact", "word2vec"):
         raise MinilmError(f"cbow_update must be 'exact' or 'word2vec', got {cbow_update!r}")
-    W_in, W_out = params["W_in"], params["W_out"]
-    center, negatives, context = batch["center"], batch["negatives"], batch["context"]
-    N, K = negatives.shape
-    subwords = "W_ngram" in params
-    cbow = context.ndim == 2
+    W_out = params["W_out"]
+    center, negatives = batch["center"], batch["negatives"]
+    N, cbow = center.size, batch["context"].ndim == 2
 
-    # (1) input embeddings
-    if subwords:
-        e, embed_cache = _embed_forward(params, batch)  # (N, D) or (N, C, D)
-    else:
-        e = W_in[context]
-    # (2) hidden vector: the context word's vector, or the mean of the valid context vectors
+    # (1) input vectors of the distinct context words, E (U, D); position i has E[where[i]]
+    E, where, embed_cache = _word_vectors(params, batch)
+    # (2) hidden vectors, kept as H (R, D) with h_n = H[row_n]. Skip-gram: h is the context
+    # word's vector, so H = E and the R distinct context words are all there is to score.
+    # CBOW: every example has its own h, the mean of its valid context vectors (row = n).
     if cbow:
         mask = batch["context_mask"]  # (N, C)
         count = mask.sum(axis=1)  # (N,)
         if np.any(count == 0):
             raise MinilmError("a CBOW example has no valid context word; drop such examples")
-        weight = mask / count[:, None].astype(e.dtype)  # (N, C): 1/|C| on real slots, 0 on pads
-        h = np.einsum("ncd,nc->nd", e, weight)  # (N, D)
+        weight = mask / count[:, None].astype(E.dtype)  # (N, C): 1/|C| on real slots, 0 on pads
+        H, row = np.einsum("ncd,nc->nd", E[where], weight), np.arange(N)  # (N, D)
     else:
-        h = e  # (N, D)
-    # (3) output rows of the centre word (column 0) and the K noise words
-    out_ids = np.concatenate([center[:, None], negatives], axis=1)  # (N, K+1)
-    U = W_out[out_ids]  # (N, K+1, D)
-    # (4) scores u_w · h, as N small matrix-vector products
-    s = np.matmul(U, h[:, :, None])[:, :, 0]  # (N, K+1)
-    # (5) logistic loss, label 1 for the centre and 0 for noise. With z = -s for the centre and
-    # z = s for noise every term is softplus(z) = logaddexp(0, z) and d softplus/dz = σ(z).
-    # A noise word equal to its centre is skipped, as word2vec.c and gensim do
-    # (`if (target == word) continue;`): its term and gradient are zeroed.
-    z = s.copy()
-    z[:, 0] *= -1
-    counted = np.ones((N, K + 1), dtype=s.dtype)
-    counted[:, 1:] = negatives != center[:, None]  # (N, K+1)
-    loss = float((np.logaddexp(0, z) * counted).sum(dtype=np.float64))
-    ds = sigmoid(z) * counted  # dL/dz on counted terms, 0 on skipped ones
-    ds[:, 0] *= -1  # dL/ds = -dL/dz for the centre: σ(-s) with a minus = σ(s) - 1
+        H, row = E, where  # (U, D), (N,)
+    h = H[row]  # (N, D)
 
-    # backward (4) s_k = U_k · h  ->  dU_k = ds_k h (summed per W_out row), dh = Σ_k ds_k U_k
-    dh = np.matmul(ds[:, None, :], U)[:, 0, :]  # (N, D)
-    # backward (3) U = W_out[out_ids]: rows repeat (centre also drawn as noise, frequent words)
-    pair = np.repeat(np.arange(N), K + 1)  # (N*(K+1),) the pair of each flattened (n, k)
-    grads = {"W_out": scatter_outer(out_ids.reshape(-1), pair, ds.reshape(-1), h)}
-    # backward (2) h = Σ_c weight_c e_c  ->  de_c = weight_c dh   (word2vec: de_c = dh)
-    # backward (1) e = W_in[context] (+ Z[ngrams])  ->  each row gets its de, summed per row
-    if subwords:
-        de = dh  # like e
-        if cbow:
-            slot_weight = mask if cbow_update == "word2vec" else weight  # (N, C)
-            de = slot_weight[:, :, None] * dh[:, None, :]  # (N, C, D)
-        grads.update(_embed_backward(de, embed_cache))
-    elif cbow:
-        n, c = np.nonzero(mask)  # the valid slots, (M,) each
-        slot_weight = None if cbow_update == "word2vec" else weight[n, c]
-        grads["W_in"] = scatter_outer(context[n, c], n, slot_weight, dh)
+    if negatives.ndim == 2:  # (3) per pair: U = W_out[[centre, negatives]], s = U · h
+        out_ids = np.concatenate([center[:, None], negatives], axis=1)  # (N, K+1)
+        U = W_out[out_ids]  # (N, K+1, D)
+        s = np.matmul(U, h[:, :, None])[:, :, 0]  # (N, K+1), N small matrix-vector products
+        s_centre, s_noise = s[:, 0], s[:, 1:]
+        noise_weight = (negatives != center[:, None]).astype(s.dtype)  # (N, K), 0 = skipped
+    else:  # (3) shared: the centre's score per pair, the noise scores once per row of H
+        u, U = W_out[center], W_out[negatives]  # (N, D), (S, D)
+        s_centre = np.einsum("nd,nd->n", u, h)  # (N,)
+        s_noise = H @ U.T  # (R, S)
+        # each score stands for every pair using that row of H: weight K/S per pair, minus
+        # the pairs whose centre is that noise word (skipped)
+        w = batch["noise_weight"]
+        noise_weight = np.repeat(w * np.bincount(row, minlength=len(H))[:, None], U.shape[0], 1)
+        drawn = np.zeros(W_out.shape[0], dtype=bool)
+        drawn[negatives] = True
+        hit = np.flatnonzero(drawn[center])  # the few pairs whose centre was drawn as noise
+        n, k = np.nonzero(center[hit, None] == negatives)
+        np.add.at(noise_weight, (row[hit[n]], k), -w)
+    # (4) logistic loss: label 1 for the centre (-log σ(s) = softplus(-s)), 0 for noise
+    # (-log(1 - σ(s)) = softplus(s)), noise terms weighted
+    loss_centre, sig_centre = softplus_and_sigmoid(-s_centre)  # σ(-s) = 1 - σ(s)
+    loss_noise, sig_noise = softplus_and_sigmoid(s_noise)
+    loss = float(
+        loss_centre.sum(dtype=np.float64) + (noise_weight * loss_noise).sum(dtype=np.float64)
+    )
+
+    # backward (4): dL/ds = -σ(-s) for the centre, weight σ(s) for noise
+    ds_centre = -sig_centre  # (N,)
+    ds_noise = (noise_weight * sig_noise).astype(H.dtype)  # (N, K) or (R, S)
+    # backward (3): dH = Σ ds U (through h = H[row], summed per row), dU = ds h summed per
+    # W_out row (rows repeat)
+    if negatives.ndim == 2:
+        ds = np.concatenate([ds_centre[:, None], ds_noise], axis=1)  # (N, K+1)
+        dh = np.matmul(ds[:, None, :], U)[:, 0, :]  # (N, D)
+        terms = ds.reshape(-1, 1) * np.repeat(h, out_ids.shape[1], axis=0)  # (N*(K+1), D)
+        grads = {"W_out": sum_rows_by_id(out_ids.reshape(-1), terms)}
+        dH = dh if cbow else np.zeros_like(H)  # CBOW: row = n, nothing to sum
+        if not cbow:
+            add_rows_at(dH, row, dh)
     else:
-        grads["W_in"] = scatter_outer(context, np.arange(N), None, dh)
+        dH = ds_noise @ U  # (R, D)
+        if cbow:
+            dH += ds_centre[:, None] * u  # row = n
+        else:
+            add_rows_at(dH, row, ds_centre[:, None] * u)
+        out_ids, slot = np.unique(np.concatenate([center, negatives]), return_inverse=True)
+        dW_out = np.zeros((out_ids.size, H.shape[1]), dtype=H.dtype)
+        add_rows_at(dW_out, slot[:N], ds_centre[:, None] * h)
+        add_rows_at(dW_out, slot[N:], ds_noise.T @ H)
+        grads = {"W_out": (out_ids, dW_out)}
+    # backward (2): skip-gram dE = dH. CBOW: h = Σ_c weight_c e_c -> de_c = weight_c dh
+    # (word2vec.c: de_c = dh), summed into the rows of E
+    if cbow:
+        slot_weight = mask if cbow_update == "word2vec" else weight  # (N, C)
+        n, c = np.nonzero(slot_weight)  # the valid slots
+        dE = np.zeros_like(E)
+        add_rows_at(dE, where[n, c], slot_weight[n, c, None] * dH[n])
+    else:
+        dE = dH
+    # backward (1): each word's rows of W_in (and Z) get its dE
+    grads.update(_word_vectors_backward(dE, embed_cache))
     return loss, grads
 
 
