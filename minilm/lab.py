@@ -386,7 +386,7 @@ CHILD_METRICS = (
     "train_seconds", "tokens_per_second", "train_tokens", "valid_perplexity", "test_perplexity",
     "kn3_test_perplexity", "kn5_test_perplexity", "mlm_accuracy", "unigram_accuracy",
     "sense_accuracy", "static_sense_accuracy", "sense_accuracy_min", "coarse_category_purity",
-    "category_purity_ceiling", "retrieval_recall_at_1",
+    "category_purity_ceiling", "category_r_precision", "retrieval_recall_at_1",
 )  # fmt: skip
 
 

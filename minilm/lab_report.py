@@ -95,7 +95,8 @@ def p_elman(M: dict) -> str:
         f"{m.get('corpus', 'corpus/elman')} ({fmt(m.get('train_tokens'))} training tokens), "
         f"the mean hidden states reach noun/verb purity {fmt(coarse)} and fine-category purity "
         f"{fmt(fine)} (the best any vectors can score with 5 neighbours on categories of 1-4 "
-        f"words is {fmt(m.get('category_purity_ceiling'))}). "
+        f"words is {fmt(m.get('category_purity_ceiling'))}; with as many neighbours as a word "
+        f"has category mates, R-precision, they score {fmt(m.get('category_r_precision'))}). "
     )
     text += ("(The SRN row of the metrics table is a second SRN, trained on the lab's corpus "
              "like every other model.) ")  # fmt: skip

@@ -22,7 +22,7 @@ from minilm.cluster import linkage
 from minilm.data.batchers import StreamBatches
 from minilm.data.corpus import TokenStream, load_corpus
 from minilm.errors import ArgumentParser, MinilmError, run_cli, seed_arg
-from minilm.evaluate import category_purity, perplexity, read_categories
+from minilm.evaluate import category_purity, category_r_precision, perplexity, read_categories
 from minilm.io import ensure_dir, write_text
 from minilm.models import srn
 from minilm.models.ngram import kneser_ney_baselines, with_eos
@@ -165,6 +165,8 @@ def main() -> None:
         # Elman's categories hold 1-4 words, so the reachable maximum is far below 1.
         metrics["category_purity_ceiling"] = purity_ceiling(cats, hidden_kv, words)
         metrics["category_purity_k1"] = category_purity(hidden_kv, categories, k=1, level="fine")
+        # ... so also score each word on as many neighbours as it has mates (at most 5)
+        metrics["category_r_precision"] = category_r_precision(hidden_kv, categories, level="fine")
     plot_elman_dendrogram(vocab.itos, means, counts, labels, out / "dendrogram.png")
 
     if args.sample:

@@ -9,6 +9,7 @@ from minilm.evaluate import (
     bias_correlation,
     category_purity,
     category_purity_details,
+    category_r_precision,
     evaluate_analogies,
     evaluate_bias,
     evaluate_similarity,
@@ -144,6 +145,23 @@ def test_similarity_file(tmp_path):
     path.write_text("w0\ta\tmany\n")
     with pytest.raises(MinilmError, match="line 1"):
         evaluate_similarity(kv, path)
+
+
+def test_category_r_precision_reaches_one_on_small_categories(tmp_path):
+    # categories of 3, 2 and 1 words: with k = 5 perfect vectors score far below 1
+    words = ["a1", "a2", "a3", "b1", "b2", "c1"]
+    vecs = [[1, 0, 0], [1, 0.1, 0], [1, 0, 0.1], [0, 1, 0], [0.1, 1, 0], [0, 0, 1]]
+    kv = KeyedVectors(words, np.array(vecs, dtype=float))
+    path = tmp_path / "cats.tsv"
+    path.write_text("a1\tA\na2\tA\na3\tA\nb1\tB\nb2\tB\nc1\tC\n")
+    assert category_purity(kv, path) < 0.4
+    assert category_r_precision(kv, path) == 1.0  # c1, alone in C, is left out
+    # b1 moved next to the As: b1's one neighbour and b2's are wrong, A's two stay right
+    kv = KeyedVectors(words, np.array(vecs[:3] + [[1, 0.05, 0.05]] + vecs[4:], dtype=float))
+    assert category_r_precision(kv, path) < 1.0
+    d = tmp_path / "alone.tsv"
+    d.write_text("a1\tA\nb1\tB\n")
+    assert category_r_precision(kv, d) is None
 
 
 def test_category_purity_on_hand_built_table(tmp_path):
