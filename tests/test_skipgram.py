@@ -355,3 +355,11 @@ def test_sum_rows_by_id_equals_sum_rows(dtype):
     got_ids, got = sg.sum_rows_by_id(ids, rows)
     assert np.array_equal(got_ids, expected_ids) and got.dtype == dtype
     assert np.allclose(got, expected, atol=1e-12 if dtype == np.float64 else 1e-5)
+
+
+@pytest.mark.parametrize("size", [12, 10_000])  # flags table, and np.unique for a large vocab
+def test_distinct_equals_np_unique(size):
+    ids = np.random.default_rng(11).integers(0, 12, (30, 4))
+    words, where = sg.distinct(ids, size)
+    expected, inverse = np.unique(ids, return_inverse=True)
+    assert np.array_equal(words, expected) and np.array_equal(where, inverse.reshape(ids.shape))
