@@ -293,21 +293,44 @@ def evaluate_similarity(kv: KeyedVectors, path: str | os.PathLike) -> dict:
 
 
 # ---- category purity (defined once, used by every model) ---------------------------------
-def neighbour_purity(vectors: np.ndarray, labels: np.ndarray, k: int = 5) -> np.ndarray:
-    """Per point: the fraction of its k nearest neighbours by cosine (itself excluded) that share
-    its label. Ties go to the earlier point (a stable sort), so the result is deterministic."""
+def same_label_by_rank(vectors: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """(n, n-1) bool: [i, r] is True when point i's (r+1)-th nearest neighbour by cosine (itself
+    excluded) shares its label. Ties go to the earlier point (a stable sort): deterministic."""
     vectors = np.asarray(vectors, dtype=np.float64)
     labels = np.asarray(labels)
-    n = len(vectors)
-    if n < 2:
+    if len(vectors) < 2:
         raise MinilmError("category purity needs at least two words in the vocabulary")
-    k = min(k, n - 1)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     u = vectors / np.where(norms > 0, norms, 1)
     sims = u @ u.T  # (n, n)
     np.fill_diagonal(sims, -np.inf)
-    nbrs = np.argsort(-sims, axis=1, kind="stable")[:, :k]  # (n, k)
-    return (labels[nbrs] == labels[:, None]).mean(axis=1)
+    nbrs = np.argsort(-sims, axis=1, kind="stable")[:, :-1]  # (n, n-1), itself (last) dropped
+    return labels[nbrs] == labels[:, None]
+
+
+def neighbour_purity(vectors: np.ndarray, labels: np.ndarray, k: int = 5) -> np.ndarray:
+    """Per point: the fraction of its k nearest neighbours by cosine (itself excluded) that share
+    its label (k is capped at n - 1)."""
+    return same_label_by_rank(vectors, labels)[:, :k].mean(axis=1)
+
+
+def _listed_words(
+    kv: KeyedVectors, path: str | os.PathLike, column: int, level: str | None
+) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """The categories file's words found in kv: (rows in kv, labels, words listed, column)."""
+    if level is not None:
+        if level not in CATEGORY_LEVELS:
+            raise MinilmError(f"unknown category level {level!r}; choose {sorted(CATEGORY_LEVELS)}")
+        column = CATEGORY_LEVELS[level]
+    words, cats = read_categories(path, column)
+    index = _lowercase_index(kv)
+    present = [(index[w], c) for w, c in zip(words, cats, strict=True) if w in index]
+    if len(present) < 2:
+        raise MinilmError(
+            f"{path}: only {len(present)} of its {len(words)} words are in the vocabulary"
+        )
+    rows = np.array([r for r, _ in present], dtype=np.int64)
+    return rows, np.array([c for _, c in present]), len(words), column
 
 
 def category_purity_details(
@@ -322,27 +345,15 @@ def category_purity_details(
     Words of the file missing from the vocabulary are left out (and counted); the
     neighbours are searched among the listed words that are present.
     """
-    if level is not None:
-        if level not in CATEGORY_LEVELS:
-            raise MinilmError(f"unknown category level {level!r}; choose {sorted(CATEGORY_LEVELS)}")
-        column = CATEGORY_LEVELS[level]
-    words, cats = read_categories(path, column)
-    index = _lowercase_index(kv)
-    present = [(index[w], c) for w, c in zip(words, cats, strict=True) if w in index]
-    if len(present) < 2:
-        raise MinilmError(
-            f"{path}: only {len(present)} of its {len(words)} words are in the vocabulary"
-        )
-    rows = np.array([r for r, _ in present], dtype=np.int64)
-    labels = np.array([c for _, c in present])
+    rows, labels, n_listed, column = _listed_words(kv, path, column, level)
     per_word = neighbour_purity(kv.vectors[rows], labels, k)
     per_category = {str(c): float(per_word[labels == c].mean()) for c in sorted(set(labels))}
     return {
         "purity": float(per_word.mean()),
         "per_category": per_category,
-        "n_words": len(present),
-        "n_oov": len(words) - len(present),
-        "k": min(k, len(present) - 1),
+        "n_words": len(rows),
+        "n_oov": n_listed - len(rows),
+        "k": min(k, len(rows) - 1),
         "column": column,
     }
 
@@ -373,22 +384,9 @@ def category_r_precision(
     word looks at as many neighbours as it has category mates (at most k): R-precision, the
     information-retrieval measure. Words alone in their category are left out; None if all are.
     """
-    column = CATEGORY_LEVELS[level] if level is not None else 1
-    words, cats = read_categories(path, column)
-    index = _lowercase_index(kv)
-    present = [(index[w], c) for w, c in zip(words, cats, strict=True) if w in index]
-    if len(present) < 2:
-        raise MinilmError(
-            f"{path}: only {len(present)} of its {len(words)} words are in the vocabulary"
-        )
-    rows = np.array([r for r, _ in present], dtype=np.int64)
-    labels = np.array([c for _, c in present])
-    u = kv.unit[rows].astype(np.float64)  # (n, D)
-    sims = u @ u.T
-    np.fill_diagonal(sims, -np.inf)
-    same = labels[np.argsort(-sims, axis=1, kind="stable")] == labels[:, None]  # (n, n) by rank
-    mates = (labels[:, None] == labels[None, :]).sum(axis=1) - 1  # (n,) category size - 1
-    k_w = np.minimum(k, mates)
+    rows, labels, _, _ = _listed_words(kv, path, 1, level)
+    same = same_label_by_rank(kv.vectors[rows], labels)  # (n, n-1)
+    k_w = np.minimum(k, same.sum(axis=1))  # every mate is somewhere in the ranking
     has_mates = k_w > 0
     if not has_mates.any():
         return None
