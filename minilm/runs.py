@@ -23,7 +23,6 @@ import numpy as np
 from minilm.data.vocab import Vocab
 from minilm.errors import MinilmError
 from minilm.io import ensure_dir, load_npz, save_npz, write_json
-from minilm.plots import plot_loss
 from minilm.vectors import KeyedVectors
 
 
@@ -100,6 +99,8 @@ def write_run(
     write_json(out / "metrics.json", _finite_or_none(metrics))
 
     name = title or cfg.get("model") or out.name
+    from minilm.plots import plot_loss  # here, not at the top: matplotlib takes ~0.5 s to import
+
     plot_loss(_history_losses(history), out / "loss.png", title=f"{name}: training loss")
     return out
 
