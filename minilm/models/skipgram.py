@@ -161,14 +161,18 @@ def distinct(ids: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def softplus_and_sigmoid(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """softplus(z) = log(1 + e^z) and its derivative σ(z), from one exp.
+    """softplus(z) = log(1 + e^z) and its derivative σ(z), sharing one exp.
 
     With e = exp(-|z|) <= 1 nothing overflows: softplus(z) = max(z, 0) + log1p(e), and
-    σ(z) = 1 / (1 + e) for z >= 0, e / (1 + e) for z < 0. Several times cheaper than
-    np.logaddexp(0, z) followed by a separate sigmoid.
+    σ(z) = exp(min(z, 0)) / (1 + e), which is 1 / (1 + e) for z >= 0 and e / (1 + e) for
+    z < 0 without a branch (np.where over random signs is several times slower).
     """
     e = np.exp(-np.abs(z))
-    return np.maximum(z, 0) + np.log1p(e), np.where(z >= 0, 1, e) / (1 + e)
+    softplus = np.maximum(z, 0)
+    softplus += np.log1p(e)
+    sig = np.exp(np.minimum(z, 0))
+    sig /= 1 + e
+    return softplus, sig
 
 
 def add_rows_at(table: np.ndarray, ids: np.ndarray, rows: np.ndarray) -> None:
