@@ -207,20 +207,25 @@ class Adam(Optimizer):
         m, v = slots
         if self.weight_decay > 0:
             if self.decoupled:
-                p -= (lr * self.weight_decay) * p  # AdamW: shrink the weights, independent of g
+                p *= 1.0 - lr * self.weight_decay  # AdamW: p <- p - lr wd p, independent of g
             else:
                 g = g + self.weight_decay * p  # Adam + L2: the decay goes through m and v
+        # One scratch array serves every term below: a step makes a few passes over each
+        # parameter and its two moments, and fresh temporaries would add as many again.
+        scratch = np.multiply(g, 1.0 - self.b1)
         m *= self.b1
-        m += (1.0 - self.b1) * g
+        m += scratch  # m <- b1 m + (1 - b1) g
+        np.multiply(g, g, out=scratch)
+        scratch *= 1.0 - self.b2
         v *= self.b2
-        v += (1.0 - self.b2) * (g * g)
+        v += scratch  # v <- b2 v + (1 - b2) g^2
         # lr m_hat / (sqrt(v_hat) + eps) with the bias corrections folded into two scalars
         # (Kingma & Ba, end of section 2), which saves two passes over the arrays:
         #   = step_size m / (sqrt(v) + eps_hat),  step_size = lr sqrt(1-b2^t) / (1-b1^t),
         #                                         eps_hat = eps sqrt(1-b2^t)
         root = math.sqrt(1.0 - self.b2**t)
         step_size = lr * root / (1.0 - self.b1**t)
-        update = np.sqrt(v)
+        update = np.sqrt(v, out=scratch)
         update += self.eps * root
         np.divide(m, update, out=update)
         update *= step_size

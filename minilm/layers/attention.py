@@ -73,14 +73,16 @@ def attention_forward(
 
     qkv, qkv_cache = affine_forward(x, W_qkv, b_qkv)  # (N, T, 3D)
     # (N, T, 3D) -> (N, T, 3, h, d) -> (3, N, h, T, d): one transpose splits Q/K/V and heads.
-    q, k, v = qkv.reshape(N, T, 3, h, d).transpose(2, 0, 3, 1, 4)  # each (N, h, T, d)
-    scores = (q @ k.swapaxes(-1, -2)) * scale  # (N, h, T, T) query i (rows) vs key j
-    keep = None if pad_mask is None else ~pad_mask[:, None, None, :]  # (N, 1, 1, T) keys
+    q, k, v = qkv.reshape(N, T, 3, h, d).transpose(2, 0, 3, 1, 4)  # each (N, h, T, d), views
+    scores = q @ k.swapaxes(-1, -2)  # (N, h, T, T) query i (rows) vs key j
+    scores *= scale  # in place: (N, h, T, T) is the largest array here, avoid a second one
     # a fully padded row gets all-zero weights (finite, see _masked_softmax for why)
-    p = _masked_softmax(scores, keep)  # (N, h, T, T)
-    ctx = p @ v  # (N, h, T, d)
-    ctx = ctx.transpose(0, 2, 1, 3).reshape(N, T, D)  # concatenate heads: (N, T, D)
-    out, out_cache = affine_forward(ctx, W_o, b_o)  # (N, T, D)
+    p = _masked_softmax(scores, pad_mask)  # (N, h, T, T), computed in the buffer of scores
+    # C = P V written straight into the (N, T, h, d) layout that concatenates the heads, so
+    # the concatenation below is a free reshape instead of a transpose copy
+    ctx = np.empty((N, T, h, d), dtype=p.dtype)
+    np.matmul(p, v, out=ctx.transpose(0, 2, 1, 3))  # (N, h, T, d) view of ctx
+    out, out_cache = affine_forward(ctx.reshape(N, T, D), W_o, b_o)  # (N, T, D)
 
     cache = (qkv_cache, q, k, v, p, out_cache, scale)
     return out, cache
@@ -99,27 +101,37 @@ def attention_backward(
 
     # out = ctx W_o + b_o
     dctx, dW_o, db_o = affine_backward(dout, out_cache)  # (N, T, D)
-    dctx = dctx.reshape(N, T, h, d).transpose(0, 2, 1, 3)  # split heads: (N, h, T, d)
+    dctx = dctx.reshape(N, T, h, d).transpose(0, 2, 1, 3)  # split heads: (N, h, T, d) view
+    # d[Q|K|V] is assembled in place in the (N, T, 3, h, d) layout of the fused projection:
+    # dq, dk, dv below are views of one buffer, so undoing the head split costs no copy.
+    dqkv = np.empty((N, T, 3, h, d), dtype=dout.dtype)
+    dq, dk, dv = dqkv.transpose(2, 0, 3, 1, 4)  # each (N, h, T, d)
     # ctx = p v
     dp = dctx @ v.swapaxes(-1, -2)  # (N, h, T, T)
-    dv = p.swapaxes(-1, -2) @ dctx  # (N, h, T, d)
+    np.matmul(p.swapaxes(-1, -2), dctx, out=dv)  # dv = p^T dctx
     # p = softmax(scores) per row: dscores = p * (dp - sum_j p_j dp_j). Where p is exactly 0
     # (padded keys, fully padded rows) dscores is 0 too: no gradient reaches padded keys.
-    dscores = p * (dp - np.sum(p * dp, axis=-1, keepdims=True))  # (N, h, T, T)
+    # Computed in the buffer of dp (ours), the row sums with einsum (no (N, h, T, T) product).
+    dp -= np.einsum("nhij,nhij->nhi", p, dp)[..., None]
+    dp *= p
+    dscores = dp  # (N, h, T, T)
     # scores = q k^T * scale
-    dq = (dscores @ k) * scale  # (N, h, T, d)
-    dk = (dscores.swapaxes(-1, -2) @ q) * scale  # (N, h, T, d)
-    # undo the split: (3, N, h, T, d) -> (N, T, 3, h, d) -> (N, T, 3D)
-    dqkv = np.stack([dq, dk, dv]).transpose(1, 3, 0, 2, 4).reshape(N, T, 3 * h * d)
-    dx, dW_qkv, db_qkv = affine_backward(dqkv, qkv_cache)
+    np.matmul(dscores, k, out=dq)
+    np.matmul(dscores.swapaxes(-1, -2), q, out=dk)
+    dqkv[:, :, :2] *= scale  # dq, dk both carry the 1/sqrt(d) of the scores
+    dx, dW_qkv, db_qkv = affine_backward(dqkv.reshape(N, T, 3 * h * d), qkv_cache)
     return dx, dW_qkv, db_qkv, dW_o, db_o
 
 
-def _masked_softmax(scores: np.ndarray, keep: np.ndarray | None) -> np.ndarray:
-    """Softmax over the last axis using only entries where `keep` is True (None: all entries).
+def _masked_softmax(scores: np.ndarray, pad_mask: np.ndarray | None) -> np.ndarray:
+    """Softmax over the keys (last axis) of scores (N, h, T, T), in place, padded keys excluded.
 
-    Stable: the row maximum over kept entries is subtracted before exp. Excluded entries get
-    exp(-inf) = 0, i.e. weight exactly 0.
+    pad_mask (N, T) True = padded key, or None. Overwrites `scores` (a fresh buffer of the
+    caller's) and returns it.
+
+    Stable: the row maximum over kept entries is subtracted before exp. A padded key's score
+    becomes -inf (an additive bias row of 0 / -inf), and exp(-inf) = 0: its weight is exactly 0.
+    Every step runs in place on the one (N, h, T, T) buffer: this is the layer's largest array.
 
     A row with nothing kept (a fully padded sequence) has no valid key, so we define its weights
     as all zeros: its context vector is 0 and its output is just b_o. The other common choice,
@@ -127,16 +139,17 @@ def _masked_softmax(scores: np.ndarray, keep: np.ndarray | None) -> np.ndarray:
     the padding - finite, but it quietly averages padding vectors and sends gradient to them.
     Zero weights keep the output finite (no 0/0) and padded keys gradient-free in every case.
     """
-    if keep is None:
-        shifted = scores - scores.max(axis=-1, keepdims=True)
-        e = np.exp(shifted)
-        return e / e.sum(axis=-1, keepdims=True)
-    masked = np.where(keep, scores, -np.inf)
-    row_max = masked.max(axis=-1, keepdims=True)
-    row_max = np.where(np.isfinite(row_max), row_max, 0.0)  # fully masked row: avoid -inf - -inf
-    e = np.exp(masked - row_max)  # 0 where masked
-    total = e.sum(axis=-1, keepdims=True)
-    return e / np.where(total > 0, total, 1.0)  # fully masked row: 0 / 1 = 0
+    if pad_mask is not None:
+        bias = np.where(pad_mask, -np.inf, 0).astype(scores.dtype)  # (N, T): 0 keep, -inf pad
+        scores += bias[:, None, None, :]  # broadcast over heads and queries
+    row_max = scores.max(axis=-1, keepdims=True)  # (N, h, T, 1)
+    row_max[~np.isfinite(row_max)] = 0  # fully masked row: avoid -inf - -inf = nan
+    scores -= row_max
+    np.exp(scores, out=scores)  # 0 where masked
+    total = scores.sum(axis=-1, keepdims=True)  # (N, h, T, 1)
+    total[total == 0] = 1  # fully masked row: 0 / 1 = 0
+    scores /= total
+    return scores
 
 
 def sinusoidal_positions(T: int, D: int, dtype: DTypeLike = np.float32) -> np.ndarray:

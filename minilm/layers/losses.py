@@ -74,18 +74,21 @@ def softmax_cross_entropy(
             f"counted targets must lie in [0, {V})"
         )
     z = logits.reshape(-1, V)  # (M, V)
-    shifted = z - z.max(axis=1, keepdims=True)  # (M, V)  every entry <= 0: exp cannot overflow
-    exp = np.exp(shifted)  # (M, V)
-    total = exp.sum(axis=1)  # (M,)  >= 1 (the max entry contributes exp(0)), so log is safe
+    # Fused: one (M, V) buffer goes z - max -> exp -> softmax - onehot, in place. The logits
+    # of a language model are the largest array of a step, and each pass over them costs.
+    dlogits = z - z.max(axis=1, keepdims=True)  # (M, V)  every entry <= 0: exp cannot overflow
     rows = np.arange(y.size)
+    shifted_y = dlogits[rows, y]  # (M,)  z_y - max, read before the buffer is overwritten
+    np.exp(dlogits, out=dlogits)  # (M, V)
+    total = dlogits.sum(axis=1)  # (M,)  >= 1 (the max entry contributes exp(0)), so log is safe
     keep = counted.reshape(-1)  # (M,)
-    nll = np.log(total) - shifted[rows, y]  # (M,)  -log softmax(z)[y] = logsumexp - z_y
+    nll = np.log(total) - shifted_y  # (M,)  -log softmax(z)[y] = logsumexp - z_y
     loss = float(nll[keep].sum(dtype=np.float64)) / n
 
-    dlogits = exp / total[:, None]  # (M, V) softmax
-    dlogits[rows, y] -= 1  # each row has one target, so no duplicate indices here
-    dlogits *= keep[:, None]  # uncounted rows get no gradient
-    dlogits /= n
+    # dloss/dz = keep (exp / total - onehot) / n: one scale per row, then the target entries
+    weight = keep.astype(dlogits.dtype) / n  # (M,)  1/n if counted, else 0
+    dlogits *= (weight / total)[:, None]  # softmax / n (uncounted rows: 0)
+    dlogits[rows, y] -= weight  # each row has one target, so no duplicate indices here
     return loss, dlogits.reshape(logits.shape)
 
 
