@@ -171,10 +171,13 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     """Logistic function 1 / (1 + exp(-x)), stable for any |x|.
 
     exp(-x) overflows for x << 0, so use e = exp(-|x|) <= 1 on both sides:
-    sigma(x) = 1 / (1 + e) for x >= 0 and e / (1 + e) for x < 0 (the same value).
+    sigma(x) = 1 / (1 + e) for x >= 0 and e / (1 + e) for x < 0 (the same value), i.e.
+    exp(min(x, 0)) / (1 + e) - without a branch (np.where over mixed signs is several times
+    slower).
     """
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+    out = np.exp(np.minimum(x, 0))
+    out /= 1 + np.exp(-np.abs(x))
+    return out
 
 
 def sigmoid_forward(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
