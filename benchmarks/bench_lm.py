@@ -8,7 +8,9 @@ Each thread count runs in its own subprocess with OMP/OPENBLAS/MKL_NUM_THREADS s
 NumPy is imported (BLAS reads them once, at load time). A step is timed `--steps` times after
 `--warmup` untimed steps; the median is reported. PyTorch, when importable, runs the same
 architecture in the same subprocess, so both see the same machine state; the ratio is
-NumPy time / PyTorch time (below 1.0: NumPy is faster).
+NumPy time / PyTorch time (below 1.0: NumPy is faster). The subprocess first calls
+minilm.train.keep_freed_memory(), as training does, so freed temporaries are reused rather
+than page-faulted in again every step (see benchmarks/bench_transformer.py).
 
     python benchmarks/bench_lm.py                  # 1 and 2 threads, table + ratios
     python benchmarks/bench_lm.py --profile nplm   # where the NumPy step's time goes
@@ -136,6 +138,9 @@ def median_seconds(step, steps: int, warmup: int) -> float:
 
 def worker(threads: int, steps: int, warmup: int) -> dict:
     """Runs inside a subprocess whose BLAS thread count was fixed by the environment."""
+    from minilm.train import keep_freed_memory
+
+    keep_freed_memory()  # as minilm.train.train() does
     result = {"threads": threads}
     try:
         import torch

@@ -12,16 +12,17 @@ scaled_dot_product_attention, tanh-GELU), so both see the same machine state; th
 NumPy time / PyTorch time (below 1.0: NumPy is faster). Other processes on the machine make
 timings noisy: run it on an idle machine for figures you want to quote.
 
-Fresh memory is a hidden cost. A NumPy step holds ~70 MB of activations and temporaries at its peak;
-glibc's malloc hands most of it back to the kernel when the step frees it ("trimming"), so
-the next step page-faults it in again, 4 KB at a time: ~11,000 faults, 25-35 ms of a
-95-105 ms step on our 2-core VM (column "faults": the NumPy step's minor page faults). The
-`--no-trim` flag sets glibc's own tunables MALLOC_TRIM_THRESHOLD_ / MALLOC_MMAP_THRESHOLD_ in
-the subprocess (both NumPy and PyTorch run under them) to show what the step costs without
-that churn; a training script gets the same by exporting them. The default leaves malloc alone.
+Fresh memory is a hidden cost. A NumPy step holds ~70 MB of activations and temporaries at its
+peak; glibc's malloc by default hands most of it back to the kernel when the step frees it, so
+the next step page-faults it in again, 4 KB at a time: ~11,000 faults, 25-35 ms of a 95-105 ms
+step on our 2-core VM. Training (minilm.train.train) therefore calls
+`minilm.train.keep_freed_memory()` first, and so does this benchmark's subprocess (PyTorch runs
+in the same process, under the same malloc settings; its own caching allocator does not need
+them). `--glibc-default` leaves malloc alone to show the difference. Column "faults": the NumPy
+step's minor page faults.
 
     python benchmarks/bench_transformer.py              # 1 and 2 threads, table + ratios
-    python benchmarks/bench_transformer.py --no-trim    # the same, malloc keeps freed memory
+    python benchmarks/bench_transformer.py --glibc-default  # malloc returns freed memory
     python benchmarks/bench_transformer.py --profile    # where the NumPy step's time goes
 """
 
@@ -150,8 +151,12 @@ def median_ms(step, steps: int, warmup: int) -> tuple[float, int]:
     return 1000 * times[len(times) // 2], faults[len(faults) // 2]
 
 
-def child(threads: int, steps: int, warmup: int) -> None:
+def child(threads: int, steps: int, warmup: int, glibc_default: bool) -> None:
     """Runs inside a subprocess whose BLAS thread count was fixed by the environment."""
+    if not glibc_default:
+        from minilm.train import keep_freed_memory
+
+        keep_freed_memory()  # as minilm.train.train() does
     numpy_ms, faults = median_ms(numpy_step(), steps, warmup)
     result = {"threads": threads, "numpy_ms": numpy_ms, "numpy_faults": faults}
     tstep = torch_step()
@@ -164,22 +169,20 @@ def child(threads: int, steps: int, warmup: int) -> None:
     print(json.dumps(result))
 
 
-# glibc malloc tunables (bytes): keep up to 1 GB of freed heap instead of returning it to the
-# kernel, and serve blocks up to 64 MB from the heap rather than from fresh mmap'd pages
-NO_TRIM = {"MALLOC_TRIM_THRESHOLD_": str(2**30), "MALLOC_MMAP_THRESHOLD_": str(2**26)}
-
-
-def run_subprocess(threads: int, steps: int, warmup: int, no_trim: bool = False) -> dict:
-    env = dict(os.environ) | (NO_TRIM if no_trim else {})
+def run_subprocess(threads: int, steps: int, warmup: int, glibc_default: bool) -> dict:
+    env = dict(os.environ)
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env[var] = str(threads)
     cmd = [sys.executable, __file__, "--child", str(threads), "--steps", str(steps),
-           "--warmup", str(warmup)]  # fmt: skip
+           "--warmup", str(warmup)] + (["--glibc-default"] if glibc_default else [])  # fmt: skip
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
 def profile(steps: int) -> None:
+    from minilm.train import keep_freed_memory
+
+    keep_freed_memory()
     step = numpy_step()
     step()  # warm caches and the optimiser state
     prof = cProfile.Profile()
@@ -196,22 +199,21 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=20, help="timed steps (median reported)")
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--profile", action="store_true", help="cProfile the NumPy step instead")
-    ap.add_argument(
-        "--no-trim", action="store_true", help="run both steps with glibc's heap trimming off"
-    )
+    ap.add_argument("--glibc-default", action="store_true",
+                    help="leave malloc returning freed memory (training does not)")  # fmt: skip
     ap.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child is not None:
-        child(args.child, args.steps, args.warmup)
+        child(args.child, args.steps, args.warmup, args.glibc_default)
         return
     if args.profile:
         profile(args.steps)
         return
-    malloc = "heap trimming off (--no-trim)" if args.no_trim else "default malloc"
+    malloc = "glibc's default malloc" if args.glibc_default else "freed memory kept, as in training"
     print(f"transformer MLM step, float32, {malloc}: {SIZE}")
     print(f"{'threads':>7} {'numpy ms':>9} {'torch ms':>9} {'ratio':>6} {'faults':>7}")
     for threads in args.threads:
-        r = run_subprocess(threads, args.steps, args.warmup, args.no_trim)
+        r = run_subprocess(threads, args.steps, args.warmup, args.glibc_default)
         torch_ms = f"{r['torch_ms']:9.1f}" if "torch_ms" in r else f"{'-':>9}"
         ratio = f"{r['ratio']:6.2f}" if "ratio" in r else f"{'-':>6}"
         print(f"{threads:>7} {r['numpy_ms']:9.1f} {torch_ms} {ratio} {r['numpy_faults']:>7}")

@@ -299,3 +299,11 @@ def test_empty_batch_source_is_an_error():
     source.steps_per_epoch = 0
     with pytest.raises(MinilmError, match="shorter than one batch"):
         train(loss_and_grads, init_params(), source, SGD(0.1), TrainConfig(lr=0.1))
+
+
+def test_keep_freed_memory_takes_on_glibc():
+    import platform
+
+    from minilm.train import keep_freed_memory
+
+    assert keep_freed_memory() is (platform.libc_ver()[0] == "glibc")
