@@ -51,14 +51,16 @@ def test_valid_and_test_use_only_training_words():
 def _states(line: str, index: dict[str, list[tuple[str, set[str], str]]]) -> bool:
     """Does the line state a held-out triple (subject, verb, object)? Active: a subject form, then
     a verb form with no other person or animal between them, then an object form. Passive: an
-    object form, then a participle, then 'by', then the subject form. Plurals count."""
+    object form, then a participle, then 'by', then the subject form (so "X was seen by Y" is
+    never read as X seeing Y). Plurals count."""
     toks = line.split()
     for i, tok in enumerate(toks):
         for subj_forms, forms, obj_forms in index.get(tok, ()):
             if tok in subj_forms:  # active: subj ... verb ... obj
                 for j in range(i + 1, len(toks)):
                     if toks[j] in forms:
-                        if obj_forms & set(toks[j + 1 :]):
+                        # "the cow was seen by a dog" is a passive: cow is not the seer
+                        if toks[j - 1] != "was" and obj_forms & set(toks[j + 1 :]):
                             return True
                         break
                     if toks[j] in AGENTS:
@@ -141,8 +143,9 @@ def test_senses_agree_with_text():
     }
     assert listed == actual
 
-    def words_of(sense_templates):
-        return {t for tpl in sense_templates for t in tpl.split()}
+    def words_of(sense):
+        fixed = {t for tpl in sense.templates for t in tpl.split() if not t.startswith("{")}
+        return fixed | {f for fillers in sense.slots.values() for f in fillers}
 
     cues = {}
     for w, senses in world.POLYSEMY.items():
@@ -155,6 +158,134 @@ def test_senses_agree_with_text():
         assert toks & own and not toks & other, (split, line)
     per = collections.Counter((r[0], r[3], r[4]) for r in rows)
     assert all(per["test", w, s] >= 15 for w, senses in world.POLYSEMY.items() for s in senses)
+    # the README's table is the same recount
+    readme = (WORLD / "README.md").read_text(encoding="utf-8")
+    for w, senses in world.POLYSEMY.items():
+        for s, sense in senses.items():
+            counts = " | ".join(str(per[sp, w, s]) for sp in ("train", "valid", "test"))
+            assert f"| {w} | {s} | {', '.join(sense.kin)} | {counts} |" in readme, (w, s)
+
+
+def _sense_lines() -> dict[str, list[tuple[str, str, str]]]:
+    """split -> (word, sense, sentence) of every line listed in senses.tsv."""
+    text = {s: _lines(f"{s}.txt") for s in ("train", "valid", "test")}
+    out = collections.defaultdict(list)
+    for line in _lines("senses.tsv"):
+        if not line.startswith("#"):
+            split, ln, _, word, sense = line.split("\t")
+            out[split].append((word, sense, text[split][int(ln) - 1]))
+    return out
+
+
+def test_heldout_polysemy_sentences_are_new_but_made_of_seen_parts():
+    """No valid/test polysemy sentence occurs anywhere in train; every word of one occurs in
+    train sentences of the same word and sense, and every filler in the same slot of the same
+    template (the held-out combinations are new combinations of known parts)."""
+    lines = _sense_lines()
+    train_text = set(_lines("train.txt"))
+    seen = collections.defaultdict(set)  # (word, sense) -> words of its train sentences
+    for word, sense, sentence in lines["train"]:
+        seen[word, sense].update(sentence.split())
+    by_template = collections.defaultdict(set)  # (word, sense, template, slot) -> train fillers
+    parsed = {}
+    for word, senses in world.POLYSEMY.items():
+        for name, sense in senses.items():
+            for tpl in sense.templates:
+                toks = tpl.format(w=word, **{k: f"{{{k}}}" for k in sense.slots}).split()
+                parsed[word, name, tpl] = toks
+
+    def fillers(word, name, sentence):
+        """(template, {slot: filler}) of a sentence of this sense, or None."""
+        toks = sentence.split()
+        for tpl in world.POLYSEMY[word][name].templates:
+            pattern = parsed[word, name, tpl]
+            if len(pattern) == len(toks) and all(
+                p == t or p.startswith("{") for p, t in zip(pattern, toks, strict=True)
+            ):
+                return tpl, {p: t for p, t in zip(pattern, toks, strict=True) if p != t}
+        return None
+
+    for word, name, sentence in lines["train"]:
+        tpl, fill = fillers(word, name, sentence)
+        for slot, f in fill.items():
+            by_template[word, name, tpl, slot].add(f)
+    for split in ("valid", "test"):
+        assert lines[split], split
+        for word, name, sentence in lines[split]:
+            assert sentence not in train_text, (split, sentence)
+            assert set(sentence.split()) <= seen[word, name], (split, sentence)
+            tpl, fill = fillers(word, name, sentence)
+            for slot, f in fill.items():
+                assert f in by_template[word, name, tpl, slot], (split, sentence, slot)
+
+
+def test_sense_contexts_are_shared_with_companions_without_polysemous_words():
+    """Every sense-typical filler occurs in train lines with no polysemous word (companions),
+    next to the sense's kin words - so the senses are learnable from shared distribution - and
+    no polysemous word is a filler, kin word or companion word."""
+    poly = set(world.POLYSEMY)
+    plain = [set(x.split()) for x in _lines("train.txt") if not poly & set(x.split())]
+    plain_words = set().union(*plain)
+    for word, senses in world.POLYSEMY.items():
+        for name, sense in senses.items():
+            fillers = {f for fs in sense.slots.values() for f in fs}
+            assert fillers <= plain_words, (word, name, sorted(fillers - plain_words))
+            for kin in sense.kin:
+                assert any(kin in toks and toks & fillers for toks in plain), (word, name, kin)
+            companion_words = {t for c in sense.companions for t in c.split()}
+            assert not poly & (fillers | set(sense.kin) | companion_words), (word, name)
+
+
+def test_one_template_per_word_differs_between_senses_only_in_its_fillers():
+    """The last templates of a word's two senses are one sentence with slots, and the slots'
+    fillers are disjoint, so there only the sense-typical words can tell the senses apart."""
+    for word, senses in world.POLYSEMY.items():
+        a, b = senses.values()
+        skeleton = [
+            [t if not t.startswith("{") or t == "{w}" else "_" for t in s.templates[-1].split()]
+            for s in (a, b)
+        ]
+        assert skeleton[0] == skeleton[1], word
+        slots = [[t[1:-1] for t in s.templates[-1].split() if t[0] == "{" and t != "{w}"]
+                 for s in (a, b)]  # fmt: skip
+        for slot_a, slot_b in zip(*slots, strict=True):
+            assert not set(a.slots[slot_a]) & set(b.slots[slot_b]), (word, slot_a, slot_b)
+
+
+def test_word_positions_do_not_tell_the_senses_apart():
+    """The word's token position over all templates is the same multiset for both senses, and
+    its occurrences' positions in train are about equally spread (no positional shortcut)."""
+    for word, senses in world.POLYSEMY.items():
+        a, b = ([t.split().index("{w}") for t in s.templates] for s in senses.values())
+        assert sorted(a) == sorted(b), word
+    counts = collections.Counter()
+    for line in _lines("senses.tsv"):
+        if line.startswith("train"):
+            _, _, idx, word, sense = line.split("\t")
+            counts[word, sense, int(idx)] += 1
+    for word, senses in world.POLYSEMY.items():
+        s1, s2 = senses
+        n1 = sum(c for (w, s, _), c in counts.items() if (w, s) == (word, s1))
+        n2 = sum(c for (w, s, _), c in counts.items() if (w, s) == (word, s2))
+        for pos in {i for w, _, i in counts if w == word}:
+            share1, share2 = counts[word, s1, pos] / n1, counts[word, s2, pos] / n2
+            # ~500 occurrences a sense: binomial sd of a share <= 0.023, 0.12 is > 3.5 sd each
+            assert abs(share1 - share2) < 0.12, (word, pos, share1, share2)
+
+
+def test_a_polysemous_word_in_a_filler_is_rejected(monkeypatch):
+    """The generator refuses a lexicon where a sense's filler is a polysemous word (its
+    occurrences would go unrecorded in senses.tsv)."""
+    crane = world.POLYSEMY["crane"]
+    bad = world.Sense(
+        crane["bird"].templates,
+        {**crane["bird"].slots, "prey": ("frog", "bat")},
+        crane["bird"].kin,
+        crane["bird"].companions,
+    )
+    monkeypatch.setitem(world.POLYSEMY, "crane", {**crane, "bird": bad})
+    with pytest.raises(world.MinilmError, match="bat"):
+        world.generate_world(300)
 
 
 def test_bias_tsv_agrees_with_a_recount_and_with_the_planted_rates():

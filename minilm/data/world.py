@@ -30,13 +30,16 @@ and `?`, always a separate token. Every sentence ends with `.` or `?`.
 Splits. Subject-verb-object facts are drawn from a table of (subject, verb, object) triples that
 respect selectional restrictions (animals eat foods, people drive vehicles, ...). A seeded 10% of
 the triples is held out: train never states them; every SVO sentence of valid/test states one.
-All other frames are drawn from the same distribution in every split, so valid/test use only
-training words but contain facts an n-gram model cannot have memorised (Bengio et al. 2003).
+Likewise a seeded 20% of each polysemy template's filler combinations is stated only in
+valid/test, so a test occurrence of "crane" is never a sentence seen in train. All other frames
+are drawn from the same distribution in every split, so valid/test use only training words but
+contain facts an n-gram model cannot have memorised (Bengio et al. 2003).
 """
 
 from __future__ import annotations
 
 import itertools
+import string
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,6 +51,7 @@ from minilm.io import ensure_dir, write_text
 DEFAULT_SENTENCES = 75_000
 DEFAULT_SEED = 1
 HELDOUT_FRACTION = 0.10  # share of SVO triples never stated in train
+SENSE_HELDOUT_FRACTION = 0.20  # share of each polysemy template's filler combinations, ditto
 SPLIT_FRACTIONS = {"train": 0.90, "valid": 0.05, "test": 0.05}
 PARAPHRASE_PAIRS = {"train": 4000, "heldout": 500}
 
@@ -311,54 +315,238 @@ PLURAL.update(
 )
 MASS_FOODS = {"bread", "cheese", "rice", "soup", "meat", "corn"}
 
-# Polysemous words: two senses, each with its own context templates ({w} is the word).
-POLYSEMY = {
+# Polysemous words. A sense is learnable only from contexts it shares with other text, so each
+# sense is a small grammar rather than a list of sentences:
+#   templates   sentences with the word ({w}) and slots ({water}) filled from `slots`;
+#   slots       sense-typical words (the bird stands in a marsh, the machine lifts steel);
+#   companions  sentences putting the same slot words around non-polysemous kin words ({x}:
+#               heron, forklift, shore ...) - so "marsh" or "steel" means something before any
+#               crane is seen, and the kin words share their contexts with the sense.
+# The last template of the two senses of a word is the same sentence but for its fillers
+# ("from the hill we watched a {hue} crane near the {wetland}" / "... {paint} crane near the
+# {site}"): there only the sense-typical words tell the senses apart.
+# The word takes the same token positions in the two senses' templates (the same multiset), so
+# its position in a sentence says nothing about its sense.
+# Held out (`_sense_combinations`): a seeded fifth of each template's filler combinations is
+# stated only in valid/test, never in train, while each of their fillers fills the same slot of
+# the same template in train - recognising the sense needs composition, not recall.
+
+
+@dataclass(frozen=True)
+class Sense:
+    """One sense of a polysemous word: its templates, their fillers, kin words, companions."""
+
+    templates: tuple[str, ...]  # {w} = the polysemous word, {slot} = a word of slots[slot]
+    slots: dict[str, tuple[str, ...]]  # slot -> sense-typical fillers
+    kin: tuple[str, ...]  # non-polysemous words that occur in this sense's contexts
+    companions: tuple[str, ...]  # {x} = a kin word (optional), slots as in the templates
+
+
+POLYSEMY: dict[str, dict[str, Sense]] = {
     "bank": {
-        "river": (
-            "the boat drifted toward the muddy {w} of the river .",
-            "fish dart in the shallow water near the {w} .",
-            "reeds grow along the {w} where the river bends .",
+        "river": Sense(
+            templates=(
+                "the {boat} drifted toward the {ground} {w} of the {water} .",
+                "{fish} swim in shallow water near the {w} of the {water} .",
+                "{reeds} grow along the {w} where the {water} bends .",
+                "the {w} of the {water} was {ground} after the rain .",
+                "we stopped at the {w} near the {water} to look at the {reeds} .",
+            ),
+            slots={
+                "boat": ("boat", "canoe", "raft", "log"),
+                "ground": ("muddy", "grassy", "sandy", "steep"),
+                "water": ("river", "stream", "creek", "brook"),
+                "fish": ("fish", "trout", "eels", "tadpoles"),
+                "reeds": ("reeds", "rushes", "willows", "moss"),
+            },
+            kin=("shore", "edge"),
+            companions=(
+                "the {boat} drifted toward the {ground} {x} of the {water} .",
+                "{fish} swim in the shallow water near the {x} of the {water} .",
+                "{reeds} grow along the {x} where the {water} bends .",
+                "the {boat} floated down the {water} past the {reeds} .",
+            ),
         ),
-        "money": (
-            "the clerk at the {w} counted the money .",
-            "savings are kept safely in the {w} .",
-            "the {w} lent money to the shop owner .",
+        "money": Sense(
+            templates=(
+                "the {staff} who worked at the {w} counted the {money} .",
+                "{savers} keep their {money} safely in the {w} .",
+                "the {w} lent {money} to the {borrower} .",
+                "the {staff} of the {w} locked the {money} in the vault .",
+                "we stopped at the {w} near the {square} to look at the {money} .",
+            ),
+            slots={
+                "staff": ("clerk", "teller", "manager", "cashier"),
+                "money": ("money", "coins", "cash", "savings", "gold"),
+                "savers": ("families", "traders", "merchants", "pensioners"),
+                "borrower": ("merchant", "trader", "shopkeeper", "landlord"),
+                "square": ("market", "square", "courthouse", "townhall"),
+            },
+            kin=("shop", "office", "market"),
+            companions=(
+                "the {staff} at the {x} counted the {money} .",
+                "{savers} keep their {money} in a safe at the {x} .",
+                "the {staff} of the {x} locked the {money} in the safe .",
+                "the {borrower} paid the {money} back to the {staff} .",
+                "we stopped at the {x} near the {square} to look at the {money} .",
+            ),
         ),
     },
     "bat": {
-        "animal": (
-            "a {w} flew out of the cave at night .",
-            "the {w} hung upside down in the gloomy cave .",
-            "at dusk the {w} hunts moths with its wings .",
+        "animal": Sense(
+            templates=(
+                "a {w} flew out of the {roost} at {hour} .",
+                "in the {gloomy} {roost} a {w} hung upside down .",
+                "at {hour} the hungry {w} hunts {insects} with its wings .",
+                "all day in the {gloomy} {roost} the {w} slept .",
+                "the children found a {young} {w} in the {roost} .",
+            ),
+            slots={
+                "roost": ("cave", "attic", "tunnel", "belfry"),
+                "hour": ("night", "dusk", "midnight", "nightfall"),
+                "gloomy": ("damp", "gloomy", "silent", "hollow"),
+                "insects": ("moths", "gnats", "beetles", "mosquitoes"),
+                "young": ("tiny", "sleeping", "young", "furry"),
+            },
+            kin=("owl", "swallow"),
+            companions=(
+                "the {x} flew out of the {roost} at {hour} .",
+                "the {x} slept all day in the {gloomy} {roost} .",
+                "at {hour} the {x} hunts {insects} with its wings .",
+                "{insects} swarmed in the {gloomy} {roost} at {hour} .",
+                "the children found a {young} {x} in the {roost} .",
+            ),
         ),
-        "sport": (
-            "the player hit the ball with a wooden {w} .",
-            "the batter swung the {w} and the crowd cheered .",
-            "the coach gave the team a new {w} for the match .",
+        "sport": Sense(
+            templates=(
+                "the {w} broke when the {player} hit the ball in the {game} .",
+                "the {player} swung the {w} and the {crowd} cheered .",
+                "the coach gave the {squad} a new {w} for the {game} .",
+                "the {player} gripped the {wood} {w} before the {game} .",
+                "the children found a {wood} {w} in the {shed} .",
+            ),
+            slots={
+                "player": ("batter", "player", "captain", "striker"),
+                "wood": ("wooden", "heavy", "polished", "cricket"),
+                "crowd": ("crowd", "fans", "spectators", "supporters"),
+                "squad": ("team", "squad", "juniors", "seniors"),
+                "game": ("match", "game", "final", "tournament"),
+                "shed": ("clubhouse", "pavilion", "locker", "stadium"),
+            },
+            kin=("racket", "club", "stick"),
+            companions=(
+                "the {player} hit the ball with a {wood} {x} .",
+                "the {player} swung the {x} and the {crowd} cheered .",
+                "the coach gave the {squad} a new {x} for the {game} .",
+                "the {player} scored and the {crowd} cheered after the {game} .",
+                "the children found a {wood} {x} in the {shed} .",
+            ),
         ),
     },
     "crane": {
-        "bird": (
-            "a {w} stood on one leg in the marsh .",
-            "the {w} spread its wings and flew over the lake .",
-            "a white {w} caught a frog in the marsh .",
+        "bird": Sense(
+            templates=(
+                "a {w} stood on one leg among the {cover} in the {wetland} .",
+                "the {w} caught a {prey} in the {wetland} .",
+                "the {w} spread its wings and {flew} over the {wetland} .",
+                "in the {wetland} a {w} waded after a {prey} .",
+                "from the hill we watched a {hue} {w} near the {wetland} .",
+            ),
+            slots={
+                "wetland": ("marsh", "lake", "pond", "swamp", "lagoon"),
+                "prey": ("frog", "fish", "snail", "worm"),
+                "cover": ("reeds", "rushes", "lilies", "sedge"),
+                "flew": ("flew", "glided", "soared"),
+                "hue": ("grey", "white", "wading", "nesting"),
+            },
+            kin=("heron", "stork", "duck"),
+            companions=(
+                "a {x} stood on one leg among the {cover} in the {wetland} .",
+                "the {x} caught a {prey} in the {wetland} .",
+                "the {x} spread its wings and {flew} over the {wetland} .",
+                "a {prey} hid from the {x} in the {wetland} .",
+                "from the hill we watched a {hue} {x} near the {wetland} .",
+            ),
         ),
-        "machine": (
-            "the {w} lifted the steel beams at the site .",
-            "workers climbed into the {w} at the construction site .",
-            "the yellow {w} raised concrete blocks to the roof .",
+        "machine": Sense(
+            templates=(
+                "the {w} lifted the {material} {load} at the {site} .",
+                "{crew} climbed into the {w} at the {site} .",
+                "the {w} raised {material} {load} to the roof .",
+                "the {w} {moved} the {load} onto the {carrier} .",
+                "from the hill we watched a {paint} {w} near the {site} .",
+            ),
+            slots={
+                "material": ("steel", "concrete", "timber", "iron"),
+                "load": ("beams", "blocks", "pipes", "girders", "crates"),
+                "site": ("site", "dock", "harbour", "quarry", "wharf"),
+                "moved": ("lifted", "lowered", "hoisted", "swung"),
+                "carrier": ("truck", "ship", "barge", "lorry"),
+                "crew": ("workers", "builders", "operators", "riggers"),
+                "paint": ("yellow", "rusty", "diesel", "mobile"),
+            },
+            kin=("forklift", "hoist", "winch"),
+            companions=(
+                "the {x} lifted the {material} {load} at the {site} .",
+                "{crew} climbed onto the {x} at the {site} .",
+                "the {carrier} brought the {material} {load} to the {site} .",
+                "the {x} {moved} the {load} onto the {carrier} .",
+                "from the hill we watched a {paint} {x} near the {site} .",
+            ),
         ),
     },
     "plant": {
-        "flora": (
-            "green leaves grew on the {w} in the garden .",
-            "the gardener watered the {w} every morning .",
-            "the {w} bloomed with tiny flowers in spring .",
+        "flora": Sense(
+            templates=(
+                "green {parts} grew on the {w} in the {garden} .",
+                "the gardener watered the {w} in the {garden} every {daytime} .",
+                "the {w} {bloomed} with tiny {parts} in {season} .",
+                "the {w} in the {garden} {bloomed} in {season} .",
+                "there is a {kind} {w} beside the {garden} .",
+            ),
+            slots={
+                "parts": ("leaves", "flowers", "buds", "shoots", "berries"),
+                "garden": ("garden", "greenhouse", "meadow", "flowerbed"),
+                "daytime": ("morning", "evening"),
+                "bloomed": ("bloomed", "blossomed", "flowered"),
+                "season": ("spring", "summer", "april"),
+                "kind": ("flowering", "climbing", "potted", "leafy"),
+            },
+            kin=("rose", "fern", "tulip", "shrub"),
+            companions=(
+                "green {parts} grew on the {x} in the {garden} .",
+                "the gardener watered the {x} in the {garden} every {daytime} .",
+                "the {x} {bloomed} with tiny {parts} in {season} .",
+                "the {garden} was full of {parts} in {season} .",
+                "there is a {kind} {x} beside the {garden} .",
+            ),
         ),
-        "factory": (
-            "workers at the {w} make engines for factories .",
-            "the {w} closed and hundreds of workers lost jobs .",
-            "smoke rose from the chimneys of the {w} .",
+        "factory": Sense(
+            templates=(
+                "{staff} who work at the {w} make {product} for the {buyer} .",
+                "the {w} closed and {many} of {staff} lost their jobs .",
+                "smoke rose from the {w} through its {stacks} at {shift} .",
+                "the {w} hired {many} of workers to make {product} .",
+                "there is a {sector} {w} beside the {route} .",
+            ),
+            slots={
+                "product": ("engines", "tyres", "batteries", "cables", "pumps"),
+                "buyer": ("carmakers", "shipyards", "railways", "airlines"),
+                "many": ("hundreds", "thousands", "dozens"),
+                "shift": ("dawn", "noon", "night"),
+                "staff": ("workers", "welders", "fitters", "machinists"),
+                "stacks": ("chimneys", "furnaces", "stacks"),
+                "sector": ("chemical", "power", "bottling", "textile"),
+                "route": ("railway", "motorway", "canal", "gasworks"),
+            },
+            kin=("factory", "mill", "refinery", "foundry"),
+            companions=(
+                "workers at the {x} make {product} for the {buyer} .",
+                "the {x} closed and {many} of {staff} lost their jobs .",
+                "smoke rose from the {stacks} of the {x} at {shift} .",
+                "the {buyer} ordered {many} of {product} from the {x} .",
+                "there is a {sector} {x} beside the {route} .",
+            ),
         ),
     },
 }
@@ -434,6 +622,8 @@ class World:
     weights: np.ndarray  # (R,) float64: sampling weight of each triple
     heldout: np.ndarray  # (R,) bool: never stated in train
     adj_pref: dict[str, tuple[tuple[str, ...], np.ndarray]] = field(default_factory=dict)
+    # (word, sense) -> mode ("train" / "heldout") -> per template, its sentences in that mode
+    sense_sentences: dict[tuple[str, str], dict[str, list[list[str]]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -467,7 +657,75 @@ def _make_world(rng: np.random.Generator) -> World:
     for adj, (_, _, groups) in ADJECTIVES.items():
         options = tuple(w for g in groups for w in NOUN_GROUPS[g])
         world.adj_pref[adj] = (options, rng.dirichlet(np.full(len(options), 0.5)))
+    _check_polysemy()
+    for word, senses in POLYSEMY.items():
+        for name, sense in senses.items():
+            world.sense_sentences[word, name] = _sense_combinations(rng, word, sense)
     return world
+
+
+def _slots_of(template: str) -> list[str]:
+    """The slot names of a template in order of appearance: 'the {w} of the {water}' -> w, water."""
+    return list(dict.fromkeys(f for _, f, _, _ in string.Formatter().parse(template) if f))
+
+
+def _check_polysemy() -> None:
+    """The sense lexicon is consistent: every slot has fillers, every template names the word
+    once and has at least two slots (so a held-out combination can reuse seen fillers), and no
+    polysemous word hides in a filler, kin word or companion, where its sense would go unrecorded
+    (senses.tsv must list every occurrence)."""
+    for word, senses in POLYSEMY.items():
+        for name, sense in senses.items():
+            where = f"POLYSEMY[{word!r}][{name!r}]"
+            texts = sense.templates + sense.companions
+            fixed = {t for text in texts for t in text.split() if not t.startswith("{")}
+            words = fixed | set(sense.kin) | {f for fs in sense.slots.values() for f in fs}
+            if words & set(POLYSEMY):
+                raise MinilmError(f"{where} uses {sorted(words & set(POLYSEMY))}; remove them")
+            for t in sense.templates:
+                slots = _slots_of(t)
+                if t.split().count("{w}") != 1 or len(slots) < 3:
+                    raise MinilmError(f"{where}: {t!r} needs one {{w}} and two slots or more")
+            for t in sense.companions:
+                if set(_slots_of(t)) - {"x"} - set(sense.slots):
+                    raise MinilmError(f"{where}: companion {t!r} names an unknown slot")
+            if {s for t in sense.templates for s in _slots_of(t)} - {"w"} - set(sense.slots):
+                raise MinilmError(f"{where}: a template names an unknown slot")
+
+
+def _sense_combinations(
+    rng: np.random.Generator, word: str, sense: Sense
+) -> dict[str, list[list[str]]]:
+    """Split each template's filler combinations into train and held-out sentences.
+
+    Per template, a seeded SENSE_HELDOUT_FRACTION of the combinations (at least one) is held
+    out, visited in a random order and taken only if each of its fillers still fills the same
+    slot in a combination left to train: a held-out sentence is new as a whole, never in its
+    words or in the place a word takes.
+    """
+    out: dict[str, list[list[str]]] = {"train": [], "heldout": []}
+    for template in sense.templates:
+        slots = [s for s in _slots_of(template) if s != "w"]
+        combos = list(itertools.product(*(sense.slots[s] for s in slots)))
+        want = max(1, int(round(SENSE_HELDOUT_FRACTION * len(combos))))
+        held: set[int] = set()
+        for i in rng.permutation(len(combos)):
+            if len(held) == want:
+                break
+            rest = [c for j, c in enumerate(combos) if j != i and j not in held]
+            if all(any(c[k] == f for c in rest) for k, f in enumerate(combos[i])):
+                held.add(int(i))
+        if len(held) < want:
+            raise MinilmError(f"{word}/{template!r}: too few fillers to hold out combinations")
+        for mode, picked in (("train", False), ("heldout", True)):
+            out[mode].append(
+                [
+                    template.format(w=word, **dict(zip(slots, c, strict=True)))
+                    for j, c in enumerate(combos)
+                    if (j in held) == picked
+                ]
+            )
+    return out
 
 
 def _choice(rng: np.random.Generator, items: tuple[str, ...], n: int) -> list[str]:
@@ -769,28 +1027,46 @@ def _frame_attribute(world: World, n: int, mode: str) -> list[Sentence]:
 
 
 def _frame_polysemy(world: World, n: int, mode: str) -> list[Sentence]:
-    """Polysemous words in sense-specific contexts; every occurrence's sense recorded."""
+    """Polysemous words in sense-specific contexts; every occurrence's sense recorded.
+
+    Word, sense and template are uniform; the sentence is uniform among the template's
+    combinations of this mode (train, or held out for valid/test: `_sense_combinations`)."""
     rng = world.rng
-    words = tuple(POLYSEMY)
+    keys = list(world.sense_sentences)
     out = []
-    for w, g, t in zip(
-        _choice(rng, words, n), rng.integers(0, 2, n), rng.integers(0, 3, n), strict=True
-    ):
-        sense = tuple(POLYSEMY[w])[g]
-        toks = POLYSEMY[w][sense][t].format(w=w).split()
-        out.append((toks, [(i, w, sense) for i, tok in enumerate(toks) if tok == w]))
+    for k, t, u in zip(rng.integers(0, len(keys), n), rng.random(n), rng.random(n), strict=True):
+        word, sense = keys[k]
+        by_template = world.sense_sentences[word, sense][mode]
+        options = by_template[int(t * len(by_template))]
+        toks = options[int(u * len(options))].split()
+        out.append((toks, [(i, word, sense) for i, tok in enumerate(toks) if tok == word]))
+    return out
+
+
+def _frame_companion(world: World, n: int, mode: str) -> list[Sentence]:
+    """The senses' contexts around non-polysemous kin words (heron, forklift, shore ...): all
+    fillers in all combinations, in every split - they carry no sense marks."""
+    rng = world.rng
+    senses = [s for w in POLYSEMY.values() for s in w.values()]
+    out = []
+    for k, u in zip(rng.integers(0, len(senses), n), rng.random(n), strict=True):
+        sense = senses[k]
+        template = sense.companions[int(u * len(sense.companions))]
+        fill = {s: _choice(rng, sense.slots[s], 1)[0] for s in _slots_of(template) if s != "x"}
+        out.append((template.format(x=_choice(rng, sense.kin, 1)[0], **fill).split(), []))
     return out
 
 
 FRAMES = (
     (_frame_svo, 0.34),
     (_frame_intransitive, 0.07),
-    (_frame_country, 0.13),
-    (_frame_gender, 0.14),
+    (_frame_country, 0.11),
+    (_frame_gender, 0.12),
     (_frame_occupation, 0.09),
     (_frame_comparison, 0.10),
     (_frame_attribute, 0.07),
     (_frame_polysemy, 0.06),
+    (_frame_companion, 0.04),
 )
 
 
@@ -1028,8 +1304,18 @@ def readme_md(corpus: WorldCorpus, n_sentences: int, seed: int) -> str:
         f"| {n} | {'semantic' if n in SEMANTIC_SECTIONS else 'syntactic'} | {q} |"
         for n, q in sections.items()
     )
-    senses = "\n".join(f"| {w} | {' / '.join(s)} |" for w, s in POLYSEMY.items())
+    per_split = {}
+    for split, _, _, w, sense in corpus.senses:
+        per_split[w, sense, split] = per_split.get((w, sense, split), 0) + 1
+    senses = "\n".join(
+        f"| {w} | {name} | {', '.join(sense.kin)} | "
+        + " | ".join(str(per_split.get((w, name, sp), 0)) for sp in corpus.splits)
+        + " |"
+        for w, ss in POLYSEMY.items()
+        for name, sense in ss.items()
+    )
     bias = ", ".join(f"{o} {p:.1f}" for o, p in OCCUPATION_HE_SHARE.items())
+    held = f"{SENSE_HELDOUT_FRACTION:.0%}"
     return (
         f"""# The `world` corpus
 
@@ -1061,18 +1347,29 @@ Training vocabulary: {len(vocab)} word types.
   occur in the same templates, differing only in he/his/him versus she/her.
 - **Planted bias.** Occupations occur with he- or she-pronouns at planted rates ({bias});
   `bias.tsv` gives the planted rate and the share measured in train.txt.
-- **Polysemy.** Four words with two senses in distinct contexts; `senses.tsv` records the sense
-  of every occurrence (split, 1-based line, 0-based token index, word, sense).
+- **Polysemy.** Four words with two senses; `senses.tsv` records the sense of every occurrence
+  (split, 1-based line, 0-based token index, word, sense). Each sense has five templates whose
+  slots take sense-typical words ("a crane caught a frog in the marsh", "the crane lifted the
+  steel beams at the dock"); companion sentences put the same words around non-polysemous kin
+  words ("the heron caught a fish in the pond"), so a sense is learnable from shared contexts.
+  The fifth template is the same for both senses of a word but for its fillers ("we watched a
+  grey crane near the marsh" / "we watched a yellow crane near the dock"): there only the
+  sense-typical words tell the senses apart. The word takes the same positions in the templates
+  of both senses, so its position says nothing about its sense. A seeded {held} of each
+  template's filler combinations is held out: valid and test state only those, train never
+  does, and each of their fillers fills the same slot in train sentences - a test occurrence is
+  a new sentence made of known parts.
 
-| word | senses |
-|---|---|
+| word | sense | kin words (companions) | train | valid | test |
+|---|---|---|---|---|---|
 {senses}
 
 ## Splits and unseen combinations
 Train/valid/test = 90/5/5 of the sentences. A seeded {HELDOUT_FRACTION:.0%} of the
 (subject, verb, object) triples allowed by the selectional restrictions is held out: train never
 states them, and every subject-verb-object sentence of valid and test states one of them
-({len(corpus.heldout_triples)} held-out triples). All other sentence types come from the same
+({len(corpus.heldout_triples)} held-out triples). The polysemy sentences of valid
+and test are held out in the same way (above). All other sentence types come from the same
 distribution in every split. Valid and test use only words that occur in train.
 
 ## Ground truth
