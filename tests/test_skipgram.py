@@ -347,10 +347,11 @@ def test_script_end_to_end(tmp_path):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_sum_rows_by_id_equals_sum_rows(dtype):
+@pytest.mark.parametrize("D", [4, 3])  # even D adds pairs of numbers as one complex number
+def test_sum_rows_by_id_equals_sum_rows(dtype, D):
     # many repeats (8 ids for 200 rows), unsorted, against core.sum_rows (np.bincount)
     rng = np.random.default_rng(10)
-    ids, rows = rng.integers(0, 8, 200), rng.standard_normal((200, 4)).astype(dtype)
+    ids, rows = rng.integers(0, 8, 200), rng.standard_normal((200, D)).astype(dtype)
     expected_ids, expected = sum_rows(ids, rows)
     got_ids, got = sg.sum_rows_by_id(ids, rows)
     assert np.array_equal(got_ids, expected_ids) and got.dtype == dtype
