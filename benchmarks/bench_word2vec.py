@@ -9,8 +9,8 @@ same run, and the table shows the throughput ratio and both models' quality side
 
 Both run on one core: gensim with workers=1, minilm with its BLAS pinned to one thread (the
 script re-executes itself with OMP/OPENBLAS/MKL_NUM_THREADS=1). minilm uses the training
-script's defaults, noise words shared per batch (--shared-negatives 32, CBOW 128);
-`--shared-negatives 0` measures word2vec.c's K noise words per pair instead.
+script's defaults: skip-gram with noise words shared per batch (--shared-negatives 32), CBOW
+with K per example (0); `--shared-negatives S` sets S for both.
 Wall-clock time is what a user sees; CPU time (process_time) is reported beside it because it
 stays meaningful on a shared machine. `--profile` prints where minilm's time goes (cProfile).
 CBOW uses word2vec.c's update of the context vectors (cbow_update="word2vec"), as gensim's
@@ -65,7 +65,7 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--sample", type=float, default=1e-3)
     ap.add_argument("--min-count", type=int, default=5)
     ap.add_argument("--batch-size", type=int, default=1024)
-    ap.add_argument("--shared-negatives", type=int, help="S (default 32, CBOW 128; 0 = per pair)")
+    ap.add_argument("--shared-negatives", type=int, help="S (default 32, CBOW 0 = per pair)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--profile", action="store_true", help="cProfile minilm's skip-gram run")
     ap.add_argument("--no-gensim", action="store_true", help="skip gensim even if installed")
@@ -94,7 +94,7 @@ def run_minilm(corpus, args, cbow: bool, profile: bool) -> dict:
     params = sg.init_params(cfg, np.random.default_rng(args.seed))
     shared = args.shared_negatives
     if shared is None:
-        shared = 128 if cbow else 32  # the training script's defaults
+        shared = 0 if cbow else 32  # the training script's defaults
     batches = SkipgramPairs(
         stream, vocab.counts, args.window, args.sample, args.batch_size, args.seed,
         negative=args.negative, cbow=cbow, shared_negatives=shared,

@@ -11,10 +11,12 @@ default, its update of the context vectors (--cbow-update word2vec: every contex
 whole gradient of the mean h, |C| times the exact gradient; --cbow-update exact trains with the
 true gradient and, at the same alpha, learns weaker analogies). Choices of ours: pairs are
 processed --batch-size at a time (one SGD step of lr alpha per pair, all summed: the same
-update size as word2vec.c); the examples of a batch share --shared-negatives S noise words, each
-weighted K/S: the same expected gradient as K noise words per pair, ~3x faster (S = 32; CBOW
-128, as its batches are ~5x fewer per epoch and the noise draws must still reach rare words;
---shared-negatives 0 draws K per pair, as word2vec.c does; see minilm/models/skipgram.py);
+update size as word2vec.c); skip-gram's pairs in a batch share --shared-negatives 32 noise
+words, each weighted K/32: the same expected gradient as K noise words per pair, and 2.5x
+faster on the world corpus (see minilm/models/skipgram.py). CBOW draws K per example, as
+word2vec.c does (--shared-negatives 0, its default): with one example per window its noise
+work is small already, and sharing needed S = 128 to keep its quality, which cost more than
+it saved.
 --subwords uses --buckets 100000 hash buckets
 instead of fastText's 2e6 (a laptop corpus has a few thousand distinct n-grams) and alpha 0.01:
 a word's vector is the SUM of its own and its ~20 n-gram rows, so one step moves it ~20 times
@@ -57,8 +59,8 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--window", type=int, default=5, help="max window; each word draws 1..window")
     ap.add_argument("--negative", type=int, default=5, help="K: noise words per pair")
     ap.add_argument("--shared-negatives", type=int, metavar="S",
-                    help="S noise words shared by a batch, each weighted K/S (32; CBOW\n"
-                         "128; 0 = K of its own per pair, as word2vec.c)")  # fmt: skip
+                    help="S noise words shared by a batch, each weighted K/S (skip-gram\n"
+                         "32; CBOW 0 = K of its own per example, as word2vec.c)")  # fmt: skip
     ap.add_argument("--sample", type=float, default=1e-3, help="subsampling threshold t (0 = off)")
     ap.add_argument("--alpha", type=float, help="start lr (0.025; CBOW 0.05; subwords 0.01)")
     ap.add_argument("--min-count", type=int, default=5, help="rarer words are dropped")
@@ -80,7 +82,7 @@ def parse_args() -> argparse.Namespace:
     if args.negative < 1:
         raise MinilmError(f"--negative must be >= 1, got {args.negative}")
     if args.shared_negatives is None:
-        args.shared_negatives = 128 if args.cbow else 32
+        args.shared_negatives = 0 if args.cbow else 32
     if args.shared_negatives < 0:
         raise MinilmError(f"--shared-negatives must be >= 0, got {args.shared_negatives}")
     if args.alpha is None:

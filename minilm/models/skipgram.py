@@ -64,7 +64,7 @@ summed, so the optimiser touches only the rows a batch used — as word2vec.c do
 
 Speed. Everything is batched: a few dozen NumPy calls per batch of ~1000 pairs. In the per-pair
 layout most of the time goes to gathering and summing the N(K+1) rows of dW_out; with noise
-words shared by the batch (the training script's default) what is left is adding the N
+words shared by the batch (the training script's skip-gram default) what is left is adding the N
 positive pairs' rows into both tables (add_rows_at, about a third of the time). word2vec.c and
 gensim do the arithmetic pair by pair in compiled loops that stay in cache;
 benchmarks/bench_word2vec.py measures how close this file comes on your machine.
@@ -220,8 +220,8 @@ def loss_and_grads(
     Noise words, batch["negatives"]:
     - (N, K), per pair (word2vec.c): U = W_out[[centre, negatives]] (N, K+1, D), scores
       s = U · h (N, K+1), every noise term at weight 1.
-    - (S,), shared by the whole batch (the fast path, what the training script uses): scores
-      s_centre = u_c · h (N,) and, as the noise scores depend on h alone, T = H U^T (R, S)
+    - (S,), shared by the whole batch (the fast path; the training script's skip-gram default):
+      scores s_centre = u_c · h (N,) and, as the noise scores depend on h alone, T = H U^T (R, S)
       with U = W_out[negatives] (S, D): one matrix product for every row of H, each score
       weighted batch["noise_weight"] = K / S times the number of pairs using that row. Over
       the draws E[(K/S) Σ_s f(z_s)] = K E[f(z)]: the same expected loss and gradient as K noise
