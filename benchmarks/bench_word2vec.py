@@ -17,9 +17,9 @@ CBOW uses word2vec.c's update of the context vectors (cbow_update="word2vec"), a
 cbow_mean=1 does, so the two CBOWs train the same way.
 
 `--scatter` times the W_out gradient of one real skip-gram batch with K noise words per pair
-- the hot spot of that layout - with each duplicate-safe way of summing rows: core.sum_rows
-(np.unique + np.bincount over the cells), sorting + np.add.reduceat, np.add.at on 2-D rows and
-skipgram.sum_rows_by_id (np.add.at on the flat cells, the one we use).
+- the hot spot of that layout - with each duplicate-safe way of summing rows: np.bincount
+over the cells, sorting + np.add.reduceat, np.add.at on 2-D rows and core.sum_rows (np.add.at
+on the flat cells, two floats per index: the one we use).
 
 Run:  python benchmarks/bench_word2vec.py [--corpus DIR] [--epochs 5] [--profile] [--no-gensim]
       python benchmarks/bench_word2vec.py --scatter
@@ -169,13 +169,19 @@ def time_scatter(corpus, args) -> None:
         np.add.at(out, compact, terms)
         return rows, out
 
+    def bincount_cells():
+        rows, compact = np.unique(ids, return_inverse=True)
+        cells = (compact[:, None] * args.dim + np.arange(args.dim)).reshape(-1)
+        sums = np.bincount(cells, weights=terms.reshape(-1), minlength=rows.size * args.dim)
+        return rows, sums.reshape(rows.size, args.dim).astype(np.float32)
+
     variants = {
-        "core.sum_rows (bincount)": lambda: sum_rows(ids, terms),
+        "np.bincount on flat cells": bincount_cells,
         "sort + np.add.reduceat": sort_reduceat,
         "np.add.at on 2-D rows": add_at_2d,
-        "skipgram.sum_rows_by_id (flat np.add.at)": lambda: sg.sum_rows_by_id(ids, terms),
+        "core.sum_rows (flat np.add.at, float pairs)": lambda: sum_rows(ids, terms),
     }
-    reference = variants["core.sum_rows (bincount)"]()
+    reference = variants["np.bincount on flat cells"]()
     print(f"W_out gradient of one batch: {ids.size} rows of D={args.dim} into "
           f"{reference[0].size} distinct words")  # fmt: skip
     for name, fn in variants.items():
@@ -187,7 +193,7 @@ def time_scatter(corpus, args) -> None:
             for _ in range(20):
                 fn()
             best = min(best, (time.process_time() - cpu) / 20)
-        print(f"  {name:42s} {best * 1e3:7.3f} ms")
+        print(f"  {name:44s} {best * 1e3:7.3f} ms")
 
 
 def fmt(x: float | None, spec: str) -> str:

@@ -13,7 +13,6 @@ import pytest
 
 from minilm.errors import MinilmError
 from minilm.gradcheck import check_loss, densify
-from minilm.layers.core import sum_rows
 from minilm.models import skipgram as sg
 
 REPO = Path(__file__).resolve().parents[1]
@@ -344,18 +343,6 @@ def test_script_end_to_end(tmp_path):
     proc = subprocess.run(look, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert "unseen" in proc.stdout and len(proc.stdout.splitlines()) == 4
-
-
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("D", [4, 3])  # even D adds pairs of numbers as one complex number
-def test_sum_rows_by_id_equals_sum_rows(dtype, D):
-    # many repeats (8 ids for 200 rows), unsorted, against core.sum_rows (np.bincount)
-    rng = np.random.default_rng(10)
-    ids, rows = rng.integers(0, 8, 200), rng.standard_normal((200, D)).astype(dtype)
-    expected_ids, expected = sum_rows(ids, rows)
-    got_ids, got = sg.sum_rows_by_id(ids, rows)
-    assert np.array_equal(got_ids, expected_ids) and got.dtype == dtype
-    assert np.allclose(got, expected, atol=1e-12 if dtype == np.float64 else 1e-5)
 
 
 @pytest.mark.parametrize("size", [12, 10_000])  # flags table, and np.unique for a large vocab

@@ -65,7 +65,7 @@ summed, so the optimiser touches only the rows a batch used — as word2vec.c do
 Speed. Everything is batched: a few dozen NumPy calls per batch of ~1000 pairs. In the per-pair
 layout most of the time goes to gathering and summing the N(K+1) rows of dW_out; with noise
 words shared by the batch (the training script's skip-gram default) what is left is adding the N
-positive pairs' rows into both tables (add_rows_at, about a third of the time). word2vec.c and
+positive pairs' rows into both tables (core.add_rows_at, about a third of the time). word2vec.c and
 gensim do the arithmetic pair by pair in compiled loops that stay in cache;
 benchmarks/bench_word2vec.py measures how close this file comes on your machine.
 """
@@ -77,6 +77,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from minilm.errors import MinilmError
+from minilm.layers.core import add_rows_at, sum_rows
 
 FNV_OFFSET = 2166136261  # 32-bit FNV-1a constants, as in fastText's Dictionary::hash
 FNV_PRIME = 16777619
@@ -143,7 +144,7 @@ def _word_vectors_backward(dE: np.ndarray, cache: tuple) -> dict:
     if ngrams is None:
         return {"W_in": (words, dE)}
     dz = np.broadcast_to(dE[:, None, :], ngrams.shape + dE.shape[1:])  # (U, G, D)
-    return {"W_in": (words, dE), "W_ngram": sum_rows_by_id(ngrams[gmask], dz[gmask])}
+    return {"W_in": (words, dE), "W_ngram": sum_rows(ngrams[gmask], dz[gmask])}
 
 
 def distinct(ids: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -173,33 +174,6 @@ def softplus_and_sigmoid(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     sig = np.exp(np.minimum(z, 0))
     sig /= 1 + e
     return softplus, sig
-
-
-def add_rows_at(table: np.ndarray, ids: np.ndarray, rows: np.ndarray) -> None:
-    """table[ids[j]] += rows[j] for every j, repeated ids summed, in place.
-
-    table (V, D) C-contiguous, ids (M,), rows (M, D). `table[ids] += rows` would keep only one
-    of the repeats. np.add.at is duplicate-safe; over the flat cells id*D + d it is the fastest
-    way we measured to add rows into a table in NumPy 2 (~1.8 ns a number, against ~4 for
-    sorting + np.add.reduceat and ~9 for np.add.at with 2-D rows). Its cost is per index, so
-    with D even we let each index carry two numbers: viewed as complex64 (complex128 for
-    float64), a pair of floats adds exactly as the two floats do, and the call takes ~40% less.
-    """
-    rows = np.ascontiguousarray(rows, dtype=table.dtype)
-    pair = {np.float32: np.complex64, np.float64: np.complex128}.get(table.dtype.type)
-    if pair is not None and table.shape[1] % 2 == 0:
-        table, rows = table.view(pair), rows.view(pair)  # (V, D/2), (M, D/2)
-    D = table.shape[1]
-    cells = (ids[:, None] * D + np.arange(D)).reshape(-1)  # (M*D,) flat index into table
-    np.add.at(table.reshape(-1), cells, rows.reshape(-1))
-
-
-def sum_rows_by_id(ids: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sparse table gradient: rows (M, D) summed per id, ids (M,) -> (row_ids (R,), sums (R, D))."""
-    row_ids, slot = np.unique(ids, return_inverse=True)
-    sums = np.zeros((row_ids.size, rows.shape[1]), dtype=rows.dtype)
-    add_rows_at(sums, slot, rows)
-    return row_ids, sums
 
 
 def loss_and_grads(
@@ -296,7 +270,7 @@ def loss_and_grads(
         ds = np.concatenate([ds_centre[:, None], ds_noise], axis=1)  # (N, K+1)
         dh = np.matmul(ds[:, None, :], U)[:, 0, :]  # (N, D)
         terms = ds.reshape(-1, 1) * np.repeat(h, out_ids.shape[1], axis=0)  # (N*(K+1), D)
-        grads = {"W_out": sum_rows_by_id(out_ids.reshape(-1), terms)}
+        grads = {"W_out": sum_rows(out_ids.reshape(-1), terms)}
         dH = dh if cbow else np.zeros_like(H)  # CBOW: row = n, nothing to sum
         if not cbow:
             add_rows_at(dH, row, dh)
