@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from minilm.data.batchers import (
+    CbowWindows,
     MLMBatches,
     NegativeSampler,
     NgramBatches,
@@ -179,17 +180,21 @@ def _skipgram_reference(stream, counts, sample, unk, window, rng):
 
 
 def _cbow_reference(stream, counts, sample, unk, window, rng):
-    kept, radius = _kept_and_radii(stream, counts, sample, unk, window, rng)
+    """(centre, ((offset, word), ...)) per example, a token at a time: lone words dropped."""
+    p = keep_probability(counts, sample)
+    u = rng.random(stream.n_tokens)
+    kept = [(int(w), int(s)) for w, s, r in zip(stream.ids, stream.sentence_index(), u,
+                                                 strict=True) if r < p[w] and w != unk]  # fmt: skip
+    sizes = {}
+    for _, s in kept:
+        sizes[s] = sizes.get(s, 0) + 1
+    kept = [(w, s) for w, s in kept if sizes[s] > 1]
+    radius = rng.integers(1, window + 1, size=len(kept))
     out = []
     for i, (w, s) in enumerate(kept):
-        bag = [0] * (2 * window)
-        mask = [False] * (2 * window)
-        for j in range(max(0, i - radius[i]), min(len(kept), i + radius[i] + 1)):
-            if j != i and kept[j][1] == s:
-                slot = window - (i - j) if j < i else window - 1 + (j - i)
-                bag[slot], mask[slot] = kept[j][0], True
-        if any(mask):
-            out.append((w, tuple(bag), tuple(mask)))
+        lo, hi = max(0, i - radius[i]), min(len(kept), i + radius[i] + 1)
+        bag = tuple((j - i, kept[j][0]) for j in range(lo, hi) if j != i and kept[j][1] == s)
+        out.append((w, bag))
     return sorted(out)
 
 
@@ -212,17 +217,47 @@ def test_skipgram_pairs_match_brute_force(window, sample):
 
 
 @pytest.mark.parametrize("window", [1, 3])
-def test_cbow_bags_match_brute_force(window):
+@pytest.mark.parametrize("sample", [0.0, 0.05])
+def test_cbow_windows_match_brute_force(window, sample):
     rng = np.random.default_rng(3)
     stream = _random_stream(rng, 25, 10, low=1, high=8)
     counts = np.bincount(stream.ids, minlength=10)
-    sp = SkipgramPairs(stream, counts, window, 0.05, batch_size=5, seed=1, unk_id=0, cbow=True)
-    got = sorted(
-        (int(c), tuple(bag.tolist()), tuple(m.tolist()))
-        for b in sp.epoch(2)
-        for c, bag, m in zip(b["center"], b["context"], b["context_mask"], strict=True)
-    )
-    assert got == _cbow_reference(stream, counts, 0.05, 0, window, np.random.default_rng([1, 2]))
+    cw = CbowWindows(stream, counts, window, sample, batch_size=5, seed=1, unk_id=0)
+    d = np.arange(-window, window + 1)
+    for e in (0, 2):
+        got = []
+        for b in cw.epoch(e):
+            N = b["center"].size
+            assert b["context"].shape == (N + 2 * window,)
+            assert np.array_equal(b["center"], b["context"][window : window + N])
+            assert not b["context_mask"][:, window].any()  # never the centre itself
+            for n in range(N):
+                m = b["context_mask"][n]
+                bag = tuple(zip(d[m].tolist(), b["context"][n : n + 2 * window + 1][m].tolist(),
+                                strict=True))  # fmt: skip
+                got.append((int(b["center"][n]), bag))
+        ref = _cbow_reference(stream, counts, sample, 0, window, np.random.default_rng([1, e]))
+        assert sorted(got) == ref
+
+
+def test_cbow_batches_cover_the_text_in_a_shuffled_order():
+    rng = np.random.default_rng(6)
+    stream = _random_stream(rng, 300, 40, low=1, high=12)
+    counts = np.bincount(stream.ids, minlength=40)
+    cw = CbowWindows(stream, counts, 4, 0, 64, seed=2, negative=3, shared_negatives=8,
+                     noise_group=20)  # fmt: skip
+    batches = list(cw.epoch(0))
+    assert len(batches) == cw.steps_per_epoch
+    assert sum(b["n_tokens"] for b in batches) == stream.n_tokens
+    lone = np.isin(stream.sentence_index(), np.flatnonzero(stream.lengths == 1))
+    centres = np.concatenate([b["center"] for b in batches])
+    assert np.array_equal(np.sort(centres), np.sort(stream.ids[~lone]))  # sample 0: all but lone
+    assert not np.array_equal(centres, stream.ids[~lone])  # the batches come shuffled
+    for b in batches:  # ceil(N / 20) groups of 8 noise words, weighted K / S
+        assert b["negatives"].shape == (-(-b["center"].size // 20), 8)
+        assert b["noise_weight"] == 3 / 8
+    again = list(cw.epoch(0))
+    assert all(np.array_equal(a[k], b[k]) for a, b in zip(batches, again, strict=True) for k in a)
 
 
 def test_pairs_never_cross_sentences():
@@ -285,17 +320,20 @@ def test_shared_negatives_one_draw_per_batch():
     shared = SkipgramPairs(stream, counts, 3, 1e-2, 64, seed=9, shared_negatives=16, **kw)
     per_pair = SkipgramPairs(stream, counts, 3, 1e-2, 64, seed=9, **kw)
     for a, b in zip(shared.epoch(0), per_pair.epoch(0), strict=True):
-        assert a["negatives"].shape == (16,) and a["noise_weight"] == 5 / 16
+        assert a["negatives"].shape == (1, 16) and a["noise_weight"] == 5 / 16
         assert not np.any(a["negatives"] == 0)  # <unk> is never noise
         assert np.array_equal(a["center"], b["center"])  # the same pairs either way
     with pytest.raises(MinilmError, match="--shared-negatives"):
         SkipgramPairs(stream, counts, 3, 1e-2, 64, seed=9, shared_negatives=-1, **kw)
+    with pytest.raises(MinilmError, match="--noise-group"):
+        CbowWindows(stream, counts, 3, 1e-2, 64, seed=9, noise_group=-1, **kw)
 
 
 def test_no_pairs_is_an_error():
     stream = TokenStream.from_sentences([[3], [4], [5]])  # one word a sentence
-    with pytest.raises(MinilmError, match="no \\(centre, context\\) pairs"):
-        SkipgramPairs(stream, np.bincount(stream.ids), 5, 0, 8, seed=0)
+    for source in (SkipgramPairs, CbowWindows):
+        with pytest.raises(MinilmError, match="no \\(centre, context\\) pairs"):
+            source(stream, np.bincount(stream.ids), 5, 0, 8, seed=0)
     with pytest.raises(MinilmError, match="--window"):
         SkipgramPairs(stream, np.bincount(stream.ids), 0, 0, 8, seed=0)
 
@@ -432,7 +470,8 @@ def test_batchers_on_tiny_corpora(sentences, window, batch_size, cbow):
         assert sum(1 for _ in sb.epoch(1)) == sb.steps_per_epoch >= 1
 
     try:
-        sp = SkipgramPairs(stream, counts, window, 0, batch_size, 0, negative=2, cbow=cbow)
+        source = CbowWindows if cbow else SkipgramPairs
+        sp = source(stream, counts, window, 0, batch_size, 0, negative=2)
     except MinilmError:
         assert all(len(s) == 1 for s in sentences)
     else:

@@ -41,15 +41,21 @@ def _skipgram_batch(rng, V: int, N: int, K: int) -> dict[str, np.ndarray]:
     return batch
 
 
-def _cbow_batch(rng, V: int, N: int, C: int, K: int) -> dict[str, np.ndarray]:
-    batch = _skipgram_batch(rng, V, N, K)
-    batch["context"] = rng.integers(0, V, (N, C))
-    batch["context"][0, :2] = 1  # the same word twice in one window, and also the centre
-    mask = np.ones((N, C), dtype=bool)
-    mask[1, 1:] = False  # a window cut short by a sentence boundary: one real word
-    mask[2, -1] = False
-    batch["context_mask"] = mask
-    return batch
+def _cbow_batch(rng, V: int, N: int, W: int, K: int) -> dict[str, np.ndarray]:
+    """A stretch of N + 2W words; example n is centred on word n + W (CbowWindows' layout)."""
+    context = rng.integers(0, V, N + 2 * W)
+    context[W] = 1  # centre 0 is word 1, which is also twice in its own window
+    context[W - 1] = context[W + 1] = 1
+    mask = rng.random((N, 2 * W + 1)) < 0.7
+    mask[:, W] = False  # never the centre itself
+    mask[0, [W - 1, W + 1]] = True
+    mask[1] = False
+    mask[1, W + 1] = True  # a window cut short by a sentence boundary: one real word
+    mask[np.flatnonzero(~mask.any(axis=1)), W - 1] = True
+    negatives = rng.integers(0, V, (N, K))
+    negatives[0, :2] = 1  # pair 0 draws its own centre as noise: word2vec.c skips that
+    return {"context": context, "context_mask": mask, "center": context[W : W + N],
+            "negatives": negatives}  # fmt: skip
 
 
 def _add_ngrams(batch: dict, words: list[str], cfg: sg.Config) -> dict:
@@ -69,7 +75,7 @@ def test_skipgram_gradients_with_repeated_ids():
 
 def test_cbow_gradients_with_padding_and_repeats():
     cfg = sg.Config(vocab_size=7, dim=4, cbow=True, dtype="float64")
-    batch = _cbow_batch(np.random.default_rng(2), V=7, N=4, C=4, K=3)
+    batch = _cbow_batch(np.random.default_rng(2), V=7, N=4, W=2, K=3)
     errors = check_loss(sg.loss_and_grads, _params(cfg), batch)
     assert max(errors.values()) < GRAD_TOL, errors
 
@@ -79,7 +85,7 @@ def test_subword_gradients(cbow):
     # 5 buckets for dozens of n-grams: collisions make bucket rows repeat within one word too
     cfg = sg.Config(vocab_size=7, dim=3, cbow=cbow, buckets=5, minn=2, maxn=4, dtype="float64")
     rng = np.random.default_rng(3)
-    batch = _cbow_batch(rng, 7, 4, 3, 3) if cbow else _skipgram_batch(rng, 7, 4, 3)
+    batch = _cbow_batch(rng, 7, 4, 1, 3) if cbow else _skipgram_batch(rng, 7, 4, 3)
     batch = _add_ngrams(batch, WORDS, cfg)
     errors = check_loss(sg.loss_and_grads, _params(cfg), batch)
     assert set(errors) == {"W_in", "W_out", "W_ngram"}
@@ -93,21 +99,77 @@ def test_batch_of_one_pair():
     assert max(errors.values()) < GRAD_TOL, errors
 
 
-def _shared(batch: dict, K: int) -> dict:
-    """The batch with noise words shared by all pairs: word 1 (a centre, a context) drawn twice."""
-    return {**batch, "negatives": np.array([1, 4, 1, 0, 6]), "noise_weight": K / 5}
+@pytest.mark.parametrize("shared", [False, True])
+def test_cbow_batch_of_one_window(shared):
+    # one centre, window 1 either side, both neighbours the same word (and noise once)
+    cfg = sg.Config(vocab_size=3, dim=2, cbow=True, dtype="float64")
+    batch = {
+        "context": np.array([2, 0, 2]),
+        "center": np.array([0]),
+        "negatives": np.array([[2, 1]]),
+        "context_mask": np.array([[True, False, True]]),
+    }
+    if shared:
+        batch["noise_weight"] = 2.5
+    errors = check_loss(sg.loss_and_grads, _params(cfg), batch)
+    assert max(errors.values()) < GRAD_TOL, errors
 
 
+def test_cbow_stretch_layout_is_checked():
+    cfg = sg.Config(vocab_size=7, dim=4, cbow=True, dtype="float64")
+    batch = _cbow_batch(np.random.default_rng(2), V=7, N=4, W=2, K=3)
+    with pytest.raises(MinilmError, match="stretch of text"):
+        sg.loss_and_grads(_params(cfg), {**batch, "context": batch["context"][:-1]})
+
+
+def test_windowed_sum_and_its_transpose():
+    # y = A x for the banded A with A[n, n + k] = weight[n, k]; the backward is A^T dy
+    rng = np.random.default_rng(9)
+    N, C, D = 6, 5, 3
+    x, weight, dy = rng.standard_normal((N + C - 1, D)), rng.random((N, C)), rng.random((N, D))
+    A = np.zeros((N, N + C - 1))
+    for n in range(N):
+        A[n, n : n + C] = weight[n]
+    assert np.allclose(sg.windowed_sum(x, weight), A @ x)
+    assert np.allclose(sg.windowed_sum_backward(dy, weight), A.T @ dy)
+
+
+def _shared(batch: dict, K: int, groups: int = 1) -> dict:
+    """The batch with noise words shared in `groups` groups; word 1 (a centre, a context) is
+    drawn twice in group 0."""
+    negatives = np.array([[1, 4, 1, 0, 6], [2, 2, 5, 1, 3], [0, 3, 6, 6, 1]])[:groups]
+    return {**batch, "negatives": negatives, "noise_weight": K / 5}
+
+
+@pytest.mark.parametrize("groups", [1, 2, 3])  # 3 groups of 2 rows leave one padded row
 @pytest.mark.parametrize("kind", ["skipgram", "cbow", "subwords"])
-def test_shared_noise_gradients(kind):
+def test_shared_noise_gradients(kind, groups):
     cfg = sg.Config(vocab_size=7, dim=4, cbow=kind == "cbow", dtype="float64")
     rng = np.random.default_rng(5)
-    batch = _cbow_batch(rng, 7, 4, 3, 3) if kind == "cbow" else _skipgram_batch(rng, 7, 5, 3)
+    batch = _cbow_batch(rng, 7, 5, 2, 3) if kind == "cbow" else _skipgram_batch(rng, 7, 5, 3)
     if kind == "subwords":
         cfg = sg.Config(vocab_size=7, dim=3, buckets=5, minn=2, maxn=4, dtype="float64")
         batch = _add_ngrams(batch, WORDS, cfg)
-    errors = check_loss(sg.loss_and_grads, _params(cfg), _shared(batch, K=3))
+    errors = check_loss(sg.loss_and_grads, _params(cfg), _shared(batch, K=3, groups=groups))
     assert max(errors.values()) < GRAD_TOL, errors
+
+
+def test_shared_noise_groups_are_independent_batches():
+    # a batch of two groups = the sum of two batches of one group each (its rows and noise)
+    cfg = sg.Config(vocab_size=7, dim=4, cbow=True, dtype="float64")
+    params, batch = _params(cfg), _shared(_cbow_batch(np.random.default_rng(8), 7, 6, 2, 3), 3, 2)
+    loss, grads = sg.loss_and_grads(params, batch)
+    halves = [
+        {"center": batch["center"][rows], "context": batch["context"][rows.start : rows.stop + 4],
+         "context_mask": batch["context_mask"][rows], "negatives": batch["negatives"][g],
+         "noise_weight": batch["noise_weight"]}
+        for g, rows in enumerate((slice(0, 3), slice(3, 6)))
+    ]  # fmt: skip
+    parts = [sg.loss_and_grads(params, half) for half in halves]
+    assert loss == pytest.approx(parts[0][0] + parts[1][0], rel=1e-12)
+    for name in ("W_in", "W_out"):
+        total = sum(densify(part[1][name], params[name].shape) for part in parts)
+        assert np.allclose(densify(grads[name], params[name].shape), total, atol=1e-12)
 
 
 def test_shared_noise_batch_of_one_pair():
@@ -145,7 +207,7 @@ def test_initial_loss_is_k_plus_one_ln2_per_pair(cbow):
     params = sg.init_params(cfg, np.random.default_rng(0))
     rng = np.random.default_rng(4)
     N, K = 32, 5
-    batch = _cbow_batch(rng, 20, N, 4, K) if cbow else _skipgram_batch(rng, 20, N, K)
+    batch = _cbow_batch(rng, 20, N, 2, K) if cbow else _skipgram_batch(rng, 20, N, K)
     batch["center"] = rng.integers(0, 10, N)
     batch["negatives"] = rng.integers(10, 20, (N, K))  # no noise word equals its centre
     loss, grads = sg.loss_and_grads(params, batch)
@@ -156,10 +218,11 @@ def test_initial_loss_is_k_plus_one_ln2_per_pair(cbow):
     batch["negatives"][:3, :2] = batch["center"][:3, None]
     loss, _ = sg.loss_and_grads(params, batch)
     assert loss == pytest.approx((N * (K + 1) - 6) * math.log(2), rel=1e-12)
-    # shared noise words (S = 8 at weight K/S): the same initial loss per pair
-    shared = {**batch, "negatives": rng.integers(10, 20, 8), "noise_weight": K / 8}
-    loss, _ = sg.loss_and_grads(params, shared)
-    assert loss / N == pytest.approx((K + 1) * math.log(2), rel=1e-12)
+    # shared noise words (S = 8 at weight K/S, in 1 or 3 groups): the same initial loss per pair
+    for groups in (1, 3):
+        noise = rng.integers(10, 20, (groups, 8))
+        loss, _ = sg.loss_and_grads(params, {**batch, "negatives": noise, "noise_weight": K / 8})
+        assert loss / N == pytest.approx((K + 1) * math.log(2), rel=1e-12)
 
 
 def test_init_matches_word2vec_c():
@@ -205,12 +268,13 @@ def test_sparse_gradients_equal_naive_reference():
 def _naive_cbow_word2vec(params, batch):
     """Reference: word2vec.c's CBOW loop for one example at a time (cbow_mean = 1).
 
-    h = mean of the context vectors; neu1e accumulates Σ_k ds_k u_k; then EVERY context word
+    h = mean of the window's vectors; neu1e accumulates Σ_k ds_k u_k; then EVERY context word
     gets the whole neu1e (`syn0[c] += neu1e`), not neu1e / |C|.
     """
     dW_in, dW_out = np.zeros_like(params["W_in"]), np.zeros_like(params["W_out"])
-    for n in range(len(batch["center"])):
-        words = batch["context"][n][batch["context_mask"][n]]
+    N, C = batch["context_mask"].shape
+    for n in range(N):
+        words = batch["context"][n : n + C][batch["context_mask"][n]]
         h = params["W_in"][words].mean(axis=0)
         c = batch["center"][n]
         neu1e = np.zeros_like(h)
@@ -226,7 +290,7 @@ def _naive_cbow_word2vec(params, batch):
 def test_cbow_word2vec_update_equals_naive_reference():
     # cbow_update="word2vec" is not a gradient, so it is checked against word2vec.c's loop
     cfg = sg.Config(vocab_size=6, dim=5, cbow=True, dtype="float64")
-    batch = _cbow_batch(np.random.default_rng(7), V=6, N=40, C=4, K=5)  # many repeats
+    batch = _cbow_batch(np.random.default_rng(7), V=6, N=40, W=3, K=5)  # many repeats
     params = _params(cfg)
     _, grads = sg.loss_and_grads(params, batch, cbow_update="word2vec")
     _, exact = sg.loss_and_grads(params, batch)
@@ -240,7 +304,7 @@ def test_cbow_word2vec_update_equals_naive_reference():
 
 def test_cbow_update_is_validated():
     cfg = sg.Config(vocab_size=6, dim=5, cbow=True, dtype="float64")
-    batch = _cbow_batch(np.random.default_rng(7), V=6, N=4, C=4, K=2)
+    batch = _cbow_batch(np.random.default_rng(7), V=6, N=4, W=2, K=2)
     with pytest.raises(MinilmError, match="cbow_update"):
         sg.loss_and_grads(_params(cfg), batch, cbow_update="mean")
 
@@ -251,7 +315,7 @@ def test_float32_stays_float32():
     params = sg.init_params(cfg, np.random.default_rng(0))
     params["W_out"] += 0.1
     batch = _skipgram_batch(np.random.default_rng(8), V=20, N=16, K=3)
-    for cbow, b in ((False, batch), (True, _cbow_batch(np.random.default_rng(9), 20, 16, 4, 3))):
+    for cbow, b in ((False, batch), (True, _cbow_batch(np.random.default_rng(9), 20, 16, 2, 3))):
         for mode in ("exact", "word2vec"):
             _, grads = sg.loss_and_grads(params, b, cbow_update=mode)
             assert all(g.dtype == np.float32 for _, g in grads.values()), (cbow, mode)

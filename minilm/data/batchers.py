@@ -8,7 +8,8 @@ no Python loop over tokens or pairs, only over batches and over the few window o
 
     NgramBatches    NPLM       (n-1)-word contexts -> next word
     StreamBatches   SRN        N contiguous streams in windows of T (hidden state carried)
-    SkipgramPairs   word2vec   subsampled (centre, context) pairs / CBOW context bags
+    SkipgramPairs   word2vec   subsampled (centre, context) pairs
+    CbowWindows     word2vec   subsampled text in stretches, each word's window masked
     NegativeSampler word2vec   unigram^0.75 noise words
     MLMBatches      BERT-ish   padded sentences, 15% of tokens masked 80/10/10
 
@@ -225,36 +226,27 @@ def _alias_table(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return prob, alias  # columns left over are full (1.0) up to rounding
 
 
-class SkipgramPairs:
-    """word2vec's training examples: (centre, context) pairs, or CBOW bags, per epoch.
+class _Word2vecExamples:
+    """What skip-gram's pairs and CBOW's windows share: subsampling, radii and noise words.
 
     For epoch e, with rng = default_rng([seed, e]):
     1. Subsample: token w is kept with `keep_probability(counts, sample)[w]`; <unk> tokens
        (`unk_id`) are removed. Removal happens *before* windowing, as in word2vec.c, so the
        window reaches further in text full of frequent words.
     2. Reduced window: every kept token draws a radius b uniform in 1..window (word2vec.c's
-       `b = rand % window`, window - b).
-    3. Pairs: the token at i (the *centre*) pairs with each kept token within distance b of it
-       in the same sentence (the *context*). Built by looping over the offsets d = 1..window,
-       each a whole-array comparison - never over tokens.
-    The pairs are shuffled and split into exactly `steps_per_epoch` batches of about
-    `batch_size` (the count varies a little between epochs; steps_per_epoch comes from epoch 0).
+       `b = rand % window`, window - b); its context is the kept words within distance b in
+       its sentence.
+    3. Batches (the subclass's): exactly `steps_per_epoch` per epoch, of about `batch_size`
+       examples (the count varies a little between epochs; steps_per_epoch comes from epoch 0).
 
-    Which predicts which: word2vec.c's skip-gram feeds the *context* word's input vector
-    (syn0[context]) to predict the *centre* word (syn1neg); CBOW averages the context vectors
-    to predict the centre. The batch just names the two roles.
-
-    Skip-gram batch: {"center": (B,), "context": (B,), "n_tokens": int}.
-    CBOW batch (`cbow=True`): {"center": (B,), "context": (B, 2*window) - slots window-d and
-    window-1+d hold the words d to the left / right, "context_mask": (B, 2*window) bool, True =
-    a real context word (padding slots hold id 0), "n_tokens": int}.
-    With `negative=K > 0` a batch also has "negatives": (B, K) noise words from the epoch's rng
+    Noise words, with `negative=K > 0`: "negatives" (N, K), K of each example's own
     (unigram^power over `counts`, <unk> never drawn); a noise word may equal the centre -
     word2vec.c skips those, so mask `negatives == center` if you want the same. With
-    `shared_negatives=S > 0` as well, "negatives" is (S,): S noise words drawn once for the
-    whole batch, and "noise_weight" = K / S is the weight of each (see skipgram.loss_and_grads).
-    `n_tokens` is this batch's share of the epoch's text tokens (summing to the stream size),
-    for tokens/s figures comparable with word2vec's words/s.
+    `shared_negatives=S > 0`, "negatives" is (G, S): the batch's examples are cut into
+    G = ceil(N / noise_group) groups (one group with noise_group=0) that share S noise words,
+    and "noise_weight" = K / S is the weight of each (see skipgram.loss_and_grads).
+    `n_tokens` is a batch's share of the epoch's text tokens (summing to the stream size), for
+    tokens/s figures comparable with word2vec's words/s.
     """
 
     def __init__(
@@ -269,20 +261,19 @@ class SkipgramPairs:
         unk_id: int | None = None,
         negative: int = 0,
         power: float = 0.75,
-        cbow: bool = False,
         shared_negatives: int = 0,
+        noise_group: int = 0,
     ):
         _check_positive("window", window, "--window")
         _check_positive("batch_size", batch_size, "--batch-size")
-        if negative < 0:
-            raise MinilmError(f"negative must be >= 0, got {negative}; fix --negative")
-        if shared_negatives < 0:
-            raise MinilmError(
-                f"shared_negatives must be >= 0, got {shared_negatives}; fix --shared-negatives"
-            )
-        self.shared_negatives = shared_negatives
+        for name, value in (("negative", negative), ("shared_negatives", shared_negatives),
+                            ("noise_group", noise_group)):  # fmt: skip
+            if value < 0:
+                flag = "--" + name.replace("_", "-")
+                raise MinilmError(f"{name} must be >= 0, got {value}; fix {flag}")
         self.stream, self.window, self.batch_size, self.seed = stream, window, batch_size, seed
-        self.unk_id, self.negative, self.cbow = unk_id, negative, cbow
+        self.unk_id, self.negative = unk_id, negative
+        self.shared_negatives, self.noise_group = shared_negatives, noise_group
         counts = np.asarray(counts, dtype=np.int64)
         self.keep_prob = keep_probability(counts, sample)  # (V,)
         self.sentence = stream.sentence_index()  # (n_tokens,)
@@ -291,8 +282,7 @@ class SkipgramPairs:
             if unk_id is not None:
                 noise_counts[unk_id] = 0
             self.noise = NegativeSampler(noise_counts, power)
-        examples = self._examples(_epoch_rng(seed, 0))
-        n = examples[0].shape[0]
+        n = self._examples(_epoch_rng(seed, 0))[0].shape[0]
         if n == 0:
             raise MinilmError(
                 f"no (centre, context) pairs: no sentence has two kept words within window "
@@ -309,32 +299,53 @@ class SkipgramPairs:
         return ids[keep], self.sentence[keep]
 
     def _examples(self, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
-        """One epoch's examples, in text order: (center, context) or (center, bag, mask)."""
+        raise NotImplementedError
+
+    def _borders(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Batch k holds examples borders[k]:borders[k+1] and tokens[k+1] - tokens[k] tokens."""
+        borders = np.linspace(0, n, self.steps_per_epoch + 1).round().astype(np.int64)
+        tokens = np.round(borders / max(n, 1) * self.stream.n_tokens).astype(np.int64)
+        return borders, tokens
+
+    def _noise(self, batch: dict, rng: np.random.Generator) -> dict:
+        N = batch["center"].size
+        if self.negative and self.shared_negatives:
+            groups = -(-N // self.noise_group) if self.noise_group else 1
+            batch["negatives"] = self.noise.sample((groups, self.shared_negatives), rng)
+            batch["noise_weight"] = self.negative / self.shared_negatives
+        elif self.negative:
+            batch["negatives"] = self.noise.sample((N, self.negative), rng)
+        return batch
+
+
+class SkipgramPairs(_Word2vecExamples):
+    """word2vec's skip-gram examples: (centre, context) pairs, shuffled, per epoch.
+
+    Steps 1-2 as in _Word2vecExamples; then the token at i (the *centre*) pairs with each kept
+    token within distance b of it in the same sentence (the *context*), built by looping over
+    the offsets d = 1..window, each a whole-array comparison - never over tokens. The pairs
+    are shuffled and split into batches.
+
+    Which predicts which: word2vec.c's skip-gram feeds the *context* word's input vector
+    (syn0[context]) to predict the *centre* word (syn1neg). The batch just names the roles.
+
+    Batch: {"center": (B,), "context": (B,), "n_tokens": int} + noise words.
+    """
+
+    def _examples(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """One epoch's (center, context) pairs, in text order."""
         ids, sentence = self.subsample(rng)  # (M,), (M,)
         M, W = ids.size, self.window
         radius = rng.integers(1, W + 1, size=M)  # (M,) uniform in 1..window
-        if self.cbow:
-            bag = np.zeros((M, 2 * W), dtype=np.int64)
-            mask = np.zeros((M, 2 * W), dtype=bool)
-        else:
-            centers, contexts = [], []
+        centers, contexts = [], []
         for d in range(1, min(W, M - 1) + 1):
             # pairs (i, i+d) and (i+d, i): same sentence, within the radius of the centre
             i = np.arange(M - d)
             same = sentence[i] == sentence[i + d]
             left_ok = same & (d <= radius[i + d])  # centre i+d, context i (d to its left)
             right_ok = same & (d <= radius[i])  # centre i, context i+d (d to its right)
-            if self.cbow:
-                bag[i[left_ok] + d, W - d] = ids[i[left_ok]]
-                mask[i[left_ok] + d, W - d] = True
-                bag[i[right_ok], W - 1 + d] = ids[i[right_ok] + d]
-                mask[i[right_ok], W - 1 + d] = True
-            else:
-                centers += [ids[i[left_ok] + d], ids[i[right_ok]]]
-                contexts += [ids[i[left_ok]], ids[i[right_ok] + d]]
-        if self.cbow:
-            has_context = mask.any(axis=1)
-            return ids[has_context], bag[has_context], mask[has_context]
+            centers += [ids[i[left_ok] + d], ids[i[right_ok]]]
+            contexts += [ids[i[left_ok]], ids[i[right_ok] + d]]
         if not centers:
             empty = np.zeros(0, dtype=np.int64)
             return empty, empty
@@ -342,28 +353,63 @@ class SkipgramPairs:
 
     def epoch(self, epoch: int) -> Iterator[dict]:
         rng = _epoch_rng(self.seed, epoch)
-        examples = self._examples(rng)
-        n = examples[0].shape[0]
-        order = rng.permutation(n)
-        # the batch borders: exactly steps_per_epoch batches of ~n/steps examples
-        borders = np.linspace(0, n, self.steps_per_epoch + 1).round().astype(np.int64)
-        tokens_done = np.round(borders / max(n, 1) * self.stream.n_tokens).astype(np.int64)
+        center, context = self._examples(rng)
+        order = rng.permutation(center.size)
+        borders, tokens = self._borders(center.size)
         for k in range(self.steps_per_epoch):
             if borders[k] == borders[k + 1]:
                 continue  # subsampling left fewer examples than batches this epoch
             rows = order[borders[k] : borders[k + 1]]
-            batch = {"center": examples[0][rows]}
-            if self.cbow:
-                batch["context"], batch["context_mask"] = examples[1][rows], examples[2][rows]
-            else:
-                batch["context"] = examples[1][rows]
-            if self.negative and self.shared_negatives:
-                batch["negatives"] = self.noise.sample(self.shared_negatives, rng)
-                batch["noise_weight"] = self.negative / self.shared_negatives
-            elif self.negative:
-                batch["negatives"] = self.noise.sample((rows.size, self.negative), rng)
-            batch["n_tokens"] = int(tokens_done[k + 1] - tokens_done[k])
-            yield batch
+            batch = {"center": center[rows], "context": context[rows]}
+            batch["n_tokens"] = int(tokens[k + 1] - tokens[k])
+            yield self._noise(batch, rng)
+
+
+class CbowWindows(_Word2vecExamples):
+    """word2vec's CBOW examples: every kept word with its window, as stretches of text.
+
+    Steps 1-2 as in _Word2vecExamples. A kept word whose sentence keeps no other word has no
+    context and is dropped (it is in no one's window either). Every other word is the centre
+    of one example, its window reaching left[i] words to the left and right[i] to the right:
+    the radius, cut short at its sentence's ends.
+
+    A batch is a stretch of consecutive examples, so it is the text itself that is batched:
+    {"center": (N,), "context": (N + 2W,) the centres with W words on either side (id 0
+    beyond the text's ends), "context_mask": (N, 2W + 1) bool, True where context[n + W + d]
+    (d = -W..W) is in example n's window (never the centre, d = 0), "n_tokens": int} + noise
+    words. Each word's vector is then read once per batch however many windows hold it
+    (skipgram.windowed_sum). The batches of an epoch come in a shuffled order.
+    """
+
+    def _examples(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One epoch's (centre, left, right) in text order: (M,) ids and window reaches."""
+        ids, sentence = self.subsample(rng)  # (M,), (M,)
+        starts = np.flatnonzero(np.diff(sentence, prepend=-1))  # first kept word of a sentence
+        sizes = np.diff(np.append(starts, ids.size))  # kept words per sentence
+        ids, sizes = ids[np.repeat(sizes > 1, sizes)], sizes[sizes > 1]  # drop the lone words
+        first = np.repeat(np.cumsum(sizes) - sizes, sizes)  # (M,) its sentence's first word
+        last = first + np.repeat(sizes, sizes) - 1  # (M,) and last word
+        i = np.arange(ids.size)
+        radius = rng.integers(1, self.window + 1, size=ids.size)  # (M,) uniform in 1..window
+        return ids, np.minimum(radius, i - first), np.minimum(radius, last - i)
+
+    def epoch(self, epoch: int) -> Iterator[dict]:
+        rng = _epoch_rng(self.seed, epoch)
+        ids, left, right = self._examples(rng)
+        W = self.window
+        text = np.concatenate([np.zeros(W, dtype=np.int64), ids, np.zeros(W, dtype=np.int64)])
+        d, reach = np.arange(-W, W + 1), np.arange(W + 1)  # offsets from the centre, reaches
+        # the mask of a window reaching l words to the left and r to the right, for every l, r
+        masks = (d >= -reach[:, None, None]) & (d <= reach[:, None]) & (d != 0)  # (W+1, W+1, 2W+1)
+        borders, tokens = self._borders(ids.size)
+        for k in rng.permutation(self.steps_per_epoch):
+            a, b = borders[k], borders[k + 1]
+            if a == b:
+                continue  # subsampling left fewer examples than batches this epoch
+            batch = {"center": ids[a:b], "context": text[a : b + 2 * W],
+                     "context_mask": masks[left[a:b], right[a:b]]}  # fmt: skip
+            batch["n_tokens"] = int(tokens[k + 1] - tokens[k])
+            yield self._noise(batch, rng)
 
 
 class MLMBatches:

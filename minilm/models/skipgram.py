@@ -17,7 +17,7 @@ unigram distribution raised to 0.75:
 
     L = -[ log σ(u_c · h) + Σ_k log σ(-u_{n_k} · h) ]        h = v_o = W_in[o],  u_w = W_out[w]
 
-CBOW:            h = (1/|C|) Σ_{o in C} W_in[o]               (C = the valid context slots)
+CBOW:            h = (1/|C|) Σ_{o in C} W_in[o]               (C = the words of c's window)
 fastText (sg):   h = W_in[o] + Σ_{g in G(o)} Z[g]             G(o) = hashed char n-grams of <o>
 
 Loss scaling. word2vec.c is plain SGD that takes one step of size alpha per pair. A minibatch of N
@@ -33,8 +33,8 @@ Where the reference code does not follow its own gradient:
   not the gradient of L (nor of any loss: the forward still uses the mean). `loss_and_grads`
   offers both: cbow_update="exact" (its default, what the gradient checks test) and
   cbow_update="word2vec" (tested against word2vec.c's loop), which the training script uses
-  by default. On the world corpus at word2vec.c's alpha 0.05, analogy accuracy is 0.88 with
-  word2vec.c's update (gensim 0.90) and 0.79 with the exact gradient, whose input vectors move
+  by default. On the world corpus at word2vec.c's alpha 0.05, analogy accuracy is 0.87 with
+  word2vec.c's update (gensim 0.83) and 0.80 with the exact gradient, whose input vectors move
   ~|C| times less per step (its purity and similarity are a little higher). Think of the
   word2vec.c update as SGD with a |C| times larger step for the context vectors.
 - fastText. The paper sums a word's n-gram vectors (as here); fastText's code averages them
@@ -45,27 +45,31 @@ Buckets: fastText hashes n-grams into 2e6 rows; a laptop corpus has a few thousa
 n-grams, so the training script defaults to 1e5 (a few per cent of them share a bucket).
 
 Symbols and shapes
-    V vocabulary, D dimension, N pairs in a batch, K negatives per pair, C context slots (CBOW),
-    B hash buckets, G n-grams per word (padded; a mask marks the real ones).
+    V vocabulary, D dimension, N pairs (CBOW: windows) in a batch, K negatives per pair, W the
+    window (CBOW: C = 2W + 1 slots), S shared noise words per group, B hash buckets, G n-grams
+    per word (padded; a mask marks the real ones).
     W_in   (V, D)  input vectors   (word2vec.c syn0, uniform(-0.5/D, 0.5/D))
     W_out  (V, D)  output vectors  (word2vec.c syn1neg, zeros)
     Z      (B, D)  n-gram vectors, params["W_ngram"] (same init as W_in)
 
 A batch (dict of arrays) holds
-    "context"    (N,) skip-gram or (N, C) CBOW   ids whose input vectors form h
-    "context_mask" (N, C) bool, CBOW only       True = a real context word (False = padding)
+    "context"    (N,) skip-gram: the context word of each pair
+                 (N + 2W,) CBOW: a stretch of text, centre n at position n + W
+    "context_mask" (N, 2W + 1) bool, CBOW only: True = context[n + W + d] is in n's window
     "center"     (N,)                           the word to predict (the positive)
-    "negatives"  (N, K)                         noise words (may repeat; one equal to the centre
-                                                is skipped, as in word2vec.c)
+    "negatives"  (N, K) per pair, or (G, S) shared by groups with "noise_weight" = K / S:
+                 noise words (may repeat; one equal to the centre is skipped, as in word2vec.c)
     "ngrams", "ngram_mask"  context.shape + (G,) bucket ids / validity, subword models only
 
 Gradients of both tables come back sparse, (row_ids, row_grads) with unique ids and repeated ids
 summed, so the optimiser touches only the rows a batch used — as word2vec.c does.
 
 Speed. Everything is batched: a few dozen NumPy calls per batch of ~1000 pairs. In the per-pair
-layout most of the time goes to gathering and summing the N(K+1) rows of dW_out; with noise
-words shared by the batch (the training script's skip-gram default) what is left is adding the N
-positive pairs' rows into both tables (core.add_rows_at, about a third of the time). word2vec.c and
+layout most of the time goes to gathering and summing the N(K+1) rows of dW_out; with shared
+noise words (the training script's default) what is left is adding the N positive pairs' rows
+into both tables (core.add_rows_at, about a third of the time) and a few matrix products. CBOW
+reads its windows as strided views of one stretch of text (windowed_sum): each word's vector is
+gathered once, not once per window holding it, and its gradient is added once. word2vec.c and
 gensim do the arithmetic pair by pair in compiled loops that stay in cache;
 benchmarks/bench_word2vec.py measures how close this file comes on your machine.
 """
@@ -75,6 +79,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 from minilm.errors import MinilmError
 from minilm.layers.core import add_rows_at, sum_rows
@@ -176,33 +181,74 @@ def softplus_and_sigmoid(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return softplus, sig
 
 
+def windowed_sum(x: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """y[n] = Σ_k weight[n, k] x[n + k]: a weighted sum over each window of C rows of x.
+
+    x (N + C - 1, D), weight (N, C) -> y (N, D). Window n is x[n : n + C]; all N windows are
+    one strided view of x (row n of the view starts where row n of x does, so windows share
+    memory and nothing is copied), and y is one batched (1, C) @ (C, D) product per row - no
+    gather of N * C rows.
+    """
+    N, C = weight.shape
+    step, along = x.strides
+    windows = as_strided(x, shape=(N, C, x.shape[1]), strides=(step, step, along), writeable=False)
+    return np.matmul(weight[:, None, :], windows)[:, 0]  # (N, D)
+
+
+def windowed_sum_backward(dy: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """The gradient of windowed_sum with respect to x: dx[p] = Σ_k weight[p - k, k] dy[p - k].
+
+    dy (N, D), weight (N, C) -> dx (N + C - 1, D). Row p of x lies in the windows n = p - C + 1
+    .. p, so dx is itself a windowed sum: over dy padded with C - 1 zero rows on either side,
+    window p holds dy[p - C + 1 + j] (j = 0..C-1), the window of example n = p - C + 1 + j, in
+    which p is slot k = C - 1 - j. Its weights weight_t[p, j] = weight[n, k] run along the
+    anti-diagonals of the padded weights: again a strided view, one row down and one column
+    left per step in j.
+    """
+    (N, C), pad = weight.shape, weight.shape[1] - 1
+    dy_pad = np.zeros((N + 2 * pad, dy.shape[1]), dtype=dy.dtype)  # (N + 2C - 2, D)
+    dy_pad[pad : pad + N] = dy
+    weight_pad = np.zeros((N + 2 * pad, C), dtype=dy.dtype)
+    weight_pad[pad : pad + N] = weight
+    size = weight_pad.itemsize  # weight_t[p, j] = weight_pad[p + j, pad - j]:
+    weight_t = as_strided(weight_pad.reshape(-1)[pad:], shape=(N + pad, C),
+                          strides=(C * size, (C - 1) * size), writeable=False)  # fmt: skip
+    return windowed_sum(dy_pad, weight_t)
+
+
 def loss_and_grads(
     params: dict[str, np.ndarray], batch: dict[str, np.ndarray], cbow_update: str = "exact"
 ):
     """Summed negative-sampling loss of a batch of pairs and its sparse gradients.
 
-    Forward (N pairs; skip-gram has context (N,), CBOW context (N, C)):
+    Forward (N pairs or CBOW examples):
       (1) input vectors     E = W_in[words] (+ n-gram sums) for the U distinct context words
-      (2) hidden vectors    H (R, D), h_n = H[row_n]: skip-gram H = E (R = U; a batch of 1024
-                            pairs has ~450 distinct context words); CBOW h_n = the mean of
-                            its valid context vectors (R = N)
+      (2) hidden vectors    H (R, D), h_n = H[row_n]. Skip-gram: H = E (R = U; a batch of 1024
+                            pairs has ~450 distinct context words). CBOW: h_n = the mean of
+                            the words in its window (R = N), a windowed sum over the stretch
       (3) scores of the centre and of the noise words (two layouts, below)
       (4) loss              L = Σ softplus(-s_centre) + Σ weight * softplus(s_noise)
     Backward mirrors it: d softplus(z)/dz = σ(z); dU = ds h, dh = Σ ds U summed into the rows
-    of H, and dE = dH (skip-gram) or dh / |C| on each valid slot (CBOW).
+    of H, and dE = dH (skip-gram) or dh / |C| on each word of the window (CBOW).
+
+    CBOW batches are stretches of text: "context" (N + 2W,) holds the N centre words with W
+    words on either side, the centre of example n sits at position n + W, and
+    "context_mask" (N, 2W + 1) marks the words of its window (column W, the centre itself,
+    is False). So h = windowed_sum(e, mask / |C|) over the stretch's vectors e (N + 2W, D):
+    each vector is read once however many windows hold it.
 
     Noise words, batch["negatives"]:
     - (N, K), per pair (word2vec.c): U = W_out[[centre, negatives]] (N, K+1, D), scores
       s = U · h (N, K+1), every noise term at weight 1.
-    - (S,), shared by the whole batch (the fast path; the training script's skip-gram default):
-      scores s_centre = u_c · h (N,) and, as the noise scores depend on h alone, T = H U^T (R, S)
-      with U = W_out[negatives] (S, D): one matrix product for every row of H, each score
-      weighted batch["noise_weight"] = K / S times the number of pairs using that row. Over
-      the draws E[(K/S) Σ_s f(z_s)] = K E[f(z)]: the same expected loss and gradient as K noise
-      words of one's own. Sharing noise words is how word2vec is parallelised on CPUs (Ji et
-      al. 2016, within a window) and GPUs (BlazingText, Gupta & Khare 2017, within a
-      minibatch). It replaces the gather and scatter of N*K rows of W_out - the bottleneck of
-      the per-pair layout - with three (R, S, D) matrix products and S rows.
+    - (G, S) with batch["noise_weight"] = K / S: shared. The rows of H are cut into G
+      consecutive groups and group g's rows all use the S noise words negatives[g] (a 1-D
+      (S,) is one group). As the noise scores depend on h alone they are one matrix product
+      per group, T_g = H_g U_g^T, each score weighted K / S times the number of pairs using
+      that row. Over the draws E[(K/S) Σ_s f(z_s)] = K E[f(z)]: the same expected loss and
+      gradient as K noise words of one's own. Sharing noise words is how word2vec is
+      parallelised on CPUs (Ji et al. 2016, within a window) and GPUs (BlazingText, Gupta &
+      Khare 2017, within a minibatch). It replaces the gather and scatter of N*K rows of
+      W_out - the bottleneck of the per-pair layout - with matrix products and G*S rows.
     Either way a noise word equal to the pair's centre is skipped, as in word2vec.c.
 
     cbow_update (CBOW only): "exact" returns the true gradient of L (each context word gets
@@ -216,43 +262,48 @@ def loss_and_grads(
         raise MinilmError(f"cbow_update must be 'exact' or 'word2vec', got {cbow_update!r}")
     W_out = params["W_out"]
     center, negatives = batch["center"], batch["negatives"]
-    N, cbow = center.size, batch["context"].ndim == 2
+    N, cbow = center.size, "context_mask" in batch
 
     # (1) input vectors of the distinct context words, E (U, D); position i has E[where[i]]
     E, where, embed_cache = _word_vectors(params, batch)
     # (2) hidden vectors, kept as H (R, D) with h_n = H[row_n]. Skip-gram: h is the context
     # word's vector, so H = E and the R distinct context words are all there is to score.
-    # CBOW: every example has its own h, the mean of its valid context vectors (row = n).
+    # CBOW: every example has its own h, the mean of its window (row = n).
     if cbow:
-        mask = batch["context_mask"]  # (N, C)
+        mask = batch["context_mask"]  # (N, C), C = 2W + 1
+        _check_stretch(batch["context"], mask, N)
         count = mask.sum(axis=1)  # (N,)
         if np.any(count == 0):
             raise MinilmError("a CBOW example has no valid context word; drop such examples")
-        weight = mask / count[:, None].astype(E.dtype)  # (N, C): 1/|C| on real slots, 0 on pads
-        H, row = np.einsum("ncd,nc->nd", E[where], weight), np.arange(N)  # (N, D)
+        weight = mask / count[:, None].astype(E.dtype)  # (N, C): 1/|C| in the window, else 0
+        H, row = windowed_sum(E[where], weight), np.arange(N)  # (N, D)
     else:
         H, row = E, where  # (U, D), (N,)
     h = H[row]  # (N, D)
+    D = H.shape[1]
 
-    if negatives.ndim == 2:  # (3) per pair: U = W_out[[centre, negatives]], s = U · h
+    shared = "noise_weight" in batch
+    if not shared:  # (3) per pair: U = W_out[[centre, negatives]], s = U · h
         out_ids = np.concatenate([center[:, None], negatives], axis=1)  # (N, K+1)
         U = W_out[out_ids]  # (N, K+1, D)
         s = np.matmul(U, h[:, :, None])[:, :, 0]  # (N, K+1), N small matrix-vector products
         s_centre, s_noise = s[:, 0], s[:, 1:]
         noise_weight = (negatives != center[:, None]).astype(s.dtype)  # (N, K), 0 = skipped
     else:  # (3) shared: the centre's score per pair, the noise scores once per row of H
-        u, U = W_out[center], W_out[negatives]  # (N, D), (S, D)
+        negatives = np.atleast_2d(negatives)  # (G, S)
+        G, S = negatives.shape
+        size = -(-len(H) // G)  # rows of H per group; the last group is padded with zeros
+        u, U = W_out[center], W_out[negatives]  # (N, D), (G, S, D)
         s_centre = np.einsum("nd,nd->n", u, h)  # (N,)
-        s_noise = H @ U.T  # (R, S)
-        # each score stands for every pair using that row of H: weight K/S per pair, minus
-        # the pairs whose centre is that noise word (skipped)
-        w = batch["noise_weight"]
-        noise_weight = np.repeat(w * np.bincount(row, minlength=len(H))[:, None], U.shape[0], 1)
-        drawn = np.zeros(W_out.shape[0], dtype=bool)
-        drawn[negatives] = True
-        hit = np.flatnonzero(drawn[center])  # the few pairs whose centre was drawn as noise
-        n, k = np.nonzero(center[hit, None] == negatives)
-        np.add.at(noise_weight, (row[hit[n]], k), -w)
+        H_groups = H
+        if G * size > len(H):
+            H_groups = np.zeros((G * size, D), dtype=H.dtype)
+            H_groups[: len(H)] = H
+        H_groups = H_groups.reshape(G, size, D)
+        s_noise = H_groups @ U.transpose(0, 2, 1)  # (G, size, S)
+        noise_weight = _shared_noise_weight(
+            row, center, negatives, size, batch["noise_weight"], len(W_out)
+        )
     # (4) logistic loss: label 1 for the centre (-log σ(s) = softplus(-s)), 0 for noise
     # (-log(1 - σ(s)) = softplus(s)), noise terms weighted
     loss_centre, sig_centre = softplus_and_sigmoid(-s_centre)  # σ(-s) = 1 - σ(s)
@@ -263,40 +314,69 @@ def loss_and_grads(
 
     # backward (4): dL/ds = -σ(-s) for the centre, weight σ(s) for noise
     ds_centre = -sig_centre  # (N,)
-    ds_noise = (noise_weight * sig_noise).astype(H.dtype)  # (N, K) or (R, S)
+    ds_noise = (noise_weight * sig_noise).astype(H.dtype)  # (N, K) or (G, size, S)
     # backward (3): dH = Σ ds U (through h = H[row], summed per row), dU = ds h summed per
     # W_out row (rows repeat)
-    if negatives.ndim == 2:
+    if not shared:
         ds = np.concatenate([ds_centre[:, None], ds_noise], axis=1)  # (N, K+1)
         dh = np.matmul(ds[:, None, :], U)[:, 0, :]  # (N, D)
-        terms = ds.reshape(-1, 1) * np.repeat(h, out_ids.shape[1], axis=0)  # (N*(K+1), D)
-        grads = {"W_out": sum_rows(out_ids.reshape(-1), terms)}
+        out_ids, slot = distinct(out_ids.reshape(-1), len(W_out))
+        dW_out = np.zeros((out_ids.size, D), dtype=H.dtype)
+        add_rows_at(dW_out, slot, (ds[:, :, None] * h[:, None, :]).reshape(-1, D))
         dH = dh if cbow else np.zeros_like(H)  # CBOW: row = n, nothing to sum
         if not cbow:
             add_rows_at(dH, row, dh)
     else:
-        dH = ds_noise @ U  # (R, D)
+        dH = (ds_noise @ U).reshape(-1, D)[: len(H)]  # (R, D)
         if cbow:
             dH += ds_centre[:, None] * u  # row = n
         else:
             add_rows_at(dH, row, ds_centre[:, None] * u)
-        out_ids, slot = distinct(np.concatenate([center, negatives]), len(W_out))
-        dW_out = np.zeros((out_ids.size, H.shape[1]), dtype=H.dtype)
+        out_ids, slot = distinct(np.concatenate([center, negatives.reshape(-1)]), len(W_out))
+        dW_out = np.zeros((out_ids.size, D), dtype=H.dtype)
         add_rows_at(dW_out, slot[:N], ds_centre[:, None] * h)
-        add_rows_at(dW_out, slot[N:], ds_noise.T @ H)
-        grads = {"W_out": (out_ids, dW_out)}
-    # backward (2): skip-gram dE = dH. CBOW: h = Σ_c weight_c e_c -> de_c = weight_c dh
-    # (word2vec.c: de_c = dh), summed into the rows of E
+        add_rows_at(dW_out, slot[N:], (ds_noise.transpose(0, 2, 1) @ H_groups).reshape(-1, D))
+    grads = {"W_out": (out_ids, dW_out)}
+    # backward (2): skip-gram dE = dH. CBOW: h = Σ_k weight_k e_k -> de_k = weight_k dh
+    # (word2vec.c: de_k = dh), summed into the rows of E
     if cbow:
-        slot_weight = mask if cbow_update == "word2vec" else weight  # (N, C)
-        n, c = np.nonzero(slot_weight)  # the valid slots
+        slot_weight = mask.astype(H.dtype) if cbow_update == "word2vec" else weight  # (N, C)
         dE = np.zeros_like(E)
-        add_rows_at(dE, where[n, c], slot_weight[n, c, None] * dH[n])
+        add_rows_at(dE, where, windowed_sum_backward(dH, slot_weight))
     else:
         dE = dH
     # backward (1): each word's rows of W_in (and Z) get its dE
     grads.update(_word_vectors_backward(dE, embed_cache))
     return loss, grads
+
+
+def _check_stretch(context: np.ndarray, mask: np.ndarray, N: int) -> None:
+    C = mask.shape[1]
+    if context.ndim != 1 or C % 2 == 0 or context.size != N + C - 1:
+        raise MinilmError(
+            f"a CBOW batch is a stretch of text: context (N + 2W,) and context_mask (N, 2W+1); "
+            f"got context {context.shape}, context_mask {mask.shape}, {N} centres"
+        )
+
+
+def _shared_noise_weight(
+    row: np.ndarray, center: np.ndarray, negatives: np.ndarray, size: int, weight: float, V: int
+) -> np.ndarray:
+    """(G, size, S): each noise score's weight, K/S per pair using the row, pairs skipped.
+
+    Row r of H is used by the pairs with row_n = r and belongs to group r // size; a pair
+    whose centre is one of its group's noise words skips that term (as word2vec.c does).
+    """
+    G, S = negatives.shape
+    uses = np.bincount(row, minlength=G * size)  # pairs per row (CBOW: 1; padding: 0)
+    noise_weight = np.repeat(weight * uses[:, None], S, axis=1)  # (G * size, S)
+    group = row // size  # (N,)
+    drawn = np.zeros((G, V), dtype=bool)
+    drawn[np.arange(G)[:, None], negatives] = True
+    hit = np.flatnonzero(drawn[group, center])  # the few pairs whose centre was drawn as noise
+    n, k = np.nonzero(center[hit, None] == negatives[group[hit]])
+    np.add.at(noise_weight, (row[hit[n]], k), -weight)
+    return noise_weight.reshape(G, size, S)
 
 
 # ----------------------------------------------------------------------------- fastText subwords
