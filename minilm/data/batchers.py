@@ -18,6 +18,7 @@ Shape legend: N batch, T time, B pairs, K negatives, V vocabulary.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -226,7 +227,7 @@ def _alias_table(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return prob, alias  # columns left over are full (1.0) up to rounding
 
 
-class _Word2vecExamples:
+class _Word2vecExamples(ABC):
     """What skip-gram's pairs and CBOW's windows share: subsampling, radii and noise words.
 
     For epoch e, with rng = default_rng([seed, e]):
@@ -298,8 +299,9 @@ class _Word2vecExamples:
             keep &= ids != self.unk_id
         return ids[keep], self.sentence[keep]
 
+    @abstractmethod
     def _examples(self, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
-        raise NotImplementedError
+        """One epoch's examples in text order, as arrays whose first has one row per example."""
 
     def _borders(self, n: int) -> tuple[np.ndarray, np.ndarray]:
         """Batch k holds examples borders[k]:borders[k+1] and tokens[k+1] - tokens[k] tokens."""
