@@ -123,8 +123,9 @@ def hsoftmax_backward(
     """
     h, U, points, ds, mask = cache
     ds = ds * dloss  # (N, L) a new array: the cache is not modified
-    # s_j = h · U_j  ->  dh = Σ_j ds_j U_j,  dU_j = ds_j h
+    # s_j = h · U_j  ->  dh = Σ_j ds_j U_j (ds is 0 on padding),  dU_j = ds_j h
     dh = np.matmul(ds[:, None, :], U)[:, 0, :]  # (N, D)
-    dU = ds[:, :, None] * h[:, None, :]  # (N, L, D)
-    node_ids, dW_rows = sum_rows(points[mask], dU[mask])  # (R,), (R, D)
+    n, j = np.nonzero(mask)  # (M,) the M real path entries: example n, step j
+    dU = ds[n, j, None] * h[n]  # (M, D) only for those (about half of N * L: paths vary)
+    node_ids, dW_rows = sum_rows(points[n, j], dU)  # (R,), (R, D)
     return dh, (node_ids, dW_rows)
