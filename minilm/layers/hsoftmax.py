@@ -11,7 +11,8 @@ vector v'_n, a row of W_node. With n(w, 1) = root, ..., n(w, L(w)) = w the path 
 where ⟦x⟧ is 1 if x is true and -1 otherwise and ch(n) is a fixed child of n. Since
 σ(x) + σ(-x) = 1, the two branches at every node share its probability mass, so Σ_w p(w|h) = 1
 without summing over V. In word2vec.c's terms (path `points`, bits `codes`, root first), ch(n) is
-the child with bit 0, so the sign at step j is 1 - 2 code_j, and
+the child with bit 0, so the sign at step j is 1 - 2 code_j; the paper's L(w) counts the nodes,
+root and leaf included, so a path has lengths[w] = L(w) - 1 decisions, and
 
     -log p(w | h) = Σ_j softplus(-(1 - 2 code_j) s_j),      s_j = h · W_node[point_j]
 
@@ -23,7 +24,7 @@ table) and reads σ from that table; we use the exact σ and gradient.
 Normaliser: the loss is the SUM over the batch of -log p(target_n | h_n) (not the mean), like
 minilm/models/skipgram.py's negative-sampling loss, so an SGD step with lr = alpha moves the
 parameters as word2vec.c's per-pair steps would. Divide by N to read it per example; with
-W_node = 0 (word2vec.c's init) every decision is σ(0) = 1/2 and a word costs L(w) ln 2.
+W_node = 0 (word2vec.c's init) every decision is σ(0) = 1/2 and a word costs lengths[w] ln 2.
 
 Shapes: N examples, D dimension, V words (V - 1 inner nodes), L the longest path in the batch.
     h        (N, D)      hidden vector of each example (skip-gram: an input vector; CBOW: a mean)
