@@ -171,9 +171,17 @@ def test_backward_is_pure_and_dtype_follows_input():
     loss32, cache32 = hsoftmax_forward(
         h.astype(np.float32), W_node.astype(np.float32), points, codes, lengths
     )
-    dh32, (_, rows32) = hsoftmax_backward(cache32)
+    dh32, (_, rows32) = hsoftmax_backward(cache32, np.float64(0.5))  # a float64 scale too
     assert isinstance(loss32, float)
     assert dh32.dtype == np.float32 and rows32.dtype == np.float32
+
+
+def test_empty_batch():
+    h, W_node = np.zeros((0, 5)), np.ones((11, 5))
+    empty = np.zeros((0, 0), dtype=np.int64)
+    loss, cache = hsoftmax_forward(h, W_node, empty, empty, np.zeros(0, dtype=np.int64))
+    dh, (ids, rows) = hsoftmax_backward(cache)
+    assert loss == 0.0 and dh.shape == (0, 5) and ids.shape == (0,) and rows.shape == (0, 5)
 
 
 def test_bad_input():

@@ -123,7 +123,7 @@ def hsoftmax_backward(
     duplicate-safe), never assigned. Padding slots are left out, so they touch no row.
     """
     h, U, points, ds, mask = cache
-    ds = ds * dloss  # (N, L) a new array: the cache is not modified
+    ds = ds * ds.dtype.type(dloss)  # (N, L) a new array (the cache is kept), in ds's dtype
     # s_j = h · U_j  ->  dh = Σ_j ds_j U_j (ds is 0 on padding),  dU_j = ds_j h
     dh = np.matmul(ds[:, None, :], U)[:, 0, :]  # (N, D)
     n, j = np.nonzero(mask)  # (M,) the M real path entries: example n, step j
