@@ -165,6 +165,50 @@ def weat(
     }
 
 
+def _pearson(x: np.ndarray, y: np.ndarray) -> float | None:
+    """Pearson r, None when either side is constant (or fewer than two points)."""
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if len(x) < 2 or x.std() == 0 or y.std() == 0:
+        return None
+    return float(np.corrcoef(x, y)[0, 1])
+
+
+def skew_measures(
+    kv: KeyedVectors,
+    words: list[str],
+    skews: np.ndarray,
+    pair_sets: dict[str, list[tuple[str, str]]],
+    A: list[str],
+    B: list[str],
+    rng: np.random.Generator,
+    neutral: float = 0.5,
+    n_permutations: int = 100_000,
+) -> dict:
+    """Does a planted skew (e.g. each occupation's he-share) show in the vectors? Three views.
+
+    - per pair set (name -> definitional pairs): Pearson r of the words' projections on the
+      first principal component against the skews, and that component's variance share
+      (`pc1_share`; near the second's means the pairs do not agree on one direction);
+    - `association_r`: Pearson r of s(w, A, B) against the skews (every attribute word votes);
+    - `weat`: X = words skewed above `neutral`, Y = below it (words at `neutral` left out).
+    Returns {"pairs": {name: {pearson, pc1_share, pc2_share}}, "association_r", "weat"}.
+    """
+    skews = np.asarray(skews, dtype=np.float64)
+    out: dict = {"pairs": {}}
+    for name, pairs in pair_sets.items():
+        comps, ratio = definitional_pca(kv, pairs)
+        out["pairs"][name] = {
+            "pearson": _pearson(projections(kv, words, comps[0]), skews),
+            "pc1_share": float(ratio[0]),
+            "pc2_share": float(ratio[1]) if len(ratio) > 1 else 0.0,
+        }
+    out["association_r"] = _pearson(association(kv, words, A, B), skews)
+    X = [w for w, s in zip(words, skews, strict=True) if s > neutral]
+    Y = [w for w, s in zip(words, skews, strict=True) if s < neutral]
+    out["weat"] = weat(kv, X, Y, A, B, rng, n_permutations) if X and Y else None
+    return out
+
+
 # ---- 3. sense axis ---------------------------------------------------------------------------
 class SenseAxes(NamedTuple):
     """A 2-D frame for occurrence vectors: origin (D,), axes (2, D) orthonormal rows, and the

@@ -209,3 +209,25 @@ def test_sense_axis_order_and_bad_input():
         dr.sense_axis(V, np.array(["a", "b", "c", "d"] * 5))
     with pytest.raises(MinilmError):
         dr.sense_axis(np.zeros((4, 3)), np.array(["a", "b"] * 2))
+
+
+def test_skew_measures_find_the_planted_skew_on_the_right_pairs_only():
+    words = [f"x{i}" for i in range(6)] + [f"y{i}" for i in range(6)] + ["n0", "n1"]
+    skews = np.array([0.9] * 6 + [0.1] * 6 + [0.5, 0.5])
+    unrelated = [(f"n{i}", f"n{i + 1}") for i in range(2, 9, 2)]  # pairs that differ at random
+    planted_r, unrelated_r = [], []
+    for seed in range(8):
+        kv, g, pairs = planted_space(np.random.default_rng(seed), D=200)
+        r = dr.skew_measures(kv, words, skews, {"planted": pairs, "unrelated": unrelated},
+                             [a for a, _ in pairs], [b for _, b in pairs],
+                             np.random.default_rng(0))
+        planted_r.append(r["pairs"]["planted"]["pearson"])
+        unrelated_r.append(r["pairs"]["unrelated"]["pearson"])
+        assert r["pairs"]["planted"]["pc1_share"] > 3 * r["pairs"]["planted"]["pc2_share"]
+        assert r["association_r"] > 0.8
+        w = r["weat"]  # X = the six x words, Y = the six y words; n0, n1 at 0.5 are left out
+        assert w["n_partitions"] == math.comb(12, 6) and len(w["s_X"]) == len(w["s_Y"]) == 6
+        assert w["effect_size"] > 1.2 and w["p_value"] < 0.01
+    assert min(planted_r) > 0.75
+    # a random direction: r by chance only (sd ~0.3 for 14 words), centred on 0
+    assert np.mean(np.abs(unrelated_r)) < 0.45 and abs(np.mean(unrelated_r)) < 0.3
