@@ -219,13 +219,22 @@ class SenseAxes(NamedTuple):
     senses: tuple[str, str]
 
 
-def sense_axis(vectors: np.ndarray, senses, order: tuple[str, str] | None = None) -> SenseAxes:
-    """x = unit(centroid(second sense) - centroid(first sense)); y = the first principal
-    component of the vectors with their x-part removed. Fit on one set of occurrences (e.g. the
-    valid ones), draw another with `project_on_sense_axis`.
+def sense_axis(
+    vectors: np.ndarray,
+    senses,
+    order: tuple[str, str] | None = None,
+    metric: str = "euclidean",
+) -> SenseAxes:
+    """x = the unit difference of the two senses' centroids; y = the first principal component
+    of the vectors with their x-part removed. Fit on one set of occurrences (e.g. train or
+    valid), draw another with `project_on_sense_axis`.
 
-    vectors (N, D); senses: N labels with exactly two distinct values (sorted, unless `order`).
-    The origin is the midpoint of the two centroids, so 0 on x is the nearest-centroid boundary.
+    vectors (N, D); senses: N labels with exactly two distinct values (sorted, unless `order`);
+    x runs from the first sense (negative) to the second (positive). x = 0 is the boundary of
+    the nearest-centroid classifier with these centroids, so the picture shows its accuracy:
+    metric "euclidean" - nearest centroid by distance: x = c1 - c0, through their midpoint;
+    metric "cosine"    - nearest centroid by cosine: x = c1/|c1| - c0/|c0|, through 0 (scaling
+                         a vector does not change its cosines).
     """
     V = np.asarray(vectors, dtype=np.float64)
     labels = np.asarray(senses)
@@ -233,22 +242,28 @@ def sense_axis(vectors: np.ndarray, senses, order: tuple[str, str] | None = None
     if len(names) != 2 or set(labels.tolist()) - set(names) or V.ndim != 2 or len(V) != len(labels):
         raise MinilmError(f"a sense axis needs (N, D) vectors and N labels of two senses, got "
                           f"{V.shape} and senses {sorted(set(labels.tolist()))}")
+    if metric not in ("euclidean", "cosine"):
+        raise MinilmError(f"metric must be 'euclidean' or 'cosine', got {metric!r}")
     if not (labels == names[0]).any() or not (labels == names[1]).any():
         raise MinilmError(f"each of the senses {names} needs at least one occurrence")
     c0, c1 = (V[labels == s].mean(axis=0) for s in names)  # (D,) each
+    if metric == "cosine":
+        c0, c1 = unit_rows(c0), unit_rows(c1)
     x = c1 - c0
     if np.linalg.norm(x) == 0:
         raise MinilmError(f"the senses {names} have the same centroid; no axis separates them")
     x = x / np.linalg.norm(x)
-    origin = (c0 + c1) / 2
-    R = V - origin
-    R = R - np.outer(R @ x, x)  # (N, D) the part orthogonal to x
-    R = R - R.mean(axis=0)
+    mid = (c0 + c1) / 2 if metric == "euclidean" else np.zeros_like(x)
+    R = V - np.outer(V @ x, x)  # (N, D) the part orthogonal to x
+    rest_mean = R.mean(axis=0)
+    R = R - rest_mean
     y = np.linalg.svd(R, full_matrices=False)[2][0] if len(R) > 1 else np.zeros_like(x)
     y = y - (y @ x) * x  # exact orthogonality against round-off
     ny = np.linalg.norm(y)
     y = y / ny if ny > 0 else y
     y = y if y[np.argmax(np.abs(y))] >= 0 else -y  # sign-fixed as in minilm.project.pca_fit
+    # origin: the boundary on x, the fitted points' mean on y
+    origin = (mid @ x) * x + rest_mean
     return SenseAxes(origin, np.stack([x, y]), (str(names[0]), str(names[1])))
 
 

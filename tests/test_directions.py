@@ -231,3 +231,26 @@ def test_skew_measures_find_the_planted_skew_on_the_right_pairs_only():
     assert min(planted_r) > 0.75
     # a random direction: r by chance only (sd ~0.3 for 14 words), centred on 0
     assert np.mean(np.abs(unrelated_r)) < 0.45 and abs(np.mean(unrelated_r)) < 0.3
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "cosine"])
+def test_sense_axis_zero_is_the_nearest_centroid_boundary(metric):
+    rng = np.random.default_rng(11)
+    V_fit = rng.standard_normal((60, 8)) + 0.5  # off-centre: cosine and distance disagree
+    s_fit = np.array(["a", "b", "c"] * 20)[:60]
+    s_fit = np.where(s_fit == "c", "a", s_fit)
+    V_fit[s_fit == "b"] *= 1.8
+    V = rng.standard_normal((300, 8)) * rng.uniform(0.2, 3, (300, 1)) + 0.5
+    frame = dr.sense_axis(V_fit, s_fit, metric=metric)
+    x = dr.project_on_sense_axis(V, frame)[:, 0]
+    c = np.stack([V_fit[s_fit == s].mean(axis=0) for s in ("a", "b")])  # (2, D)
+    if metric == "euclidean":
+        nearest = np.linalg.norm(V[:, None] - c[None], axis=2).argmin(axis=1)
+    else:
+        nearest = (dr.unit_rows(V) @ dr.unit_rows(c).T).argmax(axis=1)
+    assert 0.2 < nearest.mean() < 0.8  # both sides occur
+    assert np.array_equal(x > 0, nearest == 1)
+    y = dr.project_on_sense_axis(V_fit, frame)[:, 1]
+    assert abs(y.mean()) < 1e-9  # y is centred on the fitted points
+    with pytest.raises(MinilmError):
+        dr.sense_axis(V_fit, s_fit, metric="manhattan")
