@@ -11,7 +11,8 @@ Three ways to ask "which way does meaning X point?", each a pure function return
        g    = first right singular vector of those rows (the pairs' mean is 0 by construction)
 
    The share of variance the first component explains says whether the pairs agree on one
-   direction (Bolukbasi et al. found ~60% for their ten pairs, the next components far less).
+   direction (Bolukbasi et al. found one component well above the rest for their ten pairs);
+   docs/bias-findings.md shows a corpus where two groups of pairs disagree.
 
 2. WEAT, the Word Embedding Association Test (Caliskan, Bryson & Narayanan 2017, "Semantics
    derived automatically from language corpora contain human-like biases"). Target sets X, Y
@@ -60,9 +61,8 @@ def _pair_rows(kv: KeyedVectors, pairs: list[tuple[str, str]]) -> np.ndarray:
     """The (P, D) half-differences (u_a - u_b) / 2 of the pairs' unit vectors."""
     if not pairs:
         raise MinilmError("a definitional direction needs at least one pair of words")
-    u = unit_rows(kv.vectors)
     a, b = kv.indices([p[0] for p in pairs]), kv.indices([p[1] for p in pairs])
-    return (u[a] - u[b]) / 2  # (P, D)
+    return (unit_rows(kv.vectors[a]) - unit_rows(kv.vectors[b])) / 2  # (P, D)
 
 
 def definitional_pca(
@@ -100,8 +100,7 @@ def association(
     kv: KeyedVectors, words: list[str], A: list[str], B: list[str]
 ) -> np.ndarray:
     """s(w, A, B) = mean cos(w, a) - mean cos(w, b) for each word: (len(words),)."""
-    u = unit_rows(kv.vectors)
-    W, UA, UB = u[kv.indices(words)], u[kv.indices(A)], u[kv.indices(B)]
+    W, UA, UB = (unit_rows(kv.vectors[kv.indices(ws)]) for ws in (words, A, B))
     return (W @ UA.T).mean(axis=1) - (W @ UB.T).mean(axis=1)
 
 
