@@ -1,6 +1,6 @@
 """One evaluation protocol for any word vectors: analogies, similarity, category purity, and more.
 
-File formats are the field's own:
+File formats are the field's own, read by `minilm.truth` (one reader per file):
 - analogies: word2vec's questions-words.txt - `: section` lines, then `a b c d` lines meaning
   a : b :: c : d (Athens Greece Baghdad Iraq). The answer to d is searched as b - a + c.
 - similarity: `word1<TAB>word2<TAB>score` (whitespace also accepted; `#` lines are comments).
@@ -20,6 +20,14 @@ from pathlib import Path
 import numpy as np
 
 from minilm.errors import MinilmError
+from minilm.truth import (  # noqa: F401  (read_* re-exported: `evaluate.read_analogies` works)
+    BUNDLED_WORLD,
+    Truth,
+    read_analogies,
+    read_bias,
+    read_categories,
+    read_similarity,
+)
 from minilm.vectors import KeyedVectors, analogy_scores
 
 # Ask for at most this many (question x vocabulary) scores at once: bounds memory, keeps BLAS busy.
@@ -28,85 +36,9 @@ _SCORE_BLOCK = 1 << 23
 CATEGORY_LEVELS = {"fine": 1, "coarse": 2}
 
 
-def bundled_world_file(name: str) -> Path | None:
-    """`corpus/world/<name>` of the repository checkout, or None when it is not there."""
-    path = Path(__file__).resolve().parent.parent / "corpus" / "world" / name
-    return path if path.exists() else None
-
-
 def section_kind(name: str) -> str:
     """word2vec's convention, kept by the world corpus: `gram*` sections are syntactic."""
     return "syntactic" if name.lower().startswith("gram") else "semantic"
-
-
-# ---- reading the files -------------------------------------------------------------------
-def _read_lines(path: str | os.PathLike) -> list[str]:
-    path = Path(path)
-    try:
-        return path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise MinilmError(f"{path}: no such file") from None
-    except UnicodeDecodeError as err:
-        raise MinilmError(f"{path}: not UTF-8 text (byte {err.start})") from None
-
-
-def read_analogies(path: str | os.PathLike) -> list[tuple[str, list[tuple[str, str, str, str]]]]:
-    """[(section name, [(a, b, c, d), ...]), ...] in file order; words lower-cased."""
-    sections: list[tuple[str, list]] = []
-    for n, line in enumerate(_read_lines(path), start=1):
-        line = line.strip()
-        if not line:
-            continue
-        if line.startswith(":"):
-            sections.append((line[1:].strip() or f"section-{len(sections) + 1}", []))
-            continue
-        parts = line.lower().split()
-        if len(parts) != 4:
-            raise MinilmError(f"{path} line {n}: expected 4 words 'a b c d', got {line[:80]!r}")
-        if not sections:
-            sections.append(("questions", []))
-        sections[-1][1].append(tuple(parts))
-    if not any(qs for _, qs in sections):
-        raise MinilmError(f"{path}: no analogy questions found (expected ': section' + 'a b c d')")
-    return [(name, qs) for name, qs in sections if qs]
-
-
-def read_similarity(path: str | os.PathLike) -> list[tuple[str, str, float]]:
-    """[(word1, word2, score)] from `word1 word2 score` lines; `#` lines are comments."""
-    pairs = []
-    for n, line in enumerate(_read_lines(path), start=1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        parts = line.split("\t") if "\t" in line else line.split()
-        if len(parts) < 3:
-            raise MinilmError(f"{path} line {n}: expected 'word1<TAB>word2<TAB>score'")
-        try:
-            score = float(parts[2])
-        except ValueError:
-            raise MinilmError(f"{path} line {n}: score {parts[2]!r} is not a number") from None
-        pairs.append((parts[0].strip().lower(), parts[1].strip().lower(), score))
-    if not pairs:
-        raise MinilmError(f"{path}: no word pairs found")
-    return pairs
-
-
-def read_categories(path: str | os.PathLike, column: int = 1) -> tuple[list[str], list[str]]:
-    """(words, categories) from `word<TAB>cat1<TAB>cat2...`; `column` picks the category field."""
-    words, cats = [], []
-    for n, line in enumerate(_read_lines(path), start=1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        parts = [p.strip() for p in (line.split("\t") if "\t" in line else line.split())]
-        if len(parts) <= column:
-            raise MinilmError(
-                f"{path} line {n}: no column {column} (has {len(parts)} fields); "
-                "expected 'word<TAB>category'"
-            )
-        words.append(parts[0].lower())
-        cats.append(parts[column])
-    if not words:
-        raise MinilmError(f"{path}: no categorised words found")
-    return words, cats
 
 
 # ---- analogies ---------------------------------------------------------------------------
@@ -474,23 +406,6 @@ def bias_correlation(
     }
 
 
-def read_bias(path: str | os.PathLike) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """(words, measured he-share, planted he-share) from world's bias.tsv
-    (`occupation<TAB>measured<TAB>planted[<TAB>...]`, `#` lines are comments)."""
-    words, measured, planted = [], [], []
-    for n, line in enumerate(_read_lines(path), start=1):
-        if not line.strip() or line.startswith("#"):
-            continue
-        parts = line.split("\t")
-        try:
-            measured.append(float(parts[1]))
-            planted.append(float(parts[2]) if len(parts) > 2 else float(parts[1]))
-        except (ValueError, IndexError):
-            raise MinilmError(f"{path} line {n}: expected 'word<TAB>share<TAB>share'") from None
-        words.append(parts[0].strip().lower())
-    return words, np.array(measured), np.array(planted)
-
-
 def evaluate_bias(kv: KeyedVectors, path: str | os.PathLike) -> dict:
     """bias_correlation of the occupations of bias.tsv against their planted he-share, plus the
     Pearson correlation with the share measured in the training text (`pearson_measured`)."""
@@ -514,11 +429,10 @@ GROUND_TRUTH = ("categories.tsv", "analogies.txt", "similarity.tsv")
 
 
 def ground_truth_files(corpus: str | os.PathLike | None) -> dict[str, Path]:
-    """The evaluation files in (or beside) a corpus; the bundled world's when corpus is None."""
-    folder = Path(corpus) if corpus else Path(__file__).resolve().parent.parent / "corpus/world"
-    if not folder.is_dir():
-        folder = folder.parent  # a train.txt given directly: look beside it
-    return {name: folder / name for name in GROUND_TRUTH if (folder / name).is_file()}
+    """The evaluation files in (or beside) the corpus a model was trained on; corpus None is the
+    bundled world (the training scripts' default corpus), so its own files."""
+    files = Truth.beside(corpus if corpus else BUNDLED_WORLD).files
+    return {name: files[name] for name in GROUND_TRUTH if name in files}
 
 
 def evaluate_embedding(kv: KeyedVectors, files: dict[str, Path]) -> dict:
