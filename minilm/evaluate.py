@@ -22,6 +22,7 @@ import numpy as np
 from minilm.errors import MinilmError
 from minilm.truth import (  # noqa: F401  (read_* re-exported: `evaluate.read_analogies` works)
     BUNDLED_WORLD,
+    Analogy,
     Truth,
     read_analogies,
     read_bias,
@@ -448,6 +449,8 @@ def evaluate_embedding(kv: KeyedVectors, files: dict[str, Path]) -> dict:
         metrics["analogy_accuracy"] = an["accuracy_excluded"]
         metrics["analogy_accuracy_no_exclusion"] = an["accuracy_no_exclusion"]
         metrics["analogy_query_word_share"] = an["query_word_share"]
+        metrics["analogy_questions_used"] = an["n_evaluated"]
+        metrics["analogy_questions_oov"] = an["n_oov"]
         metrics["analogy_semantic"] = an["semantic"]
         metrics["analogy_syntactic"] = an["syntactic"]
         keys = ("accuracy_excluded", "accuracy_no_exclusion", "query_word_share", "n_evaluated")
@@ -458,4 +461,78 @@ def evaluate_embedding(kv: KeyedVectors, files: dict[str, Path]) -> dict:
         sim = evaluate_similarity(kv, files["similarity.tsv"])
         metrics["similarity_spearman"] = sim["spearman"]
         metrics["similarity_pairs_used"] = sim["n_used"]
+        metrics["similarity_pairs_oov"] = sim["n_oov"]
     return metrics
+
+
+# ---- every figure of one table, as the lab compares them ---------------------------------
+def purity_chance(categories: list[str]) -> float:
+    """Expected category purity of random neighbours: sum_c n_c (n_c - 1) / (N (N - 1))."""
+    _, counts = np.unique(np.asarray(categories), return_counts=True)
+    N = counts.sum()
+    return float((counts * (counts - 1)).sum() / max(1, N * (N - 1)))
+
+
+def showcase_analogy(kv: KeyedVectors, analogies: Path | None) -> Analogy | None:
+    """The analogy (a, b, c, d) shown as an example, meaning b - a + c = d: man king woman queen
+    when all four words are known, else the first question of the file whose words all are."""
+    if {"man", "king", "woman", "queen"} <= set(kv.key_to_index):
+        return ("man", "king", "woman", "queen")
+    if analogies is None:
+        return None
+    for _, questions in read_analogies(analogies):
+        for q in questions:
+            if all(w in kv for w in q):
+                return q
+    return None
+
+
+def analogy_example(kv: KeyedVectors, query: Analogy, topn: int = 5) -> dict:
+    """The top answers to b - a + c under both protocols, for a report's table."""
+    a, b, c, d = query
+    return {
+        "query": f"{b} - {a} + {c}",
+        "expected": d,
+        "excluded": kv.most_similar([b, c], [a], topn=topn, exclude_query=True),
+        "no_exclusion": kv.most_similar([b, c], [a], topn=topn, exclude_query=False),
+    }
+
+
+def category_figures(kv: KeyedVectors, path: Path) -> dict:
+    """category_purity with its per-category parts; None when too few listed words are known."""
+    try:
+        details = category_purity_details(kv, path)
+    except MinilmError:
+        return {"category_purity": None}
+    return {
+        "category_purity": details["purity"],
+        "category_purity_per_category": details["per_category"],
+        "category_words": details["n_words"],
+    }
+
+
+BIAS_KEYS = ("pearson", "spearman", "words", "projections", "skews", "n_used")
+
+
+def evaluate_vectors(
+    kv: KeyedVectors,
+    files: dict[str, Path],
+    rng: np.random.Generator,
+    example: Analogy | None = None,
+) -> dict:
+    """Every figure of one vector table on the ground truth in `files` (a `Truth`'s files):
+    `evaluate_embedding`'s, category details, anisotropy, the he-she bias, an example analogy.
+    A figure whose file is absent is left out."""
+    m: dict = {"vocab_size": len(kv), "dim": kv.dim}
+    m |= evaluate_embedding(kv, {n: p for n, p in files.items() if n != "categories.tsv"})
+    if (path := files.get("categories.tsv")) is not None:
+        m |= category_figures(kv, path)
+    if example is not None and all(w in kv for w in example):
+        m["analogy_example"] = analogy_example(kv, example)
+    aniso = anisotropy(kv.vectors, rng, n_pairs=5000)
+    m["anisotropy"] = aniso["mean_cosine"]
+    m["anisotropy_centred"] = aniso["mean_cosine_centred"]
+    if (path := files.get("bias.tsv")) is not None and "he" in kv and "she" in kv:
+        bias = evaluate_bias(kv, path)
+        m["bias"] = {k: bias[k] for k in BIAS_KEYS}
+    return m
