@@ -156,6 +156,33 @@ def test_a_failed_model_is_reported_and_the_others_go_on(tmp_path, monkeypatch):
     assert "**Failed models:** fake: out of memory; lower --dim" in report
 
 
+def test_an_unusable_corpus_is_one_line_and_exit_2_before_any_training(tmp_path):
+    corpus = tmp_path / "punctuation.txt"
+    corpus.write_text("...\n!!! ,,,\n")
+    out = tmp_path / "lab"
+    cmd = [sys.executable, str(REPO / "scripts" / "lab.py"), "--out", str(out), "--quick",
+           "--corpus", str(corpus)]
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr == f"error: {corpus}: no words in the text; give a corpus with words in it\n"
+    assert "[lab] model" not in proc.stdout  # nothing was trained
+    assert not (out / "report.md").exists() and not (out / "ppmi").exists()
+
+
+def test_every_model_failing_alike_on_the_corpus_is_one_error(tmp_path, monkeypatch):
+    """A corpus fault the check cannot foresee: said once, as bad input, with no report."""
+    same = "print('error: corpus too small for a window of 5', file=__import__('sys').stderr)\n"
+    for name in ("one", "two"):
+        spec = _fake_script(tmp_path, same + "raise SystemExit(2)\n", name=name)
+        monkeypatch.setitem(lab_models.ALL_MODELS, name, spec)
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("a b c\n")
+    with pytest.raises(MinilmError, match="every model failed on the corpus: corpus too small"):
+        lab.run_lab(tmp_path / "lab", corpus=str(corpus), models=["one", "two"],
+                    log=lambda line: None, echo=False)
+    assert not (tmp_path / "lab" / "report.md").exists()
+
+
 # ---- report ------------------------------------------------------------------------------------
 def _metrics(ppmi: float, skipgram: float) -> dict:
     base = {
