@@ -5,9 +5,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from minilm.data import world
+from minilm.data.world.state import make_world
+from minilm.errors import MinilmError
 
 ROOT = Path(__file__).resolve().parents[1]
 WORLD = ROOT / "corpus" / "world"
@@ -79,7 +82,7 @@ def test_heldout_triples_never_in_train_but_in_valid_and_test():
     """Scan the text: no train line states a held-out triple, while in valid/test many do
     (every subject-verb-object sentence there states one)."""
     triples = world.heldout_triples()
-    assert 50 < len(triples) < 0.2 * len(world._make_world(world.np.random.default_rng(1)).triples)
+    assert 50 < len(triples) < 0.2 * len(make_world(np.random.default_rng(1)).triples)
     index = collections.defaultdict(list)  # any form of subject or object -> triples
     for s, v, o in triples:
         entry = ({s, world.PLURAL.get(s)}, {v, *world.TRANSITIVE[v]}, {o, world.PLURAL.get(o)})
@@ -246,8 +249,10 @@ def test_one_template_per_word_differs_between_senses_only_in_its_fillers():
             for s in (a, b)
         ]
         assert skeleton[0] == skeleton[1], word
-        slots = [[t[1:-1] for t in s.templates[-1].split() if t[0] == "{" and t != "{w}"]
-                 for s in (a, b)]  # fmt: skip
+        slots = [
+            [t[1:-1] for t in s.templates[-1].split() if t[0] == "{" and t != "{w}"]
+            for s in (a, b)
+        ]
         for slot_a, slot_b in zip(*slots, strict=True):
             assert not set(a.slots[slot_a]) & set(b.slots[slot_b]), (word, slot_a, slot_b)
 
@@ -284,7 +289,7 @@ def test_a_polysemous_word_in_a_filler_is_rejected(monkeypatch):
         crane["bird"].companions,
     )
     monkeypatch.setitem(world.POLYSEMY, "crane", {**crane, "bird": bad})
-    with pytest.raises(world.MinilmError, match="bat"):
+    with pytest.raises(MinilmError, match="bat"):
         world.generate_world(300)
 
 
