@@ -15,6 +15,7 @@ showed how much the exclusion hides: without it, the top answer is very often a 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -79,86 +80,92 @@ def evaluate_analogies(
       method, oov_wrong.
     """
     index = _lowercase_index(kv)
-    unit = kv.unit
-    V = unit.shape[0]
-    sections_out = []
-    all_ranks = []
-    totals = {"semantic": np.zeros(5, np.int64), "syntactic": np.zeros(5, np.int64)}
-    # per kind: [n_evaluated, n_oov, correct_excluded, correct_unexcluded, query_top1]
-    roles_total = np.zeros(3, np.int64)
+    sections, kinds, all_ranks = [], {"semantic": _Tally(), "syntactic": _Tally()}, []
     for name, questions in read_analogies(path):
         ids = np.array([[index.get(w, -1) for w in q] for q in questions], dtype=np.int64)  # (Q,4)
         known = (ids >= 0).all(axis=1)
-        ids = ids[known]
-        Q = len(ids)
-        n_oov = len(questions) - Q
-        correct_ex = correct_un = query_top1 = 0
-        roles = np.zeros(3, np.int64)
-        ranks = np.empty(Q, dtype=np.int64)
-        block = max(1, _SCORE_BLOCK // V)
-        for s in range(0, Q, block):
-            a, b, c, d = ids[s : s + block].T  # each (q,)
-            q = len(a)
-            scores = analogy_scores(unit, np.stack([b, c], 1), a[:, None], method)  # (q, V)
-            rows = np.arange(q)
-            top_un = np.argmax(scores, axis=1)
-            is_query = np.stack([top_un == a, top_un == b, top_un == c], axis=1)  # (q, 3)
-            query_top1 += int(is_query.any(axis=1).sum())
-            roles += is_query.sum(axis=0)
-            correct_un += int((_same(kv, top_un, d)).sum())
-            scores[rows[:, None], np.stack([a, b, c], 1)] = -np.inf  # the usual protocol
-            top_ex = np.argmax(scores, axis=1)
-            correct_ex += int((_same(kv, top_ex, d)).sum())
-            expected = scores[rows, d]
-            ranks[s : s + q] = 1 + (scores > expected[:, None]).sum(axis=1)
-        denom = Q + (n_oov if oov_wrong else 0)
+        tally, ranks = _score_questions(kv, ids[known], method)
+        tally.n_oov = len(questions) - tally.n
         kind = section_kind(name)
-        totals[kind] += [Q, n_oov, correct_ex, correct_un, query_top1]
-        roles_total += roles
+        kinds[kind].add(tally)
         all_ranks.append(ranks)
-        sections_out.append(
-            {
-                "name": name,
-                "kind": kind,
-                "n_questions": len(questions),
-                "n_evaluated": Q,
-                "n_oov": n_oov,
-                "accuracy_excluded": _accuracy(correct_ex, denom),
-                "accuracy_no_exclusion": _accuracy(correct_un, denom),
-                "query_word_share": _accuracy(query_top1, Q),
-                "mean_rank": float(ranks.mean()) if Q else None,
-                "median_rank": float(np.median(ranks)) if Q else None,
-            }
-        )
-    n_eval, n_oov, c_ex, c_un, q_top = (totals["semantic"] + totals["syntactic"]).tolist()
-    denom = n_eval + (n_oov if oov_wrong else 0)
-    ranks = np.concatenate(all_ranks)
-    result = {
-        "method": method,
-        "oov_wrong": oov_wrong,
-        "n_questions": n_eval + n_oov,
-        "n_evaluated": n_eval,
-        "n_oov": n_oov,
-        "accuracy_excluded": _accuracy(c_ex, denom),
-        "accuracy_no_exclusion": _accuracy(c_un, denom),
-        "query_word_share": _accuracy(q_top, n_eval),
-        "query_word_share_by_role": {
-            role: _accuracy(int(k), n_eval) for role, k in zip("abc", roles_total, strict=True)
-        },
-        "mean_rank": float(ranks.mean()) if len(ranks) else None,
-        "median_rank": float(np.median(ranks)) if len(ranks) else None,
-        "sections": sections_out,
+        sections.append({"name": name, "kind": kind, "n_questions": len(questions),
+                         **tally.figures(oov_wrong), **_rank_figures(ranks)})
+    total = _Tally()
+    for tally in kinds.values():
+        total.add(tally)
+    result = {"method": method, "oov_wrong": oov_wrong, "n_questions": total.n + total.n_oov,
+              **total.figures(oov_wrong), **_rank_figures(np.concatenate(all_ranks))}
+    result["query_word_share_by_role"] = {
+        role: _accuracy(int(k), total.n) for role, k in zip("abc", total.roles, strict=True)
     }
-    for kind, (k_eval, k_oov, k_ex, k_un, _) in totals.items():
-        k_denom = int(k_eval + (k_oov if oov_wrong else 0))
-        result[kind] = {
-            "n_evaluated": int(k_eval),
-            "n_oov": int(k_oov),
-            "accuracy_excluded": _accuracy(int(k_ex), k_denom),
-            "accuracy_no_exclusion": _accuracy(int(k_un), k_denom),
-        }
+    result["sections"] = sections
+    for kind, tally in kinds.items():
+        figures = tally.figures(oov_wrong)
+        result[kind] = {k: v for k, v in figures.items() if k != "query_word_share"}
     result["accuracy"] = result["accuracy_excluded" if exclude_query else "accuracy_no_exclusion"]
     return result
+
+
+@dataclass
+class _Tally:
+    """Counts of one section (or several added up) of analogy questions."""
+
+    n: int = 0  # questions scored (all four words known)
+    n_oov: int = 0  # questions with an unknown word
+    correct_excluded: int = 0
+    correct_unexcluded: int = 0
+    query_top1: int = 0  # unexcluded top-1 answers that are a query word
+    roles: np.ndarray = field(default_factory=lambda: np.zeros(3, np.int64))  # ... a, b or c
+
+    def add(self, other: _Tally) -> None:
+        self.n += other.n
+        self.n_oov += other.n_oov
+        self.correct_excluded += other.correct_excluded
+        self.correct_unexcluded += other.correct_unexcluded
+        self.query_top1 += other.query_top1
+        self.roles = self.roles + other.roles
+
+    def figures(self, oov_wrong: bool) -> dict:
+        denom = self.n + (self.n_oov if oov_wrong else 0)
+        return {
+            "n_evaluated": self.n,
+            "n_oov": self.n_oov,
+            "accuracy_excluded": _accuracy(self.correct_excluded, denom),
+            "accuracy_no_exclusion": _accuracy(self.correct_unexcluded, denom),
+            "query_word_share": _accuracy(self.query_top1, self.n),
+        }
+
+
+def _rank_figures(ranks: np.ndarray) -> dict:
+    return {
+        "mean_rank": float(ranks.mean()) if len(ranks) else None,
+        "median_rank": float(np.median(ranks)) if len(ranks) else None,
+    }
+
+
+def _score_questions(kv: KeyedVectors, ids: np.ndarray, method: str) -> tuple[_Tally, np.ndarray]:
+    """Score (Q, 4) known questions a b c d in blocks: the tally and d's rank (excluded)."""
+    unit = kv.unit
+    Q, V = len(ids), unit.shape[0]
+    tally, ranks = _Tally(n=Q), np.empty(Q, dtype=np.int64)
+    block = max(1, _SCORE_BLOCK // V)
+    for s in range(0, Q, block):
+        a, b, c, d = ids[s : s + block].T  # each (q,)
+        q = len(a)
+        scores = analogy_scores(unit, np.stack([b, c], 1), a[:, None], method)  # (q, V)
+        rows = np.arange(q)
+        top_un = np.argmax(scores, axis=1)
+        is_query = np.stack([top_un == a, top_un == b, top_un == c], axis=1)  # (q, 3)
+        tally.query_top1 += int(is_query.any(axis=1).sum())
+        tally.roles += is_query.sum(axis=0)
+        tally.correct_unexcluded += int(_same(kv, top_un, d).sum())
+        scores[rows[:, None], np.stack([a, b, c], 1)] = -np.inf  # the usual protocol
+        top_ex = np.argmax(scores, axis=1)
+        tally.correct_excluded += int(_same(kv, top_ex, d).sum())
+        expected = scores[rows, d]
+        ranks[s : s + q] = 1 + (scores > expected[:, None]).sum(axis=1)
+    return tally, ranks
 
 
 def _same(kv: KeyedVectors, predicted: np.ndarray, expected: np.ndarray) -> np.ndarray:
