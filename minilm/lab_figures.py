@@ -386,6 +386,8 @@ def _draw_tables(out: Path, inp: FigureInputs, drawn: Drawn) -> None:
     words = heatmap_words(sets)
     if len(words) >= 2:
         drawn.figures["similarity"] = plot_similarity(sets, words, out / "fig3_similarity.png")
+    else:
+        drawn.notes.append("Figure 3 skipped: fewer than two plain words known to every model.")
     if inp.has_analogies:
         drawn.figures["analogies"] = plot_analogies(sets, models, out / "fig4_analogies.png")
     else:

@@ -183,6 +183,30 @@ def test_every_model_failing_alike_on_the_corpus_is_one_error(tmp_path, monkeypa
     assert not (tmp_path / "lab" / "report.md").exists()
 
 
+@pytest.mark.slow  # matplotlib: a few seconds
+def test_figures_are_drawn_from_data_alone(tmp_path):
+    """lab_figures takes FigureInputs (tables, numbers, curves): no run folder, no model."""
+    from minilm.lab_figures import FigureInputs, draw_all
+    from minilm.lab_models import VectorSet
+
+    rng = np.random.default_rng(0)
+    words = [a + b for a in "abc" for b in "abcdefghij"]  # 30 plain words
+    sets = [VectorSet(n, n.upper(), n, KeyedVectors(words, rng.standard_normal((30, 8))))
+            for n in ("a", "b")]
+    models = {n: {"anisotropy": 0.1, "anisotropy_centred": 0.0} for n in ("a", "b")}
+    inputs = FigureInputs(sets, models, curves=[("A", np.linspace(3, 1, 50))],
+                          categories=(words, [f"c{i % 3}" for i in range(30)]),
+                          notes=["Figure 2 skipped: the srn-elman model did not run."])
+    drawn = draw_all(tmp_path, inputs)
+    assert set(drawn.figures) == {"clusters_pca", "clusters_tsne", "similarity", "anisotropy",
+                                  "training"}
+    assert all(p.read_bytes()[:4] == b"\x89PNG" for p in drawn.figures.values())
+    assert set(drawn.trust) == {"a", "b"} and 0 <= drawn.trust["a"]["tsne"] <= 1
+    notes = " ".join(drawn.notes)
+    assert "Figure 2 skipped" in notes and "Figure 4 skipped" in notes
+    assert "Figure 7 skipped" in notes and "Perplexity figure skipped" in notes
+
+
 # ---- report ------------------------------------------------------------------------------------
 def _metrics(ppmi: float, skipgram: float) -> dict:
     base = {
