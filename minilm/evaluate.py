@@ -1,6 +1,6 @@
 """One evaluation protocol for any word vectors: analogies, similarity, category purity, and more.
 
-File formats are the field's own:
+File formats are the field's own, read by `minilm.truth` (one reader per file):
 - analogies: word2vec's questions-words.txt - `: section` lines, then `a b c d` lines meaning
   a : b :: c : d (Athens Greece Baghdad Iraq). The answer to d is searched as b - a + c.
 - similarity: `word1<TAB>word2<TAB>score` (whitespace also accepted; `#` lines are comments).
@@ -15,11 +15,21 @@ showed how much the exclusion hides: without it, the top answer is very often a 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from minilm.errors import MinilmError
+from minilm.truth import (  # noqa: F401  (read_* re-exported: `evaluate.read_analogies` works)
+    BUNDLED_WORLD,
+    Analogy,
+    Truth,
+    read_analogies,
+    read_bias,
+    read_categories,
+    read_similarity,
+)
 from minilm.vectors import KeyedVectors, analogy_scores
 
 # Ask for at most this many (question x vocabulary) scores at once: bounds memory, keeps BLAS busy.
@@ -28,85 +38,9 @@ _SCORE_BLOCK = 1 << 23
 CATEGORY_LEVELS = {"fine": 1, "coarse": 2}
 
 
-def bundled_world_file(name: str) -> Path | None:
-    """`corpus/world/<name>` of the repository checkout, or None when it is not there."""
-    path = Path(__file__).resolve().parent.parent / "corpus" / "world" / name
-    return path if path.exists() else None
-
-
 def section_kind(name: str) -> str:
     """word2vec's convention, kept by the world corpus: `gram*` sections are syntactic."""
     return "syntactic" if name.lower().startswith("gram") else "semantic"
-
-
-# ---- reading the files -------------------------------------------------------------------
-def _read_lines(path: str | os.PathLike) -> list[str]:
-    path = Path(path)
-    try:
-        return path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise MinilmError(f"{path}: no such file") from None
-    except UnicodeDecodeError as err:
-        raise MinilmError(f"{path}: not UTF-8 text (byte {err.start})") from None
-
-
-def read_analogies(path: str | os.PathLike) -> list[tuple[str, list[tuple[str, str, str, str]]]]:
-    """[(section name, [(a, b, c, d), ...]), ...] in file order; words lower-cased."""
-    sections: list[tuple[str, list]] = []
-    for n, line in enumerate(_read_lines(path), start=1):
-        line = line.strip()
-        if not line:
-            continue
-        if line.startswith(":"):
-            sections.append((line[1:].strip() or f"section-{len(sections) + 1}", []))
-            continue
-        parts = line.lower().split()
-        if len(parts) != 4:
-            raise MinilmError(f"{path} line {n}: expected 4 words 'a b c d', got {line[:80]!r}")
-        if not sections:
-            sections.append(("questions", []))
-        sections[-1][1].append(tuple(parts))
-    if not any(qs for _, qs in sections):
-        raise MinilmError(f"{path}: no analogy questions found (expected ': section' + 'a b c d')")
-    return [(name, qs) for name, qs in sections if qs]
-
-
-def read_similarity(path: str | os.PathLike) -> list[tuple[str, str, float]]:
-    """[(word1, word2, score)] from `word1 word2 score` lines; `#` lines are comments."""
-    pairs = []
-    for n, line in enumerate(_read_lines(path), start=1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        parts = line.split("\t") if "\t" in line else line.split()
-        if len(parts) < 3:
-            raise MinilmError(f"{path} line {n}: expected 'word1<TAB>word2<TAB>score'")
-        try:
-            score = float(parts[2])
-        except ValueError:
-            raise MinilmError(f"{path} line {n}: score {parts[2]!r} is not a number") from None
-        pairs.append((parts[0].strip().lower(), parts[1].strip().lower(), score))
-    if not pairs:
-        raise MinilmError(f"{path}: no word pairs found")
-    return pairs
-
-
-def read_categories(path: str | os.PathLike, column: int = 1) -> tuple[list[str], list[str]]:
-    """(words, categories) from `word<TAB>cat1<TAB>cat2...`; `column` picks the category field."""
-    words, cats = [], []
-    for n, line in enumerate(_read_lines(path), start=1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        parts = [p.strip() for p in (line.split("\t") if "\t" in line else line.split())]
-        if len(parts) <= column:
-            raise MinilmError(
-                f"{path} line {n}: no column {column} (has {len(parts)} fields); "
-                "expected 'word<TAB>category'"
-            )
-        words.append(parts[0].lower())
-        cats.append(parts[column])
-    if not words:
-        raise MinilmError(f"{path}: no categorised words found")
-    return words, cats
 
 
 # ---- analogies ---------------------------------------------------------------------------
@@ -146,86 +80,92 @@ def evaluate_analogies(
       method, oov_wrong.
     """
     index = _lowercase_index(kv)
-    unit = kv.unit
-    V = unit.shape[0]
-    sections_out = []
-    all_ranks = []
-    totals = {"semantic": np.zeros(5, np.int64), "syntactic": np.zeros(5, np.int64)}
-    # per kind: [n_evaluated, n_oov, correct_excluded, correct_unexcluded, query_top1]
-    roles_total = np.zeros(3, np.int64)
+    sections, kinds, all_ranks = [], {"semantic": _Tally(), "syntactic": _Tally()}, []
     for name, questions in read_analogies(path):
         ids = np.array([[index.get(w, -1) for w in q] for q in questions], dtype=np.int64)  # (Q,4)
         known = (ids >= 0).all(axis=1)
-        ids = ids[known]
-        Q = len(ids)
-        n_oov = len(questions) - Q
-        correct_ex = correct_un = query_top1 = 0
-        roles = np.zeros(3, np.int64)
-        ranks = np.empty(Q, dtype=np.int64)
-        block = max(1, _SCORE_BLOCK // V)
-        for s in range(0, Q, block):
-            a, b, c, d = ids[s : s + block].T  # each (q,)
-            q = len(a)
-            scores = analogy_scores(unit, np.stack([b, c], 1), a[:, None], method)  # (q, V)
-            rows = np.arange(q)
-            top_un = np.argmax(scores, axis=1)
-            is_query = np.stack([top_un == a, top_un == b, top_un == c], axis=1)  # (q, 3)
-            query_top1 += int(is_query.any(axis=1).sum())
-            roles += is_query.sum(axis=0)
-            correct_un += int((_same(kv, top_un, d)).sum())
-            scores[rows[:, None], np.stack([a, b, c], 1)] = -np.inf  # the usual protocol
-            top_ex = np.argmax(scores, axis=1)
-            correct_ex += int((_same(kv, top_ex, d)).sum())
-            expected = scores[rows, d]
-            ranks[s : s + q] = 1 + (scores > expected[:, None]).sum(axis=1)
-        denom = Q + (n_oov if oov_wrong else 0)
+        tally, ranks = _score_questions(kv, ids[known], method)
+        tally.n_oov = len(questions) - tally.n
         kind = section_kind(name)
-        totals[kind] += [Q, n_oov, correct_ex, correct_un, query_top1]
-        roles_total += roles
+        kinds[kind].add(tally)
         all_ranks.append(ranks)
-        sections_out.append(
-            {
-                "name": name,
-                "kind": kind,
-                "n_questions": len(questions),
-                "n_evaluated": Q,
-                "n_oov": n_oov,
-                "accuracy_excluded": _accuracy(correct_ex, denom),
-                "accuracy_no_exclusion": _accuracy(correct_un, denom),
-                "query_word_share": _accuracy(query_top1, Q),
-                "mean_rank": float(ranks.mean()) if Q else None,
-                "median_rank": float(np.median(ranks)) if Q else None,
-            }
-        )
-    n_eval, n_oov, c_ex, c_un, q_top = (totals["semantic"] + totals["syntactic"]).tolist()
-    denom = n_eval + (n_oov if oov_wrong else 0)
-    ranks = np.concatenate(all_ranks)
-    result = {
-        "method": method,
-        "oov_wrong": oov_wrong,
-        "n_questions": n_eval + n_oov,
-        "n_evaluated": n_eval,
-        "n_oov": n_oov,
-        "accuracy_excluded": _accuracy(c_ex, denom),
-        "accuracy_no_exclusion": _accuracy(c_un, denom),
-        "query_word_share": _accuracy(q_top, n_eval),
-        "query_word_share_by_role": {
-            role: _accuracy(int(k), n_eval) for role, k in zip("abc", roles_total, strict=True)
-        },
-        "mean_rank": float(ranks.mean()) if len(ranks) else None,
-        "median_rank": float(np.median(ranks)) if len(ranks) else None,
-        "sections": sections_out,
+        sections.append({"name": name, "kind": kind, "n_questions": len(questions),
+                         **tally.figures(oov_wrong), **_rank_figures(ranks)})
+    total = _Tally()
+    for tally in kinds.values():
+        total.add(tally)
+    result = {"method": method, "oov_wrong": oov_wrong, "n_questions": total.n + total.n_oov,
+              **total.figures(oov_wrong), **_rank_figures(np.concatenate(all_ranks))}
+    result["query_word_share_by_role"] = {
+        role: _accuracy(int(k), total.n) for role, k in zip("abc", total.roles, strict=True)
     }
-    for kind, (k_eval, k_oov, k_ex, k_un, _) in totals.items():
-        k_denom = int(k_eval + (k_oov if oov_wrong else 0))
-        result[kind] = {
-            "n_evaluated": int(k_eval),
-            "n_oov": int(k_oov),
-            "accuracy_excluded": _accuracy(int(k_ex), k_denom),
-            "accuracy_no_exclusion": _accuracy(int(k_un), k_denom),
-        }
+    result["sections"] = sections
+    for kind, tally in kinds.items():
+        figures = tally.figures(oov_wrong)
+        result[kind] = {k: v for k, v in figures.items() if k != "query_word_share"}
     result["accuracy"] = result["accuracy_excluded" if exclude_query else "accuracy_no_exclusion"]
     return result
+
+
+@dataclass
+class _Tally:
+    """Counts of one section (or several added up) of analogy questions."""
+
+    n: int = 0  # questions scored (all four words known)
+    n_oov: int = 0  # questions with an unknown word
+    correct_excluded: int = 0
+    correct_unexcluded: int = 0
+    query_top1: int = 0  # unexcluded top-1 answers that are a query word
+    roles: np.ndarray = field(default_factory=lambda: np.zeros(3, np.int64))  # ... a, b or c
+
+    def add(self, other: _Tally) -> None:
+        self.n += other.n
+        self.n_oov += other.n_oov
+        self.correct_excluded += other.correct_excluded
+        self.correct_unexcluded += other.correct_unexcluded
+        self.query_top1 += other.query_top1
+        self.roles = self.roles + other.roles
+
+    def figures(self, oov_wrong: bool) -> dict:
+        denom = self.n + (self.n_oov if oov_wrong else 0)
+        return {
+            "n_evaluated": self.n,
+            "n_oov": self.n_oov,
+            "accuracy_excluded": _accuracy(self.correct_excluded, denom),
+            "accuracy_no_exclusion": _accuracy(self.correct_unexcluded, denom),
+            "query_word_share": _accuracy(self.query_top1, self.n),
+        }
+
+
+def _rank_figures(ranks: np.ndarray) -> dict:
+    return {
+        "mean_rank": float(ranks.mean()) if len(ranks) else None,
+        "median_rank": float(np.median(ranks)) if len(ranks) else None,
+    }
+
+
+def _score_questions(kv: KeyedVectors, ids: np.ndarray, method: str) -> tuple[_Tally, np.ndarray]:
+    """Score (Q, 4) known questions a b c d in blocks: the tally and d's rank (excluded)."""
+    unit = kv.unit
+    Q, V = len(ids), unit.shape[0]
+    tally, ranks = _Tally(n=Q), np.empty(Q, dtype=np.int64)
+    block = max(1, _SCORE_BLOCK // V)
+    for s in range(0, Q, block):
+        a, b, c, d = ids[s : s + block].T  # each (q,)
+        q = len(a)
+        scores = analogy_scores(unit, np.stack([b, c], 1), a[:, None], method)  # (q, V)
+        rows = np.arange(q)
+        top_un = np.argmax(scores, axis=1)
+        is_query = np.stack([top_un == a, top_un == b, top_un == c], axis=1)  # (q, 3)
+        tally.query_top1 += int(is_query.any(axis=1).sum())
+        tally.roles += is_query.sum(axis=0)
+        tally.correct_unexcluded += int(_same(kv, top_un, d).sum())
+        scores[rows[:, None], np.stack([a, b, c], 1)] = -np.inf  # the usual protocol
+        top_ex = np.argmax(scores, axis=1)
+        tally.correct_excluded += int(_same(kv, top_ex, d).sum())
+        expected = scores[rows, d]
+        ranks[s : s + q] = 1 + (scores > expected[:, None]).sum(axis=1)
+    return tally, ranks
 
 
 def _same(kv: KeyedVectors, predicted: np.ndarray, expected: np.ndarray) -> np.ndarray:
@@ -474,23 +414,6 @@ def bias_correlation(
     }
 
 
-def read_bias(path: str | os.PathLike) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """(words, measured he-share, planted he-share) from world's bias.tsv
-    (`occupation<TAB>measured<TAB>planted[<TAB>...]`, `#` lines are comments)."""
-    words, measured, planted = [], [], []
-    for n, line in enumerate(_read_lines(path), start=1):
-        if not line.strip() or line.startswith("#"):
-            continue
-        parts = line.split("\t")
-        try:
-            measured.append(float(parts[1]))
-            planted.append(float(parts[2]) if len(parts) > 2 else float(parts[1]))
-        except (ValueError, IndexError):
-            raise MinilmError(f"{path} line {n}: expected 'word<TAB>share<TAB>share'") from None
-        words.append(parts[0].strip().lower())
-    return words, np.array(measured), np.array(planted)
-
-
 def evaluate_bias(kv: KeyedVectors, path: str | os.PathLike) -> dict:
     """bias_correlation of the occupations of bias.tsv against their planted he-share, plus the
     Pearson correlation with the share measured in the training text (`pearson_measured`)."""
@@ -514,11 +437,10 @@ GROUND_TRUTH = ("categories.tsv", "analogies.txt", "similarity.tsv")
 
 
 def ground_truth_files(corpus: str | os.PathLike | None) -> dict[str, Path]:
-    """The evaluation files in (or beside) a corpus; the bundled world's when corpus is None."""
-    folder = Path(corpus) if corpus else Path(__file__).resolve().parent.parent / "corpus/world"
-    if not folder.is_dir():
-        folder = folder.parent  # a train.txt given directly: look beside it
-    return {name: folder / name for name in GROUND_TRUTH if (folder / name).is_file()}
+    """The evaluation files in (or beside) the corpus a model was trained on; corpus None is the
+    bundled world (the training scripts' default corpus), so its own files."""
+    files = Truth.beside(corpus if corpus else BUNDLED_WORLD).files
+    return {name: files[name] for name in GROUND_TRUTH if name in files}
 
 
 def evaluate_embedding(kv: KeyedVectors, files: dict[str, Path]) -> dict:
@@ -534,6 +456,8 @@ def evaluate_embedding(kv: KeyedVectors, files: dict[str, Path]) -> dict:
         metrics["analogy_accuracy"] = an["accuracy_excluded"]
         metrics["analogy_accuracy_no_exclusion"] = an["accuracy_no_exclusion"]
         metrics["analogy_query_word_share"] = an["query_word_share"]
+        metrics["analogy_questions_used"] = an["n_evaluated"]
+        metrics["analogy_questions_oov"] = an["n_oov"]
         metrics["analogy_semantic"] = an["semantic"]
         metrics["analogy_syntactic"] = an["syntactic"]
         keys = ("accuracy_excluded", "accuracy_no_exclusion", "query_word_share", "n_evaluated")
@@ -544,4 +468,78 @@ def evaluate_embedding(kv: KeyedVectors, files: dict[str, Path]) -> dict:
         sim = evaluate_similarity(kv, files["similarity.tsv"])
         metrics["similarity_spearman"] = sim["spearman"]
         metrics["similarity_pairs_used"] = sim["n_used"]
+        metrics["similarity_pairs_oov"] = sim["n_oov"]
     return metrics
+
+
+# ---- every figure of one table, as the lab compares them ---------------------------------
+def purity_chance(categories: list[str]) -> float:
+    """Expected category purity of random neighbours: sum_c n_c (n_c - 1) / (N (N - 1))."""
+    _, counts = np.unique(np.asarray(categories), return_counts=True)
+    N = counts.sum()
+    return float((counts * (counts - 1)).sum() / max(1, N * (N - 1)))
+
+
+def showcase_analogy(kv: KeyedVectors, analogies: Path | None) -> Analogy | None:
+    """The analogy (a, b, c, d) shown as an example, meaning b - a + c = d: man king woman queen
+    when all four words are known, else the first question of the file whose words all are."""
+    if {"man", "king", "woman", "queen"} <= set(kv.key_to_index):
+        return ("man", "king", "woman", "queen")
+    if analogies is None:
+        return None
+    for _, questions in read_analogies(analogies):
+        for q in questions:
+            if all(w in kv for w in q):
+                return q
+    return None
+
+
+def analogy_example(kv: KeyedVectors, query: Analogy, topn: int = 5) -> dict:
+    """The top answers to b - a + c under both protocols, for a report's table."""
+    a, b, c, d = query
+    return {
+        "query": f"{b} - {a} + {c}",
+        "expected": d,
+        "excluded": kv.most_similar([b, c], [a], topn=topn, exclude_query=True),
+        "no_exclusion": kv.most_similar([b, c], [a], topn=topn, exclude_query=False),
+    }
+
+
+def category_figures(kv: KeyedVectors, path: Path) -> dict:
+    """category_purity with its per-category parts; None when too few listed words are known."""
+    try:
+        details = category_purity_details(kv, path)
+    except MinilmError:
+        return {"category_purity": None}
+    return {
+        "category_purity": details["purity"],
+        "category_purity_per_category": details["per_category"],
+        "category_words": details["n_words"],
+    }
+
+
+BIAS_KEYS = ("pearson", "spearman", "words", "projections", "skews", "n_used")
+
+
+def evaluate_vectors(
+    kv: KeyedVectors,
+    files: dict[str, Path],
+    rng: np.random.Generator,
+    example: Analogy | None = None,
+) -> dict:
+    """Every figure of one vector table on the ground truth in `files` (a `Truth`'s files):
+    `evaluate_embedding`'s, category details, anisotropy, the he-she bias, an example analogy.
+    A figure whose file is absent is left out."""
+    m: dict = {"vocab_size": len(kv), "dim": kv.dim}
+    m |= evaluate_embedding(kv, {n: p for n, p in files.items() if n != "categories.tsv"})
+    if (path := files.get("categories.tsv")) is not None:
+        m |= category_figures(kv, path)
+    if example is not None and all(w in kv for w in example):
+        m["analogy_example"] = analogy_example(kv, example)
+    aniso = anisotropy(kv.vectors, rng, n_pairs=5000)
+    m["anisotropy"] = aniso["mean_cosine"]
+    m["anisotropy_centred"] = aniso["mean_cosine_centred"]
+    if (path := files.get("bias.tsv")) is not None and "he" in kv and "she" in kv:
+        bias = evaluate_bias(kv, path)
+        m["bias"] = {k: bias[k] for k in BIAS_KEYS}
+    return m

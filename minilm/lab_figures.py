@@ -1,4 +1,4 @@
-"""The lab's eight figures, drawn from a finished run (see `minilm.lab`).
+"""The lab's eight figures, drawn from data the lab gathered (`FigureInputs`; see minilm/lab.py).
 
 1. clusters side by side (PCA and t-SNE, Procrustes-aligned, trustworthiness per map)
 2. Elman's dendrogram of the SRN's mean hidden states on corpus/elman
@@ -9,28 +9,68 @@
 7. static vs contextual: a polysemous word's occurrences coloured by sense, and its one point
 8. training curves, and the language models' perplexities against Kneser-Ney
 
-`draw_all` draws what the run's models and ground truth allow and returns (figures, notes):
-a note says which figure was skipped and why. Figures reuse `minilm.plots` where it fits.
+`draw_all` draws what the inputs allow and returns the figures, a note per skipped figure (and
+why), and the trustworthiness of each map. Nothing here trains, loads or runs a model, and
+nothing imports the lab back. Figures reuse `minilm.plots` where it fits.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 
-from minilm import evaluate as ev
 from minilm import plots
 from minilm.cluster import linkage
-from minilm.errors import MinilmError
+from minilm.lab_models import VectorSet
 from minilm.project import pca, procrustes, trustworthiness, tsne
 from minilm.vectors import KeyedVectors
 
-HEATMAP_WORDS = ("king", "queen", "man", "woman", "dog", "cat", "horse", "bread", "cheese",
-                 "milk", "car", "bus", "red", "blue", "france", "paris")  # fmt: skip
+HEATMAP_WORDS = ("king queen man woman dog cat horse bread cheese milk car bus red blue france "
+                 "paris").split()
 TRUST_K = 5
+
+
+@dataclass
+class ElmanInputs:
+    """Figure 2: the SRN's mean hidden states on corpus/elman and Elman's categories."""
+
+    kv: KeyedVectors
+    words: list[str]  # the categorised words the SRN knows
+    categories: list[str]  # their fine categories (categories.tsv column 1)
+    metrics: dict  # the srn-elman section: category_purity, coarse_category_purity
+
+
+@dataclass
+class FigureInputs:
+    """Everything the figures show, gathered by the lab: tables, numbers, curves. No figure
+    trains, loads or runs a model; a figure whose input is missing is skipped with a note."""
+
+    sets: list[VectorSet]  # the tables compared (figures 1, 3-6)
+    models: dict  # metrics["models"]: every number a figure prints
+    seed: int = 0
+    quick: bool = False
+    categories: tuple[list[str], list[str]] | None = None  # categories.tsv (figure 1)
+    has_analogies: bool = False  # analogies.txt was scored (figure 4)
+    elman: ElmanInputs | None = None  # figure 2
+    occurrences: dict = field(default_factory=dict)  # figure 7: word -> (vectors, senses)
+    type_vectors: KeyedVectors | None = None  # figure 7: contextual_vectors.txt
+    contextual_model: str | None = None  # figure 7: the model section of its sense accuracy
+    curves: list[tuple[str, np.ndarray]] = field(default_factory=list)  # figure 8
+    perplexities: dict[str, float] = field(default_factory=dict)  # figure 8: label -> test ppl
+    notes: list[str] = field(default_factory=list)  # why the lab left an input out
+
+
+@dataclass
+class Drawn:
+    """What `draw_all` drew: {key: png}, notes on skipped figures, trustworthiness per map."""
+
+    figures: dict[str, Path] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    trust: dict[str, dict[str, float]] = field(default_factory=dict)  # table -> {method: T}
 
 
 def _grid(n: int, ncols: int, w: float, h: float):
@@ -43,9 +83,11 @@ def _grid(n: int, ncols: int, w: float, h: float):
 
 
 # ---- 1. clusters side by side ----------------------------------------------------------------
-def shared_categorised_words(sets, categories: Path) -> tuple[list[str], list[str]]:
-    """The words of categories.tsv that every table knows, with their categories."""
-    words, cats = ev.read_categories(categories)
+def shared_categorised_words(
+    sets: Sequence[VectorSet], categories: tuple[list[str], list[str]]
+) -> tuple[list[str], list[str]]:
+    """The categorised words that every table knows, with their categories."""
+    words, cats = categories
     keep = [(w, c) for w, c in zip(words, cats, strict=True) if all(w in s.kv for s in sets)]
     return [w for w, _ in keep], [c for _, c in keep]
 
@@ -60,7 +102,7 @@ def cluster_maps(sets, words: list[str], method: str, seed: int, quick: bool) ->
             Y = pca(X, 2)
         else:
             Y = tsne(X, perplexity=min(15.0, (len(X) - 1) / 3), seed=seed,
-                     n_iter=400 if quick else 1000)  # fmt: skip
+                     n_iter=400 if quick else 1000)
         if maps:
             Y = procrustes(maps[0][1], Y)[0]
         maps.append((vs.label, Y, trustworthiness(X, Y, TRUST_K)))
@@ -68,26 +110,21 @@ def cluster_maps(sets, words: list[str], method: str, seed: int, quick: bool) ->
 
 
 # ---- 2. Elman's dendrogram -------------------------------------------------------------------
-def plot_elman(kv: KeyedVectors, categories: Path, path: Path, m: dict) -> Path:
-    """Average-linkage clustering (cosine) of the SRN's mean hidden states of Elman's words;
-    fills m with the lab's own category_purity / coarse_category_purity of those vectors."""
-    words, fine = ev.read_categories(categories, column=1)
-    keep = [(w, c) for w, c in zip(words, fine, strict=True) if w in kv]
-    words, fine = [w for w, _ in keep], [c for _, c in keep]
-    m["category_purity"] = ev.category_purity(kv, categories, level="fine")
-    try:
-        m["coarse_category_purity"] = ev.category_purity(kv, categories, level="coarse")
-    except MinilmError:
-        pass
-    Z = linkage(kv.vectors[kv.indices(words)].astype(np.float64), "average", "cosine")
-    coarse = m.get("coarse_category_purity")
-    subtitle = f"purity fine {m['category_purity']:.2f}" + (
-        f", noun/verb {coarse:.2f}" if coarse is not None else "")  # fmt: skip
+def plot_elman(elman: ElmanInputs, path: Path) -> Path:
+    """Average-linkage clustering (cosine) of the SRN's mean hidden states of Elman's words."""
+    kv, m = elman.kv, elman.metrics
+    Z = linkage(kv.vectors[kv.indices(elman.words)].astype(np.float64), "average", "cosine")
+    subtitle = f"purity fine {_pct(m.get('category_purity'))}"
+    if m.get("coarse_category_purity") is not None:
+        subtitle += f", noun/verb {m['coarse_category_purity']:.2f}"
     return plots.plot_dendrogram(
-        Z, words, path,
+        Z,
+        elman.words,
+        path,
         title=f"Elman (1990) Fig. 7 redone: SRN mean hidden states\n({subtitle})",
-        xlabel="cosine distance (average linkage)", label_categories=fine,
-    )  # fmt: skip
+        xlabel="cosine distance (average linkage)",
+        label_categories=elman.categories,
+    )
 
 
 # ---- 3. similarity heatmaps ------------------------------------------------------------------
@@ -109,7 +146,7 @@ def plot_similarity(sets, words: list[str], path: Path) -> Path:
         u = vs.kv.unit[vs.kv.indices(words)]
         im = plots.heatmap(ax, u @ u.T, words, words, vs.label, annotate=False)
     fig.suptitle("Cosine similarity of one word list (raw cosines: see figure 5 for the "
-                 "common direction)", fontsize=12)  # fmt: skip
+                 "common direction)", fontsize=12)
     fig.tight_layout(rect=(0, 0, 0.92, 0.97))
     cax = fig.add_axes((0.93, 0.3, 0.015, 0.4))
     fig.colorbar(im, cax=cax, label="cosine")
@@ -123,22 +160,22 @@ def plot_analogies(sets, metrics: dict, path: Path) -> Path:
         sections = metrics[vs.name].get("analogy_sections", {})
         names = list(sections)
         x = np.arange(len(names))
-        ex = [sections[n]["excluded"] or 0.0 for n in names]
-        un = [sections[n]["no_exclusion"] or 0.0 for n in names]
+        ex = [sections[n]["accuracy_excluded"] or 0.0 for n in names]
+        un = [sections[n]["accuracy_no_exclusion"] or 0.0 for n in names]
         ax.bar(x - 0.2, ex, 0.4, label="query words excluded", color="tab:blue")
         ax.bar(x + 0.2, un, 0.4, label="not excluded", color="tab:orange")
         ax.set_xticks(x)
         ax.set_xticklabels([n.replace("gram-", "") for n in names], rotation=45, ha="right",
-                           fontsize=7)  # fmt: skip
+                           fontsize=7)
         ax.set_ylim(0, 1)
         ax.set_ylabel("accuracy")
         m = metrics[vs.name]
         ax.set_title(f"{vs.label}: overall {_pct(m.get('analogy_accuracy'))} / "
-                     f"{_pct(m.get('analogy_accuracy_no_exclusion'))}", fontsize=9)  # fmt: skip
+                     f"{_pct(m.get('analogy_accuracy_no_exclusion'))}", fontsize=9)
         ax.grid(axis="y", alpha=0.3)
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in ("tab:blue", "tab:orange")]
     fig.legend(handles, ["query words excluded (word2vec convention)", "not excluded"],
-               loc="lower center", ncol=2, fontsize=9)  # fmt: skip
+               loc="lower center", ncol=2, fontsize=9)
     fig.suptitle("Analogy accuracy per section (3CosAdd): excluded / not excluded", fontsize=12)
     fig.tight_layout(rect=(0, 0.04, 1, 0.97))
     return plots.save_figure(fig, path)
@@ -200,7 +237,7 @@ def plot_bias(sets, metrics: dict, path: Path) -> Path:
         # Name the two ends of the planted scale; the rest are dots.
         for i in {int(np.argmin(x)), int(np.argmax(x))}:
             ax.annotate(b["words"][i], (x[i], y[i]), xytext=(3, 3), textcoords="offset points",
-                        fontsize=7)  # fmt: skip
+                        fontsize=7)
         ax.axhline(0, color="0.7", lw=0.8)
         r = b.get("pearson")
         ax.set_title(f"{vs.label}: r = {_pct(r)}", fontsize=9)
@@ -208,7 +245,7 @@ def plot_bias(sets, metrics: dict, path: Path) -> Path:
         ax.set_ylabel("cos(occupation, he - she)", fontsize=8)
         ax.grid(alpha=0.3)
     fig.suptitle("Occupations on the he - she direction vs the planted skew (Bolukbasi 2016)",
-                 fontsize=12)  # fmt: skip
+                 fontsize=12)
     fig.tight_layout(rect=(0, 0, 1, 0.96))
     return plots.save_figure(fig, path)
 
@@ -248,7 +285,7 @@ def plot_static_contextual(
             )
         if have_type:
             ax.scatter(Y[-1, 0], Y[-1, 1], marker="*", s=260, color="black", edgecolor="white",
-                       label="the one static point (type mean)")  # fmt: skip
+                       label="the one static point (type mean)")
         title = f"'{word}'"
         if word in acc:
             title += f": sense accuracy contextual {acc[word]:.2f}"
@@ -260,7 +297,7 @@ def plot_static_contextual(
         ax.legend(fontsize=7, loc="best")
         ax.grid(alpha=0.3)
     fig.suptitle("Static vs contextual: last-layer vectors of each occurrence, by sense",
-                 fontsize=12)  # fmt: skip
+                 fontsize=12)
     fig.tight_layout(rect=(0, 0, 1, 0.95))
     return plots.save_figure(fig, path)
 
@@ -278,14 +315,14 @@ def plot_training(curves: Sequence[tuple[str, np.ndarray]], path: Path) -> Path:
             ax.set_ylabel("training loss", fontsize=8)
         else:
             ax.text(0.5, 0.5, "closed form (SVD):\nno training curve", ha="center",
-                    va="center", transform=ax.transAxes, fontsize=9)  # fmt: skip
+                    va="center", transform=ax.transAxes, fontsize=9)
             ax.set_xticks([])
             ax.set_yticks([])
         ax.set_title(label, fontsize=9)
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
     fig.suptitle("Training curves (each model's own loss; faint = per step, bold = smoothed)",
-                 fontsize=11)  # fmt: skip
+                 fontsize=11)
     fig.tight_layout(rect=(0, 0, 1, 0.95))
     return plots.save_figure(fig, path)
 
@@ -312,98 +349,80 @@ def plot_perplexities(rows: dict[str, float], path: Path) -> Path:
 
 
 # ---- all of them -----------------------------------------------------------------------------
-def draw_all(out: Path, runs, sets, truth, metrics: dict, elman_dir: Path, seed: int, quick: bool):
-    """Draw every figure the run allows into `out`; returns ({key: path}, [notes])."""
-    from minilm.lab import contextual_occurrences, training_losses
+def _draw_clusters(out: Path, inp: FigureInputs, drawn: Drawn) -> None:
+    """Figure 1: PCA and t-SNE maps; records each map's trustworthiness in `drawn.trust`."""
+    if inp.categories is None:
+        drawn.notes.append("Figure 1 skipped: the corpus has no categories.tsv.")
+        return
+    words, cats = shared_categorised_words(inp.sets, inp.categories)
+    if len(words) < 4 * TRUST_K:
+        drawn.notes.append(f"Figure 1 skipped: only {len(words)} categorised words in every model.")
+        return
+    for method, label in (("pca", "PCA (sign-fixed)"), ("tsne", "t-SNE")):
+        maps = cluster_maps(inp.sets, words, method, inp.seed, inp.quick)
+        for vs, (_, _, trust) in zip(inp.sets, maps, strict=True):
+            drawn.trust.setdefault(vs.name, {})[method] = trust
+        title = f"{len(words)} words of categories.tsv, {label}, aligned by Procrustes"
+        path = out / f"fig1_clusters_{method}.png"
+        drawn.figures[f"clusters_{method}"] = plots.plot_maps(
+            maps, words, cats, path, title, ncols=3, n_labels=10
+        )
 
-    models = metrics["models"]
-    figures: dict[str, Path] = {}
-    notes: list[str] = []
-    by_name = {r.spec.name: r for r in runs}
 
-    # 1
-    cats_path = truth.get("categories.tsv")
-    if not sets:
-        notes.append("Figures 1, 3-7 skipped: no model finished.")
-    elif cats_path is None:
-        notes.append("Figure 1 skipped: the corpus has no categories.tsv.")
+def _transformer_layers(inp: FigureInputs) -> dict[str, tuple]:
+    """Figure 5's right panel: {label: (raw per layer, centred per layer)} of contextual models."""
+    layers = {}
+    for s in inp.sets:
+        m = inp.models[s.name]
+        if "layer_anisotropy_centred" in m:
+            label = s.label.replace(" (static)", "")
+            layers[label] = (m["layer_anisotropy"], m["layer_anisotropy_centred"])
+    return layers
+
+
+def _draw_tables(out: Path, inp: FigureInputs, drawn: Drawn) -> None:
+    """Figures 3-7: the ones drawn from the vector tables (there is at least one)."""
+    sets, models = inp.sets, inp.models
+    words = heatmap_words(sets)
+    if len(words) >= 2:
+        drawn.figures["similarity"] = plot_similarity(sets, words, out / "fig3_similarity.png")
     else:
-        words, cats = shared_categorised_words(sets, cats_path)
-        if len(words) < 4 * TRUST_K:
-            notes.append(f"Figure 1 skipped: only {len(words)} categorised words in every model.")
-        else:
-            for method, label in (("pca", "PCA (sign-fixed)"), ("tsne", "t-SNE")):
-                maps = cluster_maps(sets, words, method, seed, quick)
-                for vs, (_, _, trust) in zip(sets, maps, strict=True):
-                    models[vs.name][f"trustworthiness_{method}"] = trust
-                figures[f"clusters_{method}"] = plots.plot_maps(
-                    maps, words, cats, out / f"fig1_clusters_{method}.png",
-                    f"{len(words)} words of categories.tsv, {label}, aligned by Procrustes",
-                    ncols=3, n_labels=10,
-                )  # fmt: skip
-    # 2
-    elman_run = by_name.get("srn-elman")
-    elman_cats = Path(elman_dir) / "categories.tsv"
-    if elman_run is None or not elman_run.ok:
-        notes.append("Figure 2 skipped: the srn-elman model did not run.")
-    elif not elman_cats.exists():
-        notes.append(f"Figure 2 skipped: {elman_cats} is missing.")
+        drawn.notes.append("Figure 3 skipped: fewer than two plain words known to every model.")
+    if inp.has_analogies:
+        drawn.figures["analogies"] = plot_analogies(sets, models, out / "fig4_analogies.png")
     else:
-        kv = KeyedVectors.load(elman_run.out / "vectors.txt")
-        figures["elman"] = plot_elman(kv, elman_cats, out / "fig2_elman_dendrogram.png",
-                                      models["srn-elman"])  # fmt: skip
-    if sets:
-        # 3
-        words = heatmap_words(sets)
-        if len(words) >= 2:
-            figures["similarity"] = plot_similarity(sets, words, out / "fig3_similarity.png")
-        # 4
-        if truth.get("analogies.txt") is not None:
-            figures["analogies"] = plot_analogies(sets, models, out / "fig4_analogies.png")
-        else:
-            notes.append("Figure 4 skipped: the corpus has no analogies.txt.")
-        # 5
-        layers = {
-            s.label.replace(" (static)", ""): (
-                models[s.name]["layer_anisotropy"],
-                models[s.name]["layer_anisotropy_centred"],
-            )
-            for s in sets
-            if "layer_anisotropy_centred" in models[s.name]
-        }
-        figures["anisotropy"] = plot_anisotropy(sets, models, layers, out / "fig5_anisotropy.png")
-        # 6
-        if any(models[s.name].get("bias") for s in sets):
-            figures["bias"] = plot_bias(sets, models, out / "fig6_bias.png")
-        else:
-            notes.append("Figure 6 skipped: no bias.tsv, or no model knows both 'he' and 'she'.")
-        # 7
-        ctx_runs = [r for r in runs if r.ok and r.spec.contextual]
-        occ = contextual_occurrences(ctx_runs[0].out, truth) if ctx_runs else {}
-        if occ:
-            run = ctx_runs[0]
-            ctx_path = run.out / "contextual_vectors.txt"
-            type_kv = KeyedVectors.load(ctx_path) if ctx_path.exists() else None
-            figures["contextual"] = plot_static_contextual(
-                occ, type_kv, models[run.spec.name], out / "fig7_static_vs_contextual.png"
-            )
-        else:
-            notes.append("Figure 7 skipped: needs the transformer and the corpus' senses.tsv.")
-    # 8
-    curves = [(r.spec.label, training_losses(r)) for r in runs if r.ok]
-    if curves:
-        figures["training"] = plot_training(curves, out / "fig8_training_curves.png")
-    ppl, kn = {}, {}
-    for r in runs:
-        m = models.get(r.spec.name, {})
-        if r.ok and r.spec.language_model and m.get("test_perplexity") is not None:
-            ppl[r.spec.label] = m["test_perplexity"]
-            for n in (3, 5):
-                if m.get(f"kn{n}_test_perplexity") is not None:
-                    kn.setdefault(f"Kneser-Ney {n}-gram", m[f"kn{n}_test_perplexity"])
-    ppl |= kn
-    if ppl:
-        figures["perplexity"] = plot_perplexities(ppl, out / "fig8_perplexity.png")
+        drawn.notes.append("Figure 4 skipped: the corpus has no analogies.txt.")
+    layers = _transformer_layers(inp)
+    drawn.figures["anisotropy"] = plot_anisotropy(sets, models, layers, out / "fig5_anisotropy.png")
+    if any(models[s.name].get("bias") for s in sets):
+        drawn.figures["bias"] = plot_bias(sets, models, out / "fig6_bias.png")
     else:
-        notes.append("Perplexity figure skipped: no language model with a test split ran.")
-    return figures, notes
+        drawn.notes.append("Figure 6 skipped: no bias.tsv, or no model knows both 'he' and 'she'.")
+    if inp.occurrences and inp.contextual_model is not None:
+        drawn.figures["contextual"] = plot_static_contextual(
+            inp.occurrences, inp.type_vectors, models[inp.contextual_model],
+            out / "fig7_static_vs_contextual.png",
+        )
+    else:
+        drawn.notes.append("Figure 7 skipped: needs the transformer and the corpus' senses.tsv.")
+
+
+def draw_all(out: Path, inp: FigureInputs) -> Drawn:
+    """Draw every figure the inputs allow into `out`, with a note for each one skipped."""
+    drawn = Drawn(notes=list(inp.notes))
+    if inp.sets:
+        _draw_clusters(out, inp, drawn)
+    if inp.elman is not None:
+        drawn.figures["elman"] = plot_elman(inp.elman, out / "fig2_elman_dendrogram.png")
+    if inp.sets:
+        _draw_tables(out, inp, drawn)
+    else:
+        drawn.notes.append("Figures 1, 3-7 skipped: no model finished.")
+    if inp.curves:
+        drawn.figures["training"] = plot_training(inp.curves, out / "fig8_training_curves.png")
+    if inp.perplexities:
+        path = out / "fig8_perplexity.png"
+        drawn.figures["perplexity"] = plot_perplexities(inp.perplexities, path)
+    else:
+        drawn.notes.append("Perplexity figure skipped: no language model with a test split ran.")
+    return drawn

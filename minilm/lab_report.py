@@ -29,7 +29,7 @@ def _rows(models: dict) -> list[tuple[str, dict]]:
 def _ranked(models: dict, key: str, names: list[str] | None = None) -> list[tuple[str, float]]:
     """(label, value) of every table with a value for `key`, best first."""
     pairs = [(m.get("label", n), m[key]) for n, m in models.items()
-             if (names is None or n in names) and isinstance(m.get(key), int | float)]  # fmt: skip
+             if (names is None or n in names) and isinstance(m.get(key), int | float)]
     return sorted(pairs, key=lambda p: -p[1])
 
 
@@ -37,19 +37,29 @@ def _listing(pairs: list[tuple[str, float]], digits: int = 2) -> str:
     return ", ".join(f"{label} {v:.{digits}f}" for label, v in pairs) or "none measured"
 
 
+# The metrics table's number columns: (metrics key, decimals).
+TABLE_COLUMNS = (
+    ("category_purity", 2),
+    ("analogy_accuracy", 2),
+    ("analogy_accuracy_no_exclusion", 2),
+    ("similarity_spearman", 2),
+    ("test_perplexity", 1),
+    ("train_seconds", 1),
+    ("peak_memory_mib", 0),
+)
+
+
 def metrics_table(models: dict) -> str:
     head = ("| model | category purity | analogy (query excluded) | analogy (not excluded) | "
-            "similarity ρ | test perplexity | train s | peak memory MiB |")  # fmt: skip
+            "similarity ρ | test perplexity | train s | peak memory MiB |")
     lines = [head, "|" + "---|" * 8]
     for name, m in _rows(models):
         if m.get("status") == "failed":
             lines.append(f"| {m.get('label', name)} | **FAILED**: {m.get('error', '')} |"
-                         + " |" * 6)  # fmt: skip
+                         + " |" * 6)
             continue
-        cells = [m.get("label", name), fmt(m.get("category_purity")),
-                 fmt(m.get("analogy_accuracy")), fmt(m.get("analogy_accuracy_no_exclusion")),
-                 fmt(m.get("similarity_spearman")), fmt(m.get("test_perplexity"), 1),
-                 fmt(m.get("train_seconds"), 1), fmt(m.get("peak_memory_mib"), 0)]  # fmt: skip
+        cells = [m.get("label", name)]
+        cells += [fmt(m.get(key), digits) for key, digits in TABLE_COLUMNS]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -70,16 +80,16 @@ def p_clusters(M: dict) -> str:
     )
     for method, name in (("pca", "PCA"), ("tsne", "t-SNE")):
         t = [m[f"trustworthiness_{method}"] for m in models.values()
-             if isinstance(m.get(f"trustworthiness_{method}"), float)]  # fmt: skip
+             if isinstance(m.get(f"trustworthiness_{method}"), float)]
         if t:
             text += f"Mean trustworthiness T(5) of the {name} maps: {sum(t) / len(t):.2f}. "
     text += ("A 2-D map distorts (T = 1 would mean no false neighbours): judge the clusters by "
-             "the purity, not by the picture. ")  # fmt: skip
+             "the purity, not by the picture. ")
     if chance is not None:
         weak = [label for label, v in purity if v < 2 * chance]
         if weak:
             text += (f"Contrary to the distributional story, {', '.join(weak)} barely beat "
-                     f"chance here (purity below twice chance, {2 * chance:.2f}).")  # fmt: skip
+                     f"chance here (purity below twice chance, {2 * chance:.2f}).")
     return text
 
 
@@ -99,10 +109,10 @@ def p_elman(M: dict) -> str:
         f"has category mates, R-precision, they score {fmt(m.get('category_r_precision'))}). "
     )
     text += ("(The SRN row of the metrics table is a second SRN, trained on the lab's corpus "
-             "like every other model.) ")  # fmt: skip
+             "like every other model.) ")
     if coarse is not None and coarse < 1.0:
         text += (f"Unlike Elman's Figure 7, nouns and verbs are not cleanly separated in this run "
-                 f"(noun/verb purity {coarse:.2f} < 1).")  # fmt: skip
+                 f"(noun/verb purity {coarse:.2f} < 1).")
     elif coarse is not None:
         text += "As in Elman's Figure 7, the first split of the tree is nouns versus verbs."
     return text
@@ -142,10 +152,10 @@ def p_analogies(M: dict) -> str:
     pp = models.get("ppmi", {}).get("analogy_accuracy")
     if sg is not None and pp is not None:
         text += (f"Levy, Goldberg & Dagan (2015) found count-based PPMI-SVD within reach of SGNS: "
-                 f"here PPMI-SVD {pp:.2f} vs skip-gram {sg:.2f}. ")  # fmt: skip
+                 f"here PPMI-SVD {pp:.2f} vs skip-gram {sg:.2f}. ")
         if pp > sg:
             text += ("PPMI-SVD beats SGNS on this run — against the usual story that prediction "
-                     "beats counting (Baroni et al. 2014).")  # fmt: skip
+                     "beats counting (Baroni et al. 2014).")
         elif sg - pp > 0.1:
             text += f"SGNS leads by {sg - pp:.2f}, more than 'within reach'."
     return text
@@ -153,15 +163,15 @@ def p_analogies(M: dict) -> str:
 
 def analogy_examples(M: dict) -> str:
     rows = [(m.get("label", n), m["analogy_example"]) for n, m in M["models"].items()
-            if m.get("analogy_example")]  # fmt: skip
+            if m.get("analogy_example")]
     if not rows:
         return ""
     q = rows[0][1]
     lines = [f"Top 5 for **{q['query']}** (expected: *{q['expected']}*):", "",
-             "| model | query words excluded | not excluded |", "|---|---|---|"]  # fmt: skip
+             "| model | query words excluded | not excluded |", "|---|---|---|"]
     for label, ex in rows:
         cells = [", ".join(f"{w} ({c:.2f})" for w, c in ex[key]) for key in
-                 ("excluded", "no_exclusion")]  # fmt: skip
+                 ("excluded", "no_exclusion")]
         lines.append(f"| {label} | {cells[0]} | {cells[1]} |")
     return "\n".join(lines)
 
@@ -186,17 +196,17 @@ def p_anisotropy(M: dict) -> str:
             if layers[-1] < 0.5:
                 text += ("That is far from the near-1 cosines Ethayarajh measured in GPT-2's "
                          "upper layers: this small model's contextual vectors stay nearly "
-                         "isotropic. ")  # fmt: skip
+                         "isotropic. ")
             if layers[-1] <= layers[0]:
                 text += ("Here anisotropy does not grow with depth, unlike Ethayarajh's BERT and "
-                         "GPT-2: a small model trained briefly is far from those. ")  # fmt: skip
+                         "GPT-2: a small model trained briefly is far from those. ")
     return text
 
 
 def p_bias(M: dict) -> str:
     models = M["models"]
     r = [(m.get("label", n), m["bias"]["pearson"]) for n, m in models.items()
-         if m.get("bias") and m["bias"].get("pearson") is not None]  # fmt: skip
+         if m.get("bias") and m["bias"].get("pearson") is not None]
     if not r:
         return "Bias was not measured (no bias.tsv, or 'he'/'she' missing)."
     r.sort(key=lambda p: -p[1])
@@ -208,7 +218,7 @@ def p_bias(M: dict) -> str:
     weak = [label for label, v in r if v < 0.5]
     if weak:
         text += (f"The correlation is weak (r < 0.5) for {', '.join(weak)}: those vectors "
-                 "do not (yet) mirror the planted skew.")  # fmt: skip
+                 "do not (yet) mirror the planted skew.")
     else:
         text += "Every model recovers the planted skew (r ≥ 0.5): the bias is in the data."
     return text
@@ -243,14 +253,14 @@ def p_training(M: dict) -> str:
             continue
         k3, k5 = m.get("kn3_test_perplexity"), m.get("kn5_test_perplexity")
         parts.append(f"{m.get('label', name)} test perplexity {ppl:.1f} vs Kneser–Ney trigram "
-                     f"{fmt(k3, 1)} and 5-gram {fmt(k5, 1)}")  # fmt: skip
+                     f"{fmt(k3, 1)} and 5-gram {fmt(k5, 1)}")
         best_kn = min(v for v in (k3, k5) if v is not None) if (k3 or k5) else None
         if best_kn is not None and ppl <= best_kn:
             parts[-1] += f" — {ppl / best_kn:.2f} times the better n-gram's: the neural model wins"
         if best_kn is not None and ppl > best_kn:
             hint = " (a --quick run: one short epoch)" if M["lab"].get("quick") else ""
             parts[-1] += (f" — it does not beat Kneser–Ney on this run{hint}, contrary to "
-                          "Bengio et al.'s result")  # fmt: skip
+                          "Bengio et al.'s result")
     text = (
         "Bengio et al. (2003) argued that a neural language model beats smoothed n-grams because "
         "its shared word features generalise to word combinations never seen in training — the "
@@ -293,7 +303,7 @@ def render(metrics: dict, figures: dict[str, Path], notes: list[str]) -> str:
     lines += ["## Metrics", "", metrics_table(metrics["models"]), "",
               "Purity, analogies, similarity: evaluated here with one protocol on the corpus' "
               "ground truth. Perplexity, train seconds: from each model's own run; peak memory: "
-              "the child process' maximum resident set size.", ""]  # fmt: skip
+              "the child process' maximum resident set size.", ""]
     for title, _, keys, paragraph in SECTIONS:
         lines += [f"## {title}", ""]
         for key in keys:

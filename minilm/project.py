@@ -92,6 +92,29 @@ def conditional_affinities(
     return P / Z[:, None]
 
 
+def _kl_gradient(P: np.ndarray, Y: np.ndarray, num: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """dKL/dY (N, k) for affinities P (N, N) float32, using the (N, N) buffers num and W."""
+    N, k = Y.shape
+    # num_ij = 1 / (1 + ||y_i - y_j||^2), the Student-t kernel, zero on the diagonal
+    Y32 = Y.astype(np.float32)
+    num.fill(1)
+    for c in range(k):  # ||y_i - y_j||^2 a coordinate at a time (see _squared_distances)
+        np.subtract(Y32[:, c, None], Y32[None, :, c], out=W)
+        W *= W
+        num += W
+    np.reciprocal(num, out=num)
+    num[np.arange(N), np.arange(N)] = 0
+    Z = float(num.sum())  # float32 pairwise summation: relative error ~1e-7
+    # W_ij = (p_ij - q_ij) num_ij  with  q_ij = num_ij / Z
+    np.multiply(P, num, out=W)
+    num *= num
+    num *= np.float32(1 / Z)
+    W -= num
+    # W @ Y as k matrix-vector products: BLAS handles a (N, N) x (N, 2) product badly.
+    WY = np.stack([W @ Y32[:, c] for c in range(k)], axis=1)  # (N, k)
+    return 4.0 * (W.sum(axis=1)[:, None] * Y - WY)  # (N, k)
+
+
 def tsne(
     X: np.ndarray,
     perplexity: float = 30.0,
@@ -128,29 +151,11 @@ def tsne(
     Y = rng.standard_normal((N, k)) * 1e-2
     update = np.zeros_like(Y)
     gains = np.ones_like(Y)
-    num = np.empty((N, N), dtype=np.float32)
+    num = np.empty((N, N), dtype=np.float32)  # work buffers of _kl_gradient
     W = np.empty((N, N), dtype=np.float32)
-    diag = np.arange(N)
     for it in range(n_iter):
         momentum = 0.5 if it < exaggeration_iters else 0.8
-        # num_ij = 1 / (1 + ||y_i - y_j||^2), the Student-t kernel, zero on the diagonal
-        Y32 = Y.astype(np.float32)
-        num.fill(1)
-        for c in range(k):  # ||y_i - y_j||^2 a coordinate at a time (see _squared_distances)
-            np.subtract(Y32[:, c, None], Y32[None, :, c], out=W)
-            W *= W
-            num += W
-        np.reciprocal(num, out=num)
-        num[diag, diag] = 0
-        Z = float(num.sum())  # float32 pairwise summation: relative error ~1e-7
-        # W_ij = (p_ij - q_ij) num_ij  with  q_ij = num_ij / Z
-        np.multiply(P_exaggerated if it < exaggeration_iters else P, num, out=W)
-        num *= num
-        num *= np.float32(1 / Z)
-        W -= num
-        # W @ Y as k matrix-vector products: BLAS handles a (N, N) x (N, 2) product badly.
-        WY = np.stack([W @ Y32[:, c] for c in range(k)], axis=1)  # (N, k)
-        grad = 4.0 * (W.sum(axis=1)[:, None] * Y - WY)  # (N, k)
+        grad = _kl_gradient(P_exaggerated if it < exaggeration_iters else P, Y, num, W)
         same_sign = np.sign(grad) == np.sign(update)
         gains = np.maximum(np.where(same_sign, gains * 0.8, gains + 0.2), 0.01)
         update = momentum * update - learning_rate * gains * grad

@@ -1,4 +1,4 @@
-"""A run's output folder: every file DESIGN.md promises, written atomically, and read back.
+"""A run's output folder: every file README.md promises, written atomically, and read back.
 
     OUT/vectors.txt              word2vec text        OUT/vectors.bin   word2vec binary
     OUT/projector/vectors.tsv    + metadata.tsv       (TensorBoard Embedding Projector)

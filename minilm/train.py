@@ -1,6 +1,6 @@
 """The one shared training loop: every model trains through `train()`.
 
-A model brings two things (DESIGN.md): `loss_and_grads(params, batch) -> (loss, grads)` and a
+A model brings two things (README.md): `loss_and_grads(params, batch) -> (loss, grads)` and a
 `BatchSource` of batches. The loop is, at heart,
 
     for epoch in range(cfg.epochs):

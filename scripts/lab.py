@@ -23,7 +23,9 @@ import sys
 import time
 
 from minilm.errors import ArgumentParser, MinilmError, run_cli, seed_arg
-from minilm.lab import ALL_MODELS, format_duration, run_lab
+from minilm.lab import run_lab
+from minilm.lab_models import ALL_MODELS
+from minilm.lab_runner import format_duration
 
 
 def parse_args() -> argparse.Namespace:
@@ -58,9 +60,15 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     start = time.perf_counter()
-    result = run_lab(args.out, corpus=args.corpus, models=args.models, quick=args.quick,
-                     seed=args.seed, sentences=args.sentences,
-                     skip_training=args.skip_training)  # fmt: skip
+    result = run_lab(
+        args.out,
+        corpus=args.corpus,
+        models=args.models,
+        quick=args.quick,
+        seed=args.seed,
+        sentences=args.sentences,
+        skip_training=args.skip_training,
+    )
     lab = result.metrics["lab"]
     print(
         f"lab: {len(result.runs) - len(result.failed)} of {len(result.runs)} models, "

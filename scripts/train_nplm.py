@@ -4,7 +4,7 @@
     python scripts/train_nplm.py --corpus my.txt --out runs/mine --direct --sample 5
 
 Writes vectors.txt/.bin (the word feature table C), projector/, model.npz, metrics.json and
-loss.png into --out (DESIGN.md). metrics.json holds valid/test perplexity and the Kneser-Ney
+loss.png into --out (README.md). metrics.json holds valid/test perplexity and the Kneser-Ney
 trigram and 5-gram test perplexities on the same split, vocabulary and targets.
 """
 

@@ -3,7 +3,7 @@
     python scripts/train_srn.py --out runs/srn                           # bundled world corpus
     python scripts/train_srn.py --corpus corpus/elman --out runs/elman --onehot
 
-Writes into --out every file of DESIGN.md, where vectors.txt holds each word's *mean hidden
+Writes into --out every file of README.md, where vectors.txt holds each word's *mean hidden
 state* over all its occurrences (Elman's analysis), plus input_vectors.txt (the input
 embedding, or the rows of W_xh with --onehot) and dendrogram.png: average-linkage clustering of
 the mean hidden states by cosine distance, like Elman's Figure 7. metrics.json holds valid/test

@@ -4,7 +4,7 @@
     python scripts/train_transformer.py --out runs/tf-bpe --tokenizer bpe --bpe-merges 400
     python scripts/train_transformer.py --out runs/tf-sbert --contrastive     # + Sentence-BERT
 
-Writes into --out (DESIGN.md): vectors.txt/.bin (the static token embeddings E), projector/,
+Writes into --out (README.md): vectors.txt/.bin (the static token embeddings E), projector/,
 model.npz (the masked-LM model), metrics.json, loss.png, and contextual_vectors.txt (each
 token's mean last-layer vector over the training text). With --contrastive also
 sentence_model.npz (the parameters after contrastive tuning).

@@ -230,3 +230,25 @@ def test_evaluate_bias_reads_world_format(tmp_path):
 def test_anisotropy_of_one_vector_is_undefined_not_an_error():
     r = anisotropy(np.ones((1, 3)), np.random.default_rng(0))
     assert r["mean_cosine"] is None and r["mean_cosine_centred"] is None
+
+
+def test_truth_readers_of_senses_and_paraphrases_and_finding_the_files(tmp_path):
+    from minilm.truth import Truth, read_paraphrases, read_senses
+
+    senses = tmp_path / "senses.tsv"
+    senses.write_text("# split line token word sense\ntrain\t3\t1\tbank\tmoney\n")
+    (row,) = read_senses(senses)
+    assert (row.split, row.line, row.index, row.word, row.sense) == ("train", 3, 1, "bank", "money")
+    senses.write_text("train\t3\tone\tbank\tmoney\n")
+    with pytest.raises(MinilmError, match="senses.tsv line 1: expected"):
+        read_senses(senses)
+    pairs = tmp_path / "paraphrases.tsv"
+    pairs.write_text("heldout\tthe cat ate .\tthe cat was fed .\ntrain\tonly one\n")
+    with pytest.raises(MinilmError, match="line 2"):
+        read_paraphrases(pairs)
+    pairs.write_text("heldout\tthe cat ate .\tthe cat was fed .\n")
+    assert read_paraphrases(pairs)[0].b == "the cat was fed ."
+    (tmp_path / "train.txt").write_text("a b\n")
+    found = Truth.beside(tmp_path / "train.txt")  # a file: the folder it is in
+    assert found.folder == tmp_path and set(found.files) == {"senses.tsv", "paraphrases.tsv"}
+    assert Truth.beside(tmp_path).files == found.files and found.get("bias.tsv") is None

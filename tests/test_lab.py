@@ -3,6 +3,7 @@ neighbour lookup, and one --quick run end to end on a tiny generated corpus."""
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import json
 import math
@@ -15,49 +16,57 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from minilm import lab, lab_report
+from minilm import evaluate, lab, lab_models, lab_report, lab_runner
 from minilm.errors import MinilmError
 from minilm.vectors import KeyedVectors
 
 REPO = Path(__file__).resolve().parent.parent
 
 
+def _neighbors_script():
+    """scripts/neighbors.py as a module: the interactive view lives in its script."""
+    spec = importlib.util.spec_from_file_location("neighbors", REPO / "scripts" / "neighbors.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 # ---- model selection, progress -----------------------------------------------------------------
 def test_select_models_default_commas_spaces_and_unknown():
-    assert [s.name for s in lab.select_models(None)] == list(lab.MODELS)
-    chosen = lab.select_models(["skipgram,cbow", "ppmi", "cbow"])
+    assert [s.name for s in lab_models.select_models(None)] == list(lab_models.MODELS)
+    chosen = lab_models.select_models(["skipgram,cbow", "ppmi", "cbow"])
     assert [s.name for s in chosen] == ["skipgram", "cbow", "ppmi"]  # order kept, no repeats
-    assert [s.name for s in lab.select_models(["fasttext"])] == ["fasttext"]
+    assert [s.name for s in lab_models.select_models(["fasttext"])] == ["fasttext"]
     with pytest.raises(MinilmError, match="unknown model.*bert"):
-        lab.select_models(["skipgram", "bert"])
+        lab_models.select_models(["skipgram", "bert"])
 
 
 def test_eta_scales_remaining_work_by_observed_speed():
-    assert lab.estimate_eta(0.0, [], [10, 20]) == 30  # nothing done yet: the expected times
-    assert lab.estimate_eta(20.0, [10], [5, 5]) == pytest.approx(20.0)  # running 2x slower
-    line = lab.progress_line(3, 9, "nplm", 75.0, 130.0)
+    assert lab_runner.estimate_eta(0.0, [], [10, 20]) == 30  # nothing done yet: the expected times
+    assert lab_runner.estimate_eta(20.0, [10], [5, 5]) == pytest.approx(20.0)  # running 2x slower
+    line = lab_runner.progress_line(3, 9, "nplm", 75.0, 130.0)
     assert line == "[lab] model 3/9: nplm  (elapsed 1m15s, ETA 2m10s)"
 
 
 def test_error_line_prefers_the_error_message():
-    assert lab.error_line("tqdm 10%\rtqdm 50%\nerror: no train.txt; give a folder\n", 2) == (
+    assert lab_runner.error_line("tqdm 10%\rtqdm 50%\nerror: no train.txt; give a folder\n", 2) == (
         "no train.txt; give a folder"
     )
     tb = "Traceback (most recent call last):\n  File x\nValueError: shapes differ\n"
-    assert lab.error_line(tb, 1) == "ValueError: shapes differ"
-    assert lab.error_line("", -9) == "killed by signal 9"
-    assert lab.error_line("", 3) == "exited with status 3"
+    assert lab_runner.error_line(tb, 1) == "ValueError: shapes differ"
+    assert lab_runner.error_line("", -9) == "killed by signal 9"
+    assert lab_runner.error_line("", 3) == "exited with status 3"
 
 
 def test_purity_chance_matches_brute_force():
     cats = ["a"] * 3 + ["b"] * 2 + ["c"]
     n = len(cats)
     same = sum(cats[i] == cats[j] for i in range(n) for j in range(n) if i != j)
-    assert lab.purity_chance(cats) == pytest.approx(same / (n * (n - 1)))
+    assert evaluate.purity_chance(cats) == pytest.approx(same / (n * (n - 1)))
 
 
 # ---- child runs ----------------------------------------------------------------------------------
-def _fake_script(tmp_path: Path, body: str, name: str = "fake") -> lab.ModelSpec:
+def _fake_script(tmp_path: Path, body: str, name: str = "fake") -> lab_models.ModelSpec:
     """A stand-in training script; it writes OUT/vectors.txt (a run must) after `body`."""
     script = tmp_path / f"{name}_train.py"
     write_vectors = """
@@ -67,7 +76,7 @@ def _fake_script(tmp_path: Path, body: str, name: str = "fake") -> lab.ModelSpec
         (out / "vectors.txt").write_text("2 2\\na 1 0\\nb 0 1\\n")
     """
     script.write_text(textwrap.dedent(body) + textwrap.dedent(write_vectors))
-    return lab.ModelSpec(name, name.capitalize(), str(script))  # absolute: replaces scripts/
+    return lab_models.ModelSpec(name, name.capitalize(), str(script))  # absolute: replaces scripts/
 
 
 def test_a_failing_child_reports_its_one_line_error(tmp_path):
@@ -80,19 +89,19 @@ def test_a_failing_child_reports_its_one_line_error(tmp_path):
         sys.exit(2)
     """,
     )
-    run = lab.run_model(spec, tmp_path / "out", tmp_path, seed=0, quick=True, echo=False)
+    run = lab_runner.run_model(spec, tmp_path / "out", tmp_path, seed=0, quick=True, echo=False)
     assert not run.ok and run.returncode == 2
     assert run.error == "--dim must be >= 1; pick a positive size"
     assert "progress 50%" in (tmp_path / "out" / "lab.log").read_text()
-    record = json.loads((tmp_path / "out" / lab.RUN_RECORD).read_text())
+    record = json.loads((tmp_path / "out" / lab_runner.RUN_RECORD).read_text())
     assert record["returncode"] == 2 and record["error"] == run.error
-    again = lab.reuse_model(spec, tmp_path / "out")  # --skip-training reads the record back
+    again = lab_runner.reuse_model(spec, tmp_path / "out")  # --skip-training reads the record back
     assert (again.returncode, again.error) == (2, run.error)
 
     silent = tmp_path / "silent.py"
     silent.write_text("print('done')\n")  # exits 0 but writes nothing
-    spec = lab.ModelSpec("silent", "Silent", str(silent))
-    run = lab.run_model(spec, tmp_path / "silent", tmp_path, seed=0, quick=True, echo=False)
+    spec = lab_models.ModelSpec("silent", "Silent", str(silent))
+    run = lab_runner.run_model(spec, tmp_path / "silent", tmp_path, seed=0, quick=True, echo=False)
     assert run.returncode == 0 and not run.ok
     assert run.error.startswith(f"{silent} finished but wrote no ")
 
@@ -109,11 +118,11 @@ def test_peak_memory_is_the_childs_own(tmp_path):
         a = np.ones(300 * 2**20 // 8)  # 300 MiB of float64, every page written
     """,
     )
-    run = lab.run_model(big, tmp_path / "big", tmp_path, seed=0, quick=True, echo=False)
+    run = lab_runner.run_model(big, tmp_path / "big", tmp_path, seed=0, quick=True, echo=False)
     assert run.ok, run.error
     assert run.peak_mib >= 300
     small = _fake_script(tmp_path, "print('hello')\n", name="small")
-    run = lab.run_model(small, tmp_path / "small", tmp_path, seed=0, quick=True, echo=False)
+    run = lab_runner.run_model(small, tmp_path / "small", tmp_path, seed=0, quick=True, echo=False)
     # Linux hands a child the high-water RSS of the process that spawned it (the address space
     # it exec'd from), so the floor is this test process's own peak, not zero.
     own_peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -131,13 +140,14 @@ def test_a_failed_model_is_reported_and_the_others_go_on(tmp_path, monkeypatch):
     """,
     )
     fine = _fake_script(tmp_path, "print('nothing to do')\n", name="fine")
-    monkeypatch.setitem(lab.ALL_MODELS, "fake", broken)
-    monkeypatch.setitem(lab.ALL_MODELS, "fine", fine)
+    monkeypatch.setitem(lab_models.ALL_MODELS, "fake", broken)
+    monkeypatch.setitem(lab_models.ALL_MODELS, "fine", fine)
     corpus = tmp_path / "c.txt"
     corpus.write_text("a b c\n")
     lines = []
-    result = lab.run_lab(tmp_path / "lab", corpus=str(corpus), models=["fake", "fine"],
-                         log=lines.append, echo=False)  # fmt: skip
+    result = lab.run_lab(
+        tmp_path / "lab", corpus=str(corpus), models=["fake", "fine"], log=lines.append, echo=False
+    )
     assert [r.spec.name for r in result.failed] == ["fake"]
     assert result.runs[1].ok  # the next model still ran
     assert "[lab] fake FAILED: out of memory; lower --dim" in lines[1]
@@ -146,11 +156,69 @@ def test_a_failed_model_is_reported_and_the_others_go_on(tmp_path, monkeypatch):
     assert "**Failed models:** fake: out of memory; lower --dim" in report
 
 
+def test_an_unusable_corpus_is_one_line_and_exit_2_before_any_training(tmp_path):
+    corpus = tmp_path / "punctuation.txt"
+    corpus.write_text("...\n!!! ,,,\n")
+    out = tmp_path / "lab"
+    cmd = [sys.executable, str(REPO / "scripts" / "lab.py"), "--out", str(out), "--quick",
+           "--corpus", str(corpus)]
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr == f"error: {corpus}: no words in the text; give a corpus with words in it\n"
+    assert "[lab] model" not in proc.stdout  # nothing was trained
+    assert not (out / "report.md").exists() and not (out / "ppmi").exists()
+
+
+def test_every_model_failing_alike_on_the_corpus_is_one_error(tmp_path, monkeypatch):
+    """A corpus fault the check cannot foresee: said once, as bad input, with no report."""
+    same = "print('error: corpus too small for a window of 5', file=__import__('sys').stderr)\n"
+    for name in ("one", "two"):
+        spec = _fake_script(tmp_path, same + "raise SystemExit(2)\n", name=name)
+        monkeypatch.setitem(lab_models.ALL_MODELS, name, spec)
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("a b c\n")
+    with pytest.raises(MinilmError, match="every model failed on the corpus: corpus too small"):
+        lab.run_lab(tmp_path / "lab", corpus=str(corpus), models=["one", "two"],
+                    log=lambda line: None, echo=False)
+    assert not (tmp_path / "lab" / "report.md").exists()
+
+
+@pytest.mark.slow  # matplotlib: a few seconds
+def test_figures_are_drawn_from_data_alone(tmp_path):
+    """lab_figures takes FigureInputs (tables, numbers, curves): no run folder, no model."""
+    from minilm.lab_figures import FigureInputs, draw_all
+    from minilm.lab_models import VectorSet
+
+    rng = np.random.default_rng(0)
+    words = [a + b for a in "abc" for b in "abcdefghij"]  # 30 plain words
+    sets = [VectorSet(n, n.upper(), n, KeyedVectors(words, rng.standard_normal((30, 8))))
+            for n in ("a", "b")]
+    models = {n: {"anisotropy": 0.1, "anisotropy_centred": 0.0} for n in ("a", "b")}
+    inputs = FigureInputs(sets, models, curves=[("A", np.linspace(3, 1, 50))],
+                          categories=(words, [f"c{i % 3}" for i in range(30)]),
+                          notes=["Figure 2 skipped: the srn-elman model did not run."])
+    drawn = draw_all(tmp_path, inputs)
+    assert set(drawn.figures) == {"clusters_pca", "clusters_tsne", "similarity", "anisotropy",
+                                  "training"}
+    assert all(p.read_bytes()[:4] == b"\x89PNG" for p in drawn.figures.values())
+    assert set(drawn.trust) == {"a", "b"} and 0 <= drawn.trust["a"]["tsne"] <= 1
+    notes = " ".join(drawn.notes)
+    assert "Figure 2 skipped" in notes and "Figure 4 skipped" in notes
+    assert "Figure 7 skipped" in notes and "Perplexity figure skipped" in notes
+
+
 # ---- report ------------------------------------------------------------------------------------
 def _metrics(ppmi: float, skipgram: float) -> dict:
-    base = {"status": "ok", "category_purity": 0.9, "analogy_accuracy_no_exclusion": 0.1,
-            "similarity_spearman": 0.5, "anisotropy": 0.2, "anisotropy_centred": 0.01,
-            "train_seconds": 3.0, "peak_memory_mib": 100.0}  # fmt: skip
+    base = {
+        "status": "ok",
+        "category_purity": 0.9,
+        "analogy_accuracy_no_exclusion": 0.1,
+        "similarity_spearman": 0.5,
+        "anisotropy": 0.2,
+        "anisotropy_centred": 0.01,
+        "train_seconds": 3.0,
+        "peak_memory_mib": 100.0,
+    }
     return {
         "lab": {
             "corpus": "c",
@@ -162,7 +230,7 @@ def _metrics(ppmi: float, skipgram: float) -> dict:
             "train_wall_seconds": 9.0,
             "peak_memory_mib": 120.0,
             "category_purity_chance": 0.05,
-        },  # fmt: skip
+        },
         "models": {
             "ppmi": base | {"label": "PPMI-SVD", "analogy_accuracy": ppmi},
             "skipgram": base | {"label": "skip-gram", "analogy_accuracy": skipgram},
@@ -200,7 +268,8 @@ def test_interactive_neighbors_side_by_side(tmp_path):
     run_dir = _fake_lab_run(tmp_path)
     answers = iter(["King", "dog", "quit", "never read"])
     out = io.StringIO()
-    n = lab.interactive_neighbors(run_dir, lambda prompt: next(answers), out, topn=3)
+    look = _neighbors_script().interactive_neighbors
+    n = look(run_dir, lambda prompt: next(answers), out, topn=3)
     text = out.getvalue()
     assert n == 2  # 'quit' stops before the last line
     assert "4 tables: ppmi, skipgram, transformer, transformer-ctx" in text
@@ -214,22 +283,26 @@ def test_interactive_neighbors_stops_at_end_of_input(tmp_path):
     def eof(prompt: str) -> str:
         raise EOFError
 
-    assert lab.interactive_neighbors(_fake_lab_run(tmp_path), eof, io.StringIO()) == 0
+    look = _neighbors_script().interactive_neighbors
+    assert look(_fake_lab_run(tmp_path), eof, io.StringIO()) == 0
     with pytest.raises(MinilmError, match="no such file or folder"):
-        lab.interactive_neighbors(tmp_path / "missing", eof, io.StringIO())
+        look(tmp_path / "missing", eof, io.StringIO())
 
 
 # ---- the whole lab, end to end ------------------------------------------------------------------
+UNIT = ("category_purity coarse_category_purity analogy_accuracy analogy_accuracy_no_exclusion "
+        "analogy_query_word_share trustworthiness_pca trustworthiness_tsne mlm_accuracy "
+        "category_purity_chance")
+SIGNED = "similarity_spearman anisotropy anisotropy_centred pearson spearman"
+PERPLEXITY = "test_perplexity valid_perplexity kn3_test_perplexity kn5_test_perplexity"
 RANGES = {  # metric name -> (low, high)
-    "category_purity": (0, 1), "coarse_category_purity": (0, 1), "analogy_accuracy": (0, 1),
-    "analogy_accuracy_no_exclusion": (0, 1), "analogy_query_word_share": (0, 1),
-    "similarity_spearman": (-1, 1), "anisotropy": (-1, 1), "anisotropy_centred": (-1, 1),
-    "pearson": (-1, 1), "spearman": (-1, 1), "trustworthiness_pca": (0, 1),
-    "trustworthiness_tsne": (0, 1), "test_perplexity": (1, 1e6), "valid_perplexity": (1, 1e6),
-    "kn3_test_perplexity": (1, 1e6), "kn5_test_perplexity": (1, 1e6),
-    "train_seconds": (0, 600), "wall_seconds": (0, 600), "peak_memory_mib": (1, 1024),
-    "mlm_accuracy": (0, 1), "category_purity_chance": (0, 1),
-}  # fmt: skip
+    **{k: (0, 1) for k in UNIT.split()},
+    **{k: (-1, 1) for k in SIGNED.split()},
+    **{k: (1, 1e6) for k in PERPLEXITY.split()},
+    "train_seconds": (0, 600),
+    "wall_seconds": (0, 600),
+    "peak_memory_mib": (1, 1024),
+}
 
 
 def _numbers(obj, path=""):
@@ -246,8 +319,8 @@ def _numbers(obj, path=""):
 @pytest.mark.slow
 def test_quick_lab_end_to_end(tmp_path):
     out = tmp_path / "lab"
-    cmd = [sys.executable, str(REPO / "scripts" / "lab.py"), "--out", str(out), "--quick",
-           "--sentences", "800"]  # fmt: skip
+    script = str(REPO / "scripts" / "lab.py")
+    cmd = [sys.executable, script, "--out", str(out), "--quick", "--sentences", "800"]
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "[lab] model 9/9: transformer" in proc.stdout
@@ -255,14 +328,16 @@ def test_quick_lab_end_to_end(tmp_path):
 
     metrics = json.loads((out / "metrics.json").read_text())
     models = metrics["models"]
-    assert set(lab.MODELS) | {"transformer-ctx"} == set(models)
+    assert set(lab_models.MODELS) | {"transformer-ctx"} == set(models)
     assert all(m["status"] == "ok" for m in models.values())
-    for name in lab.MODELS:
+    for name in lab_models.MODELS:
         for f in ("vectors.txt", "vectors.bin", "model.npz", "metrics.json", "loss.png"):
             assert (out / name / f).exists(), f"{name}/{f}"
     # Every figure of the issue was drawn, is a PNG, and is embedded in the report.
-    expected = {"clusters_pca", "clusters_tsne", "elman", "similarity", "analogies",
-                "anisotropy", "bias", "contextual", "training", "perplexity"}  # fmt: skip
+    expected = set(
+        "clusters_pca clusters_tsne elman similarity analogies anisotropy bias contextual "
+        "training perplexity".split()
+    )
     figures = metrics["lab"]["figures"]
     assert expected == set(figures)
     report = (out / "report.md").read_text()
@@ -280,9 +355,9 @@ def test_quick_lab_end_to_end(tmp_path):
             low, high = RANGES[key]
             assert low - 1e-9 <= value <= high + 1e-9, f"{path} = {value}"
             seen.add(key)
-    assert {"category_purity", "analogy_accuracy", "similarity_spearman", "test_perplexity",
-            "trustworthiness_tsne", "peak_memory_mib", "pearson"} <= seen  # fmt: skip
-    for name in lab.MODELS:  # the metrics table has a row per model on the lab corpus
+    named = "category_purity analogy_accuracy similarity_spearman test_perplexity pearson"
+    assert {*named.split(), "trustworthiness_tsne", "peak_memory_mib"} <= seen
+    for name in lab_models.MODELS:  # the metrics table has a row per model on the lab corpus
         if name != "srn-elman":
             assert f"| {models[name]['label']} |" in report
 
@@ -293,12 +368,18 @@ def test_any_corpus_without_ground_truth_skips_those_figures_with_a_note(tmp_pat
     nouns = [f"{a}{b}" for a in "bcdfg" for b in ("at", "og", "ip", "un", "ell")]  # 25 words
     verbs = ("saw", "ate", "met", "fed", "hid")
     rng = np.random.default_rng(0)
-    lines = [f"the {nouns[i]} {verbs[v]} the {nouns[j]} ."
-             for i, v, j in zip(rng.integers(0, 25, 2000), rng.integers(0, 5, 2000),
-                                rng.integers(0, 25, 2000), strict=True)]  # fmt: skip
+    draws = [rng.integers(0, 25, 2000), rng.integers(0, 5, 2000), rng.integers(0, 25, 2000)]
+    triples = np.stack(draws, axis=1)  # (2000, 3) subject, verb, object
+    lines = [f"the {nouns[i]} {verbs[v]} the {nouns[j]} ." for i, v, j in triples]
     corpus.write_text("\n".join(lines) + "\n")
-    result = lab.run_lab(tmp_path / "lab", corpus=str(corpus), models=["ppmi", "cbow"],
-                         quick=True, log=lambda line: None, echo=False)  # fmt: skip
+    result = lab.run_lab(
+        tmp_path / "lab",
+        corpus=str(corpus),
+        models=["ppmi", "cbow"],
+        quick=True,
+        log=lambda line: None,
+        echo=False,
+    )
     assert not result.failed, [r.error for r in result.failed]
     assert {"similarity", "anisotropy", "training"} <= set(result.figures)
     assert not {"clusters_pca", "analogies", "bias", "elman"} & set(result.figures)

@@ -64,6 +64,67 @@ def test_evaluate_json(vectors, tmp_path):
     assert text.returncode == 0 and "category purity" in text.stdout
 
 
+def _truth_folder(folder: Path, files: dict[str, str]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "train.txt").write_text("man king woman queen apple\n")
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    return folder
+
+
+def test_evaluate_without_ground_truth_is_an_error_not_the_world(vectors):
+    """Vectors of unknown origin and no files named: one line, exit 2 - never the world's files."""
+    r = _run("evaluate.py", vectors)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1
+    assert "no ground truth" in r.stderr and "--corpus" in r.stderr
+
+
+def test_evaluate_scores_only_the_files_given(vectors, tmp_path):
+    sim = tmp_path / "s.tsv"
+    sim.write_text("man\twoman\t1\nking\tqueen\t3\nman\tprince\t9\n")
+    r = _run("evaluate.py", vectors, "--similarity", sim, "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert set(out["truth"]) == {"similarity.tsv"} and out["truth_source"] == "given"
+    assert "analogies" not in out and "categories" not in out
+    assert out["similarity"]["n_oov"] == 1 and out["similarity"]["oov_examples"] == ["man-prince"]
+    text = _run("evaluate.py", vectors, "--similarity", sim).stdout
+    assert "on 2 of 3 pairs (1 with unknown words, e.g. man-prince)" in text
+    both = _run("evaluate.py", vectors, "--similarity", sim, "--corpus", tmp_path)
+    assert both.returncode == 2 and "not both" in both.stderr
+
+
+def test_evaluate_reads_the_truth_beside_corpus(vectors, tmp_path):
+    corpus = _truth_folder(tmp_path / "mine", {"analogies.txt": ": s\nman king woman queen\n"
+                                                                "man king girl princess\n"})
+    r = _run("evaluate.py", vectors, "--corpus", corpus, "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert set(out["truth"]) == {"analogies.txt"} and str(corpus) in out["truth_source"]
+    assert out["analogies"]["n_evaluated"] == 1 and out["analogies"]["n_oov"] == 1
+    text = _run("evaluate.py", vectors, "--corpus", corpus / "train.txt").stdout
+    assert "1 of 2 questions scored, 1 with unknown words (skipped)" in text
+    empty = _run("evaluate.py", vectors, "--corpus", _truth_folder(tmp_path / "bare", {}))
+    assert empty.returncode == 2 and "has no analogies.txt, similarity.tsv" in empty.stderr
+
+
+def test_evaluate_a_run_folder_uses_the_corpus_it_was_trained_on(vectors, tmp_path):
+    corpus = _truth_folder(tmp_path / "c", {"similarity.tsv": "king\tqueen\t5\nman\tapple\t1\n"})
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "vectors.txt").write_bytes(vectors.read_bytes())
+    np.savez(run / "model.npz", config=np.array(json.dumps({"corpus": str(corpus)})))
+    out = json.loads(_run("evaluate.py", run / "vectors.txt", "--json").stdout)
+    assert set(out["truth"]) == {"similarity.tsv"} and "training corpus" in out["truth_source"]
+    assert out["similarity"]["n_used"] == 2
+    # A run trained on the default corpus (no --corpus) is scored on the bundled world's files.
+    np.savez(run / "model.npz", config=np.array(json.dumps({"corpus": None})))
+    out = json.loads(_run("evaluate.py", run / "vectors.txt", "--json").stdout)
+    assert set(out["truth"]) == {"analogies.txt", "similarity.tsv", "categories.tsv"}
+    assert out["truth_source"].endswith(str(Path("corpus") / "world"))
+    assert out["analogies"]["n_evaluated"] < out["analogies"]["n_questions"]  # 5 words known
+
+
 @pytest.mark.parametrize(
     "script, extra",
     [("analogy.py", ["king", "-", "prince", "+", "woman"]), ("neighbors.py", ["prince"])],

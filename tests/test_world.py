@@ -5,9 +5,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from minilm.data import world
+from minilm.data.world.state import make_world
+from minilm.errors import MinilmError
+from minilm.truth import read_paraphrases, read_senses, read_similarity
 
 ROOT = Path(__file__).resolve().parents[1]
 WORLD = ROOT / "corpus" / "world"
@@ -79,7 +83,7 @@ def test_heldout_triples_never_in_train_but_in_valid_and_test():
     """Scan the text: no train line states a held-out triple, while in valid/test many do
     (every subject-verb-object sentence there states one)."""
     triples = world.heldout_triples()
-    assert 50 < len(triples) < 0.2 * len(world._make_world(world.np.random.default_rng(1)).triples)
+    assert 50 < len(triples) < 0.2 * len(make_world(np.random.default_rng(1)).triples)
     index = collections.defaultdict(list)  # any form of subject or object -> triples
     for s, v, o in triples:
         entry = ({s, world.PLURAL.get(s)}, {v, *world.TRANSITIVE[v]}, {o, world.PLURAL.get(o)})
@@ -128,12 +132,12 @@ def test_analogy_file_format_and_sections():
 def test_senses_agree_with_text():
     """Every listed occurrence is the word at that position; every occurrence is listed; each
     listed sense's line has a cue word of that sense's templates and none of the other's."""
-    rows = [line.split("\t") for line in _lines("senses.tsv") if not line.startswith("#")]
+    rows = read_senses(WORLD / "senses.tsv")
     text = {s: _lines(f"{s}.txt") for s in ("train", "valid", "test")}
     listed = set()
     for split, line, idx, word, _ in rows:
-        assert text[split][int(line) - 1].split()[int(idx)] == word
-        listed.add((split, int(line), int(idx)))
+        assert text[split][line - 1].split()[idx] == word
+        listed.add((split, line, idx))
     actual = {
         (s, i + 1, j)
         for s, lines in text.items()
@@ -153,10 +157,10 @@ def test_senses_agree_with_text():
         cues[w, s1] = (words_of(t1) - words_of(t2), words_of(t2) - words_of(t1))
         cues[w, s2] = (words_of(t2) - words_of(t1), words_of(t1) - words_of(t2))
     for split, line, _, word, sense in rows:
-        toks = set(text[split][int(line) - 1].split())
+        toks = set(text[split][line - 1].split())
         own, other = cues[word, sense]
         assert toks & own and not toks & other, (split, line)
-    per = collections.Counter((r[0], r[3], r[4]) for r in rows)
+    per = collections.Counter((r.split, r.word, r.sense) for r in rows)
     assert all(per["test", w, s] >= 15 for w, senses in world.POLYSEMY.items() for s in senses)
     # the README's table is the same recount
     readme = (WORLD / "README.md").read_text(encoding="utf-8")
@@ -170,10 +174,8 @@ def _sense_lines() -> dict[str, list[tuple[str, str, str]]]:
     """split -> (word, sense, sentence) of every line listed in senses.tsv."""
     text = {s: _lines(f"{s}.txt") for s in ("train", "valid", "test")}
     out = collections.defaultdict(list)
-    for line in _lines("senses.tsv"):
-        if not line.startswith("#"):
-            split, ln, _, word, sense = line.split("\t")
-            out[split].append((word, sense, text[split][int(ln) - 1]))
+    for r in read_senses(WORLD / "senses.tsv"):
+        out[r.split].append((r.word, r.sense, text[r.split][r.line - 1]))
     return out
 
 
@@ -246,8 +248,10 @@ def test_one_template_per_word_differs_between_senses_only_in_its_fillers():
             for s in (a, b)
         ]
         assert skeleton[0] == skeleton[1], word
-        slots = [[t[1:-1] for t in s.templates[-1].split() if t[0] == "{" and t != "{w}"]
-                 for s in (a, b)]  # fmt: skip
+        slots = [
+            [t[1:-1] for t in s.templates[-1].split() if t[0] == "{" and t != "{w}"]
+            for s in (a, b)
+        ]
         for slot_a, slot_b in zip(*slots, strict=True):
             assert not set(a.slots[slot_a]) & set(b.slots[slot_b]), (word, slot_a, slot_b)
 
@@ -259,10 +263,9 @@ def test_word_positions_do_not_tell_the_senses_apart():
         a, b = ([t.split().index("{w}") for t in s.templates] for s in senses.values())
         assert sorted(a) == sorted(b), word
     counts = collections.Counter()
-    for line in _lines("senses.tsv"):
-        if line.startswith("train"):
-            _, _, idx, word, sense = line.split("\t")
-            counts[word, sense, int(idx)] += 1
+    for r in read_senses(WORLD / "senses.tsv"):
+        if r.split == "train":
+            counts[r.word, r.sense, r.index] += 1
     for word, senses in world.POLYSEMY.items():
         s1, s2 = senses
         n1 = sum(c for (w, s, _), c in counts.items() if (w, s) == (word, s1))
@@ -284,7 +287,7 @@ def test_a_polysemous_word_in_a_filler_is_rejected(monkeypatch):
         crane["bird"].companions,
     )
     monkeypatch.setitem(world.POLYSEMY, "crane", {**crane, "bird": bad})
-    with pytest.raises(world.MinilmError, match="bat"):
+    with pytest.raises(MinilmError, match="bat"):
         world.generate_world(300)
 
 
@@ -308,9 +311,9 @@ def test_bias_tsv_agrees_with_a_recount_and_with_the_planted_rates():
 def test_similarity_file_has_header_and_graded_pairs():
     lines = _lines("similarity.tsv")
     assert lines[0].startswith("#")
-    rows = [line.split("\t") for line in lines if not line.startswith("#")]
+    rows = read_similarity(WORLD / "similarity.tsv")
     assert len(rows) >= 200
-    grades = collections.Counter(float(r[2]) for r in rows)
+    grades = collections.Counter(score for _, _, score in rows)
     assert set(grades) == {0.0, 2.5, 5.0, 7.5, 10.0}
     assert world.similarity_grade("king", "queen") == 10.0
     assert world.similarity_grade("vienna", "german") == 10.0
@@ -320,8 +323,8 @@ def test_similarity_file_has_header_and_graded_pairs():
 
 
 def test_paraphrases_state_the_same_fact_and_heldout_is_unseen():
-    rows = [line.split("\t") for line in _lines("paraphrases.tsv") if not line.startswith("#")]
-    splits = collections.Counter(r[0] for r in rows)
+    rows = read_paraphrases(WORLD / "paraphrases.tsv")
+    splits = collections.Counter(r.split for r in rows)
     assert splits["train"] >= 1000 and splits["heldout"] >= 200
     nouns = set(
         world.PERSONS

@@ -1,0 +1,90 @@
+"""What the lab trains and compares: one `ModelSpec` per model, and the vector tables they give.
+
+A model name is a folder of the lab's OUT and a key of its metrics.json. Each model is its own
+`scripts/train_*.py` run with the script's defaults (`default`), or with 1 epoch and small dims
+under --quick (`quick`). The transformer gives two tables (static token embeddings and mean
+contextual vectors), so the comparison has one more `VectorSet` than models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from minilm.errors import MinilmError
+from minilm.vectors import KeyedVectors
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """How the lab trains one model: which script, with which flags, on which corpus."""
+
+    name: str  # folder under OUT and key in metrics.json
+    label: str  # shown in figures and tables
+    script: str  # file in scripts/
+    args: tuple[str, ...] = ()  # flags always passed
+    default: tuple[str, ...] = ()  # flags of the full run (the script's defaults unless given)
+    quick: tuple[str, ...] = ()  # flags of --quick (1 epoch, small dims)
+    corpus: str = "lab"  # "lab" (the lab's corpus) or "elman" (corpus/elman)
+    seconds: float = 30.0  # expected wall time of the full run, for the ETA
+    language_model: bool = False  # has a test perplexity to compare with Kneser-Ney
+    contextual: bool = False  # also writes contextual_vectors.txt
+
+
+def _flags(text: str) -> tuple[str, ...]:
+    """'--epochs 1 --dim 16' -> ('--epochs', '1', '--dim', '16')."""
+    return tuple(text.split())
+
+
+QUICK_LM = _flags("--epochs 1 --dim 16 --hidden 32")
+QUICK_W2V = _flags("--epochs 1 --dim 32 --min-count 2")
+
+_SPECS = (
+    ModelSpec("lsa", "LSA", "train_baselines.py", _flags("--method lsa"),
+              default=_flags("--dim 100"), quick=_flags("--dim 16"), seconds=5),
+    ModelSpec("ppmi", "PPMI-SVD", "train_baselines.py", _flags("--method ppmi"),
+              default=_flags("--dim 100"), quick=_flags("--dim 16"), seconds=8),
+    ModelSpec("glove", "GloVe", "train_baselines.py", _flags("--method glove"),
+              default=_flags("--dim 100"), quick=_flags("--dim 16 --epochs 1"), seconds=8),
+    ModelSpec("nplm", "NPLM", "train_nplm.py", quick=QUICK_LM, seconds=30, language_model=True),
+    ModelSpec("srn", "SRN", "train_srn.py", quick=QUICK_LM, seconds=30, language_model=True),
+    # Elman's own setup: one-hot input, a wide hidden layer, a small Adam step.
+    ModelSpec("srn-elman", "SRN (Elman corpus)", "train_srn.py",
+              default=_flags("--onehot --hidden 150 --lr 1e-3 --epochs 6"),
+              quick=QUICK_LM, corpus="elman", seconds=10),
+    ModelSpec("skipgram", "skip-gram", "train_skipgram.py", quick=QUICK_W2V, seconds=25),
+    ModelSpec("cbow", "CBOW", "train_skipgram.py", ("--cbow",), quick=QUICK_W2V, seconds=12),
+    # The script's defaults: fewer epochs leave bat/plant's senses mixed.
+    ModelSpec("transformer", "transformer", "train_transformer.py",
+              quick=_flags("--epochs 1 --dim 32 --heads 2 --ffn 64 --warmup 20"),
+              seconds=150, contextual=True),
+)
+MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in _SPECS}
+OPTIONAL_MODELS = {
+    "fasttext": ModelSpec("fasttext", "fastText", "train_skipgram.py", _flags("--subwords 3-6"),
+                          quick=QUICK_W2V + _flags("--buckets 20000"), seconds=90),
+}
+ALL_MODELS = {**MODELS, **OPTIONAL_MODELS}
+
+
+def select_models(names: Sequence[str] | None) -> list[ModelSpec]:
+    """The specs for `names` (comma- or space-separated; None = every default model)."""
+    if not names:
+        return list(MODELS.values())
+    wanted = [n.strip() for name in names for n in name.split(",") if n.strip()]
+    unknown = [n for n in wanted if n not in ALL_MODELS]
+    if unknown:
+        raise MinilmError(
+            f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(ALL_MODELS)}"
+        )
+    return [ALL_MODELS[n] for n in dict.fromkeys(wanted)]
+
+
+@dataclass
+class VectorSet:
+    """One table of word vectors to compare: a model's, or the transformer's contextual one."""
+
+    name: str  # key in metrics.json ("transformer-ctx")
+    label: str  # shown in figures
+    model: str  # the run folder it came from
+    kv: KeyedVectors
