@@ -144,7 +144,7 @@ _add(Exercise(
          "dx = dout2 @ W.T (reshaped back to x's shape), dW = x2.T @ dout2, db = dout2.sum(0): "
          "W and b were used at every position, so their gradients sum over all of them. Check "
          "each gradient's shape against its parameter's first.",
-    docs="docs/04-nplm.md",
+    docs="docs/03-nplm.md",
 ))
 _add(Exercise(
     "embedding", "the embedding lookup and its duplicate-safe backward",
@@ -154,7 +154,7 @@ _add(Exercise(
     hint="dW[ids] += dout looks right and is wrong: with a repeated id, NumPy's fancy "
          "assignment keeps one of the contributions. Use np.add.at(dW, ids, dout) (flatten "
          "ids to (M,) and dout to (M, D) first).",
-    docs="docs/04-nplm.md",
+    docs="docs/03-nplm.md",
 ))
 _add(Exercise(
     "softmax_cross_entropy", "softmax cross-entropy, fused with its gradient",
@@ -164,7 +164,7 @@ _add(Exercise(
     hint="Subtract each row's max before exp (softmax does not change, nothing overflows). "
          "log p_y = z_y - max - log(sum exp(z - max)). The gradient is (softmax - onehot) / n "
          "on counted rows and 0 on the others, n = the number of counted rows.",
-    docs="docs/04-nplm.md",
+    docs="docs/03-nplm.md",
 ))
 _add(Exercise(
     "rnn_step", "one step of a tanh RNN",
@@ -174,7 +174,7 @@ _add(Exercise(
     hint="Keep h in the cache: tanh'(a) = 1 - h^2, so da = dh * (1 - h**2). Then the step is "
          "two affine maps with one output: dx = da @ W_xh.T, dW_xh = x.T @ da, and the same "
          "for h_prev and W_hh; db_h = da.sum(0).",
-    docs="docs/05-srn-bptt.md",
+    docs="docs/04-srn-bptt.md",
 ))
 _add(Exercise(
     "rnn_bptt", "a tanh RNN over a sequence, and backpropagation through time",
@@ -186,7 +186,7 @@ _add(Exercise(
          "state gets dhs[:, t] + dh_next. Run the step backward, keep its dh_prev as the new "
          "dh_next and ADD its dW_xh, dW_hh, db_h into running sums: the same weights were used "
          "at every step. What is left in dh_next at the end is dh0.",
-    docs="docs/05-srn-bptt.md",
+    docs="docs/04-srn-bptt.md",
 ))
 _add(Exercise(
     "layernorm", "layer normalisation",
@@ -227,7 +227,7 @@ _add(Exercise(
          "sigma(z) - 1 for the positive and d/dz[-log sigma(-z)] = sigma(z) for a negative. "
          "Then dh = sum_k dz_k u_k and du_k = dz_k h. Scatter them with np.add.at: a word can "
          "be a context twice, or a negative of several pairs.",
-    docs="docs/06-word2vec.md",
+    docs="docs/05-word2vec.md",
 ))
 _add(Exercise(
     "glove", "GloVe's weighted least-squares loss",
