@@ -40,7 +40,16 @@ QUICK = {
 
 
 def references() -> list[tuple[str, str, str | None]]:
-    return [(page.name, m[1], m[2]) for page in PAGES for m in REF.finditer(page.read_text())]
+    texts = [*PAGES, DOCS / "README.md", ROOT / "README.md"]
+    return [(page.name, m[1], m[2]) for page in texts for m in REF.finditer(page.read_text())]
+
+
+def test_readme_links_to_docs_and_gallery_exist():
+    links = re.findall(r"\]\((docs/[^)\s]+)\)", (ROOT / "README.md").read_text())
+    assert any(link.startswith("docs/gallery/") for link in links)
+    assert "docs/README.md" in links
+    missing = [link for link in links if not (ROOT / link).exists()]
+    assert not missing, f"README links to missing files {missing}; run scripts/make_gallery.py"
 
 
 def top_level_names(path: Path) -> set[str]:
