@@ -32,8 +32,8 @@ PENDING = {"minilm/layers/hsoftmax.py", "minilm/data/huffman.py"}
 QUICK = {
     "train_skipgram.py": ["--epochs", "3", "--dim", "32"],
     "train_baselines.py": [],
-    "train_nplm.py": ["--epochs", "3", "--dim", "16", "--hidden", "32"],
-    "train_srn.py": ["--epochs", "3", "--dim", "16", "--hidden", "32"],
+    "train_nplm.py": ["--epochs", "2", "--dim", "16", "--hidden", "32"],
+    "train_srn.py": ["--epochs", "2", "--dim", "16", "--hidden", "32"],
     "train_transformer.py": ["--epochs", "4", "--dim", "32", "--heads", "2", "--ffn", "64",
                              "--layers", "1"],
 }
