@@ -138,6 +138,14 @@ def test_cli_start_check_hint(tmp_path):
     assert (tmp_path / "exercises_workspace" / "glove.py").is_file()
 
 
+def test_a_function_name_finds_its_exercise():
+    assert grader.get("attention_backward").name == "attention"
+    assert grader.get("rnn_step_forward").name == "rnn_step"
+    assert grader.get("sgns_loss").name == "sgns"
+    with pytest.raises(MinilmError, match="choose one of"):
+        grader.get("nonesuch")
+
+
 def test_cli_bad_input_is_one_line(tmp_path):
     for args in (["check", "nonesuch"], ["check", "affine", "--workspace", str(tmp_path)],
                  ["start"]):

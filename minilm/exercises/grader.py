@@ -41,7 +41,13 @@ class Report:
 
 
 def get(name: str) -> Exercise:
-    """The exercise called `name`, or a one-line error listing the names there are."""
+    """The exercise called `name`, or a one-line error listing the names there are.
+
+    A function's name finds its exercise too: attention_backward -> attention.
+    """
+    for ex in EXERCISES.values():
+        if name in (fn.__name__ for fn in ex.functions):
+            return ex
     if name not in EXERCISES:
         raise MinilmError(f"no exercise {name!r}; choose one of: {', '.join(EXERCISES)}")
     return EXERCISES[name]
