@@ -5,8 +5,9 @@ python scripts/make_gallery.py                       run the whole lab (minutes)
 python scripts/make_gallery.py --from runs/lab       copy from a lab run you already have
 
 Every top-level PNG of the lab run (its figures; not the per-model loss curves) is written to
-docs/gallery/ at most --width pixels wide (block-averaged, so lines stay smooth). The total must
-stay under --max-mb, so the repository stays small.
+docs/gallery/ at most --width pixels wide (block-averaged, so lines stay smooth), with the run's
+metrics table in docs/gallery/README.md. The total must stay under --max-mb, so the repository
+stays small.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from minilm.errors import ArgumentParser, MinilmError, run_cli  # noqa: E402
-from minilm.io import atomic_open  # noqa: E402
+from minilm.io import atomic_open, write_text  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -54,6 +55,21 @@ def copy_figures(run: Path, out: Path, width: int) -> list[Path]:
     return written
 
 
+def metrics_page(run: Path, note: str = "") -> str:
+    """docs/gallery/README.md: the run's metrics table from its report, machine paths removed."""
+    report = (run / "report.md").read_text(encoding="utf-8")
+    head, _, rest = report.partition("## Metrics")
+    table = rest.split("\n## ", 1)[0]
+    text = (
+        "# The gallery's run\n\nThe figures beside this page come from one lab run "
+        "(`python scripts/lab.py`), shrunk by `scripts/make_gallery.py`. "
+        + (f"{note} " if note else "")
+        + "Its metrics, from its report:\n\n"
+        + head.split("\n", 1)[1].strip() + "\n\n## Metrics" + table.rstrip() + "\n"
+    )
+    return text.replace(f"{REPO}/", "").replace(str(run.resolve()), "runs/lab")
+
+
 def main() -> None:
     ap = ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--from", dest="run", type=Path, help="an existing lab run folder")
@@ -61,6 +77,7 @@ def main() -> None:
                     help="where to run the lab when --from is not given")
     ap.add_argument("--out", type=Path, default=REPO / "docs" / "gallery")
     ap.add_argument("--width", type=int, default=900, help="largest width in pixels")
+    ap.add_argument("--note", default="", help="a sentence about the run for the metrics page")
     ap.add_argument("--max-mb", type=float, default=2.0, help="largest total size")
     args = ap.parse_args()
     run = args.run
@@ -75,6 +92,8 @@ def main() -> None:
     total = sum(p.stat().st_size for p in written) / 2**20
     if total > args.max_mb:
         raise MinilmError(f"the gallery is {total:.1f} MB (> {args.max_mb}); lower --width")
+    if (run / "report.md").is_file():
+        write_text(args.out / "README.md", metrics_page(run, args.note))
     print(f"{len(written)} figures, {total:.2f} MB -> {args.out}")
 
 

@@ -259,7 +259,8 @@ CHECKS: dict[tuple[str, int], Callable] = {
     ("10-anisotropy-bias", 1): _check_10_1,
     ("10-anisotropy-bias", 2): lambda lab, out: (lab.metrics("tf_e4")["anisotropy"][-1]
                                                  > lab.metrics("tf_e4")["anisotropy"][0]),
-    ("10-anisotropy-bias", 3): lambda lab, out: float(out[1].stdout.split()[0]) > 0,
+    ("10-anisotropy-bias", 3): lambda lab, out: (_printed_dict(out[2].stdout)["lsa"]
+                                                 > _printed_dict(out[2].stdout)["sg"]),
     ("11-tsne", 1): _check_11_1,
     ("11-tsne", 2): _check_11_2,
 }
