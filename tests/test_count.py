@@ -63,7 +63,7 @@ def test_one_hot_vectors_make_distinct_words_orthogonal():
 def test_tfidf_matches_hand_computation():
     # words: 0 a, 1 b, 2 c. Documents (lines): "a b a", "b c", "c"
     stream = TokenStream.from_sentences([[0, 1, 0], [1, 2], [2]])
-    A, idf = count.tfidf(count.term_document_counts(stream, 3))
+    A, idf = count.tfidf(count.term_document_counts(stream.ids, stream.offsets, 3))
     # N = 3; df(a) = 1, df(b) = 2, df(c) = 2
     np.testing.assert_allclose(idf, [math.log(3), math.log(3 / 2), math.log(3 / 2)])
     expected = np.array(
@@ -78,7 +78,8 @@ def test_tfidf_matches_hand_computation():
 
 def test_tfidf_groups_lines_into_documents():
     stream = TokenStream.from_sentences([[0, 1, 0], [1, 2], [2]])
-    counts = count.term_document_counts(stream, 3, doc_lines=2)  # docs: lines 1-2, line 3
+    # documents: lines 1-2, line 3
+    counts = count.term_document_counts(stream.ids, stream.offsets, 3, doc_lines=2)
     np.testing.assert_array_equal(counts.to_dense(), [[2, 0], [2, 0], [1, 1]])
     A, idf = count.tfidf(counts)
     np.testing.assert_allclose(idf, [math.log(2), math.log(2), 0.0])  # c is in every document
@@ -100,7 +101,7 @@ def test_gram_factor_keeps_every_cosine_of_the_tfidf_rows():
 
 def test_lsa_is_the_truncated_svd_of_the_tfidf_matrix():
     stream = TokenStream.from_sentences([[0, 1, 2], [0, 1], [2, 3], [3, 4, 0], [4, 1]])
-    A, _ = count.tfidf(count.term_document_counts(stream, 5))
+    A, _ = count.tfidf(count.term_document_counts(stream.ids, stream.offsets, 5))
     U, s, Vt = np.linalg.svd(A.to_dense())
     vecs = count.lsa(A, 2, np.random.default_rng(0))
     # columns equal U_k S_k up to a sign per column
@@ -129,18 +130,18 @@ def test_cooccurrence_matches_brute_force(window, weighted):
     sentences = [list(rng.integers(0, V, n)) for n in (7, 1, 4, 9, 2)]
     sentences.append([3, 3, 3])  # a word next to itself: the diagonal counts both directions
     stream = TokenStream.from_sentences(sentences)
-    X = count.cooccurrence(stream, V, window, weighted)
+    X = count.cooccurrence(stream.ids, stream.offsets, V, window, weighted)
     np.testing.assert_allclose(X.to_dense(), _brute_cooccurrence(sentences, V, window, weighted))
     np.testing.assert_allclose(X.to_dense(), X.to_dense().T)
 
 
 def test_cooccurrence_never_crosses_a_sentence_boundary():
     stream = TokenStream.from_sentences([[0, 1], [2, 3]])
-    X = count.cooccurrence(stream, 4, window=5).to_dense()
+    X = count.cooccurrence(stream.ids, stream.offsets, 4, window=5).to_dense()
     assert X[1, 2] == 0 and X[0, 3] == 0
     assert X[0, 1] == 1 and X[2, 3] == 1
     with pytest.raises(MinilmError):
-        count.cooccurrence(stream, 4, window=0)
+        count.cooccurrence(stream.ids, stream.offsets, 4, window=0)
 
 
 # ---- 5. PPMI -------------------------------------------------------------------------------
@@ -226,7 +227,7 @@ def test_svd_vectors_apply_the_eigenvalue_weighting():
 def test_ppmi_svd_groups_words_that_share_contexts():
     # "cat" and "dog" never meet, but both sit between "the" and "runs": second-order similarity
     stream = TokenStream.from_sentences([[0, 1, 3], [0, 2, 3]] * 20 + [[4, 5, 6]] * 20)
-    M = count.ppmi(count.cooccurrence(stream, 7, window=1))
+    M = count.ppmi(count.cooccurrence(stream.ids, stream.offsets, 7, window=1))
     W = count.svd_vectors(M, 5, np.random.default_rng(0), eig_p=0.5)
     norms = np.linalg.norm(W, axis=1, keepdims=True)
     assert np.all(norms[[1, 2, 5]] > 0)

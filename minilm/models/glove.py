@@ -2,7 +2,7 @@
 
 Pennington, Socher & Manning (2014), "GloVe: Global Vectors for Word Representation".
 
-Given a symmetric co-occurrence matrix X (minilm.models.count.cooccurrence, 1/distance
+Given a symmetric co-occurrence matrix X (minilm/models/count.py's `cooccurrence`, 1/distance
 weighted as in the paper), fit word vectors w_i, context vectors w~_j and biases so that
 w_i . w~_j + b_i + b~_j ~ log X_ij, over the NON-ZERO entries only:
 
@@ -20,13 +20,15 @@ Symbols and shapes
 A batch (dict of arrays): "i" (N,) int, "j" (N,) int, "x" (N,) float X_ij > 0.
 `loss_and_grads` returns the batch's part of J (a sum, as J is) and its exact gradient; every
 gradient is sparse, (row_ids, row_grads), rows summed over repeated ids with `sum_rows`, so
-AdaGrad touches only the rows of the batch. Training: AdaGrad (lr 0.05 and accumulators
-starting at 1, as in the reference glove.c) through the shared loop, on shuffled non-zeros.
-Our one deviation from glove.c: it takes one step per entry (asynchronously, on many threads);
-we take one step per minibatch of `batch_size` entries, gradients summed. (glove.c also
-accumulates the squares of eta * g rather than of g, roughly lr 1 with accumulators starting at
-1 / eta^2. On the world corpus neither that form nor batches of 64 to 4096 entries changed the
-figures beyond seed noise.)
+AdaGrad touches only the rows of the batch.
+
+Training is not in this file (models hold the equation; fitting lives with the scripts):
+scripts/train_baselines.py --method glove feeds the shared loop (minilm/train.py) with batches
+of shuffled non-zero cells (minilm/data/cooccurrence.py) and AdaGrad with accumulators starting
+at 1, as in the reference glove.c. Our one deviation from glove.c: it takes one step per entry
+(asynchronously, on many threads); we take one step per minibatch of cells, gradients summed.
+(glove.c also accumulates the squares of eta * g rather than of g, roughly lr 1 with
+accumulators starting at 1 / eta^2.)
 
 What GloVe cannot see. J has no term for a pair that never co-occurs (X_ij = 0). In natural
 text most frequent pairs co-occur at least once, but the bundled world corpus is generated, and
@@ -42,16 +44,12 @@ objective on that corpus, not of this implementation.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
 from minilm.errors import MinilmError
 from minilm.layers.core import sum_rows
-from minilm.models.count import CooMatrix
-from minilm.optim import Adagrad
-from minilm.train import History, TrainConfig, train
 
 
 @dataclass
@@ -60,10 +58,15 @@ class Config:
     dim: int = 50  # D; the paper uses 50-300, 50 is plenty for a vocabulary of a thousand words
     x_max: float = 100.0  # counts above x_max get full weight f = 1
     alpha: float = 0.75  # f(x) = (x / x_max)^alpha below x_max
-    lr: float = 0.05  # AdaGrad learning rate (glove.c's eta)
-    epochs: int = 50  # passes over the non-zero entries (the paper: 50 below 300 dims)
-    batch_size: int = 512  # non-zero entries per AdaGrad step
     dtype: str = "float32"  # float32 to train, float64 for gradient checks
+
+    def __post_init__(self) -> None:
+        if self.vocab_size < 1 or self.dim < 1:
+            raise MinilmError(f"GloVe needs vocab_size >= 1 and dim >= 1, got {self}")
+        for name in ("x_max", "alpha"):
+            value = getattr(self, name)
+            if not value > 0:
+                raise MinilmError(f"--{name.replace('_', '-')} must be > 0, got {value}")
 
 
 def weighting(x: np.ndarray, x_max: float = 100.0, alpha: float = 0.75) -> np.ndarray:
@@ -73,8 +76,6 @@ def weighting(x: np.ndarray, x_max: float = 100.0, alpha: float = 0.75) -> np.nd
 
 def init_params(cfg: Config, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """glove.c's initialisation: every weight and bias ~ U(-0.5/D, 0.5/D)."""
-    if cfg.vocab_size < 1 or cfg.dim < 1:
-        raise MinilmError(f"GloVe needs vocab_size >= 1 and dim >= 1, got {cfg}")
     V, D, scale = cfg.vocab_size, cfg.dim, 0.5 / cfg.dim
     return {
         name: rng.uniform(-scale, scale, size=shape).astype(cfg.dtype)
@@ -83,9 +84,11 @@ def init_params(cfg: Config, rng: np.random.Generator) -> dict[str, np.ndarray]:
 
 
 def loss_and_grads(
-    params: dict[str, np.ndarray], batch: dict[str, np.ndarray], x_max: float = 100.0,
+    params: dict[str, np.ndarray],
+    batch: dict[str, np.ndarray],
+    x_max: float = 100.0,
     alpha: float = 0.75,
-) -> tuple[float, dict[str, tuple[np.ndarray, np.ndarray]]]:  # fmt: skip
+) -> tuple[float, dict[str, tuple[np.ndarray, np.ndarray]]]:
     """J over the batch's entries (a sum) and its gradient as sparse rows for every parameter."""
     W, W_tilde, b, b_tilde = params["W"], params["W_tilde"], params["b"], params["b_tilde"]
     i, j, x = batch["i"], batch["j"], batch["x"]
@@ -100,17 +103,16 @@ def loss_and_grads(
     # backward
     # (3) ddiff = 2 f diff
     ddiff = 2.0 * f * diff  # (N,)
-    # (2) diff is bilinear in (w, wt) and linear in the biases
-    dw = ddiff[:, None] * wt  # (N, D)
-    dwt = ddiff[:, None] * w  # (N, D)
-    # (1) scatter back to the tables: an id repeated in the batch gets every contribution
-    db_rows, db = sum_rows(i, ddiff[:, None])
-    dbt_rows, dbt = sum_rows(j, ddiff[:, None])
+    # (2) diff is bilinear in (w, wt) and linear in the biases: dw = ddiff wt, db_i = ddiff
+    # (1) scatter back to the tables: an id repeated in the batch gets every contribution.
+    # One scatter per side: the bias gradient rides along as an extra column.
+    rows_i, g_i = sum_rows(i, np.concatenate([ddiff[:, None] * wt, ddiff[:, None]], axis=1))
+    rows_j, g_j = sum_rows(j, np.concatenate([ddiff[:, None] * w, ddiff[:, None]], axis=1))
     grads = {
-        "W": sum_rows(i, dw),
-        "W_tilde": sum_rows(j, dwt),
-        "b": (db_rows, db[:, 0]),
-        "b_tilde": (dbt_rows, dbt[:, 0]),
+        "W": (rows_i, g_i[:, :-1]),  # (R_i, D)
+        "W_tilde": (rows_j, g_j[:, :-1]),  # (R_j, D)
+        "b": (rows_i, g_i[:, -1]),  # (R_i,)
+        "b_tilde": (rows_j, g_j[:, -1]),  # (R_j,)
     }
     return loss, grads
 
@@ -118,66 +120,3 @@ def loss_and_grads(
 def vectors(params: dict[str, np.ndarray]) -> np.ndarray:
     """The exported word vectors W + W_tilde (V, D)."""
     return params["W"] + params["W_tilde"]
-
-
-class GloveBatches:
-    """The non-zero entries of X in a fresh random order each epoch, `batch_size` at a time.
-
-    Epoch e's order comes from np.random.default_rng([seed, e]): the same every time it is
-    asked for, so the shared loop can resume mid-epoch.
-    """
-
-    def __init__(self, X: CooMatrix, batch_size: int, seed: int, dtype: str = "float32"):
-        if batch_size < 1:
-            raise MinilmError(f"--batch-size must be >= 1, got {batch_size}")
-        if X.nnz == 0:
-            raise MinilmError("the co-occurrence matrix is empty; use a longer corpus")
-        self.i, self.j = X.rows, X.cols
-        self.x = X.vals.astype(dtype)
-        self.batch_size, self.seed = batch_size, seed
-        self.steps_per_epoch = -(-X.nnz // batch_size)  # ceil
-
-    def epoch(self, epoch: int) -> Iterator[dict[str, np.ndarray]]:
-        order = np.random.default_rng([self.seed, epoch]).permutation(self.x.size)
-        for start in range(0, self.x.size, self.batch_size):
-            take = order[start : start + self.batch_size]
-            yield {"i": self.i[take], "j": self.j[take], "x": self.x[take]}
-
-
-def fit(
-    X: CooMatrix,
-    cfg: Config,
-    seed: int = 0,
-    out_dir: str | None = None,
-    resume: bool = False,
-    checkpoint_every: int = 0,
-    probe=None,
-) -> tuple[dict[str, np.ndarray], History]:
-    """Train GloVe on co-occurrences X through the shared loop; return (params, history).
-
-    The loop's loss is shown per entry (J of the batch / N); the gradients are J's own.
-    """
-    if X.shape != (cfg.vocab_size, cfg.vocab_size):
-        raise MinilmError(f"X has shape {X.shape}, expected ({cfg.vocab_size}, {cfg.vocab_size})")
-    for name in ("x_max", "alpha", "lr"):
-        if not getattr(cfg, name) > 0:
-            raise MinilmError(f"--{name.replace('_', '-')} must be > 0, got {getattr(cfg, name)}")
-    params = init_params(cfg, np.random.default_rng(seed))
-    batches = GloveBatches(X, cfg.batch_size, seed, cfg.dtype)
-
-    def per_entry(params: dict, batch: dict) -> tuple[float, dict]:
-        loss, grads = loss_and_grads(params, batch, cfg.x_max, cfg.alpha)
-        return loss / len(batch["x"]), grads
-
-    loop = TrainConfig(
-        epochs=cfg.epochs,
-        lr=cfg.lr,
-        seed=seed,
-        checkpoint_every=checkpoint_every,
-        out_dir=out_dir,
-        resume=resume,
-        desc="glove",
-    )
-    optimizer = Adagrad(lr=cfg.lr, initial_accumulator=1.0)  # glove.c starts gradsq at 1
-    history = train(per_entry, params, batches, optimizer, loop, probe=probe)
-    return params, history
