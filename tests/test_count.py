@@ -39,6 +39,7 @@ def test_from_entries_sums_duplicates_and_sorts():
 @pytest.mark.parametrize("chunk_cells", [7, 1 << 22])  # tiny chunks split rows across chunks
 def test_sparse_products_match_dense(monkeypatch, chunk_cells):
     monkeypatch.setattr(count, "_MATMUL_CHUNK_CELLS", chunk_cells)
+    monkeypatch.setattr(count, "_GRAM_CHUNK_PAIRS", chunk_cells)
     rng = np.random.default_rng(0)
     dense = _random_sparse(rng, (13, 9))
     A = _coo(dense)

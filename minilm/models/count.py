@@ -57,6 +57,7 @@ from minilm.errors import MinilmError
 
 DENSE_SVD_MAX_CELLS = 1_000_000  # dense np.linalg.svd up to this many cells (8 MB)
 _MATMUL_CHUNK_CELLS = 1 << 20  # scratch numbers per chunk of a sparse product (8 MB)
+_GRAM_CHUNK_PAIRS = 1 << 18  # pairs per chunk of `gram` (six 2 MB arrays of scratch)
 GRAM_SVD_MAX_SIDE = 3_000  # "gram" SVD when the short side is at most this (eigh of 3000^2)...
 GRAM_MIN_ASPECT = 4  # ... and the long side at least 4 times as long (a term-document matrix)
 GRAM_MAX_ROWS = 20_000  # a dense (V, V) Gram matrix beyond this would not fit a laptop
@@ -132,7 +133,7 @@ class CooMatrix:
         entries sorted by column, each entry repeated once per entry of its column, partnered
         with each of them. There are P = sum over columns of (entries in it)^2 pairs, far more
         than nnz when some columns are long (a frequent context word of a PPMI matrix), so they
-        are made a chunk of entries at a time, near _MATMUL_CHUNK_CELLS pairs per chunk, and
+        are made a chunk of entries at a time, near _GRAM_CHUNK_PAIRS pairs per chunk, and
         added into G: memory is G plus one chunk whatever P is.
         """
         n = self.shape[0]
@@ -149,8 +150,8 @@ class CooMatrix:
         G = np.zeros(n * n, dtype=np.float64)
         a = 0
         while a < rows.size:
-            # entries [a, b) make at most _MATMUL_CHUNK_CELLS pairs (at least one entry)
-            b = int(np.searchsorted(first_pair, first_pair[a] + _MATMUL_CHUNK_CELLS, "left"))
+            # entries [a, b) make at most _GRAM_CHUNK_PAIRS pairs (at least one entry)
+            b = int(np.searchsorted(first_pair, first_pair[a] + _GRAM_CHUNK_PAIRS, "left"))
             b = max(b, a + 1)
             left = np.repeat(np.arange(a, b), reps[a:b])  # (P_chunk,)
             run_start = np.repeat(first_pair[a:b] - first_pair[a], reps[a:b])  # (P_chunk,)
@@ -409,9 +410,10 @@ def truncated_svd(
         U, s, Vt = _svd_gram(A, k)
     else:
         U, s, Vt = _svd_randomized(A, k, rng, oversample, power_iters)
-    U, s, Vt = U[:, :k], s[:k], Vt[:k].copy()
+    # Vt (k, n) can be the biggest array here (n = tens of thousands of documents): no copy
+    U, s, Vt = U[:, :k], s[:k], Vt[:k]
     U = _fix_signs(U, Vt)
-    return U.astype(dtype), s.astype(dtype), Vt.astype(dtype)
+    return U.astype(dtype), s.astype(dtype), Vt.astype(dtype, copy=False)
 
 
 def _products(A: np.ndarray | CooMatrix):
@@ -433,7 +435,9 @@ def _svd_gram(A: np.ndarray | CooMatrix, k: int) -> tuple[np.ndarray, np.ndarray
     s = np.sqrt(np.maximum(eigval[::-1][:k], 0.0))  # (k,) descending
     U = eigvec[:, ::-1][:, :k]  # (m, k)
     _, rmatmul = _products(A)
-    Vt = (rmatmul(U) / np.where(s > 0, s, 1.0)).T  # (k, n): V = A^T U S^-1
+    V = rmatmul(U)  # (n, k)
+    V /= np.where(s > 0, s, 1.0)  # V = A^T U S^-1, in place: V can be large
+    Vt = V.T  # (k, n)
     return U, s, Vt
 
 
