@@ -107,24 +107,32 @@ def check_dim(dim: int, limit: int, what: str) -> None:
         raise MinilmError(f"--dim {dim} exceeds the rank limit {limit} of the {what}; lower --dim")
 
 
-def train_count(args: argparse.Namespace, stream, V: int) -> tuple[np.ndarray, dict]:
-    """The closed-form methods: (vectors (V, D), params for model.npz)."""
+def train_count(args: argparse.Namespace, stream, V: int) -> tuple[np.ndarray, dict, dict]:
+    """The closed-form methods: (vectors (V, D), params for model.npz, extra metrics).
+
+    The extra metrics name the sparse matrix factorised: its non-zeros and the SVD route
+    (count.svd_route), which with V set the memory a run needs (benchmarks/bench_count_memory.py).
+    """
     rng = np.random.default_rng(args.seed)
     if args.method in ("tfidf", "lsa"):
         tf = count.term_document_counts(stream.ids, stream.offsets, V, args.doc_lines)
         A, idf = count.tfidf(tf)
         params = {"idf": idf, "A_rows": A.rows, "A_cols": A.cols, "A_vals": A.vals,
                   "A_shape": np.array(A.shape, dtype=np.int64)}  # fmt: skip
+        extra = {"nonzeros": A.nnz, "documents": A.shape[1]}
         if args.method == "tfidf":
-            return count.gram_factor(A), params
+            return count.gram_factor(A), params, extra
         check_dim(args.dim, min(A.shape), "term-document matrix")
         U, s, _ = count.truncated_svd(A, args.dim, rng)
-        return U * s**args.eig_p, {"U": U, "s": s, "idf": idf}
+        extra["svd_method"] = count.svd_route(*A.shape)
+        return U * s**args.eig_p, {"U": U, "s": s, "idf": idf}, extra
     X = count.cooccurrence(stream.ids, stream.offsets, V, args.window, args.distance_weighting)
     M = count.ppmi(X, alpha=args.alpha, shift=args.shift)
+    del X  # only the PPMI matrix is needed from here on
     check_dim(args.dim, V, "PPMI matrix")
     U, s, _ = count.truncated_svd(M, args.dim, rng)
-    return U * s**args.eig_p, {"U": U, "s": s, "ppmi_nnz": np.array(M.nnz)}
+    extra = {"nonzeros": M.nnz, "svd_method": count.svd_route(*M.shape)}
+    return U * s**args.eig_p, {"U": U, "s": s, "ppmi_nnz": np.array(M.nnz)}, extra
 
 
 def fit_glove(
@@ -177,8 +185,7 @@ def main() -> None:
         vectors = glove.vectors(params)
         extra = {"nonzeros": X.nnz, "final_loss": float(history.losses[-1])}
     else:
-        vectors, params = train_count(args, stream, V)
-        extra = {}
+        vectors, params, extra = train_count(args, stream, V)
     seconds = time.perf_counter() - start
 
     kv = KeyedVectors(words, vectors)

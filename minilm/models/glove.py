@@ -103,16 +103,17 @@ def loss_and_grads(
     # backward
     # (3) ddiff = 2 f diff
     ddiff = 2.0 * f * diff  # (N,)
-    # (2) diff is bilinear in (w, wt) and linear in the biases: dw = ddiff wt, db_i = ddiff
-    # (1) scatter back to the tables: an id repeated in the batch gets every contribution.
-    # One scatter per side: the bias gradient rides along as an extra column.
-    rows_i, g_i = sum_rows(i, np.concatenate([ddiff[:, None] * wt, ddiff[:, None]], axis=1))
-    rows_j, g_j = sum_rows(j, np.concatenate([ddiff[:, None] * w, ddiff[:, None]], axis=1))
+    # (2) diff is bilinear in (w, wt) and linear in the biases
+    dw = ddiff[:, None] * wt  # (N, D)
+    dwt = ddiff[:, None] * w  # (N, D)
+    # (1) scatter back to the tables: an id repeated in the batch gets every contribution
+    db_rows, db = sum_rows(i, ddiff[:, None])
+    dbt_rows, dbt = sum_rows(j, ddiff[:, None])
     grads = {
-        "W": (rows_i, g_i[:, :-1]),  # (R_i, D)
-        "W_tilde": (rows_j, g_j[:, :-1]),  # (R_j, D)
-        "b": (rows_i, g_i[:, -1]),  # (R_i,)
-        "b_tilde": (rows_j, g_j[:, -1]),  # (R_j,)
+        "W": sum_rows(i, dw),
+        "W_tilde": sum_rows(j, dwt),
+        "b": (db_rows, db[:, 0]),
+        "b_tilde": (dbt_rows, dbt[:, 0]),
     }
     return loss, grads
 
