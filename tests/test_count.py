@@ -7,6 +7,7 @@ import json
 import math
 import subprocess
 import sys
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -208,6 +209,49 @@ def test_randomized_svd_is_close_on_a_full_rank_decaying_spectrum():
     _, s, _ = count.truncated_svd(A, 10, np.random.default_rng(0), "randomized")
     # tolerance: power iterations give error ~ s_11 (s_11/s_10)^(2q) ~ 1e-3 relative at worst
     np.testing.assert_allclose(s, s_true[:10], rtol=1e-3)
+
+
+def test_svd_route_never_densifies_a_large_square_matrix():
+    assert count.svd_route(896, 896) == "dense"  # the world's PPMI matrix: 0.8M cells
+    assert count.svd_route(896, 67_500) == "gram"  # the world's term-document matrix
+    assert count.svd_route(2_582, 2_582) == "randomized"  # issue 14's 105k-token corpus
+    assert count.svd_route(16_070, 4_415) == "randomized"
+
+
+def _traced_peak_mb(fn) -> float:
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
+
+
+def test_svd_memory_grows_with_nnz_not_with_v_squared():
+    # V = 2500, 25k non-zeros: a dense copy would be 48 MB, a dense Gram matrix as much
+    rng = np.random.default_rng(7)
+    V, nnz = 2500, 25_000
+    A = count.CooMatrix.from_entries(
+        rng.integers(0, V, nnz), rng.integers(0, V, nnz), rng.random(nnz), (V, V)
+    )
+    peak = _traced_peak_mb(lambda: count.truncated_svd(A, 20, np.random.default_rng(0)))
+    # O(nnz + V k): factors and products ~3 MB, a sparse product's chunk scratch <= 2 x 8 MB
+    assert peak < 24, peak
+
+
+def test_gram_memory_is_bounded_whatever_the_column_lengths():
+    # one column holding every row: P = 1500^2 = 2.25M pairs (old code: ~100 MB of scratch)
+    n = 1500
+    A = count.CooMatrix.from_entries(np.arange(n), np.zeros(n, int), np.ones(n), (n, 1))
+    G = None
+
+    def run():
+        nonlocal G
+        G = A.gram()
+
+    peak = _traced_peak_mb(run)
+    np.testing.assert_array_equal(G, np.ones((n, n)))
+    assert peak < n * n * 8 / 2**20 + 20, peak  # G itself (17 MB) plus bounded chunks
 
 
 def test_truncated_svd_checks_rank_and_method():
