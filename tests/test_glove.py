@@ -6,7 +6,9 @@ accumulators starting at 1, batches of co-occurrence cells).
 
 from __future__ import annotations
 
+import ast
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -153,3 +155,14 @@ def test_bad_input_is_rejected():
         CooccurrenceCells(X.rows, X.cols, X.vals * 0, 4, 0)  # log 0: no empty cells
     with pytest.raises(MinilmError):
         CooccurrenceCells(X.rows[:0], X.cols[:0], X.vals[:0], 4, 0)
+
+
+@pytest.mark.parametrize("module", [count, glove])
+def test_models_import_only_layers_fast_and_errors(module):
+    """Issue 15: the fitting loop lives in the script; counting takes token-id arrays."""
+    tree = ast.parse(Path(module.__file__).read_text())
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    ours = {m for m in imported if m and m.split(".")[0] == "minilm"}
+    allowed = ("minilm.layers", "minilm.fast", "minilm.errors")
+    assert all(m.startswith(allowed) for m in ours), ours
