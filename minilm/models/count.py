@@ -276,35 +276,47 @@ def cooccurrence(
     GloVe). Symmetric by construction (X = C + C^T, C counting j to the right of i).
 
     Counting, per offset d = 1..window: the pairs (ids[:-d], ids[d:]) whose two tokens lie in
-    the same sentence, as int64 keys i*V + j, summed with np.unique + np.bincount. Each
-    offset's result is merged into the running total straight away, so memory holds one
-    offset's pairs plus the distinct pairs, not window * n_tokens pairs at once.
+    the same sentence, in both directions (X = C + C^T: i sees j on its right exactly when j
+    sees i on its left), as int64 keys i*V + j. Each offset's keys are merged into the running
+    total straight away (np.unique + np.bincount), so memory holds one offset's pairs plus the
+    distinct cells, not window * n_tokens pairs at once; rows and columns are split out of
+    the keys only at the end.
     """
     if window < 1:
         raise MinilmError(f"window must be >= 1, got {window}")
+    V = int(vocab_size)
     ids = np.asarray(ids, dtype=np.int64)
     sentence = sentence_index(offsets)  # (n_tokens,)
-    total = CooMatrix(
-        np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, dtype), (vocab_size,) * 2
-    )
+    keys, sums = np.zeros(0, np.int64), np.zeros(0, np.float64)  # distinct cells so far, sorted
     for d in range(1, window + 1):
         same = sentence[:-d] == sentence[d:]  # never count across a sentence boundary
         left, right = ids[:-d][same], ids[d:][same]
-        weight = np.full(left.size, 1.0 / d if distance_weighting else 1.0, dtype=dtype)
-        step = CooMatrix.from_entries(left, right, weight, total.shape)
-        total = CooMatrix.from_entries(
-            np.concatenate([total.rows, step.rows]),
-            np.concatenate([total.cols, step.cols]),
-            np.concatenate([total.vals, step.vals]),
-            total.shape,
-        )
-    # X = C + C^T: i sees j on its right exactly when j sees i on its left.
-    return CooMatrix.from_entries(
-        np.concatenate([total.rows, total.cols]),
-        np.concatenate([total.cols, total.rows]),
-        np.concatenate([total.vals, total.vals]),
-        total.shape,
-    )
+        pairs = np.concatenate([left * V + right, right * V + left])  # (2 P,) both directions
+        del left, right, same
+        step_keys, step_counts = np.unique(pairs, return_counts=True)  # sorted, distinct
+        del pairs
+        weight = 1.0 / d if distance_weighting else 1.0
+        keys, sums = _merge_sorted(keys, sums, step_keys, weight * step_counts)
+    rows, cols = np.divmod(keys, V)
+    return CooMatrix(rows, cols, sums.astype(dtype), (V, V))
+
+
+def _merge_sorted(
+    keys: np.ndarray, vals: np.ndarray, more_keys: np.ndarray, more_vals: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Merge two sorted arrays of distinct keys with their values, summing those in both.
+
+    The stable sort (timsort) of two sorted runs is one linear merge, not a full sort.
+    """
+    both = np.concatenate([keys, more_keys])
+    order = np.argsort(both, kind="stable")
+    both = both[order]
+    first = np.empty(both.size, dtype=bool)  # first occurrence of each key in the merged run
+    first[:1] = True
+    np.not_equal(both[1:], both[:-1], out=first[1:])
+    group = np.cumsum(first) - 1  # (n,) index of each entry's distinct key
+    sums = np.bincount(group, np.concatenate([vals, more_vals])[order], int(first.sum()))
+    return both[first], sums
 
 
 # ---------------------------------------------------------------------------------------------
