@@ -2,13 +2,13 @@
 
     python scripts/train_baselines.py --method ppmi --out runs/ppmi      # bundled world corpus
     python scripts/train_baselines.py --method lsa --out runs/lsa --dim 100
-    python scripts/train_baselines.py --method glove --out runs/glove --epochs 25
+    python scripts/train_baselines.py --method glove --out runs/glove --epochs 50 --batch-size 512
     python scripts/train_baselines.py --method tfidf --out runs/tfidf
 
 Methods (equations in minilm/models/count.py and glove.py):
   tfidf  rows of the tf-idf term-document matrix (a document = --doc-lines lines). With tens of
          thousands of documents those rows are too wide for a vectors file (the world corpus:
-         723 words x 67,500 documents), so we write them rotated into r <= V dimensions,
+         896 words x 67,500 documents), so we write them rotated into r <= V dimensions,
          L = U S with L L^T = A A^T: every cosine between words is exactly that of the tf-idf
          rows. --dim is ignored. The sparse document vectors go to model.npz (A_rows/A_cols/A_vals).
   lsa    U_k S_k^p of the truncated SVD of that matrix (p = --eig-p, default 1).
@@ -16,6 +16,12 @@ Methods (equations in minilm/models/count.py and glove.py):
          co-occurrences, context smoothing --alpha 0.75, shift log(--shift) (default p = 0.5).
   glove  weighted least squares on log co-occurrences (window 10, 1/distance weighting),
          AdaGrad, vectors W + W_tilde. --alpha and --x-max shape its weighting function.
+         The fit runs here, through the shared loop (minilm/train.py) on batches of non-zero
+         cells (minilm/data/cooccurrence.py); its "tok/s" counts corpus tokens, a batch being
+         its share of the corpus. Defaults: 25 epochs of 4096-cell batches, so that 1M tokens
+         of real text take minutes. On world that scores analogy 0.34-0.35, purity 0.83,
+         similarity 0.67-0.70 (seeds 1-3) against 0.36, 0.84-0.86, 0.74-0.75 with the paper's
+         50 epochs (and batches of 512, seeds 1-2; the first line above) in twice the time.
 
 Writes vectors.txt/.bin, projector/, model.npz, metrics.json (category_purity, analogy accuracy
 under both protocols, similarity_spearman when the ground-truth files are beside the corpus;
