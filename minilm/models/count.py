@@ -29,9 +29,10 @@ every line is an independent statement, so grouping lines would only mix unrelat
 Sparse storage. Every sparse matrix here is a `CooMatrix`: three parallel arrays (rows, cols,
 vals) plus a shape, with no duplicate (row, col) pairs, sorted by row then column. Counting
 builds int64 keys `row * n_cols + col`, and `np.unique(keys, return_inverse=True)` followed by
-`np.bincount(inverse, weights)` sums duplicates: a sort, no Python loop over tokens. The only
-Python loops are over window offsets 1..window and over fixed-size chunks of entries in a
-sparse-dense product.
+`np.bincount(inverse, weights)` sums duplicates: a sort, no Python loop over tokens
+(co-occurrence merges each offset's sorted keys into the running total with a linear merge).
+The only Python loops are over window offsets 1..window and over fixed-size chunks of entries
+in a sparse-dense product or a Gram matrix, which keep scratch memory bounded.
 
 SVD. `truncated_svd` picks one of three routes (thresholds below), none of which builds a
 dense copy of a large sparse matrix, so memory grows with V, nnz and k, not with V^2:
