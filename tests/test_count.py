@@ -7,6 +7,7 @@ import json
 import math
 import subprocess
 import sys
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +40,7 @@ def test_from_entries_sums_duplicates_and_sorts():
 @pytest.mark.parametrize("chunk_cells", [7, 1 << 22])  # tiny chunks split rows across chunks
 def test_sparse_products_match_dense(monkeypatch, chunk_cells):
     monkeypatch.setattr(count, "_MATMUL_CHUNK_CELLS", chunk_cells)
+    monkeypatch.setattr(count, "_GRAM_CHUNK_PAIRS", chunk_cells)
     rng = np.random.default_rng(0)
     dense = _random_sparse(rng, (13, 9))
     A = _coo(dense)
@@ -63,7 +65,7 @@ def test_one_hot_vectors_make_distinct_words_orthogonal():
 def test_tfidf_matches_hand_computation():
     # words: 0 a, 1 b, 2 c. Documents (lines): "a b a", "b c", "c"
     stream = TokenStream.from_sentences([[0, 1, 0], [1, 2], [2]])
-    A, idf = count.tfidf(count.term_document_counts(stream, 3))
+    A, idf = count.tfidf(count.term_document_counts(stream.ids, stream.offsets, 3))
     # N = 3; df(a) = 1, df(b) = 2, df(c) = 2
     np.testing.assert_allclose(idf, [math.log(3), math.log(3 / 2), math.log(3 / 2)])
     expected = np.array(
@@ -78,7 +80,8 @@ def test_tfidf_matches_hand_computation():
 
 def test_tfidf_groups_lines_into_documents():
     stream = TokenStream.from_sentences([[0, 1, 0], [1, 2], [2]])
-    counts = count.term_document_counts(stream, 3, doc_lines=2)  # docs: lines 1-2, line 3
+    # documents: lines 1-2, line 3
+    counts = count.term_document_counts(stream.ids, stream.offsets, 3, doc_lines=2)
     np.testing.assert_array_equal(counts.to_dense(), [[2, 0], [2, 0], [1, 1]])
     A, idf = count.tfidf(counts)
     np.testing.assert_allclose(idf, [math.log(2), math.log(2), 0.0])  # c is in every document
@@ -100,7 +103,7 @@ def test_gram_factor_keeps_every_cosine_of_the_tfidf_rows():
 
 def test_lsa_is_the_truncated_svd_of_the_tfidf_matrix():
     stream = TokenStream.from_sentences([[0, 1, 2], [0, 1], [2, 3], [3, 4, 0], [4, 1]])
-    A, _ = count.tfidf(count.term_document_counts(stream, 5))
+    A, _ = count.tfidf(count.term_document_counts(stream.ids, stream.offsets, 5))
     U, s, Vt = np.linalg.svd(A.to_dense())
     vecs = count.lsa(A, 2, np.random.default_rng(0))
     # columns equal U_k S_k up to a sign per column
@@ -129,18 +132,18 @@ def test_cooccurrence_matches_brute_force(window, weighted):
     sentences = [list(rng.integers(0, V, n)) for n in (7, 1, 4, 9, 2)]
     sentences.append([3, 3, 3])  # a word next to itself: the diagonal counts both directions
     stream = TokenStream.from_sentences(sentences)
-    X = count.cooccurrence(stream, V, window, weighted)
+    X = count.cooccurrence(stream.ids, stream.offsets, V, window, weighted)
     np.testing.assert_allclose(X.to_dense(), _brute_cooccurrence(sentences, V, window, weighted))
     np.testing.assert_allclose(X.to_dense(), X.to_dense().T)
 
 
 def test_cooccurrence_never_crosses_a_sentence_boundary():
     stream = TokenStream.from_sentences([[0, 1], [2, 3]])
-    X = count.cooccurrence(stream, 4, window=5).to_dense()
+    X = count.cooccurrence(stream.ids, stream.offsets, 4, window=5).to_dense()
     assert X[1, 2] == 0 and X[0, 3] == 0
     assert X[0, 1] == 1 and X[2, 3] == 1
     with pytest.raises(MinilmError):
-        count.cooccurrence(stream, 4, window=0)
+        count.cooccurrence(stream.ids, stream.offsets, 4, window=0)
 
 
 # ---- 5. PPMI -------------------------------------------------------------------------------
@@ -208,6 +211,49 @@ def test_randomized_svd_is_close_on_a_full_rank_decaying_spectrum():
     np.testing.assert_allclose(s, s_true[:10], rtol=1e-3)
 
 
+def test_svd_route_never_densifies_a_large_square_matrix():
+    assert count.svd_route(896, 896) == "dense"  # the world's PPMI matrix: 0.8M cells
+    assert count.svd_route(896, 67_500) == "gram"  # the world's term-document matrix
+    assert count.svd_route(2_582, 2_582) == "randomized"  # issue 14's 105k-token corpus
+    assert count.svd_route(16_070, 4_415) == "randomized"
+
+
+def _traced_peak_mb(fn) -> float:
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
+
+
+def test_svd_memory_grows_with_nnz_not_with_v_squared():
+    # V = 2500, 25k non-zeros: a dense copy would be 48 MB, a dense Gram matrix as much
+    rng = np.random.default_rng(7)
+    V, nnz = 2500, 25_000
+    A = count.CooMatrix.from_entries(
+        rng.integers(0, V, nnz), rng.integers(0, V, nnz), rng.random(nnz), (V, V)
+    )
+    peak = _traced_peak_mb(lambda: count.truncated_svd(A, 20, np.random.default_rng(0)))
+    # O(nnz + V k): factors and products ~3 MB, a sparse product's chunk scratch <= 2 x 8 MB
+    assert peak < 24, peak
+
+
+def test_gram_memory_is_bounded_whatever_the_column_lengths():
+    # one column holding every row: P = 1500^2 = 2.25M pairs (old code: ~100 MB of scratch)
+    n = 1500
+    A = count.CooMatrix.from_entries(np.arange(n), np.zeros(n, int), np.ones(n), (n, 1))
+    G = None
+
+    def run():
+        nonlocal G
+        G = A.gram()
+
+    peak = _traced_peak_mb(run)
+    np.testing.assert_array_equal(G, np.ones((n, n)))
+    assert peak < n * n * 8 / 2**20 + 20, peak  # G itself (17 MB) plus bounded chunks
+
+
 def test_truncated_svd_checks_rank_and_method():
     with pytest.raises(MinilmError):
         count.truncated_svd(np.eye(3), 4, np.random.default_rng(0))
@@ -226,7 +272,7 @@ def test_svd_vectors_apply_the_eigenvalue_weighting():
 def test_ppmi_svd_groups_words_that_share_contexts():
     # "cat" and "dog" never meet, but both sit between "the" and "runs": second-order similarity
     stream = TokenStream.from_sentences([[0, 1, 3], [0, 2, 3]] * 20 + [[4, 5, 6]] * 20)
-    M = count.ppmi(count.cooccurrence(stream, 7, window=1))
+    M = count.ppmi(count.cooccurrence(stream.ids, stream.offsets, 7, window=1))
     W = count.svd_vectors(M, 5, np.random.default_rng(0), eig_p=0.5)
     norms = np.linalg.norm(W, axis=1, keepdims=True)
     assert np.all(norms[[1, 2, 5]] > 0)

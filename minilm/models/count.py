@@ -20,25 +20,30 @@ The lineage, in the order a learner meets it:
 6. Truncated SVD with eigenvalue weighting p:  M ~ U_k S_k V_k^T,  word vectors U_k S_k^p.
    p = 1 is the classic LSA choice; Levy et al. (2015) found p = 0.5 or 0 works better.
 
-Documents. The tf-idf/LSA functions take a TokenStream whose sentences are lines; a document
+Input. Every counting function takes the corpus as two int arrays, as minilm.data.corpus keeps
+it: `ids` (n_tokens,) and `offsets` (S + 1,), sentence s being ids[offsets[s]:offsets[s + 1]]
+(the script reads the text; this module only counts). A document of the tf-idf/LSA functions
 is `doc_lines` consecutive lines (default 1: a document is a line). In the bundled world corpus
 every line is an independent statement, so grouping lines would only mix unrelated facts.
 
 Sparse storage. Every sparse matrix here is a `CooMatrix`: three parallel arrays (rows, cols,
 vals) plus a shape, with no duplicate (row, col) pairs, sorted by row then column. Counting
 builds int64 keys `row * n_cols + col`, and `np.unique(keys, return_inverse=True)` followed by
-`np.bincount(inverse, weights)` sums duplicates: a sort, no Python loop over tokens. The only
-Python loops are over window offsets 1..window and over fixed-size chunks of entries in a
-sparse-dense product.
+`np.bincount(inverse, weights)` sums duplicates: a sort, no Python loop over tokens
+(co-occurrence merges each offset's sorted keys into the running total with a linear merge).
+The only Python loops are over window offsets 1..window and over fixed-size chunks of entries
+in a sparse-dense product or a Gram matrix, which keep scratch memory bounded.
 
-SVD. `truncated_svd` picks one of three exact-enough routes (thresholds below):
-- dense `np.linalg.svd` when the matrix has at most DENSE_SVD_MAX_CELLS = 4M cells (32 MB in
-  float64; the (V, V) PPMI matrix of the world corpus is 0.5M cells);
-- the eigendecomposition of the Gram matrix of the short side when min(m, n) <=
-  GRAM_SVD_MAX_SIDE = 3000 (the world's term-document matrix is 723 x 67,500: the 723 x 723
-  Gram matrix gives its SVD in well under a second);
+SVD. `truncated_svd` picks one of three routes (thresholds below), none of which builds a
+dense copy of a large sparse matrix, so memory grows with V, nnz and k, not with V^2:
+- dense `np.linalg.svd` when the matrix has at most DENSE_SVD_MAX_CELLS = 1M cells (8 MB in
+  float64; the (V, V) PPMI matrix of the world corpus, V = 896, is 0.8M cells): exact;
+- the eigendecomposition of the Gram matrix of the short side when the matrix is wide, short
+  side <= GRAM_SVD_MAX_SIDE = 3000 and long side >= GRAM_MIN_ASPECT = 4 times it (the world's
+  term-document matrix is 896 x 67,500: its 896 x 896 Gram matrix gives the SVD exactly, in
+  well under a second). The Gram matrix is then smaller than a quarter of the dense matrix;
 - the randomized SVD of Halko, Martinsson & Tropp (2011) otherwise, seeded, which touches the
-  matrix only through products A @ X and A^T @ X (sparse-friendly).
+  matrix only through products A @ X and A^T @ X, done sparsely: its memory is O(nnz + (m + n) k).
 Singular vectors are sign-fixed (largest-magnitude entry of each column of U positive) so the
 results are deterministic and the three routes agree.
 """
@@ -49,12 +54,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from minilm.data.corpus import TokenStream
 from minilm.errors import MinilmError
 
-DENSE_SVD_MAX_CELLS = 4_000_000  # dense np.linalg.svd up to this many cells, randomized above
-_MATMUL_CHUNK_CELLS = 1 << 22  # scratch numbers per chunk of a sparse product (32 MB)
-GRAM_SVD_MAX_SIDE = 3_000  # "gram" SVD when the short side is at most this (eigh of 3000^2)
+DENSE_SVD_MAX_CELLS = 1_000_000  # dense np.linalg.svd up to this many cells (8 MB)
+_MATMUL_CHUNK_CELLS = 1 << 20  # scratch numbers per chunk of a sparse product (8 MB)
+_GRAM_CHUNK_PAIRS = 1 << 18  # pairs per chunk of `gram` (six 2 MB arrays of scratch)
+GRAM_SVD_MAX_SIDE = 3_000  # "gram" SVD when the short side is at most this (eigh of 3000^2)...
+GRAM_MIN_ASPECT = 4  # ... and the long side at least 4 times as long (a term-document matrix)
 GRAM_MAX_ROWS = 20_000  # a dense (V, V) Gram matrix beyond this would not fit a laptop
 
 
@@ -124,8 +130,12 @@ class CooMatrix:
         """G = A A^T (n_rows, n_rows), dense: the dot product of every pair of rows.
 
         G[a, b] = sum over columns c of A[a, c] A[b, c]: every pair of entries that share a
-        column contributes. The pairs are enumerated without a Python loop: entries sorted by
-        column, each entry repeated once per entry of its column, partnered with each of them.
+        column contributes. The pairs are enumerated without a Python loop over entries:
+        entries sorted by column, each entry repeated once per entry of its column, partnered
+        with each of them. There are P = sum over columns of (entries in it)^2 pairs, far more
+        than nnz when some columns are long (a frequent context word of a PPMI matrix), so they
+        are made a chunk of entries at a time, near _GRAM_CHUNK_PAIRS pairs per chunk, and
+        added into G: memory is G plus one chunk whatever P is.
         """
         n = self.shape[0]
         if n > GRAM_MAX_ROWS:
@@ -133,15 +143,23 @@ class CooMatrix:
                 f"a dense {n} x {n} Gram matrix is too large; use a truncated SVD (LSA) instead"
             )
         order = np.argsort(self.cols, kind="stable")
-        rows, cols, vals = self.rows[order], self.cols[order], self.vals[order]
+        rows, cols, vals = self.rows[order], self.cols[order], self.vals[order].astype(np.float64)
         col_len = np.bincount(cols, minlength=self.shape[1])  # entries per column
         col_start = np.cumsum(col_len) - col_len
         reps = col_len[cols]  # (nnz,) how many partners each entry has (itself included)
-        left = np.repeat(np.arange(rows.size), reps)  # (P,) P = sum of squared column lengths
-        rank_in_run = np.arange(left.size) - np.repeat(np.cumsum(reps) - reps, reps)
-        right = col_start[cols[left]] + rank_in_run
-        cells = rows[left] * n + rows[right]
-        G = np.bincount(cells, weights=vals[left] * vals[right], minlength=n * n)
+        first_pair = np.cumsum(reps) - reps  # (nnz,) index of each entry's first pair
+        G = np.zeros(n * n, dtype=np.float64)
+        a = 0
+        while a < rows.size:
+            # entries [a, b) make at most _GRAM_CHUNK_PAIRS pairs (at least one entry)
+            b = int(np.searchsorted(first_pair, first_pair[a] + _GRAM_CHUNK_PAIRS, "left"))
+            b = max(b, a + 1)
+            left = np.repeat(np.arange(a, b), reps[a:b])  # (P_chunk,)
+            run_start = np.repeat(first_pair[a:b] - first_pair[a], reps[a:b])  # (P_chunk,)
+            rank_in_run = np.arange(left.size) - run_start
+            right = col_start[cols[left]] + rank_in_run
+            np.add.at(G, rows[left] * n + rows[right], vals[left] * vals[right])
+            a = b
         return G.reshape(n, n).astype(self.vals.dtype, copy=False)
 
 
@@ -177,17 +195,26 @@ def one_hot_cosines(words: list[str], itos: list[str]) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 # 2-3. tf-idf and LSA
 # ---------------------------------------------------------------------------------------------
-def term_document_counts(stream: TokenStream, vocab_size: int, doc_lines: int = 1) -> CooMatrix:
+def sentence_index(offsets: np.ndarray) -> np.ndarray:
+    """offsets (S + 1,) -> (n_tokens,) the sentence each token belongs to."""
+    offsets = np.asarray(offsets, dtype=np.int64)
+    return np.repeat(np.arange(offsets.size - 1, dtype=np.int64), np.diff(offsets))
+
+
+def term_document_counts(
+    ids: np.ndarray, offsets: np.ndarray, vocab_size: int, doc_lines: int = 1
+) -> CooMatrix:
     """tf(t, d): how often term t occurs in document d, as a sparse (V, N) matrix.
 
-    Document d is lines [d * doc_lines, (d + 1) * doc_lines) of the stream.
+    Document d is lines [d * doc_lines, (d + 1) * doc_lines) of the corpus (ids, offsets).
     """
     if doc_lines < 1:
         raise MinilmError(f"doc_lines must be >= 1, got {doc_lines}")
-    doc = stream.sentence_index() // doc_lines  # (n_tokens,)
-    n_docs = -(-stream.n_sentences // doc_lines)  # ceil
-    ones = np.ones(stream.n_tokens, dtype=np.float64)
-    return CooMatrix.from_entries(stream.ids, doc, ones, (vocab_size, n_docs))
+    ids = np.asarray(ids, dtype=np.int64)
+    doc = sentence_index(offsets) // doc_lines  # (n_tokens,)
+    n_docs = -(-(len(offsets) - 1) // doc_lines)  # ceil
+    ones = np.ones(ids.size, dtype=np.float64)
+    return CooMatrix.from_entries(ids, doc, ones, (vocab_size, n_docs))
 
 
 def tfidf(counts: CooMatrix) -> tuple[CooMatrix, np.ndarray]:
@@ -236,7 +263,8 @@ def lsa(A: CooMatrix, dim: int, rng: np.random.Generator, eig_p: float = 1.0) ->
 # 4. Windowed co-occurrence counts
 # ---------------------------------------------------------------------------------------------
 def cooccurrence(
-    stream: TokenStream,
+    ids: np.ndarray,
+    offsets: np.ndarray,
     vocab_size: int,
     window: int = 5,
     distance_weighting: bool = False,
@@ -249,35 +277,47 @@ def cooccurrence(
     GloVe). Symmetric by construction (X = C + C^T, C counting j to the right of i).
 
     Counting, per offset d = 1..window: the pairs (ids[:-d], ids[d:]) whose two tokens lie in
-    the same sentence, as int64 keys i*V + j, summed with np.unique + np.bincount. Each
-    offset's result is merged into the running total straight away, so memory holds one
-    offset's pairs plus the distinct pairs, not window * n_tokens pairs at once.
+    the same sentence, in both directions (X = C + C^T: i sees j on its right exactly when j
+    sees i on its left), as int64 keys i*V + j. Each offset's keys are merged into the running
+    total straight away (np.unique + np.bincount), so memory holds one offset's pairs plus the
+    distinct cells, not window * n_tokens pairs at once; rows and columns are split out of
+    the keys only at the end.
     """
     if window < 1:
         raise MinilmError(f"window must be >= 1, got {window}")
-    ids = stream.ids
-    sentence = stream.sentence_index()
-    total = CooMatrix(
-        np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, dtype), (vocab_size,) * 2
-    )
+    V = int(vocab_size)
+    ids = np.asarray(ids, dtype=np.int64)
+    sentence = sentence_index(offsets)  # (n_tokens,)
+    keys, sums = np.zeros(0, np.int64), np.zeros(0, np.float64)  # distinct cells so far, sorted
     for d in range(1, window + 1):
         same = sentence[:-d] == sentence[d:]  # never count across a sentence boundary
         left, right = ids[:-d][same], ids[d:][same]
-        weight = np.full(left.size, 1.0 / d if distance_weighting else 1.0, dtype=dtype)
-        step = CooMatrix.from_entries(left, right, weight, total.shape)
-        total = CooMatrix.from_entries(
-            np.concatenate([total.rows, step.rows]),
-            np.concatenate([total.cols, step.cols]),
-            np.concatenate([total.vals, step.vals]),
-            total.shape,
-        )
-    # X = C + C^T: i sees j on its right exactly when j sees i on its left.
-    return CooMatrix.from_entries(
-        np.concatenate([total.rows, total.cols]),
-        np.concatenate([total.cols, total.rows]),
-        np.concatenate([total.vals, total.vals]),
-        total.shape,
-    )
+        pairs = np.concatenate([left * V + right, right * V + left])  # (2 P,) both directions
+        del left, right, same
+        step_keys, step_counts = np.unique(pairs, return_counts=True)  # sorted, distinct
+        del pairs
+        weight = 1.0 / d if distance_weighting else 1.0
+        keys, sums = _merge_sorted(keys, sums, step_keys, weight * step_counts)
+    rows, cols = np.divmod(keys, V)
+    return CooMatrix(rows, cols, sums.astype(dtype), (V, V))
+
+
+def _merge_sorted(
+    keys: np.ndarray, vals: np.ndarray, more_keys: np.ndarray, more_vals: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Merge two sorted arrays of distinct keys with their values, summing those in both.
+
+    The stable sort (timsort) of two sorted runs is one linear merge, not a full sort.
+    """
+    both = np.concatenate([keys, more_keys])
+    order = np.argsort(both, kind="stable")
+    both = both[order]
+    first = np.empty(both.size, dtype=bool)  # first occurrence of each key in the merged run
+    first[:1] = True
+    np.not_equal(both[1:], both[:-1], out=first[1:])
+    group = np.cumsum(first) - 1  # (n,) index of each entry's distinct key
+    sums = np.bincount(group, np.concatenate([vals, more_vals])[order], int(first.sum()))
+    return both[first], sums
 
 
 # ---------------------------------------------------------------------------------------------
@@ -327,6 +367,16 @@ def _fix_signs(U: np.ndarray, Vt: np.ndarray | None = None) -> np.ndarray:
 SVD_METHODS = ("auto", "dense", "gram", "randomized")
 
 
+def svd_route(m: int, n: int) -> str:
+    """The method "auto" uses for an (m, n) matrix (see `truncated_svd`)."""
+    if m * n <= DENSE_SVD_MAX_CELLS:
+        return "dense"
+    short, long = min(m, n), max(m, n)
+    if short <= GRAM_SVD_MAX_SIDE and long >= GRAM_MIN_ASPECT * short:
+        return "gram"
+    return "randomized"
+
+
 def truncated_svd(
     A: np.ndarray | CooMatrix,
     k: int,
@@ -339,8 +389,9 @@ def truncated_svd(
 
     method "auto" picks, in this order:
     - "dense" when m * n <= DENSE_SVD_MAX_CELLS: exact np.linalg.svd of the dense matrix.
-    - "gram" when the short side min(m, n) <= GRAM_SVD_MAX_SIDE (a wide term-document matrix:
-      a thousand words, tens of thousands of documents): A A^T = U S^2 U^T is only m x m, so
+    - "gram" when the short side min(m, n) <= GRAM_SVD_MAX_SIDE and the long side is at least
+      GRAM_MIN_ASPECT times longer (a wide term-document matrix: a thousand words, tens of
+      thousands of documents): A A^T = U S^2 U^T is only m x m, so
       its eigendecomposition gives U and S exactly, and Vt = S^-1 U^T A. Squaring doubles the
       condition number, which costs accuracy only in singular values below ~1e-8 s_max,
       far beyond the top k.
@@ -364,13 +415,7 @@ def truncated_svd(
     else:
         A = np.asarray(A, dtype=np.float64)
     if method == "auto":
-        method = (
-            "dense"
-            if m * n <= DENSE_SVD_MAX_CELLS
-            else "gram"
-            if min(m, n) <= GRAM_SVD_MAX_SIDE
-            else "randomized"
-        )
+        method = svd_route(m, n)
     if method == "dense":
         dense = A.to_dense() if isinstance(A, CooMatrix) else A
         U, s, Vt = np.linalg.svd(dense, full_matrices=False)
@@ -378,9 +423,10 @@ def truncated_svd(
         U, s, Vt = _svd_gram(A, k)
     else:
         U, s, Vt = _svd_randomized(A, k, rng, oversample, power_iters)
-    U, s, Vt = U[:, :k], s[:k], Vt[:k].copy()
+    # Vt (k, n) can be the biggest array here (n = tens of thousands of documents): no copy
+    U, s, Vt = U[:, :k], s[:k], Vt[:k]
     U = _fix_signs(U, Vt)
-    return U.astype(dtype), s.astype(dtype), Vt.astype(dtype)
+    return U.astype(dtype), s.astype(dtype), Vt.astype(dtype, copy=False)
 
 
 def _products(A: np.ndarray | CooMatrix):
@@ -402,7 +448,9 @@ def _svd_gram(A: np.ndarray | CooMatrix, k: int) -> tuple[np.ndarray, np.ndarray
     s = np.sqrt(np.maximum(eigval[::-1][:k], 0.0))  # (k,) descending
     U = eigvec[:, ::-1][:, :k]  # (m, k)
     _, rmatmul = _products(A)
-    Vt = (rmatmul(U) / np.where(s > 0, s, 1.0)).T  # (k, n): V = A^T U S^-1
+    V = rmatmul(U)  # (n, k)
+    V /= np.where(s > 0, s, 1.0)  # V = A^T U S^-1, in place: V can be large
+    Vt = V.T  # (k, n)
     return U, s, Vt
 
 

@@ -2,7 +2,7 @@
 
 Pennington, Socher & Manning (2014), "GloVe: Global Vectors for Word Representation".
 
-Given a symmetric co-occurrence matrix X (minilm.models.count.cooccurrence, 1/distance
+Given a symmetric co-occurrence matrix X (minilm/models/count.py's `cooccurrence`, 1/distance
 weighted as in the paper), fit word vectors w_i, context vectors w~_j and biases so that
 w_i . w~_j + b_i + b~_j ~ log X_ij, over the NON-ZERO entries only:
 
@@ -20,38 +20,57 @@ Symbols and shapes
 A batch (dict of arrays): "i" (N,) int, "j" (N,) int, "x" (N,) float X_ij > 0.
 `loss_and_grads` returns the batch's part of J (a sum, as J is) and its exact gradient; every
 gradient is sparse, (row_ids, row_grads), rows summed over repeated ids with `sum_rows`, so
-AdaGrad touches only the rows of the batch. Training: AdaGrad (lr 0.05 and accumulators
-starting at 1, as in the reference glove.c) through the shared loop, on shuffled non-zeros.
-Our one deviation from glove.c: it takes one step per entry (asynchronously, on many threads);
-we take one step per minibatch of `batch_size` entries, gradients summed. (glove.c also
-accumulates the squares of eta * g rather than of g, roughly lr 1 with accumulators starting at
-1 / eta^2. On the world corpus neither that form nor batches of 64 to 4096 entries changed the
-figures beyond seed noise.)
+AdaGrad touches only the rows of the batch.
 
-What GloVe cannot see. J has no term for a pair that never co-occurs (X_ij = 0). In natural
-text most frequent pairs co-occur at least once, but the bundled world corpus is generated, and
-much of its structure is exact zeros: X[king, she] = X[queen, he] = 0, while king and queen
-share every other context. PPMI-SVD writes those cells as 0 (below the positive PMI of the
-observed pairs) and SGNS's negative samples push them down; GloVe leaves them free, so gender
-barely reaches its vectors (gender analogies: 14% right). Measured on that corpus (D = 100):
-fitting J to convergence in float64 (full-batch Adam) gives purity 0.84 and analogy accuracy
-0.34, as our AdaGrad does; the same fit with the zero cells added (target log(1 + X), weight
-f(1)) reaches analogy 0.94. So GloVe trailing PPMI-SVD and SGNS there is a property of the
-objective on that corpus, not of this implementation.
+Training is not in this file (models hold the equation; fitting lives with the scripts):
+scripts/train_baselines.py --method glove feeds the shared loop (minilm/train.py) with batches
+of shuffled non-zero cells (minilm/data/cooccurrence.py) and AdaGrad with accumulators starting
+at 1, as in the reference glove.c. Our one deviation from glove.c: it takes one step per entry
+(asynchronously, on many threads); we take one step per minibatch of cells, gradients summed.
+(glove.c also accumulates the squares of eta * g rather than of g, roughly lr 1 with
+accumulators starting at 1 / eta^2.)
+
+Why GloVe trails on the world corpus (analogy 0.36 where PPMI-SVD scores 0.67 and SGNS more).
+Measured on world (533k tokens, V = 896, window 10 with 1/d weighting, D = 100, one seed;
+analogy of W + W~ / of W alone, category purity), against the paper's settings (x_max 100,
+alpha 0.75, lr 0.05, 50 epochs, batches of 512 cells): 0.36 / 0.37, purity 0.84.
+    x_max 30, 10, 3           0.34, 0.29, 0.24      (purity 0.87, 0.80, 0.68)
+    25, 100 epochs            0.35, 0.33
+    lr 0.02, 0.1              0.22, 0.28
+    batches of 4096 cells     0.38                  no 1/d weighting   0.38
+    window 5                  0.32                  D = 50             0.35
+No setting closes the gap, and W alone is about as good as W + W~ (0.34-0.42). The gap is in
+three sections: gender 0.09, comparatives 0.08, superlatives 0.08 (PPMI-SVD 0.98, 0.81, 0.91),
+while capitals, plurals and participles reach 0.5-0.7. Those relations live in cells that are
+exactly zero: the world corpus is generated, 88% of its (V, V) cells are empty, and
+X[king, she] = X[queen, he] = 0 while king and queen share every other context. J has no term
+for an empty cell. PPMI-SVD writes those cells as 0, below the positive PMI of observed pairs,
+and SGNS's negative samples push them down; GloVe leaves them free. Adding every empty cell to
+J (target log(1 + X_ij), weight f(1 + X_ij); 8 times the cells) at D = 50, 10 epochs, batches
+of 4096: analogy 0.18 -> 0.28, purity 0.72 -> 0.84, gender 0.10 -> 0.23, comparatives 0.02 ->
+0.33, superlatives 0.02 -> 0.24. The paper's corpora are natural text of billions of tokens,
+where such pairs co-occur at least now and then, so the missing cells cost little there.
+
+x_max on a small corpus. x_max = 100 was chosen for billions of tokens. On world only 3% of the
+non-zero cells reach 100 (median 2.6), so f(x) = (x / 100)^0.75 < 1 almost everywhere and the
+frequent, reliable cells outweigh the rare ones; a smaller x_max flattens f and lets the many
+rare, noisy cells count as much, which is worse here (table). A second effect of a small
+corpus: with f small and AdaGrad's accumulators starting at 1, a step is about lr * g, so the
+vectors leave their small U(-0.5/D, 0.5/D) start slowly (real_text's first 105k tokens: median
+X_ij 0.33, f ~ 0.01; similarity 0.08 at best after 20 epochs, PPMI-SVD 0.19). On the whole
+1.1M-token real_text (benchmarks/real_text.py), 25 epochs of 4096 cells: x_max 100 gives
+analogy 0.013, WordSim 0.05; x_max 10 gives 0.027, 0.12, still rising at epoch 25 (PPMI-SVD:
+0.061, 0.40). There a smaller x_max helps, on world it hurts: x_max stays the paper's 100.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
 from minilm.errors import MinilmError
 from minilm.layers.core import sum_rows
-from minilm.models.count import CooMatrix
-from minilm.optim import Adagrad
-from minilm.train import History, TrainConfig, train
 
 
 @dataclass
@@ -60,10 +79,15 @@ class Config:
     dim: int = 50  # D; the paper uses 50-300, 50 is plenty for a vocabulary of a thousand words
     x_max: float = 100.0  # counts above x_max get full weight f = 1
     alpha: float = 0.75  # f(x) = (x / x_max)^alpha below x_max
-    lr: float = 0.05  # AdaGrad learning rate (glove.c's eta)
-    epochs: int = 50  # passes over the non-zero entries (the paper: 50 below 300 dims)
-    batch_size: int = 512  # non-zero entries per AdaGrad step
     dtype: str = "float32"  # float32 to train, float64 for gradient checks
+
+    def __post_init__(self) -> None:
+        if self.vocab_size < 1 or self.dim < 1:
+            raise MinilmError(f"GloVe needs vocab_size >= 1 and dim >= 1, got {self}")
+        for name in ("x_max", "alpha"):
+            value = getattr(self, name)
+            if not value > 0:
+                raise MinilmError(f"--{name.replace('_', '-')} must be > 0, got {value}")
 
 
 def weighting(x: np.ndarray, x_max: float = 100.0, alpha: float = 0.75) -> np.ndarray:
@@ -73,8 +97,6 @@ def weighting(x: np.ndarray, x_max: float = 100.0, alpha: float = 0.75) -> np.nd
 
 def init_params(cfg: Config, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """glove.c's initialisation: every weight and bias ~ U(-0.5/D, 0.5/D)."""
-    if cfg.vocab_size < 1 or cfg.dim < 1:
-        raise MinilmError(f"GloVe needs vocab_size >= 1 and dim >= 1, got {cfg}")
     V, D, scale = cfg.vocab_size, cfg.dim, 0.5 / cfg.dim
     return {
         name: rng.uniform(-scale, scale, size=shape).astype(cfg.dtype)
@@ -83,9 +105,11 @@ def init_params(cfg: Config, rng: np.random.Generator) -> dict[str, np.ndarray]:
 
 
 def loss_and_grads(
-    params: dict[str, np.ndarray], batch: dict[str, np.ndarray], x_max: float = 100.0,
+    params: dict[str, np.ndarray],
+    batch: dict[str, np.ndarray],
+    x_max: float = 100.0,
     alpha: float = 0.75,
-) -> tuple[float, dict[str, tuple[np.ndarray, np.ndarray]]]:  # fmt: skip
+) -> tuple[float, dict[str, tuple[np.ndarray, np.ndarray]]]:
     """J over the batch's entries (a sum) and its gradient as sparse rows for every parameter."""
     W, W_tilde, b, b_tilde = params["W"], params["W_tilde"], params["b"], params["b_tilde"]
     i, j, x = batch["i"], batch["j"], batch["x"]
@@ -118,66 +142,3 @@ def loss_and_grads(
 def vectors(params: dict[str, np.ndarray]) -> np.ndarray:
     """The exported word vectors W + W_tilde (V, D)."""
     return params["W"] + params["W_tilde"]
-
-
-class GloveBatches:
-    """The non-zero entries of X in a fresh random order each epoch, `batch_size` at a time.
-
-    Epoch e's order comes from np.random.default_rng([seed, e]): the same every time it is
-    asked for, so the shared loop can resume mid-epoch.
-    """
-
-    def __init__(self, X: CooMatrix, batch_size: int, seed: int, dtype: str = "float32"):
-        if batch_size < 1:
-            raise MinilmError(f"--batch-size must be >= 1, got {batch_size}")
-        if X.nnz == 0:
-            raise MinilmError("the co-occurrence matrix is empty; use a longer corpus")
-        self.i, self.j = X.rows, X.cols
-        self.x = X.vals.astype(dtype)
-        self.batch_size, self.seed = batch_size, seed
-        self.steps_per_epoch = -(-X.nnz // batch_size)  # ceil
-
-    def epoch(self, epoch: int) -> Iterator[dict[str, np.ndarray]]:
-        order = np.random.default_rng([self.seed, epoch]).permutation(self.x.size)
-        for start in range(0, self.x.size, self.batch_size):
-            take = order[start : start + self.batch_size]
-            yield {"i": self.i[take], "j": self.j[take], "x": self.x[take]}
-
-
-def fit(
-    X: CooMatrix,
-    cfg: Config,
-    seed: int = 0,
-    out_dir: str | None = None,
-    resume: bool = False,
-    checkpoint_every: int = 0,
-    probe=None,
-) -> tuple[dict[str, np.ndarray], History]:
-    """Train GloVe on co-occurrences X through the shared loop; return (params, history).
-
-    The loop's loss is shown per entry (J of the batch / N); the gradients are J's own.
-    """
-    if X.shape != (cfg.vocab_size, cfg.vocab_size):
-        raise MinilmError(f"X has shape {X.shape}, expected ({cfg.vocab_size}, {cfg.vocab_size})")
-    for name in ("x_max", "alpha", "lr"):
-        if not getattr(cfg, name) > 0:
-            raise MinilmError(f"--{name.replace('_', '-')} must be > 0, got {getattr(cfg, name)}")
-    params = init_params(cfg, np.random.default_rng(seed))
-    batches = GloveBatches(X, cfg.batch_size, seed, cfg.dtype)
-
-    def per_entry(params: dict, batch: dict) -> tuple[float, dict]:
-        loss, grads = loss_and_grads(params, batch, cfg.x_max, cfg.alpha)
-        return loss / len(batch["x"]), grads
-
-    loop = TrainConfig(
-        epochs=cfg.epochs,
-        lr=cfg.lr,
-        seed=seed,
-        checkpoint_every=checkpoint_every,
-        out_dir=out_dir,
-        resume=resume,
-        desc="glove",
-    )
-    optimizer = Adagrad(lr=cfg.lr, initial_accumulator=1.0)  # glove.c starts gradsq at 1
-    history = train(per_entry, params, batches, optimizer, loop, probe=probe)
-    return params, history
