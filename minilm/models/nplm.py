@@ -20,7 +20,21 @@ optional, as in the paper. Written row-vector style below (x @ H instead of H x)
     b       (V,)               output bias
     W       ((n-1) m, V)       direct input -> output weights (only with `direct=True`)
 
-Shapes: N batch, V vocabulary, n-1 context words, m embedding size, h hidden units.
+Class-factored output (`output="class"`, for real vocabularies): Mikolov et al. (2011),
+minilm/layers/class_softmax.py. The words are cut into C classes of ~equal unigram mass
+(contiguous id ranges, `bounds`), and
+
+    P(w_t = i | context) = softmax(d_c + a U_c)[c(i)] * softmax_{j in c(i)}(b_j + a U_j)[i]
+
+an exact distribution whose training and scoring cost ~C + V/C per target instead of V.
+U and b keep their meaning (one column / entry per word); two parameters are added:
+
+    U_c     (h, C)             hidden -> class weights      (only with output="class")
+    b_c     (C,)               class biases
+
+Direct connections W are only available with the full softmax.
+
+Shapes: N batch, V vocabulary, n-1 context words, m embedding size, h hidden units, C classes.
 A batch is {"context": (N, n-1) int, "target": (N,) int}. The gradient of C is returned as
 sparse rows (row_ids, row_grads): only the words in the batch change.
 """
@@ -32,6 +46,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from minilm.errors import MinilmError
+from minilm.layers.class_softmax import (
+    check_bounds,
+    class_log_probs,
+    class_nll,
+    class_softmax_backward,
+    class_softmax_forward,
+)
 from minilm.layers.core import (
     affine_backward,
     affine_forward,
@@ -42,6 +63,8 @@ from minilm.layers.core import (
 )
 from minilm.layers.losses import log_softmax, softmax_cross_entropy
 
+OUTPUTS = ("full", "class")
+
 
 @dataclass
 class Config:
@@ -50,12 +73,20 @@ class Config:
     dim: int = 64  # m: embedding size
     hidden: int = 128  # h: tanh hidden units
     direct: bool = False  # add the direct connections W (x -> y)
+    output: str = "full"  # "full" softmax over V, or "class": factored through word classes
+    class_bounds: tuple[int, ...] = ()  # output="class": class c = ids [bounds[c], bounds[c+1])
     dtype: str = "float32"  # float32 for training, float64 for gradient checks
 
     def __post_init__(self) -> None:
         for name in ("vocab_size", "context", "dim", "hidden"):
             if getattr(self, name) < 1:
                 raise MinilmError(f"NPLM {name} must be >= 1, got {getattr(self, name)}")
+        if self.output not in OUTPUTS:
+            raise MinilmError(f"NPLM output must be one of {OUTPUTS}, got {self.output!r}")
+        if self.output == "class":
+            if self.direct:
+                raise MinilmError("direct connections need the full softmax: drop one of them")
+            self.class_bounds = tuple(check_bounds(self.class_bounds, self.vocab_size).tolist())
 
 
 def init_params(cfg: Config, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -79,12 +110,16 @@ def init_params(cfg: Config, rng: np.random.Generator) -> dict[str, np.ndarray]:
     }
     if cfg.direct:
         params["W"] = normal((n1 * m, V), 0.1 / np.sqrt(n1 * m))
+    if cfg.output == "class":
+        n_classes = len(cfg.class_bounds) - 1
+        params["U_c"] = normal((h, n_classes), 0.1 / np.sqrt(h))
+        params["b_c"] = np.zeros(n_classes, dtype=dt)
     return params
 
 
-def forward(params: dict[str, np.ndarray], context: np.ndarray) -> tuple[np.ndarray, tuple]:
-    """The NPLM's scores y (N, V) for contexts (N, n-1), and the cache for `backward`."""
-    C, H, d, U, b = (params[k] for k in ("C", "H", "d", "U", "b"))
+def hidden_forward(params: dict[str, np.ndarray], context: np.ndarray) -> tuple[np.ndarray, tuple]:
+    """The hidden layer a (N, h) for contexts (N, n-1): steps (1)-(2), and their cache."""
+    C, H, d = params["C"], params["H"], params["d"]
     N, n1 = context.shape
     m = C.shape[1]
     # (1) look up and concatenate the context embeddings      x = [C[w_1] .. C[w_{n-1}]]
@@ -93,52 +128,106 @@ def forward(params: dict[str, np.ndarray], context: np.ndarray) -> tuple[np.ndar
     # (2) hidden layer                                          a = tanh(d + x H)
     z, hid_cache = affine_forward(x, H, d)  # (N, h)
     a, tanh_cache = tanh_forward(z)  # (N, h)
-    # (3) output scores                                         y = b + x W + a U
-    y, out_cache = affine_forward(a, U, b)  # (N, V)
-    if "W" in params:
-        y += x @ params["W"]  # (N, V) direct connections
-    return y, (x, emb_cache, hid_cache, tanh_cache, out_cache)
+    return a, (x, emb_cache, hid_cache, tanh_cache)
 
 
-def loss_and_grads(
-    params: dict[str, np.ndarray], batch: dict[str, np.ndarray]
-) -> tuple[float, dict[str, np.ndarray | tuple[np.ndarray, np.ndarray]]]:
-    """Mean cross-entropy of the targets and the gradient of every parameter."""
-    context, target = batch["context"], batch["target"]
-    N, n1 = context.shape
-    y, (x, emb_cache, hid_cache, tanh_cache, out_cache) = forward(params, context)
-    # (4) loss = mean_i -ln softmax(y_i)[target_i]
-    loss, dy = softmax_cross_entropy(y, target)  # dy (N, V)
-
-    grads = {}
-    # backward (3): y = b + x W + a U
-    da, grads["U"], grads["b"] = affine_backward(dy, out_cache)  # (N, h)
-    if "W" in params:
-        grads["W"] = x.T @ dy  # ((n-1) m, V)
+def hidden_backward(da: np.ndarray, cache: tuple, grads: dict) -> np.ndarray:
+    """Backward of step (2) into grads["H"] and grads["d"]; returns dx (N, (n-1) m)."""
+    _, _, hid_cache, tanh_cache = cache
     # backward (2): a = tanh(z), z = d + x H
     dz = tanh_backward(da, tanh_cache)  # (N, h)
     dx, grads["H"], grads["d"] = affine_backward(dz, hid_cache)  # (N, (n-1) m)
+    return dx
+
+
+def forward(params: dict[str, np.ndarray], context: np.ndarray) -> tuple[np.ndarray, tuple]:
+    """The full-softmax NPLM's scores y (N, V) for contexts (N, n-1), and the cache."""
+    a, hidden_cache = hidden_forward(params, context)  # (N, h)
+    x = hidden_cache[0]
+    # (3) output scores                                         y = b + x W + a U
+    y, out_cache = affine_forward(a, params["U"], params["b"])  # (N, V)
+    if "W" in params:
+        y += x @ params["W"]  # (N, V) direct connections
+    return y, (hidden_cache, out_cache)
+
+
+def loss_and_grads(
+    params: dict[str, np.ndarray],
+    batch: dict[str, np.ndarray],
+    bounds: np.ndarray | None = None,
+) -> tuple[float, dict[str, np.ndarray | tuple[np.ndarray, np.ndarray]]]:
+    """Mean cross-entropy of the targets and the gradient of every parameter.
+
+    `bounds` (C+1,): the word classes, needed (only) when params has a class output (U_c).
+    """
+    context, target = batch["context"], batch["target"]
+    N, n1 = context.shape
+    grads = {}
+    if "U_c" in params:
+        a, hidden_cache = hidden_forward(params, context)  # (N, h)
+        # (3c) + (4) class-factored output and its loss: -ln P(c(w)|a) - ln P(w|c(w), a)
+        args = (params["U_c"], params["b_c"], params["U"], params["b"])
+        loss, out_cache = class_softmax_forward(a, *args, target, _bounds(bounds))
+        # backward (3c)-(4)
+        da, grads["U_c"], grads["b_c"], grads["U"], grads["b"] = class_softmax_backward(
+            1.0, out_cache
+        )
+    else:
+        y, (hidden_cache, out_cache) = forward(params, context)
+        # (4) loss = mean_i -ln softmax(y_i)[target_i]
+        loss, dy = softmax_cross_entropy(y, target)  # dy (N, V)
+        # backward (3): y = b + x W + a U
+        da, grads["U"], grads["b"] = affine_backward(dy, out_cache)  # (N, h)
+        if "W" in params:
+            grads["W"] = hidden_cache[0].T @ dy  # ((n-1) m, V)
+    # backward (2)
+    dx = hidden_backward(da, hidden_cache, grads)  # (N, (n-1) m)
     if "W" in params:
         dx += dy @ params["W"].T  # x also reaches y directly: both contributions add
     # backward (1): x = C[context] -- a word used twice in a batch gets both rows' gradients
     de = dx.reshape(N, n1, -1)  # (N, n-1, m)
-    grads["C"] = embedding_backward_rows(de, emb_cache)  # (row_ids, row_grads)
+    grads["C"] = embedding_backward_rows(de, hidden_cache[1])  # (row_ids, row_grads)
     return float(loss), grads
 
 
-def log_probs(params: dict[str, np.ndarray], context: np.ndarray) -> np.ndarray:
-    """ln P(. | context) for contexts (N, n-1) -> (N, V)."""
+def _bounds(bounds: np.ndarray | None) -> np.ndarray:
+    if bounds is None:
+        raise MinilmError("this NPLM has a class output: pass its class bounds (cfg.class_bounds)")
+    return np.asarray(bounds)
+
+
+def log_probs(
+    params: dict[str, np.ndarray], context: np.ndarray, bounds: np.ndarray | None = None
+) -> np.ndarray:
+    """ln P(. | context) for contexts (N, n-1) -> (N, V); `bounds` for a class output."""
+    if "U_c" in params:
+        a, _ = hidden_forward(params, context)
+        args = (params["U_c"], params["b_c"], params["U"], params["b"])
+        return class_log_probs(a, *args, _bounds(bounds))
     return log_softmax(forward(params, context)[0])
 
 
 def nll_sum(
-    params: dict[str, np.ndarray], context: np.ndarray, target: np.ndarray, chunk: int = 1024
+    params: dict[str, np.ndarray],
+    context: np.ndarray,
+    target: np.ndarray,
+    chunk: int = 1024,
+    bounds: np.ndarray | None = None,
 ) -> float:
-    """Sum over rows of -ln P(target | context), computed in chunks to bound memory."""
+    """Sum over rows of -ln P(target | context), computed in chunks to bound memory.
+
+    A class output scores each target through its own class only (exact, ~C + V/C per row).
+    """
     total = 0.0
     for i in range(0, context.shape[0], chunk):
-        lp = log_probs(params, context[i : i + chunk])  # (chunk, V)
-        total -= float(np.sum(lp[np.arange(lp.shape[0]), target[i : i + chunk]], dtype=np.float64))
+        ctx, tgt = context[i : i + chunk], target[i : i + chunk]
+        if "U_c" in params:
+            a, _ = hidden_forward(params, ctx)
+            args = (params["U_c"], params["b_c"], params["U"], params["b"])
+            total += float(class_nll(a, *args, tgt, _bounds(bounds)).sum())
+            continue
+        lp = log_probs(params, ctx)  # (chunk, V)
+        total -= float(np.sum(lp[np.arange(lp.shape[0]), tgt], dtype=np.float64))
     return total
 
 
@@ -148,12 +237,13 @@ def sample(
     start: np.ndarray,
     n_tokens: int,
     stop_id: int | None = None,
+    bounds: np.ndarray | None = None,
 ) -> np.ndarray:
     """Generate up to n_tokens ids after the context `start` (n-1,); stop after stop_id."""
     context = np.asarray(start, dtype=np.int64).copy()
     out = []
     for _ in range(n_tokens):  # sequential: each word joins the next context
-        p = np.exp(log_probs(params, context[None, :])[0].astype(np.float64))
+        p = np.exp(log_probs(params, context[None, :], bounds)[0].astype(np.float64))
         w = int(rng.choice(p.shape[0], p=p / p.sum()))
         out.append(w)
         if w == stop_id:
