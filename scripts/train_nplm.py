@@ -184,10 +184,8 @@ def main() -> None:
     if args.sample:
         rng = np.random.default_rng(args.seed)
         start = np.full(args.context, bos)
-        sentences = [
-            " ".join(vocab.itos[i] for i in nplm.sample(params, rng, start, 40, eos, bounds) if i != eos)
-            for _ in range(args.sample)
-        ]
+        draws = [nplm.sample(params, rng, start, 40, eos, bounds) for _ in range(args.sample)]
+        sentences = [" ".join(vocab.itos[i] for i in ids if i != eos) for ids in draws]
         write_text(out / "samples.txt", "\n".join(sentences) + "\n")
         print("\n".join(sentences))
 

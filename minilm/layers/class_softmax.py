@@ -104,13 +104,13 @@ def class_softmax_forward(
     bounds = check_bounds(bounds, V)
     targets = np.asarray(targets)
     if targets.shape != (M,) or not np.issubdtype(targets.dtype, np.integer):
-        raise MinilmError(f"class softmax: targets {targets.dtype} {targets.shape}, need int ({M},)")
+        raise MinilmError(f"class softmax: got targets {targets.shape}, need int ({M},)")
     counted = np.ones(M, dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
     rows = np.flatnonzero(counted)  # (n,) the targets that count
     n = rows.size
     y = targets[rows]
     if n and (y.min() < 0 or y.max() >= V):
-        raise MinilmError(f"class softmax: targets range over [{y.min()}, {y.max()}], need [0, {V})")
+        raise MinilmError(f"class softmax: targets in [{y.min()}, {y.max()}], need [0, {V})")
     hn = h[rows]  # (n, H)
     cls = word_classes(bounds, y)  # (n,)
     # (1) class factor: log P(c | h) = log softmax(h W_c + b_c)[c]
