@@ -7,6 +7,7 @@ import functools
 import numpy as np
 import pytest
 
+from minilm.data import sentences
 from minilm.data.corpus import TokenStream
 from minilm.errors import MinilmError
 from minilm.gradcheck import check_loss, numerical_gradient, rel_error
@@ -20,8 +21,9 @@ GRAD_TOL = 1e-6
 PAD = 0
 
 
-def tiny(seed=0, N=3, T=5, V=9, layers=2, positions="learned", dropout=0.2):
+def tiny(seed=0, N=3, T=5, V=9, layers=2, positions="learned", dropout=0.2, output="full"):
     """A small float64 model with random (not init-scale) weights, padding, masking, dropout."""
+    bounds = (0, 1, 3, 4, V) if output == "class" else ()  # 4 classes, two of one word
     cfg = tf.Config(
         vocab_size=V,
         max_len=6,
@@ -31,6 +33,8 @@ def tiny(seed=0, N=3, T=5, V=9, layers=2, positions="learned", dropout=0.2):
         ffn=12,
         dropout=dropout,
         positions=positions,
+        output=output,
+        class_bounds=bounds,
         dtype="float64",
     )
     rng = np.random.default_rng(seed)
@@ -226,12 +230,12 @@ def test_too_long_sequences_are_refused():
 
 def test_pad_sentences_and_pair_batches():
     stream = TokenStream.from_sentences([[1, 2, 3], [4], [5, 6]])
-    ids, pad = tf.pad_sentences(stream, np.array([1, 0]), pad_id=0, max_len=2)
+    ids, pad = sentences.pad_sentences(stream, np.array([1, 0]), pad_id=0, max_len=2)
     np.testing.assert_array_equal(ids, [[4, 0], [1, 2]])  # cut to max_len
     np.testing.assert_array_equal(pad, [[False, True], [False, False]])
     a = TokenStream.from_sentences([[1, 2], [3], [4, 5, 6], [7]])
     b = TokenStream.from_sentences([[11], [13, 13], [14], [17, 17, 17]])
-    source = tf.PairBatches(a, b, batch_size=2, seed=0, pad_id=0, max_len=8)
+    source = sentences.PairBatches(a, b, batch_size=2, seed=0, pad_id=0, max_len=8)
     batches = list(source.epoch(0))
     assert len(batches) == source.steps_per_epoch == 2
     seen = set()
@@ -243,7 +247,7 @@ def test_pad_sentences_and_pair_batches():
             seen.add(int(x[i, 0]))
     assert seen == {1, 3, 4, 7}
     np.testing.assert_array_equal(batches[0]["inputs"], next(source.epoch(0))["inputs"])
-    wrapped = tf.DropoutSeeds(source, seed=5)
+    wrapped = sentences.DropoutSeeds(source, seed=5)
     np.testing.assert_array_equal(list(wrapped.epoch(3))[1]["dropout_seed"], [5, 3, 1])
 
 
@@ -368,3 +372,50 @@ def test_encoder_on_selected_rows_equals_the_full_encoder_at_those_rows(dropout)
     some, _, _ = tf.encoder_forward(params, cfg, batch["inputs"], batch["pad_mask"], masks, rows)
     D = full.shape[-1]
     np.testing.assert_allclose(some.reshape(-1, D), full.reshape(-1, D)[rows], rtol=1e-12)
+
+
+@pytest.mark.parametrize("N,T", [(3, 5), (1, 1)])
+def test_class_output_gradients(N, T):
+    cfg, params, batch, masks = tiny(seed=6, N=N, T=T, output="class")
+    assert {"out_class.W", "out_class.b"} <= set(params)
+    assert_gradients_ok(mlm(cfg, masks), params, batch)
+
+
+def test_class_output_nll_is_exact_and_matches_the_loss():
+    cfg, params, batch, _ = tiny(seed=7, output="class", dropout=0.0)
+    loss, _ = tf.loss_and_grads(params, batch, cfg)
+    nll = tf.mlm_nll(params, cfg, batch)
+    assert nll.size == batch["loss_mask"].sum()
+    assert loss == pytest.approx(nll.mean(), rel=1e-12)
+    rows = np.flatnonzero(batch["loss_mask"])
+    hm, _, _ = tf.encoder_forward(params, cfg, batch["inputs"], batch["pad_mask"], rows=rows)
+    lp = tf.mlm_log_probs(params, cfg, hm)  # (M, V)
+    np.testing.assert_allclose(np.exp(lp).sum(axis=1), 1.0, atol=1e-13)
+    target = batch["targets"].reshape(-1)[rows]
+    np.testing.assert_allclose(nll, -lp[np.arange(rows.size), target], rtol=1e-12)
+    # the full head's nll is its cross-entropy too
+    cfg, params, batch, _ = tiny(seed=7, dropout=0.0)
+    loss, _ = tf.loss_and_grads(params, batch, cfg)
+    assert loss == pytest.approx(tf.mlm_nll(params, cfg, batch).mean(), rel=1e-12)
+
+
+def test_block_pair_gradients_and_backward_twice():
+    """block_forward/block_backward alone, on a few kept rows, against central differences."""
+    cfg, params, batch, masks = tiny(seed=8)
+    N, T = batch["inputs"].shape
+    flat = {k: m.reshape(N * T, cfg.dim) for k, m in masks.items()}
+    x = np.random.default_rng(9).standard_normal((N * T, cfg.dim))
+    rows = np.array([0, 4, 7])
+    dout = np.random.default_rng(10).standard_normal((rows.size, cfg.dim))
+
+    def f():
+        out, _ = tf.block_forward(x, params, "blocks.1.", 2, batch["pad_mask"], 0.2, flat, rows)
+        return float(np.sum(out * dout))
+
+    _, cache = tf.block_forward(x, params, "blocks.1.", 2, batch["pad_mask"], 0.2, flat, rows)
+    dx, grads = tf.block_backward(dout, cache)
+    dx2, _ = tf.block_backward(dout, cache)
+    np.testing.assert_array_equal(dx, dx2)
+    assert rel_error(dx, numerical_gradient(f, x)) < GRAD_TOL
+    for name in ("blocks.1.attn.W_qkv", "blocks.1.ffn.W_2", "blocks.1.ln1.gamma"):
+        assert rel_error(grads[name], numerical_gradient(f, params[name])) < GRAD_TOL, name
