@@ -41,13 +41,14 @@ softmax_{j in c(w)}(h E_j^T + c_j)[w], still tied to E and still an exact distri
 ~C + V/C scores per masked position instead of V.
 
 Shapes: N batch, T time, D model width, F feed-forward width, V vocabulary, L layers, h heads,
-M masked positions in the batch, C word classes. A batch (minilm.data.batchers.MLMBatches) is {"inputs" (N, T),
-"targets" (N, T), "pad_mask" (N, T) True = padding, "loss_mask" (N, T) True = predicted}.
+M masked positions in the batch, C word classes. A batch (minilm.data.batchers.MLMBatches) is
+{"inputs" (N, T), "targets" (N, T), "pad_mask" (N, T) True = padding, "loss_mask" (N, T)
+True = predicted}.
 
 Dropout sits on the embeddings and on each residual branch (not on the attention weights). Its
 masks come from an explicit generator: `np.random.default_rng(batch["dropout_seed"])` - a seed
-the batch source adds (minilm/data/sentences.py `DropoutSeeds`), so a resumed run draws the very same masks - or are
-passed in (`masks=`, e.g. fixed masks in gradient checks).
+the batch source adds (`DropoutSeeds` in minilm/data/sentences.py), so a resumed run draws the
+very same masks - or are passed in (`masks=`, e.g. fixed masks in gradient checks).
 """
 
 from __future__ import annotations
