@@ -7,6 +7,7 @@ import functools
 import numpy as np
 import pytest
 
+from minilm import contextual
 from minilm.data import sentences
 from minilm.data.corpus import TokenStream
 from minilm.errors import MinilmError
@@ -301,9 +302,9 @@ def test_script_end_to_end(tmp_path):
 
 
 def test_sense_centroid_accuracy_and_candidates():
-    """The script's sense evaluation: a candidate whose vectors carry the sense scores 1, one
-    that carries only a nuisance (e.g. position) scores chance; the layer mean is a candidate."""
-    script = _script()
+    """The sense evaluation (minilm/contextual.py): a candidate whose vectors carry the sense
+    scores 1, one that carries only a nuisance (e.g. position) scores chance; the layer mean is
+    a candidate."""
     rng = np.random.default_rng(13)
     n, D = 200, 6
     sense = np.where(rng.random(n) < 0.5, "a", "b")
@@ -313,30 +314,16 @@ def test_sense_centroid_accuracy_and_candidates():
     )  # sense along axis 0
     bad = nuisance * np.eye(D)[1] + 5.0  # nothing about the sense
     v = np.stack([good, bad], axis=1)  # (n, K=2, D)
-    acc = script.centroid_accuracy(v[:100], sense[:100], v[100:], sense[100:])
+    acc = contextual.centroid_accuracy(v[:100], sense[:100], v[100:], sense[100:])
     assert acc[0] == 1.0 and abs(acc[1] - 0.5) < 0.2  # 100 test points: chance within 0.2
-    names, cand = script.sense_candidates(rng.standard_normal((4, 3, D)))  # L = 2
+    names, cand = contextual.sense_candidates(rng.standard_normal((4, 3, D)))  # L = 2
     assert names == ["layer 0", "layer 1", "layer 2", "mean of layers"] and cand.shape == (4, 4, D)
-
-
-def _script():
-    import importlib.util
-    import sys
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "scripts" / "train_transformer.py"
-    spec = importlib.util.spec_from_file_location("train_transformer_under_test", path)
-    script = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = script
-    spec.loader.exec_module(script)
-    return script
 
 
 def test_sentence_held_out_tells_recall_from_sense():
     """Vectors that only recall their sentence pass the plain centroid test when the test
     sentences were seen in training (each is part of its own sense's centroid), but fall to
     chance once their sentence is left out of the centroids; vectors that carry the sense don't."""
-    script = _script()
     rng = np.random.default_rng(5)
     n_sent, D = 40, 400  # 20 sentences per sense; random sentence vectors are ~orthogonal
     sentence_vec = rng.standard_normal((n_sent, D)) / np.sqrt(D)  # (S, D) unit-ish
@@ -349,15 +336,15 @@ def test_sentence_held_out_tells_recall_from_sense():
         v_fit = base[t_fit] + 0.01 * rng.standard_normal((t_fit.size, D))  # (n_fit, D)
         v_test = base[t_test] + 0.01 * rng.standard_normal((t_test.size, D))  # (n_test, D)
         s_fit, s_test = sentence_sense[t_fit], sentence_sense[t_test]
-        plain = script.centroid_accuracy(v_fit[:, None], s_fit, v_test[:, None], s_test)[0]
-        seen, held = script.sentence_held_out(v_fit, s_fit, texts[t_fit], v_test, s_test,
+        plain = contextual.centroid_accuracy(v_fit[:, None], s_fit, v_test[:, None], s_test)[0]
+        seen, held = contextual.sentence_held_out(v_fit, s_fit, texts[t_fit], v_test, s_test,
                                               texts[t_test])  # fmt: skip
         assert seen == 1.0 and plain == 1.0
         if with_sense:
             assert held == 1.0
         else:  # 40 coin flips: chance is 0.5, and 0.8 is > 3.5 standard deviations above it
             assert held < 0.8, held
-    unseen = script.sentence_held_out(v_fit, s_fit, texts[t_fit], v_test[:2], s_test[:2],
+    unseen = contextual.sentence_held_out(v_fit, s_fit, texts[t_fit], v_test[:2], s_test[:2],
                                       np.array(["new", "new"]))  # fmt: skip
     assert unseen == (0.0, 1.0)  # nothing to leave out: all centroids, and the sense is there
 
