@@ -207,6 +207,30 @@ def log_probs(
     return log_softmax(forward(params, context)[0])
 
 
+def token_nll(
+    params: dict[str, np.ndarray],
+    context: np.ndarray,
+    target: np.ndarray,
+    chunk: int = 1024,
+    bounds: np.ndarray | None = None,
+) -> np.ndarray:
+    """-ln P(target | context) of every row (N,) float64, in chunks to bound memory.
+
+    A class output scores each target through its own class only (exact, ~C + V/C per row).
+    """
+    out = np.zeros(target.shape[0], dtype=np.float64)
+    for i in range(0, context.shape[0], chunk):
+        ctx, tgt = context[i : i + chunk], target[i : i + chunk]
+        if "U_c" in params:
+            a, _ = hidden_forward(params, ctx)
+            args = (params["U_c"], params["b_c"], params["U"], params["b"])
+            out[i : i + chunk] = class_nll(a, *args, tgt, _bounds(bounds))
+            continue
+        lp = log_probs(params, ctx)  # (chunk, V)
+        out[i : i + chunk] = -lp[np.arange(lp.shape[0]), tgt]
+    return out
+
+
 def nll_sum(
     params: dict[str, np.ndarray],
     context: np.ndarray,
@@ -214,21 +238,8 @@ def nll_sum(
     chunk: int = 1024,
     bounds: np.ndarray | None = None,
 ) -> float:
-    """Sum over rows of -ln P(target | context), computed in chunks to bound memory.
-
-    A class output scores each target through its own class only (exact, ~C + V/C per row).
-    """
-    total = 0.0
-    for i in range(0, context.shape[0], chunk):
-        ctx, tgt = context[i : i + chunk], target[i : i + chunk]
-        if "U_c" in params:
-            a, _ = hidden_forward(params, ctx)
-            args = (params["U_c"], params["b_c"], params["U"], params["b"])
-            total += float(class_nll(a, *args, tgt, _bounds(bounds)).sum())
-            continue
-        lp = log_probs(params, ctx)  # (chunk, V)
-        total -= float(np.sum(lp[np.arange(lp.shape[0]), tgt], dtype=np.float64))
-    return total
+    """Sum over rows of -ln P(target | context)."""
+    return float(token_nll(params, context, target, chunk, bounds).sum())
 
 
 def sample(

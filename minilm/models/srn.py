@@ -218,6 +218,32 @@ def _stream_windows(
         yield pos[:, s : s + T], valid[:, s : s + T], hs
 
 
+def token_nll(
+    params: dict[str, np.ndarray],
+    inputs: np.ndarray,
+    targets: np.ndarray,
+    n_streams: int = 64,
+    T: int = 64,
+    bounds: np.ndarray | None = None,
+) -> np.ndarray:
+    """-ln P(targets[i] | inputs[..i]) for every position of a sequence: (L,) float64.
+
+    inputs/targets (L,) int. A class output scores each target through its own class only
+    (exact, ~C + V/C per target).
+    """
+    out = np.zeros(targets.shape[0], dtype=np.float64)
+    for pos, valid, hs in _stream_windows(params, inputs, n_streams, T):
+        at = pos[valid]  # (n,) the real positions of this window
+        h = hs[valid]  # (n, H)
+        if "W_hc" in params:
+            args = (params["W_hc"], params["b_c"], params["W_hy"], params["b_y"])
+            out[at] = class_nll(h, *args, targets[at], _bounds(bounds))
+            continue
+        lp = log_softmax(affine_forward(h, params["W_hy"], params["b_y"])[0])  # (n, V)
+        out[at] = -lp[np.arange(at.size), targets[at]]
+    return out
+
+
 def nll_sum(
     params: dict[str, np.ndarray],
     inputs: np.ndarray,
@@ -226,22 +252,8 @@ def nll_sum(
     T: int = 64,
     bounds: np.ndarray | None = None,
 ) -> float:
-    """Sum of -ln P(targets[i] | inputs[..i]) over a sequence; inputs/targets (L,) int.
-
-    A class output scores each target through its own class only (exact, ~C + V/C per target).
-    """
-    total = 0.0
-    for pos, valid, hs in _stream_windows(params, inputs, n_streams, T):
-        N, Tw, H = hs.shape
-        tgt = targets[np.minimum(pos, targets.shape[0] - 1)]  # (N, T)
-        h = hs[valid]  # (n, H) the real positions only
-        if "W_hc" in params:
-            args = (params["W_hc"], params["b_c"], params["W_hy"], params["b_y"])
-            total += float(class_nll(h, *args, tgt[valid], _bounds(bounds)).sum())
-            continue
-        lp = log_softmax(affine_forward(h, params["W_hy"], params["b_y"])[0])  # (n, V)
-        total -= float(np.sum(lp[np.arange(lp.shape[0]), tgt[valid]], dtype=np.float64))
-    return total
+    """Sum of -ln P(targets[i] | inputs[..i]) over a sequence; inputs/targets (L,) int."""
+    return float(token_nll(params, inputs, targets, n_streams, T, bounds).sum())
 
 
 def _bounds(bounds: np.ndarray | None) -> np.ndarray:
