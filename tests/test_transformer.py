@@ -406,3 +406,12 @@ def test_block_pair_gradients_and_backward_twice():
     assert rel_error(dx, numerical_gradient(f, x)) < GRAD_TOL
     for name in ("blocks.1.attn.W_qkv", "blocks.1.ffn.W_2", "blocks.1.ln1.gamma"):
         assert rel_error(grads[name], numerical_gradient(f, params[name])) < GRAD_TOL, name
+
+
+def test_contrastive_loss_with_a_class_head_gives_every_parameter_a_gradient():
+    cfg, params, _, _ = tiny(seed=11, output="class", dropout=0.0)
+    rng = np.random.default_rng(12)
+    batch = {"inputs": rng.integers(1, 9, size=(4, 3)), "pad_mask": np.zeros((4, 3), bool)}
+    _, grads = tf.contrastive_loss_and_grads(params, batch, cfg)
+    assert set(grads) == set(params)
+    assert not np.any(grads["out_class.W"]) and not np.any(grads["out_class.b"])

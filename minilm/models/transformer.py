@@ -562,7 +562,8 @@ def contrastive_loss_and_grads(
     """InfoNCE loss of mean-pooled sentence vectors and the gradient of every parameter.
 
     batch: {"inputs" (2N, T), "pad_mask" (2N, T)}: rows 0..N-1 are sentences a_i, rows N..2N-1
-    their paraphrases b_i (`PairBatches`). out_bias is not used here; its gradient is 0.
+    their paraphrases b_i (`PairBatches`). The masked-LM head (out_bias, out_class.*) is not
+    used here; its gradient is 0.
     """
     ids, pad_mask = batch["inputs"], batch["pad_mask"]
     N2, T = ids.shape
@@ -580,7 +581,9 @@ def contrastive_loss_and_grads(
     dh = masked_mean_backward(ds, pool_cache)  # (2N, T, D)
     grads, dtok_emb_lookup = encoder_backward(dh, enc_cache)
     grads["tok_emb"] = dtok_emb_lookup  # no output projection in this loss: one path only
-    grads["out_bias"] = np.zeros_like(params["out_bias"])
+    for name in ("out_bias", "out_class.W", "out_class.b"):  # the masked-LM head: unused here
+        if name in params:
+            grads[name] = np.zeros_like(params[name])
     return loss, grads
 
 
