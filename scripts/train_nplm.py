@@ -24,6 +24,7 @@ import numpy as np
 
 from minilm.data.batchers import NgramBatches
 from minilm.data.corpus import load_corpus
+from minilm.data.sentences import DropoutSeeds
 from minilm.errors import ArgumentParser, MinilmError, run_cli, seed_arg
 from minilm.evaluate import category_purity, perplexity
 from minilm.io import ensure_dir, write_text
@@ -52,6 +53,7 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--hidden", type=int, default=128, help="h: tanh hidden units")
     ap.add_argument("--context", type=int, default=4, help="n-1: context words (n-gram order n)")
     ap.add_argument("--direct", action="store_true", help="add direct connections W (x -> y)")
+    ap.add_argument("--dropout", type=float, default=0.0, help="on the embeddings and hidden layer")
     ap.add_argument("--batch-size", type=int, default=256)
     ap.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate (decayed linearly)")
     ap.add_argument("--clip", type=float, default=5.0, help="max global gradient norm (0 = off)")
@@ -74,6 +76,8 @@ def parse_args() -> argparse.Namespace:
             raise MinilmError(f"{flag} must be >= 1, got {getattr(args, name)}")
     if not args.lr > 0:
         raise MinilmError(f"--lr must be > 0, got {args.lr}")
+    if not 0 <= args.dropout < 1:
+        raise MinilmError(f"--dropout must be in [0, 1), got {args.dropout}")
     if args.sample < 0 or args.classes < 0:
         raise MinilmError("--sample and --classes must be >= 0")
     return args
@@ -144,9 +148,11 @@ def main() -> None:
         desc="nplm",
     )
     batches = examples("train", shuffle=True)
+    if args.dropout > 0:  # each batch carries its dropout seed: resume draws the same masks
+        batches = DropoutSeeds(batches, args.seed)
     cpu_start = time.process_time()
     history = train(
-        functools.partial(nplm.loss_and_grads, bounds=bounds),
+        functools.partial(nplm.loss_and_grads, bounds=bounds, dropout=args.dropout),
         params,
         batches,
         Adam(lr=args.lr),

@@ -209,3 +209,32 @@ def test_class_output_config_errors():
         nplm.Config(10, output="class", class_bounds=(0, 5, 10), direct=True)
     with pytest.raises(MinilmError):
         nplm.Config(10, output="sampled")
+
+
+@pytest.mark.parametrize("output", ["full", "class"])
+def test_dropout_gradients_with_fixed_masks(output):
+    if output == "class":
+        cfg, params, batch = tiny_class()
+        bounds = cfg.class_bounds
+    else:
+        _, params, batch = tiny(True)
+        bounds = None
+    N = batch["context"].shape[0]
+    masks = nplm.dropout_masks((N, 12, 5), 0.3, np.random.default_rng(4))
+    assert masks["x"].mean() < 1 and masks["a"].mean() < 1  # something is dropped
+
+    def loss_fn(p, b):
+        return nplm.loss_and_grads(p, b, bounds, dropout=0.3, masks=masks)
+
+    errors = check_loss(loss_fn, params, batch)
+    assert max(errors.values()) < GRAD_TOL, errors
+
+
+def test_dropout_masks_come_from_the_batch_seed():
+    _, params, batch = tiny(False)
+    with pytest.raises(MinilmError):
+        nplm.loss_and_grads(params, batch, dropout=0.5)
+    seeded = {**batch, "dropout_seed": np.array([0, 1, 2])}
+    a = nplm.loss_and_grads(params, seeded, dropout=0.5)[0]
+    assert a == nplm.loss_and_grads(params, seeded, dropout=0.5)[0]
+    assert a != nplm.loss_and_grads(params, batch)[0]

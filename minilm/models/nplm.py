@@ -56,6 +56,8 @@ from minilm.layers.class_softmax import (
 from minilm.layers.core import (
     affine_backward,
     affine_forward,
+    dropout_backward,
+    dropout_forward,
     embedding_backward_rows,
     embedding_forward,
     tanh_backward,
@@ -117,27 +119,58 @@ def init_params(cfg: Config, rng: np.random.Generator) -> dict[str, np.ndarray]:
     return params
 
 
-def hidden_forward(params: dict[str, np.ndarray], context: np.ndarray) -> tuple[np.ndarray, tuple]:
-    """The hidden layer a (N, h) for contexts (N, n-1): steps (1)-(2), and their cache."""
+def hidden_forward(
+    params: dict[str, np.ndarray],
+    context: np.ndarray,
+    p_drop: float = 0.0,
+    masks: dict[str, np.ndarray] | None = None,
+) -> tuple[np.ndarray, tuple]:
+    """The hidden layer a (N, h) for contexts (N, n-1): steps (1)-(2), and their cache.
+
+    With `masks` (bool keep-masks {"x": (N, (n-1) m), "a": (N, h)}) and p_drop > 0, dropout
+    is applied to the concatenated embeddings x and to a (training only). cache[0] is the x
+    the next layers read (after its dropout).
+    """
     C, H, d = params["C"], params["H"], params["d"]
     N, n1 = context.shape
     m = C.shape[1]
+    drop = masks is not None and p_drop > 0
     # (1) look up and concatenate the context embeddings      x = [C[w_1] .. C[w_{n-1}]]
     e, emb_cache = embedding_forward(context, C)  # (N, n-1, m)
     x = e.reshape(N, n1 * m)  # (N, (n-1) m)
+    drop_x = drop_a = None
+    if drop:  # (1') x = Dropout(x)
+        x, drop_x = dropout_forward(x, p_drop, mask=masks["x"])
     # (2) hidden layer                                          a = tanh(d + x H)
     z, hid_cache = affine_forward(x, H, d)  # (N, h)
     a, tanh_cache = tanh_forward(z)  # (N, h)
-    return a, (x, emb_cache, hid_cache, tanh_cache)
+    if drop:  # (2') a = Dropout(a)
+        a, drop_a = dropout_forward(a, p_drop, mask=masks["a"])
+    return a, (x, emb_cache, hid_cache, tanh_cache, drop_x, drop_a)
 
 
 def hidden_backward(da: np.ndarray, cache: tuple, grads: dict) -> np.ndarray:
-    """Backward of step (2) into grads["H"] and grads["d"]; returns dx (N, (n-1) m)."""
-    _, _, hid_cache, tanh_cache = cache
+    """Backward of step (2) into grads["H"] and grads["d"]; returns dx (N, (n-1) m).
+
+    dx is the gradient of the x that step (2) read (after (1')'s dropout, if any).
+    """
+    _, _, hid_cache, tanh_cache, _, drop_a = cache
+    if drop_a is not None:  # backward (2')
+        da = dropout_backward(da, drop_a)
     # backward (2): a = tanh(z), z = d + x H
     dz = tanh_backward(da, tanh_cache)  # (N, h)
     dx, grads["H"], grads["d"] = affine_backward(dz, hid_cache)  # (N, (n-1) m)
     return dx
+
+
+def dropout_masks(
+    shape: tuple[int, int, int], p_drop: float, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
+    """Keep-masks for a batch, shape = (N, (n-1) m, h): True with probability 1 - p."""
+    N, xm, h = shape
+    keep_x = rng.random((N, xm), dtype=np.float32) >= p_drop  # (N, (n-1) m)
+    keep_a = rng.random((N, h), dtype=np.float32) >= p_drop  # (N, h)
+    return {"x": keep_x, "a": keep_a}
 
 
 def forward(params: dict[str, np.ndarray], context: np.ndarray) -> tuple[np.ndarray, tuple]:
@@ -155,16 +188,27 @@ def loss_and_grads(
     params: dict[str, np.ndarray],
     batch: dict[str, np.ndarray],
     bounds: np.ndarray | None = None,
+    dropout: float = 0.0,
+    masks: dict[str, np.ndarray] | None = None,
 ) -> tuple[float, dict[str, np.ndarray | tuple[np.ndarray, np.ndarray]]]:
     """Mean cross-entropy of the targets and the gradient of every parameter.
 
     `bounds` (C+1,): the word classes, needed (only) when params has a class output (U_c).
+    `dropout` p > 0: dropout on x and a, masks given (`masks`, e.g. in gradient checks) or
+    drawn from np.random.default_rng(batch["dropout_seed"]) (minilm/data/sentences.py
+    DropoutSeeds), so a resumed run draws the same masks.
     """
     context, target = batch["context"], batch["target"]
     N, n1 = context.shape
+    if dropout > 0 and masks is None:
+        if "dropout_seed" not in batch:
+            raise MinilmError("NPLM dropout needs batch['dropout_seed'] (DropoutSeeds) or masks")
+        shape = (N, params["H"].shape[0], params["H"].shape[1])
+        masks = dropout_masks(shape, dropout, np.random.default_rng(batch["dropout_seed"]))
+    a, hidden_cache = hidden_forward(params, context, dropout, masks)  # (N, h)
+    x, drop_x = hidden_cache[0], hidden_cache[4]
     grads = {}
     if "U_c" in params:
-        a, hidden_cache = hidden_forward(params, context)  # (N, h)
         # (3c) + (4) class-factored output and its loss: -ln P(c(w)|a) - ln P(w|c(w), a)
         args = (params["U_c"], params["b_c"], params["U"], params["b"])
         loss, out_cache = class_softmax_forward(a, *args, target, _bounds(bounds))
@@ -173,17 +217,22 @@ def loss_and_grads(
             1.0, out_cache
         )
     else:
-        y, (hidden_cache, out_cache) = forward(params, context)
+        # (3) output scores                                     y = b + x W + a U
+        y, out_cache = affine_forward(a, params["U"], params["b"])  # (N, V)
+        if "W" in params:
+            y += x @ params["W"]  # (N, V) direct connections
         # (4) loss = mean_i -ln softmax(y_i)[target_i]
         loss, dy = softmax_cross_entropy(y, target)  # dy (N, V)
         # backward (3): y = b + x W + a U
         da, grads["U"], grads["b"] = affine_backward(dy, out_cache)  # (N, h)
         if "W" in params:
-            grads["W"] = hidden_cache[0].T @ dy  # ((n-1) m, V)
+            grads["W"] = x.T @ dy  # ((n-1) m, V)
     # backward (2)
     dx = hidden_backward(da, hidden_cache, grads)  # (N, (n-1) m)
     if "W" in params:
         dx += dy @ params["W"].T  # x also reaches y directly: both contributions add
+    if drop_x is not None:  # backward (1')
+        dx = dropout_backward(dx, drop_x)
     # backward (1): x = C[context] -- a word used twice in a batch gets both rows' gradients
     de = dx.reshape(N, n1, -1)  # (N, n-1, m)
     grads["C"] = embedding_backward_rows(de, hidden_cache[1])  # (row_ids, row_grads)
