@@ -34,6 +34,10 @@ U and b keep their meaning (one column / entry per word); two parameters are add
 
 Direct connections W are only available with the full softmax.
 
+Dropout (not in the 2003 paper; Srivastava et al. 2014), optional for real corpora, where the
+embeddings and output weights of rare words otherwise memorise the training text: in training,
+x and a are multiplied by Bernoulli keep-masks / (1 - p).
+
 Shapes: N batch, V vocabulary, n-1 context words, m embedding size, h hidden units, C classes.
 A batch is {"context": (N, n-1) int, "target": (N,) int}. The gradient of C is returned as
 sparse rows (row_ids, row_grads): only the words in the batch change.
