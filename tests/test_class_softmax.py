@@ -67,8 +67,8 @@ def test_gradients(targets, mask):
 def test_nothing_counted_gives_zero_loss_and_gradients():
     rng = np.random.default_rng(0)
     h = rng.standard_normal((3, 5))
-    loss, cache = class_softmax_forward(h, *_params(rng), np.array([1, 2, 3]), BOUNDS,
-                                        np.zeros(3, dtype=bool))  # fmt: skip
+    nothing = np.zeros(3, dtype=bool)
+    loss, cache = class_softmax_forward(h, *_params(rng), np.array([1, 2, 3]), BOUNDS, nothing)
     assert loss == 0.0
     assert all(not np.any(g) for g in class_softmax_backward(1.0, cache))
 
@@ -109,8 +109,8 @@ def test_one_class_is_the_full_softmax():
     loss, _ = class_softmax_forward(h, W_c, b_c, W_w, b_w, targets, np.array([0, 9]))
     full, _ = softmax_cross_entropy(h @ W_w + b_w, targets)
     assert loss == pytest.approx(full, rel=1e-12)
-    np.testing.assert_allclose(class_log_probs(h, W_c, b_c, W_w, b_w, np.array([0, 9])),
-                               log_softmax(h @ W_w + b_w), atol=1e-12)  # fmt: skip
+    lp = class_log_probs(h, W_c, b_c, W_w, b_w, np.array([0, 9]))
+    np.testing.assert_allclose(lp, log_softmax(h @ W_w + b_w), atol=1e-12)
 
 
 def test_extreme_scores_stay_finite():

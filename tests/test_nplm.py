@@ -155,8 +155,7 @@ def test_script_bad_option_is_one_line_error(tmp_path):
 def tiny_class(seed=0, V=11, N=6):
     """An NPLM with a class-factored output: 4 classes, one of them a single word."""
     bounds = (0, 3, 4, 8, 11)
-    cfg = nplm.Config(V, context=3, dim=4, hidden=5, output="class", class_bounds=bounds,
-                      dtype="float64")  # fmt: skip
+    cfg = nplm.Config(V, 3, 4, 5, output="class", class_bounds=bounds, dtype="float64")
     rng = np.random.default_rng(seed)
     params = nplm.init_params(cfg, rng)
     for k in params:

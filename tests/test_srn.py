@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from minilm.gradcheck import check_loss
+from minilm.layers.class_softmax import class_log_probs
 from minilm.models import srn
 from minilm.optim import Adam
 
@@ -183,8 +184,7 @@ BOUNDS = (0, 2, 3, 6, 9)  # 4 classes of the 9 words; class 1 is the single word
 
 
 def tiny_class(onehot, N=3, T=5, V=9, seed=0):
-    cfg = srn.Config(V, dim=4, hidden=6, onehot=onehot, output="class", class_bounds=BOUNDS,
-                     dtype="float64")  # fmt: skip
+    cfg = srn.Config(V, 4, 6, onehot, output="class", class_bounds=BOUNDS, dtype="float64")
     rng = np.random.default_rng(seed)
     params = srn.init_params(cfg, rng)
     for k in params:
@@ -219,10 +219,8 @@ def test_class_output_nll_is_exact_and_matches_the_loss():
     assert nll == pytest.approx(7 * loss, rel=1e-12)
     # the same sum from the whole factored distribution, which sums to 1
     hs = srn.hidden_forward(params, inputs[None], np.zeros((1, 6)))[0][0]  # (T, H)
-    from minilm.layers.class_softmax import class_log_probs
-
-    lp = class_log_probs(hs, params["W_hc"], params["b_c"], params["W_hy"], params["b_y"],
-                         np.array(BOUNDS))  # fmt: skip
+    head = (params["W_hc"], params["b_c"], params["W_hy"], params["b_y"])
+    lp = class_log_probs(hs, *head, np.array(BOUNDS))
     np.testing.assert_allclose(np.exp(lp).sum(axis=1), 1.0, atol=1e-13)
     assert nll == pytest.approx(-lp[np.arange(7), targets].sum(), rel=1e-12)
 
