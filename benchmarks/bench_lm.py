@@ -14,6 +14,13 @@ than page-faulted in again every step (see benchmarks/bench_transformer.py).
 
     python benchmarks/bench_lm.py                  # 1 and 2 threads, table + ratios
     python benchmarks/bench_lm.py --profile nplm   # where the NumPy step's time goes
+    python benchmarks/bench_lm.py --class-output   # full vs class-factored softmax, V=30000
+
+--class-output times the NumPy steps (1 BLAS thread: set OPENBLAS_NUM_THREADS=1) of the NPLM
+and the SRN with the full softmax and with the class-factored output
+(minilm/layers/class_softmax.py) at a real vocabulary: V=30000, sqrt(V) classes of equal mass
+under Zipf-distributed targets. CPU time (time.process_time) per step, so a loaded machine
+does not inflate it; tokens/s = targets per step / CPU seconds per step.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ import time
 
 NPLM = dict(V=10000, context=4, dim=64, hidden=256, batch=256)
 SRN = dict(V=10000, dim=64, hidden=256, batch=32, T=32)
+REAL_V = 30000  # --class-output: a real vocabulary (train_nplm/train_srn default --max-vocab)
 
 
 def numpy_steps(model: str, seed: int = 0):
@@ -177,12 +185,68 @@ def profile(model: str, steps: int) -> None:
     pstats.Stats(prof).sort_stats("tottime").print_stats(15)
 
 
+def class_output_steps(model: str, output: str, seed: int = 0):
+    """(one NumPy training step at V=REAL_V, targets per step) for the full or class output."""
+    import numpy as np
+
+    from minilm.layers.class_softmax import frequency_classes
+    from minilm.models import nplm, srn
+    from minilm.optim import Adam
+
+    rng = np.random.default_rng(seed)
+    V = REAL_V
+    zipf = 1.0 / np.arange(1, V + 1)  # word i has probability ~ 1/(i+1): ids sorted by frequency
+    zipf /= zipf.sum()
+    bounds = tuple(frequency_classes(zipf * 1e9, round(np.sqrt(V))).tolist())
+    if output == "full":
+        bounds = ()
+    kind = "class" if bounds else "full"
+    opt = Adam(lr=1e-3)
+    if model == "nplm":
+        cfg = nplm.Config(V, 4, 64, 128, output=kind, class_bounds=bounds)
+        params = nplm.init_params(cfg, rng)
+        context, target = rng.choice(V, size=(256, 4), p=zipf), rng.choice(V, 256, p=zipf)
+        batch = {"context": context, "target": target}
+
+        def step():
+            opt.step(params, nplm.loss_and_grads(params, batch, bounds)[1])
+
+        return step, 256
+    cfg = srn.Config(V, 64, 128, output=kind, class_bounds=bounds)
+    params = srn.init_params(cfg, rng)
+    batch = {k: rng.choice(V, size=(32, 16), p=zipf) for k in ("inputs", "targets")}
+    state: dict = {}
+
+    def step():
+        opt.step(params, srn.loss_and_grads(params, batch, state, bounds)[1])
+
+    return step, 32 * 16
+
+
+def class_output_table(steps: int, warmup: int) -> list[dict]:
+    """CPU seconds per step and tokens/s, full vs class output, NPLM and SRN at V=REAL_V."""
+    rows = []
+    for model in ("nplm", "srn"):
+        for output in ("full", "class"):
+            step, n_targets = class_output_steps(model, output)
+            for _ in range(warmup):
+                step()
+            t0 = time.process_time()
+            for _ in range(steps):
+                step()
+            cpu = (time.process_time() - t0) / steps
+            rows.append({"model": model, "output": output, "cpu_ms": 1e3 * cpu,
+                         "tokens_per_cpu_second": n_targets / cpu})
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--steps", type=int, default=20, help="timed steps (median reported)")
     ap.add_argument("--warmup", type=int, default=3, help="untimed steps first")
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--profile", choices=["nplm", "srn"], help="cProfile the NumPy step")
+    ap.add_argument("--class-output", action="store_true", help="full vs class-factored output")
     ap.add_argument("--json", help="also write the results to this file")
     ap.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -191,6 +255,14 @@ def main() -> None:
         return
     if args.profile:
         profile(args.profile, args.steps)
+        return
+    if args.class_output:
+        rows = class_output_table(args.steps, args.warmup)
+        print(f"V={REAL_V}, float32, forward + backward + Adam, CPU time per step")
+        print(f"{'model':6} {'output':6} {'cpu ms':>8} {'tok/cpu-s':>10}")
+        for r in rows:
+            tok_s = r["tokens_per_cpu_second"]
+            print(f"{r['model']:6} {r['output']:6} {r['cpu_ms']:8.1f} {tok_s:10.0f}")
         return
     rows = [run_subprocess(t, args.steps, args.warmup) for t in args.threads]
     print(f"median of {args.steps} steps, float32, forward + backward + Adam")

@@ -2,6 +2,12 @@
 
     python scripts/train_nplm.py --out runs/nplm                 # bundled world corpus
     python scripts/train_nplm.py --corpus my.txt --out runs/mine --direct --sample 5
+    python scripts/train_nplm.py --corpus /data/real_text --out runs/real --epochs 1
+
+Real vocabularies: above CLASS_OUTPUT_ABOVE words (--output auto) the output layer is Mikolov's
+class-factored softmax (minilm/layers/class_softmax.py): ~sqrt(V) classes of equal unigram
+mass, an exact distribution at ~2 sqrt(V) scores per word instead of V, so perplexities stay
+exact. --max-vocab caps the vocabulary (the rest becomes <unk>, for the baselines too).
 
 Writes vectors.txt/.bin (the word feature table C), projector/, model.npz, metrics.json and
 loss.png into --out (README.md). metrics.json holds valid/test perplexity and the Kneser-Ney
@@ -11,15 +17,18 @@ trigram and 5-gram test perplexities on the same split, vocabulary and targets.
 from __future__ import annotations
 
 import argparse
+import functools
 import time
 
 import numpy as np
 
 from minilm.data.batchers import NgramBatches
 from minilm.data.corpus import load_corpus
+from minilm.data.sentences import DropoutSeeds
 from minilm.errors import ArgumentParser, MinilmError, run_cli, seed_arg
 from minilm.evaluate import category_purity, perplexity
 from minilm.io import ensure_dir, write_text
+from minilm.layers.class_softmax import frequency_classes
 from minilm.models import nplm
 from minilm.models.ngram import kneser_ney_baselines
 from minilm.optim import Adam
@@ -28,6 +37,7 @@ from minilm.train import TrainConfig, train
 from minilm.vectors import KeyedVectors
 
 SPECIALS = ("<unk>", "<bos>", "</s>")  # <bos> pads contexts, </s> ends every sentence
+CLASS_OUTPUT_ABOVE = 5000  # --output auto: the full softmax up to this many words, then classes
 PROBES = ("king", "dog", "bread", "red", "france", "three")
 
 
@@ -43,31 +53,54 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--hidden", type=int, default=128, help="h: tanh hidden units")
     ap.add_argument("--context", type=int, default=4, help="n-1: context words (n-gram order n)")
     ap.add_argument("--direct", action="store_true", help="add direct connections W (x -> y)")
+    ap.add_argument("--dropout", type=float, default=0.0, help="on the embeddings and hidden layer")
     ap.add_argument("--batch-size", type=int, default=256)
     ap.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate (decayed linearly)")
     ap.add_argument("--clip", type=float, default=5.0, help="max global gradient norm (0 = off)")
     ap.add_argument("--min-count", type=int, default=1, help="rarer words become <unk>")
+    ap.add_argument("--max-vocab", type=int, default=30000, help="keep the most frequent words")
+    ap.add_argument(
+        "--output",
+        choices=("auto", "full", "class"),
+        default="auto",
+        help=f"softmax over V, class-factored, or auto: class above {CLASS_OUTPUT_ABOVE} words",
+    )
+    ap.add_argument("--classes", type=int, default=0, help="word classes (0 = sqrt(V))")
     ap.add_argument("--sample", type=int, default=0, metavar="N", help="generate N sentences")
     ap.add_argument("--checkpoint-every", type=int, default=0, help="steps (0 = end only)")
     ap.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
     args = ap.parse_args()
-    for name in ("epochs", "dim", "hidden", "context", "batch_size", "min_count"):
+    for name in ("epochs", "dim", "hidden", "context", "batch_size", "min_count", "max_vocab"):
         if getattr(args, name) < 1:
             flag = "--" + name.replace("_", "-")
             raise MinilmError(f"{flag} must be >= 1, got {getattr(args, name)}")
     if not args.lr > 0:
         raise MinilmError(f"--lr must be > 0, got {args.lr}")
-    if args.sample < 0:
-        raise MinilmError(f"--sample must be >= 0, got {args.sample}")
+    if not 0 <= args.dropout < 1:
+        raise MinilmError(f"--dropout must be in [0, 1), got {args.dropout}")
+    if args.sample < 0 or args.classes < 0:
+        raise MinilmError("--sample and --classes must be >= 0")
     return args
+
+
+def output_classes(args: argparse.Namespace, counts: np.ndarray) -> tuple[int, ...]:
+    """Class bounds for a class output (() for the full softmax); counts (V,) of the targets."""
+    V = counts.size
+    if args.output == "full" or (args.output == "auto" and V <= CLASS_OUTPUT_ABOVE):
+        return ()
+    n_classes = args.classes or round(np.sqrt(V))
+    return tuple(frequency_classes(counts, n_classes).tolist())
 
 
 def main() -> None:
     args = parse_args()
     out = ensure_dir(args.out)
-    corpus = load_corpus(args.corpus, min_count=args.min_count, specials=SPECIALS)
+    corpus = load_corpus(args.corpus, args.min_count, args.max_vocab, specials=SPECIALS)
     vocab, splits = corpus.vocab, corpus.splits
     V, bos, eos = len(vocab), vocab.bos, vocab.eos
+    counts = np.bincount(splits["train"].ids, minlength=V)
+    counts[eos] += splits["train"].n_sentences  # every sentence ends in a </s> target
+    bounds = output_classes(args, counts)
 
     def examples(split: str, shuffle: bool, seed: int = args.seed) -> NgramBatches:
         return NgramBatches(
@@ -76,10 +109,14 @@ def main() -> None:
 
     def split_perplexity(params: dict, split: str) -> float:
         source = examples(split, shuffle=False)
-        nll = sum(nplm.nll_sum(params, b["context"], b["target"]) for b in source.epoch(0))
+        nll = sum(
+            nplm.nll_sum(params, b["context"], b["target"], bounds=bounds)
+            for b in source.epoch(0)
+        )
         return perplexity(nll, source.n_examples)
 
-    cfg = nplm.Config(V, args.context, args.dim, args.hidden, args.direct)
+    output = "class" if bounds else "full"
+    cfg = nplm.Config(V, args.context, args.dim, args.hidden, args.direct, output, bounds)
     params = nplm.init_params(cfg, np.random.default_rng(args.seed))
     # The best parameters so far live in the loop's `state`, so checkpoints keep them too.
     state: dict[str, np.ndarray] = {"best_valid": np.array(np.inf)}
@@ -111,8 +148,11 @@ def main() -> None:
         desc="nplm",
     )
     batches = examples("train", shuffle=True)
+    if args.dropout > 0:  # each batch carries its dropout seed: resume draws the same masks
+        batches = DropoutSeeds(batches, args.seed)
+    cpu_start = time.process_time()
     history = train(
-        nplm.loss_and_grads,
+        functools.partial(nplm.loss_and_grads, bounds=bounds, dropout=args.dropout),
         params,
         batches,
         Adam(lr=args.lr),
@@ -121,10 +161,17 @@ def main() -> None:
         on_epoch_end=on_epoch_end,
         probe=probe,
     )
+    train_cpu_seconds = time.process_time() - cpu_start  # includes the epoch-end evaluations
     if "best/C" in state:  # keep the epoch with the best valid perplexity
         params.update({k: state[f"best/{k}"] for k in params})
 
-    metrics = {"train_tokens": int(splits["train"].n_tokens), "seed": args.seed}
+    metrics = {
+        "train_tokens": int(splits["train"].n_tokens),
+        "output": output,
+        "n_classes": max(len(bounds) - 1, 0),
+        "train_cpu_seconds": train_cpu_seconds,  # all threads: honest on a shared machine
+        "seed": args.seed,
+    }
     if "valid" in splits:
         metrics["valid_perplexity"] = float(state["best_valid"])
     if "test" in splits:
@@ -143,14 +190,12 @@ def main() -> None:
     if args.sample:
         rng = np.random.default_rng(args.seed)
         start = np.full(args.context, bos)
-        sentences = [
-            " ".join(vocab.itos[i] for i in nplm.sample(params, rng, start, 40, eos) if i != eos)
-            for _ in range(args.sample)
-        ]
+        draws = [nplm.sample(params, rng, start, 40, eos, bounds) for _ in range(args.sample)]
+        sentences = [" ".join(vocab.itos[i] for i in ids if i != eos) for ids in draws]
         write_text(out / "samples.txt", "\n".join(sentences) + "\n")
         print("\n".join(sentences))
 
-    config = {"model": "nplm", **vars(args)}
+    config = {"model": "nplm", **vars(args), "class_bounds": list(bounds)}
     write_run(out, vocab.itos, params["C"], params, vocab, metrics, history, config, title="NPLM")
     summary = [f"nplm: {history.train_seconds:.0f}s"]
     for key in (

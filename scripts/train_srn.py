@@ -2,6 +2,12 @@
 
     python scripts/train_srn.py --out runs/srn                           # bundled world corpus
     python scripts/train_srn.py --corpus corpus/elman --out runs/elman --onehot
+    python scripts/train_srn.py --corpus /data/real_text --out runs/real --epochs 1
+
+Real vocabularies: above CLASS_OUTPUT_ABOVE words (--output auto) the output layer is Mikolov's
+class-factored softmax (minilm/layers/class_softmax.py), the RNNLM's own speed-up: ~sqrt(V)
+classes of equal unigram mass, an exact distribution at ~2 sqrt(V) scores per word instead of
+V, so perplexities stay exact. --max-vocab caps the vocabulary (the rest becomes <unk>).
 
 Writes into --out every file of README.md, where vectors.txt holds each word's *mean hidden
 state* over all its occurrences (Elman's analysis), plus input_vectors.txt (the input
@@ -14,6 +20,8 @@ category_purity / coarse_category_purity when the corpus folder has a categories
 from __future__ import annotations
 
 import argparse
+import functools
+import time
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +32,7 @@ from minilm.data.corpus import TokenStream, load_corpus
 from minilm.errors import ArgumentParser, MinilmError, run_cli, seed_arg
 from minilm.evaluate import category_purity, category_r_precision, perplexity, read_categories
 from minilm.io import ensure_dir, write_text
+from minilm.layers.class_softmax import frequency_classes
 from minilm.models import srn
 from minilm.models.ngram import kneser_ney_baselines, with_eos
 from minilm.optim import Adam
@@ -34,6 +43,7 @@ from minilm.vectors import KeyedVectors
 
 SPECIALS = ("<unk>", "<bos>", "</s>")  # </s> ends every sentence; <bos> is the n-gram padding
 MAX_DENDROGRAM_WORDS = 60
+CLASS_OUTPUT_ABOVE = 5000  # --output auto: the full softmax up to this many words, then classes
 
 
 def parse_args() -> argparse.Namespace:
@@ -52,19 +62,36 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--lr", type=float, default=5e-3, help="Adam learning rate (decayed linearly)")
     ap.add_argument("--clip", type=float, default=5.0, help="max global gradient norm (0 = off)")
     ap.add_argument("--min-count", type=int, default=1, help="rarer words become <unk>")
+    ap.add_argument("--max-vocab", type=int, default=30000, help="keep the most frequent words")
+    ap.add_argument(
+        "--output",
+        choices=("auto", "full", "class"),
+        default="auto",
+        help=f"softmax over V, class-factored, or auto: class above {CLASS_OUTPUT_ABOVE} words",
+    )
+    ap.add_argument("--classes", type=int, default=0, help="word classes (0 = sqrt(V))")
     ap.add_argument("--sample", type=int, default=0, metavar="N", help="generate N sentences")
     ap.add_argument("--checkpoint-every", type=int, default=0, help="steps (0 = end only)")
     ap.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
     args = ap.parse_args()
-    for name in ("epochs", "dim", "hidden", "bptt", "batch_size", "min_count"):
+    for name in ("epochs", "dim", "hidden", "bptt", "batch_size", "min_count", "max_vocab"):
         if getattr(args, name) < 1:
             flag = "--" + name.replace("_", "-")
             raise MinilmError(f"{flag} must be >= 1, got {getattr(args, name)}")
     if not args.lr > 0:
         raise MinilmError(f"--lr must be > 0, got {args.lr}")
-    if args.sample < 0:
-        raise MinilmError(f"--sample must be >= 0, got {args.sample}")
+    if args.sample < 0 or args.classes < 0:
+        raise MinilmError("--sample and --classes must be >= 0")
     return args
+
+
+def output_classes(args: argparse.Namespace, counts: np.ndarray) -> tuple[int, ...]:
+    """Class bounds for a class output (() for the full softmax); counts (V,) of the targets."""
+    V = counts.size
+    if args.output == "full" or (args.output == "auto" and V <= CLASS_OUTPUT_ABOVE):
+        return ()
+    n_classes = args.classes or round(np.sqrt(V))
+    return tuple(frequency_classes(counts, n_classes).tolist())
 
 
 def next_word_pairs(stream: TokenStream, eos: int) -> tuple[np.ndarray, np.ndarray]:
@@ -87,15 +114,19 @@ def categories_file(paths: dict[str, Path]) -> Path | None:
 def main() -> None:
     args = parse_args()
     out = ensure_dir(args.out)
-    corpus = load_corpus(args.corpus, min_count=args.min_count, specials=SPECIALS)
+    corpus = load_corpus(args.corpus, args.min_count, args.max_vocab, specials=SPECIALS)
     vocab, splits = corpus.vocab, corpus.splits
     V, bos, eos = len(vocab), vocab.bos, vocab.eos
+    counts = np.bincount(splits["train"].ids, minlength=V)
+    counts[eos] += splits["train"].n_sentences  # every sentence ends in a </s> target
+    bounds = output_classes(args, counts)
 
     def split_perplexity(params: dict, split: str) -> float:
         inputs, targets = next_word_pairs(splits[split], eos)
-        return perplexity(srn.nll_sum(params, inputs, targets), targets.size)
+        return perplexity(srn.nll_sum(params, inputs, targets, bounds=bounds), targets.size)
 
-    cfg = srn.Config(V, args.dim, args.hidden, args.onehot)
+    output = "class" if bounds else "full"
+    cfg = srn.Config(V, args.dim, args.hidden, args.onehot, output, bounds)
     params = srn.init_params(cfg, np.random.default_rng(args.seed))
     # The carried hidden state and the best parameters so far: checkpointed by the loop.
     state: dict[str, np.ndarray] = {"best_valid": np.array(np.inf)}
@@ -122,8 +153,9 @@ def main() -> None:
         desc="srn",
     )
     batches = StreamBatches(splits["train"], args.batch_size, args.bptt, args.seed, eos_id=eos)
+    cpu_start = time.process_time()
     history = train(
-        lambda p, b: srn.loss_and_grads(p, b, state),
+        functools.partial(srn.loss_and_grads, state=state, bounds=bounds),
         params,
         batches,
         Adam(lr=args.lr),
@@ -131,10 +163,17 @@ def main() -> None:
         state=state,
         on_epoch_end=on_epoch_end,
     )
+    train_cpu_seconds = time.process_time() - cpu_start  # includes the epoch-end evaluations
     if "best/W_hh" in state:  # keep the epoch with the best valid perplexity
         params.update({k: state[f"best/{k}"] for k in params})
 
-    metrics = {"train_tokens": int(splits["train"].n_tokens), "seed": args.seed}
+    metrics = {
+        "train_tokens": int(splits["train"].n_tokens),
+        "output": output,
+        "n_classes": max(len(bounds) - 1, 0),
+        "train_cpu_seconds": train_cpu_seconds,  # all threads: honest on a shared machine
+        "seed": args.seed,
+    }
     if "valid" in splits:
         metrics["valid_perplexity"] = float(state["best_valid"])
     if "test" in splits:
@@ -171,14 +210,12 @@ def main() -> None:
 
     if args.sample:
         rng = np.random.default_rng(args.seed)
-        sentences = [
-            " ".join(vocab.itos[i] for i in srn.sample(params, rng, eos, 40, eos) if i != eos)
-            for _ in range(args.sample)
-        ]
+        draws = [srn.sample(params, rng, eos, 40, eos, bounds) for _ in range(args.sample)]
+        sentences = [" ".join(vocab.itos[i] for i in ids if i != eos) for ids in draws]
         write_text(out / "samples.txt", "\n".join(sentences) + "\n")
         print("\n".join(sentences))
 
-    config = {"model": "srn", **vars(args)}
+    config = {"model": "srn", **vars(args), "class_bounds": list(bounds)}
     write_run(out, vocab.itos, means, params, vocab, metrics, history, config, title="SRN")
     summary = [f"srn: {history.train_seconds:.0f}s"]
     for key in (

@@ -150,3 +150,90 @@ def test_script_bad_option_is_one_line_error(tmp_path):
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert result.stderr.strip().startswith("error:") and "Traceback" not in result.stderr
+
+
+def tiny_class(seed=0, V=11, N=6):
+    """An NPLM with a class-factored output: 4 classes, one of them a single word."""
+    bounds = (0, 3, 4, 8, 11)
+    cfg = nplm.Config(V, 3, 4, 5, output="class", class_bounds=bounds, dtype="float64")
+    rng = np.random.default_rng(seed)
+    params = nplm.init_params(cfg, rng)
+    for k in params:
+        params[k] = rng.standard_normal(params[k].shape) * 0.5
+    context = rng.integers(0, V, size=(N, 3))
+    context[0] = [2, 2, 2]
+    target = rng.integers(0, V, size=N)
+    target[:2] = 3  # the one-word class, twice
+    return cfg, params, {"context": context, "target": target}
+
+
+@pytest.mark.parametrize("N", [1, 6])
+def test_class_output_gradients(N):
+    cfg, params, batch = tiny_class(N=N)
+    errors = check_loss(lambda p, b: nplm.loss_and_grads(p, b, cfg.class_bounds), params, batch)
+    assert set(errors) == {"C", "H", "d", "U", "b", "U_c", "b_c"}
+    assert max(errors.values()) < GRAD_TOL, errors
+
+
+def test_class_output_is_a_normalised_distribution_and_nll_matches_loss():
+    cfg, params, batch = tiny_class()
+    lp = nplm.log_probs(params, batch["context"], cfg.class_bounds)
+    np.testing.assert_allclose(np.exp(lp).sum(axis=1), 1.0, atol=1e-13)
+    nll = nplm.nll_sum(params, batch["context"], batch["target"], chunk=4, bounds=cfg.class_bounds)
+    expected = -lp[np.arange(6), batch["target"]].sum()
+    assert nll == pytest.approx(expected, rel=1e-12)
+    loss, _ = nplm.loss_and_grads(params, batch, cfg.class_bounds)
+    assert loss == pytest.approx(expected / 6, rel=1e-12)
+
+
+def test_class_output_overfits_one_small_batch():
+    V = 30
+    bounds = (0, 5, 12, 20, 30)
+    cfg = nplm.Config(V, context=3, dim=8, hidden=32, output="class", class_bounds=bounds)
+    rng = np.random.default_rng(2)
+    params = nplm.init_params(cfg, rng)
+    batch = {"context": rng.integers(0, V, size=(16, 3)), "target": rng.integers(0, V, size=16)}
+    opt = Adam(lr=0.01)
+    first = nplm.loss_and_grads(params, batch, bounds)[0]
+    for _ in range(300):
+        loss, grads = nplm.loss_and_grads(params, batch, bounds)
+        opt.step(params, grads)
+    assert first > 3.0 and loss < 0.05
+
+
+def test_class_output_config_errors():
+    with pytest.raises(MinilmError):
+        nplm.Config(10, output="class", class_bounds=(0, 5, 9))  # does not reach V
+    with pytest.raises(MinilmError):
+        nplm.Config(10, output="class", class_bounds=(0, 5, 10), direct=True)
+    with pytest.raises(MinilmError):
+        nplm.Config(10, output="sampled")
+
+
+@pytest.mark.parametrize("output", ["full", "class"])
+def test_dropout_gradients_with_fixed_masks(output):
+    if output == "class":
+        cfg, params, batch = tiny_class()
+        bounds = cfg.class_bounds
+    else:
+        _, params, batch = tiny(True)
+        bounds = None
+    N = batch["context"].shape[0]
+    masks = nplm.dropout_masks((N, 12, 5), 0.3, np.random.default_rng(4))
+    assert masks["x"].mean() < 1 and masks["a"].mean() < 1  # something is dropped
+
+    def loss_fn(p, b):
+        return nplm.loss_and_grads(p, b, bounds, dropout=0.3, masks=masks)
+
+    errors = check_loss(loss_fn, params, batch)
+    assert max(errors.values()) < GRAD_TOL, errors
+
+
+def test_dropout_masks_come_from_the_batch_seed():
+    _, params, batch = tiny(False)
+    with pytest.raises(MinilmError):
+        nplm.loss_and_grads(params, batch, dropout=0.5)
+    seeded = {**batch, "dropout_seed": np.array([0, 1, 2])}
+    a = nplm.loss_and_grads(params, seeded, dropout=0.5)[0]
+    assert a == nplm.loss_and_grads(params, seeded, dropout=0.5)[0]
+    assert a != nplm.loss_and_grads(params, batch)[0]

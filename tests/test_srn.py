@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from minilm.gradcheck import check_loss
+from minilm.layers.class_softmax import class_log_probs
 from minilm.models import srn
 from minilm.optim import Adam
 
@@ -177,3 +178,63 @@ def test_interrupted_and_resumed_training_is_bit_identical(tmp_path):
     resumed = run(tmp_path / "b", resume=True)
     for k in whole:
         np.testing.assert_array_equal(whole[k], resumed[k])
+
+
+BOUNDS = (0, 2, 3, 6, 9)  # 4 classes of the 9 words; class 1 is the single word 2
+
+
+def tiny_class(onehot, N=3, T=5, V=9, seed=0):
+    cfg = srn.Config(V, 4, 6, onehot, output="class", class_bounds=BOUNDS, dtype="float64")
+    rng = np.random.default_rng(seed)
+    params = srn.init_params(cfg, rng)
+    for k in params:
+        params[k] = rng.standard_normal(params[k].shape) * 0.5
+    inputs = rng.integers(0, V, size=(N, T))
+    targets = rng.integers(0, V, size=(N, T))
+    targets[0, :2] = 2  # the one-word class, repeated
+    return params, {"inputs": inputs, "targets": targets}, rng
+
+
+@pytest.mark.parametrize("onehot", [False, True])
+@pytest.mark.parametrize("N,T", [(3, 5), (1, 1)])
+def test_class_output_gradients_with_a_carried_state(onehot, N, T):
+    params, batch, rng = tiny_class(onehot, N=N, T=T)
+    state = {}
+    previous = {k: rng.integers(0, 9, size=(N, T)) for k in ("inputs", "targets")}
+    srn.loss_and_grads(params, previous, state, BOUNDS)
+
+    def loss_fn(p, b):
+        return srn.loss_and_grads(p, b, {"h": state["h"].copy()}, BOUNDS)
+
+    errors = check_loss(loss_fn, params, batch)
+    assert {"W_hc", "b_c", "W_hy", "b_y"} <= set(errors)
+    assert max(errors.values()) < GRAD_TOL, errors
+
+
+def test_class_output_nll_is_exact_and_matches_the_loss():
+    params, batch, _ = tiny_class(False, N=1, T=7)
+    inputs, targets = batch["inputs"][0], batch["targets"][0]
+    nll = srn.nll_sum(params, inputs, targets, n_streams=1, T=7, bounds=BOUNDS)
+    loss, _ = srn.loss_and_grads(params, batch, None, BOUNDS)
+    assert nll == pytest.approx(7 * loss, rel=1e-12)
+    # the same sum from the whole factored distribution, which sums to 1
+    hs = srn.hidden_forward(params, inputs[None], np.zeros((1, 6)))[0][0]  # (T, H)
+    head = (params["W_hc"], params["b_c"], params["W_hy"], params["b_y"])
+    lp = class_log_probs(hs, *head, np.array(BOUNDS))
+    np.testing.assert_allclose(np.exp(lp).sum(axis=1), 1.0, atol=1e-13)
+    assert nll == pytest.approx(-lp[np.arange(7), targets].sum(), rel=1e-12)
+
+
+def test_class_output_overfits_one_small_batch():
+    V = 30
+    bounds = (0, 4, 10, 18, 30)
+    cfg = srn.Config(V, dim=8, hidden=32, output="class", class_bounds=bounds)
+    rng = np.random.default_rng(3)
+    params = srn.init_params(cfg, rng)
+    batch = {k: rng.integers(0, V, size=(4, 6)) for k in ("inputs", "targets")}
+    opt = Adam(lr=0.01)
+    first = srn.loss_and_grads(params, batch, None, bounds)[0]
+    for _ in range(300):
+        loss, grads = srn.loss_and_grads(params, batch, None, bounds)
+        opt.step(params, grads)
+    assert first > 3.0 and loss < 0.1

@@ -7,6 +7,8 @@ import functools
 import numpy as np
 import pytest
 
+from minilm import contextual
+from minilm.data import sentences
 from minilm.data.corpus import TokenStream
 from minilm.errors import MinilmError
 from minilm.gradcheck import check_loss, numerical_gradient, rel_error
@@ -20,8 +22,9 @@ GRAD_TOL = 1e-6
 PAD = 0
 
 
-def tiny(seed=0, N=3, T=5, V=9, layers=2, positions="learned", dropout=0.2):
+def tiny(seed=0, N=3, T=5, V=9, layers=2, positions="learned", dropout=0.2, output="full"):
     """A small float64 model with random (not init-scale) weights, padding, masking, dropout."""
+    bounds = (0, 1, 3, 4, V) if output == "class" else ()  # 4 classes, two of one word
     cfg = tf.Config(
         vocab_size=V,
         max_len=6,
@@ -31,6 +34,8 @@ def tiny(seed=0, N=3, T=5, V=9, layers=2, positions="learned", dropout=0.2):
         ffn=12,
         dropout=dropout,
         positions=positions,
+        output=output,
+        class_bounds=bounds,
         dtype="float64",
     )
     rng = np.random.default_rng(seed)
@@ -226,12 +231,12 @@ def test_too_long_sequences_are_refused():
 
 def test_pad_sentences_and_pair_batches():
     stream = TokenStream.from_sentences([[1, 2, 3], [4], [5, 6]])
-    ids, pad = tf.pad_sentences(stream, np.array([1, 0]), pad_id=0, max_len=2)
+    ids, pad = sentences.pad_sentences(stream, np.array([1, 0]), pad_id=0, max_len=2)
     np.testing.assert_array_equal(ids, [[4, 0], [1, 2]])  # cut to max_len
     np.testing.assert_array_equal(pad, [[False, True], [False, False]])
     a = TokenStream.from_sentences([[1, 2], [3], [4, 5, 6], [7]])
     b = TokenStream.from_sentences([[11], [13, 13], [14], [17, 17, 17]])
-    source = tf.PairBatches(a, b, batch_size=2, seed=0, pad_id=0, max_len=8)
+    source = sentences.PairBatches(a, b, batch_size=2, seed=0, pad_id=0, max_len=8)
     batches = list(source.epoch(0))
     assert len(batches) == source.steps_per_epoch == 2
     seen = set()
@@ -243,7 +248,7 @@ def test_pad_sentences_and_pair_batches():
             seen.add(int(x[i, 0]))
     assert seen == {1, 3, 4, 7}
     np.testing.assert_array_equal(batches[0]["inputs"], next(source.epoch(0))["inputs"])
-    wrapped = tf.DropoutSeeds(source, seed=5)
+    wrapped = sentences.DropoutSeeds(source, seed=5)
     np.testing.assert_array_equal(list(wrapped.epoch(3))[1]["dropout_seed"], [5, 3, 1])
 
 
@@ -297,9 +302,9 @@ def test_script_end_to_end(tmp_path):
 
 
 def test_sense_centroid_accuracy_and_candidates():
-    """The script's sense evaluation: a candidate whose vectors carry the sense scores 1, one
-    that carries only a nuisance (e.g. position) scores chance; the layer mean is a candidate."""
-    script = _script()
+    """The sense evaluation (minilm/contextual.py): a candidate whose vectors carry the sense
+    scores 1, one that carries only a nuisance (e.g. position) scores chance; the layer mean is
+    a candidate."""
     rng = np.random.default_rng(13)
     n, D = 200, 6
     sense = np.where(rng.random(n) < 0.5, "a", "b")
@@ -309,30 +314,16 @@ def test_sense_centroid_accuracy_and_candidates():
     )  # sense along axis 0
     bad = nuisance * np.eye(D)[1] + 5.0  # nothing about the sense
     v = np.stack([good, bad], axis=1)  # (n, K=2, D)
-    acc = script.centroid_accuracy(v[:100], sense[:100], v[100:], sense[100:])
+    acc = contextual.centroid_accuracy(v[:100], sense[:100], v[100:], sense[100:])
     assert acc[0] == 1.0 and abs(acc[1] - 0.5) < 0.2  # 100 test points: chance within 0.2
-    names, cand = script.sense_candidates(rng.standard_normal((4, 3, D)))  # L = 2
+    names, cand = contextual.sense_candidates(rng.standard_normal((4, 3, D)))  # L = 2
     assert names == ["layer 0", "layer 1", "layer 2", "mean of layers"] and cand.shape == (4, 4, D)
-
-
-def _script():
-    import importlib.util
-    import sys
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "scripts" / "train_transformer.py"
-    spec = importlib.util.spec_from_file_location("train_transformer_under_test", path)
-    script = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = script
-    spec.loader.exec_module(script)
-    return script
 
 
 def test_sentence_held_out_tells_recall_from_sense():
     """Vectors that only recall their sentence pass the plain centroid test when the test
     sentences were seen in training (each is part of its own sense's centroid), but fall to
     chance once their sentence is left out of the centroids; vectors that carry the sense don't."""
-    script = _script()
     rng = np.random.default_rng(5)
     n_sent, D = 40, 400  # 20 sentences per sense; random sentence vectors are ~orthogonal
     sentence_vec = rng.standard_normal((n_sent, D)) / np.sqrt(D)  # (S, D) unit-ish
@@ -345,15 +336,15 @@ def test_sentence_held_out_tells_recall_from_sense():
         v_fit = base[t_fit] + 0.01 * rng.standard_normal((t_fit.size, D))  # (n_fit, D)
         v_test = base[t_test] + 0.01 * rng.standard_normal((t_test.size, D))  # (n_test, D)
         s_fit, s_test = sentence_sense[t_fit], sentence_sense[t_test]
-        plain = script.centroid_accuracy(v_fit[:, None], s_fit, v_test[:, None], s_test)[0]
-        seen, held = script.sentence_held_out(v_fit, s_fit, texts[t_fit], v_test, s_test,
+        plain = contextual.centroid_accuracy(v_fit[:, None], s_fit, v_test[:, None], s_test)[0]
+        seen, held = contextual.sentence_held_out(v_fit, s_fit, texts[t_fit], v_test, s_test,
                                               texts[t_test])  # fmt: skip
         assert seen == 1.0 and plain == 1.0
         if with_sense:
             assert held == 1.0
         else:  # 40 coin flips: chance is 0.5, and 0.8 is > 3.5 standard deviations above it
             assert held < 0.8, held
-    unseen = script.sentence_held_out(v_fit, s_fit, texts[t_fit], v_test[:2], s_test[:2],
+    unseen = contextual.sentence_held_out(v_fit, s_fit, texts[t_fit], v_test[:2], s_test[:2],
                                       np.array(["new", "new"]))  # fmt: skip
     assert unseen == (0.0, 1.0)  # nothing to leave out: all centroids, and the sense is there
 
@@ -368,3 +359,59 @@ def test_encoder_on_selected_rows_equals_the_full_encoder_at_those_rows(dropout)
     some, _, _ = tf.encoder_forward(params, cfg, batch["inputs"], batch["pad_mask"], masks, rows)
     D = full.shape[-1]
     np.testing.assert_allclose(some.reshape(-1, D), full.reshape(-1, D)[rows], rtol=1e-12)
+
+
+@pytest.mark.parametrize("N,T", [(3, 5), (1, 1)])
+def test_class_output_gradients(N, T):
+    cfg, params, batch, masks = tiny(seed=6, N=N, T=T, output="class")
+    assert {"out_class.W", "out_class.b"} <= set(params)
+    assert_gradients_ok(mlm(cfg, masks), params, batch)
+
+
+def test_class_output_nll_is_exact_and_matches_the_loss():
+    cfg, params, batch, _ = tiny(seed=7, output="class", dropout=0.0)
+    loss, _ = tf.loss_and_grads(params, batch, cfg)
+    nll = tf.mlm_nll(params, cfg, batch)
+    assert nll.size == batch["loss_mask"].sum()
+    assert loss == pytest.approx(nll.mean(), rel=1e-12)
+    rows = np.flatnonzero(batch["loss_mask"])
+    hm, _, _ = tf.encoder_forward(params, cfg, batch["inputs"], batch["pad_mask"], rows=rows)
+    lp = tf.mlm_log_probs(params, cfg, hm)  # (M, V)
+    np.testing.assert_allclose(np.exp(lp).sum(axis=1), 1.0, atol=1e-13)
+    target = batch["targets"].reshape(-1)[rows]
+    np.testing.assert_allclose(nll, -lp[np.arange(rows.size), target], rtol=1e-12)
+    # the full head's nll is its cross-entropy too
+    cfg, params, batch, _ = tiny(seed=7, dropout=0.0)
+    loss, _ = tf.loss_and_grads(params, batch, cfg)
+    assert loss == pytest.approx(tf.mlm_nll(params, cfg, batch).mean(), rel=1e-12)
+
+
+def test_block_pair_gradients_and_backward_twice():
+    """block_forward/block_backward alone, on a few kept rows, against central differences."""
+    cfg, params, batch, masks = tiny(seed=8)
+    N, T = batch["inputs"].shape
+    flat = {k: m.reshape(N * T, cfg.dim) for k, m in masks.items()}
+    x = np.random.default_rng(9).standard_normal((N * T, cfg.dim))
+    rows = np.array([0, 4, 7])
+    dout = np.random.default_rng(10).standard_normal((rows.size, cfg.dim))
+
+    def f():
+        out, _ = tf.block_forward(x, params, "blocks.1.", 2, batch["pad_mask"], 0.2, flat, rows)
+        return float(np.sum(out * dout))
+
+    _, cache = tf.block_forward(x, params, "blocks.1.", 2, batch["pad_mask"], 0.2, flat, rows)
+    dx, grads = tf.block_backward(dout, cache)
+    dx2, _ = tf.block_backward(dout, cache)
+    np.testing.assert_array_equal(dx, dx2)
+    assert rel_error(dx, numerical_gradient(f, x)) < GRAD_TOL
+    for name in ("blocks.1.attn.W_qkv", "blocks.1.ffn.W_2", "blocks.1.ln1.gamma"):
+        assert rel_error(grads[name], numerical_gradient(f, params[name])) < GRAD_TOL, name
+
+
+def test_contrastive_loss_with_a_class_head_gives_every_parameter_a_gradient():
+    cfg, params, _, _ = tiny(seed=11, output="class", dropout=0.0)
+    rng = np.random.default_rng(12)
+    batch = {"inputs": rng.integers(1, 9, size=(4, 3)), "pad_mask": np.zeros((4, 3), bool)}
+    _, grads = tf.contrastive_loss_and_grads(params, batch, cfg)
+    assert set(grads) == set(params)
+    assert not np.any(grads["out_class.W"]) and not np.any(grads["out_class.b"])

@@ -22,7 +22,18 @@ and read in windows of T steps. The state at the end of one window is the h_0 of
 the network can carry information across windows, but it is a constant there: the gradient
 stops at the window boundary. The caller keeps that state in a dict (`state["h"]`).
 
-Shapes: N batch (streams), T time steps, D embedding, H hidden, V vocabulary.
+Class-factored output (`output="class"`, for real vocabularies; Mikolov et al. 2011, the
+RNNLM's own speed-up; minilm/layers/class_softmax.py): the words are cut into C classes of
+~equal unigram mass (contiguous id ranges, `bounds`) and
+
+    P(w_{t+1} | w_1..w_t) = softmax(h_t W_hc + b_c)[c(w)] * softmax_{j in c(w)}(h_t W_hy + b_y)[w]
+
+an exact distribution at ~C + V/C scores per target instead of V. Two parameters are added:
+
+    W_hc    (H, C)               hidden -> class weights   (only with output="class")
+    b_c     (C,)                 class biases
+
+Shapes: N batch (streams), T time steps, D embedding, H hidden, V vocabulary, C classes.
 A batch is {"inputs": (N, T) int, "targets": (N, T) int} (targets = inputs shifted by one),
 optionally "reset": True when the streams start afresh (StreamBatches, first batch of an epoch).
 """
@@ -35,6 +46,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from minilm.errors import MinilmError
+from minilm.layers.class_softmax import (
+    check_bounds,
+    class_log_probs,
+    class_nll,
+    class_softmax_backward,
+    class_softmax_forward,
+)
 from minilm.layers.core import (
     affine_backward,
     affine_forward,
@@ -50,6 +68,8 @@ from minilm.layers.recurrent import (
     rnn_forward,
 )
 
+OUTPUTS = ("full", "class")
+
 
 @dataclass
 class Config:
@@ -57,12 +77,18 @@ class Config:
     dim: int = 64  # D: input embedding size (unused with onehot)
     hidden: int = 128  # H: hidden (and context) units; Elman used 70 for the word task
     onehot: bool = False  # Elman's one-hot input instead of a learned embedding C
+    output: str = "full"  # "full" softmax over V, or "class": factored through word classes
+    class_bounds: tuple[int, ...] = ()  # output="class": class c = ids [bounds[c], bounds[c+1])
     dtype: str = "float32"  # float32 for training, float64 for gradient checks
 
     def __post_init__(self) -> None:
         for name in ("vocab_size", "dim", "hidden"):
             if getattr(self, name) < 1:
                 raise MinilmError(f"SRN {name} must be >= 1, got {getattr(self, name)}")
+        if self.output not in OUTPUTS:
+            raise MinilmError(f"SRN output must be one of {OUTPUTS}, got {self.output!r}")
+        if self.output == "class":
+            self.class_bounds = tuple(check_bounds(self.class_bounds, self.vocab_size).tolist())
 
 
 def init_params(cfg: Config, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -88,6 +114,10 @@ def init_params(cfg: Config, rng: np.random.Generator) -> dict[str, np.ndarray]:
     params["b_h"] = np.zeros(H, dtype=dt)
     params["W_hy"] = normal((H, V), 0.1 / np.sqrt(H))
     params["b_y"] = np.zeros(V, dtype=dt)
+    if cfg.output == "class":
+        n_classes = len(cfg.class_bounds) - 1
+        params["W_hc"] = normal((H, n_classes), 0.1 / np.sqrt(H))
+        params["b_c"] = np.zeros(n_classes, dtype=dt)
     return params
 
 
@@ -112,13 +142,14 @@ def loss_and_grads(
     params: dict[str, np.ndarray],
     batch: dict[str, np.ndarray],
     state: dict[str, np.ndarray] | None = None,
+    bounds: np.ndarray | None = None,
 ) -> tuple[float, dict[str, np.ndarray | tuple[np.ndarray, np.ndarray]]]:
     """Mean next-word cross-entropy over the window, and every parameter's gradient.
 
     `state["h"]` (N, H), when present, is the carried hidden state: read as h_0 (a constant,
     so the gradient is cut there) and replaced by this window's last state h_T.
     Without a state, or when the batch says `reset` (a new epoch: the streams jumped), the
-    window starts from zeros.
+    window starts from zeros. `bounds` (C+1,): the word classes of a class output (W_hc).
     """
     inputs, targets = batch["inputs"], batch["targets"]
     N, T = inputs.shape
@@ -127,18 +158,29 @@ def loss_and_grads(
     if state is not None and "h" in state and not batch.get("reset", False):
         h0 = state["h"]
     hs, (emb_cache, rnn_cache) = hidden_forward(params, inputs, h0)  # (N, T, H)
-    # (3) output scores                              y_t = h_t W_hy + b_y
+    grads = {}
     # All N*T positions as one (N*T, H) matrix: one large matmul, where (N, T, H) @ (H, V)
     # would run N separate (T, H) @ (H, V) products (measured 1.5x slower at V = 10000).
-    y, out_cache = affine_forward(hs.reshape(N * T, H), params["W_hy"], params["b_y"])  # (NT, V)
-    # (4) loss = mean over N*T positions of -ln softmax(y_t)[w_{t+1}]
-    loss, dy = softmax_cross_entropy(y, targets.reshape(N * T))  # (N*T, V)
+    hflat = hs.reshape(N * T, H)
+    if "W_hc" in params:
+        # (3c) + (4) class-factored output and loss: -ln P(c(w)|h_t) - ln P(w|c(w), h_t)
+        args = (params["W_hc"], params["b_c"], params["W_hy"], params["b_y"])
+        flat_targets = targets.reshape(N * T)
+        loss, out_cache = class_softmax_forward(hflat, *args, flat_targets, _bounds(bounds))
+        # backward (3c)-(4)
+        dhs, grads["W_hc"], grads["b_c"], grads["W_hy"], grads["b_y"] = class_softmax_backward(
+            1.0, out_cache
+        )
+    else:
+        # (3) output scores                              y_t = h_t W_hy + b_y
+        y, out_cache = affine_forward(hflat, params["W_hy"], params["b_y"])  # (N*T, V)
+        # (4) loss = mean over N*T positions of -ln softmax(y_t)[w_{t+1}]
+        loss, dy = softmax_cross_entropy(y, targets.reshape(N * T))  # (N*T, V)
+        # backward (3): the same W_hy at every step, summed inside affine_backward
+        dhs, grads["W_hy"], grads["b_y"] = affine_backward(dy, out_cache)  # (N*T, H)
     if state is not None:
         state["h"] = hs[:, -1].copy()  # carried forward; the graph is not
 
-    grads = {}
-    # backward (3): the same W_hy at every step, summed inside affine_backward
-    dhs, grads["W_hy"], grads["b_y"] = affine_backward(dy, out_cache)  # (N*T, H)
     dhs = dhs.reshape(N, T, H)
     if "C" in params:
         # backward (2a): through time; dh0 would go to the previous window: cut
@@ -176,23 +218,48 @@ def _stream_windows(
         yield pos[:, s : s + T], valid[:, s : s + T], hs
 
 
+def token_nll(
+    params: dict[str, np.ndarray],
+    inputs: np.ndarray,
+    targets: np.ndarray,
+    n_streams: int = 64,
+    T: int = 64,
+    bounds: np.ndarray | None = None,
+) -> np.ndarray:
+    """-ln P(targets[i] | inputs[..i]) for every position of a sequence: (L,) float64.
+
+    inputs/targets (L,) int. A class output scores each target through its own class only
+    (exact, ~C + V/C per target).
+    """
+    out = np.zeros(targets.shape[0], dtype=np.float64)
+    for pos, valid, hs in _stream_windows(params, inputs, n_streams, T):
+        at = pos[valid]  # (n,) the real positions of this window
+        h = hs[valid]  # (n, H)
+        if "W_hc" in params:
+            args = (params["W_hc"], params["b_c"], params["W_hy"], params["b_y"])
+            out[at] = class_nll(h, *args, targets[at], _bounds(bounds))
+            continue
+        lp = log_softmax(affine_forward(h, params["W_hy"], params["b_y"])[0])  # (n, V)
+        out[at] = -lp[np.arange(at.size), targets[at]]
+    return out
+
+
 def nll_sum(
     params: dict[str, np.ndarray],
     inputs: np.ndarray,
     targets: np.ndarray,
     n_streams: int = 64,
     T: int = 64,
+    bounds: np.ndarray | None = None,
 ) -> float:
     """Sum of -ln P(targets[i] | inputs[..i]) over a sequence; inputs/targets (L,) int."""
-    total = 0.0
-    for pos, valid, hs in _stream_windows(params, inputs, n_streams, T):
-        N, Tw, H = hs.shape
-        y = affine_forward(hs.reshape(N * Tw, H), params["W_hy"], params["b_y"])[0]
-        lp = log_softmax(y).reshape(N, Tw, -1)  # (N, T, V)
-        tgt = targets[np.minimum(pos, targets.shape[0] - 1)]  # (N, T)
-        picked = np.take_along_axis(lp, tgt[..., None], axis=-1)[..., 0]  # (N, T)
-        total -= float(np.sum(picked[valid], dtype=np.float64))
-    return total
+    return float(token_nll(params, inputs, targets, n_streams, T, bounds).sum())
+
+
+def _bounds(bounds: np.ndarray | None) -> np.ndarray:
+    if bounds is None:
+        raise MinilmError("this SRN has a class output: pass its class bounds (cfg.class_bounds)")
+    return np.asarray(bounds)
 
 
 def mean_hidden_states(
@@ -223,6 +290,7 @@ def sample(
     start: int,
     n_tokens: int,
     stop_id: int | None = None,
+    bounds: np.ndarray | None = None,
 ) -> np.ndarray:
     """Generate up to n_tokens ids, feeding each sampled word back in; stop after stop_id."""
     H = params["W_hh"].shape[0]
@@ -231,8 +299,12 @@ def sample(
     for _ in range(n_tokens):  # sequential: the next input is the word just drawn
         hs, _ = hidden_forward(params, np.array([[w]]), h)
         h = hs[:, -1]
-        logits = affine_forward(h, params["W_hy"], params["b_y"])[0]
-        p = np.exp(log_softmax(logits)[0].astype(np.float64))
+        if "W_hc" in params:
+            args = (params["W_hc"], params["b_c"], params["W_hy"], params["b_y"])
+            lp = class_log_probs(h, *args, _bounds(bounds))  # (1, V)
+        else:
+            lp = log_softmax(affine_forward(h, params["W_hy"], params["b_y"])[0])
+        p = np.exp(lp[0].astype(np.float64))
         w = int(rng.choice(p.shape[0], p=p / p.sum()))
         out.append(w)
         if w == stop_id:

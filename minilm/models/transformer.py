@@ -31,25 +31,32 @@ add, feed-forward net and final LayerNorm also run on ~15% of the positions.
     blocks.l.ffn.W_2, b_2        (F, D)
     ln_f.gamma/beta              (D,)      final LayerNorm
     out_bias           c         (V,)      output bias of the masked-LM head
+    out_class.W, out_class.b     (D, C)    class scores of a class-factored head (output="class")
+
+A block is the pair `block_forward` / `block_backward`; the encoder runs L of them.
+
+Real vocabularies: with output="class" the head is Mikolov's class-factored softmax
+(minilm/layers/class_softmax.py), P(w | h) = softmax(h W_class + b_class)[c(w)] *
+softmax_{j in c(w)}(h E_j^T + c_j)[w], still tied to E and still an exact distribution, at
+~C + V/C scores per masked position instead of V.
 
 Shapes: N batch, T time, D model width, F feed-forward width, V vocabulary, L layers, h heads,
-M masked positions in the batch. A batch (minilm.data.batchers.MLMBatches) is {"inputs" (N, T),
-"targets" (N, T), "pad_mask" (N, T) True = padding, "loss_mask" (N, T) True = predicted}.
+M masked positions in the batch, C word classes. A batch (minilm.data.batchers.MLMBatches) is
+{"inputs" (N, T), "targets" (N, T), "pad_mask" (N, T) True = padding, "loss_mask" (N, T)
+True = predicted}.
 
 Dropout sits on the embeddings and on each residual branch (not on the attention weights). Its
 masks come from an explicit generator: `np.random.default_rng(batch["dropout_seed"])` - a seed
-the batch source adds (`DropoutSeeds`), so a resumed run draws the very same masks - or are
-passed in (`masks=`, e.g. fixed masks in gradient checks).
+the batch source adds (`DropoutSeeds` in minilm/data/sentences.py), so a resumed run draws the
+very same masks - or are passed in (`masks=`, e.g. fixed masks in gradient checks).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
-from minilm.data.corpus import TokenStream
 from minilm.errors import MinilmError
 from minilm.layers.attention import (
     attention_backward,
@@ -59,6 +66,13 @@ from minilm.layers.attention import (
     position_backward,
     position_forward,
     sinusoidal_positions,
+)
+from minilm.layers.class_softmax import (
+    check_bounds,
+    class_log_probs,
+    class_nll,
+    class_softmax_backward,
+    class_softmax_forward,
 )
 from minilm.layers.core import (
     affine_backward,
@@ -72,9 +86,10 @@ from minilm.layers.core import (
     layernorm_forward,
     scatter_add_rows,
 )
-from minilm.layers.losses import softmax_cross_entropy
+from minilm.layers.losses import log_softmax, softmax_cross_entropy
 
 POSITIONS = ("learned", "sinusoidal")
+OUTPUTS = ("full", "class")
 
 
 @dataclass
@@ -87,6 +102,8 @@ class Config:
     ffn: int = 256  # F: feed-forward hidden width (4 D as in the paper)
     dropout: float = 0.1  # drop probability on embeddings and residual branches
     positions: str = "learned"  # "learned" (BERT) or "sinusoidal" (Vaswani, no parameters)
+    output: str = "full"  # masked-LM head: "full" softmax over V, or "class"-factored
+    class_bounds: tuple[int, ...] = ()  # output="class": class c = ids [bounds[c], bounds[c+1])
     dtype: str = "float32"  # float32 for training, float64 for gradient checks
 
     def __post_init__(self) -> None:
@@ -101,6 +118,10 @@ class Config:
             raise MinilmError(f"--dropout must be in [0, 1), got {self.dropout}")
         if self.positions not in POSITIONS:
             raise MinilmError(f"--positions must be one of {POSITIONS}, got {self.positions!r}")
+        if self.output not in OUTPUTS:
+            raise MinilmError(f"--output must be one of {OUTPUTS}, got {self.output!r}")
+        if self.output == "class":
+            self.class_bounds = tuple(check_bounds(self.class_bounds, self.vocab_size).tolist())
 
 
 def init_params(cfg: Config, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -145,6 +166,9 @@ def init_params(cfg: Config, rng: np.random.Generator) -> dict[str, np.ndarray]:
             p + "ffn.b_2": zeros(D),
         }
     params |= {"ln_f.gamma": ones(D), "ln_f.beta": zeros(D), "out_bias": zeros(V)}
+    if cfg.output == "class":
+        n_classes = len(cfg.class_bounds) - 1
+        params |= {"out_class.W": normal((D, n_classes), 0.02), "out_class.b": zeros(n_classes)}
     return params
 
 
@@ -185,6 +209,86 @@ def _dropout(x: np.ndarray, p: float, masks: dict | None, site: str):
 # ---------------------------------------------------------------------------------------------
 
 
+def block_forward(
+    x: np.ndarray,
+    params: dict[str, np.ndarray],
+    prefix: str,
+    n_heads: int,
+    pad_mask: np.ndarray,
+    p_drop: float = 0.0,
+    masks: dict[str, np.ndarray] | None = None,
+    rows: np.ndarray | None = None,
+) -> tuple[np.ndarray, tuple]:
+    """One pre-LayerNorm encoder block on the residual stream x (N*T, D) -> (x_out, cache).
+
+        x = x + Drop(Attn(LN_1(x), pad_mask))
+        x = x + Drop(W_2 GELU(W_1 LN_2(x) + b_1) + b_2)
+
+    `prefix` names the block's parameters ("blocks.0."); pad_mask (N, T) True = padding;
+    masks: flat dropout keep-masks {site: (N*T, D)}, None = no dropout. `rows` (M,): keep only
+    those positions after the attention (everything later is position-wise), x_out (M, D).
+    """
+    N, T = pad_mask.shape
+    D = x.shape[1]
+    # (a) attention branch                                 x = x + Drop(Attn(LN_1(x)))
+    a, ln1 = layernorm_forward(x, params[prefix + "ln1.gamma"], params[prefix + "ln1.beta"])
+    att, att_cache = attention_forward(
+        a.reshape(N, T, D),
+        params[prefix + "attn.W_qkv"],
+        params[prefix + "attn.b_qkv"],
+        params[prefix + "attn.W_o"],
+        params[prefix + "attn.b_o"],
+        n_heads,
+        pad_mask,
+    )  # (N, T, D)
+    att = att.reshape(N * T, D)
+    if rows is not None:  # from here on every step is position-wise: keep the wanted rows
+        x, att = x[rows], att[rows]  # (M, D)
+        masks = None if masks is None else {k: m[rows] for k, m in masks.items()}
+    att, drop1 = _dropout(att, p_drop, masks, prefix + "attn")
+    x = x + att
+    # (b) feed-forward branch                               x = x + Drop(W_2 GELU(W_1 LN_2(x)))
+    f, ln2 = layernorm_forward(x, params[prefix + "ln2.gamma"], params[prefix + "ln2.beta"])
+    z, fc1 = affine_forward(f, params[prefix + "ffn.W_1"], params[prefix + "ffn.b_1"])  # (., F)
+    g, gelu_cache = gelu_forward(z)  # (., F)
+    y, fc2 = affine_forward(g, params[prefix + "ffn.W_2"], params[prefix + "ffn.b_2"])  # (., D)
+    y, drop2 = _dropout(y, p_drop, masks, prefix + "ffn")
+    x += y  # x is a fresh sum (x + att above): updating it in place saves a temporary
+    cache = (prefix, ln1, att_cache, drop1, ln2, fc1, gelu_cache, fc2, drop2, rows, (N, T, D))
+    return x, cache
+
+
+def block_backward(dx: np.ndarray, cache: tuple) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Backward of `block_forward`, (b) then (a): dx_out -> (dx_in (N*T, D), the block's grads).
+
+    dx has the shape of the forward's x_out: (N*T, D), or (M, D) when `rows` was given.
+    """
+    p, ln1, att_cache, drop1, ln2, fc1, gelu_cache, fc2, drop2, rows, (N, T, D) = cache
+    grads: dict[str, np.ndarray] = {}
+    # (b) x_out = x_mid + y: dx flows to x_mid unchanged and into the branch as dy
+    dy = dropout_backward(dx, drop2) if drop2 is not None else dx
+    dg, grads[p + "ffn.W_2"], grads[p + "ffn.b_2"] = affine_backward(dy, fc2)  # (., F)
+    dz = gelu_backward(dg, gelu_cache)  # (., F)
+    df, grads[p + "ffn.W_1"], grads[p + "ffn.b_1"] = affine_backward(dz, fc1)  # (., D)
+    dx_ln2, grads[p + "ln2.gamma"], grads[p + "ln2.beta"] = layernorm_backward(df, ln2)
+    dx = dx + dx_ln2  # x_mid feeds both the residual and LN_2: the two gradients add
+    # (a) x_mid = x_in + att
+    datt = dropout_backward(dx, drop1) if drop1 is not None else dx
+    if rows is not None:
+        # forward gathered rows `rows` (each once): scatter back, the other rows get 0
+        dx_all, datt_all = np.zeros((N * T, D), dx.dtype), np.zeros((N * T, D), dx.dtype)
+        dx_all[rows], datt_all[rows] = dx, datt
+        dx, datt = dx_all, datt_all
+    da, dW_qkv, db_qkv, dW_o, db_o = attention_backward(datt.reshape(N, T, D), att_cache)
+    grads[p + "attn.W_qkv"], grads[p + "attn.b_qkv"] = dW_qkv, db_qkv
+    grads[p + "attn.W_o"], grads[p + "attn.b_o"] = dW_o, db_o
+    dx_ln1, grads[p + "ln1.gamma"], grads[p + "ln1.beta"] = layernorm_backward(
+        da.reshape(N * T, D), ln1
+    )
+    dx += dx_ln1  # x_in feeds both the residual and LN_1 (in place: dx is ours alone)
+    return dx, grads
+
+
 def encoder_forward(
     params: dict[str, np.ndarray],
     cfg: Config,
@@ -208,7 +312,7 @@ def encoder_forward(
     N, T = ids.shape
     if T > cfg.max_len:
         raise MinilmError(f"sequence length {T} exceeds max_len {cfg.max_len}; raise --max-len")
-    D, p_drop = cfg.dim, cfg.dropout
+    D, p_drop, L = cfg.dim, cfg.dropout, cfg.n_layers
     # The residual stream is kept as one (N*T, D) matrix: every position-wise layer is then a
     # single large BLAS call (a 3-D array @ W runs one small matrix product per sequence).
     flat_masks = None if masks is None else {k: m.reshape(N * T, D) for k, m in masks.items()}
@@ -223,46 +327,21 @@ def encoder_forward(
     # (2) embedding dropout
     x, drop_cache = _dropout(x, p_drop, flat_masks, "emb")
     states = [x.reshape(N, T, D)]
-    # (3) L pre-LayerNorm blocks
+    # (3) L pre-LayerNorm blocks; the last one keeps only `rows` after its attention
     block_caches = []
-    for layer in range(cfg.n_layers):
-        p = f"blocks.{layer}."
-        # (3a) attention branch                            x = x + Drop(Attn(LN_1(x)))
-        a, ln1 = layernorm_forward(x, params[p + "ln1.gamma"], params[p + "ln1.beta"])
-        att, att_cache = attention_forward(
-            a.reshape(N, T, D),
-            params[p + "attn.W_qkv"],
-            params[p + "attn.b_qkv"],
-            params[p + "attn.W_o"],
-            params[p + "attn.b_o"],
-            cfg.n_heads,
-            pad_mask,
-        )  # (N, T, D)
-        att = att.reshape(N * T, D)
-        keep, site_masks = None, flat_masks
-        if rows is not None and layer == cfg.n_layers - 1:
-            # from here on every step is position-wise: keep only the rows the head reads
-            keep = rows
-            x, att = x[rows], att[rows]  # (M, D)
-            if flat_masks is not None:
-                site_masks = {k: m[rows] for k, m in flat_masks.items()}
-        att, drop1 = _dropout(att, p_drop, site_masks, p + "attn")
-        x = x + att
-        # (3b) feed-forward branch                          x = x + Drop(W_2 GELU(W_1 LN_2(x)))
-        f, ln2 = layernorm_forward(x, params[p + "ln2.gamma"], params[p + "ln2.beta"])
-        z, fc1 = affine_forward(f, params[p + "ffn.W_1"], params[p + "ffn.b_1"])  # (N*T, F)
-        g, gelu_cache = gelu_forward(z)  # (N*T, F)
-        y, fc2 = affine_forward(g, params[p + "ffn.W_2"], params[p + "ffn.b_2"])  # (N*T, D)
-        y, drop2 = _dropout(y, p_drop, site_masks, p + "ffn")
-        x += y  # x is a fresh sum (x + att above): updating it in place saves a temporary
+    for layer in range(L):
+        keep = rows if layer == L - 1 else None
+        x, block_cache = block_forward(
+            x, params, f"blocks.{layer}.", cfg.n_heads, pad_mask, p_drop, flat_masks, keep
+        )
         states.append(x if keep is not None else x.reshape(N, T, D))
-        block_caches.append((ln1, att_cache, drop1, ln2, fc1, gelu_cache, fc2, drop2, keep))
+        block_caches.append(block_cache)
     # (4) final LayerNorm                                   h = LN_f(x)
     h, lnf = layernorm_forward(x, params["ln_f.gamma"], params["ln_f.beta"])  # (N*T or M, D)
     if rows is None:
         h = h.reshape(N, T, D)
     states[-1] = h
-    cache = (cfg, emb_cache, pos_cache, drop_cache, block_caches, lnf, (N, T, D))
+    cache = (emb_cache, pos_cache, drop_cache, block_caches, lnf, (N, T, D))
     return h, states, cache
 
 
@@ -273,39 +352,14 @@ def encoder_backward(dh: np.ndarray, cache: tuple) -> tuple[dict[str, np.ndarray
     Returns (grads of every encoder parameter, dtok_emb_lookup) - the embedding gradient of the
     *lookup* path only, (V, D) dense; the caller adds the tied output path, if any, to it.
     """
-    cfg, emb_cache, pos_cache, drop_cache, block_caches, lnf, (N, T, D) = cache
+    emb_cache, pos_cache, drop_cache, block_caches, lnf, (N, T, D) = cache
     grads: dict[str, np.ndarray] = {}
     # backward (4): h = LN_f(x)
-    dx, grads["ln_f.gamma"], grads["ln_f.beta"] = layernorm_backward(
-        dh.reshape(-1, D), lnf
-    )  # (N*T or M, D)
+    dx, grads["ln_f.gamma"], grads["ln_f.beta"] = layernorm_backward(dh.reshape(-1, D), lnf)
     # backward (3): blocks in reverse order
-    for layer in reversed(range(cfg.n_layers)):
-        p = f"blocks.{layer}."
-        ln1, att_cache, drop1, ln2, fc1, gelu_cache, fc2, drop2, keep = block_caches[layer]
-        # (3b) x_out = x_mid + y: dx flows to x_mid unchanged and into the branch as dy
-        dy = dropout_backward(dx, drop2) if drop2 is not None else dx
-        dg, grads[p + "ffn.W_2"], grads[p + "ffn.b_2"] = affine_backward(dy, fc2)  # (N*T, F)
-        dz = gelu_backward(dg, gelu_cache)  # (N*T, F)
-        df, grads[p + "ffn.W_1"], grads[p + "ffn.b_1"] = affine_backward(dz, fc1)  # (N*T, D)
-        dx_ln2, grads[p + "ln2.gamma"], grads[p + "ln2.beta"] = layernorm_backward(df, ln2)
-        dx += dx_ln2  # x_mid feeds both the residual and LN_2: the two gradients add
-        # (3a) x_mid = x_in + att
-        datt = dropout_backward(dx, drop1) if drop1 is not None else dx
-        if keep is not None:
-            # forward gathered rows `keep` (each once): scatter back, the other rows get 0
-            dx_all, datt_all = np.zeros((N * T, D), dx.dtype), np.zeros((N * T, D), dx.dtype)
-            dx_all[keep], datt_all[keep] = dx, datt
-            dx, datt = dx_all, datt_all
-        da, dW_qkv, db_qkv, dW_o, db_o = attention_backward(
-            datt.reshape(N, T, D), att_cache
-        )  # (N, T, D)
-        grads[p + "attn.W_qkv"], grads[p + "attn.b_qkv"] = dW_qkv, db_qkv
-        grads[p + "attn.W_o"], grads[p + "attn.b_o"] = dW_o, db_o
-        dx_ln1, grads[p + "ln1.gamma"], grads[p + "ln1.beta"] = layernorm_backward(
-            da.reshape(N * T, D), ln1
-        )
-        dx += dx_ln1  # x_in feeds both the residual and LN_1 (in place: dx is ours alone)
+    for block_cache in reversed(block_caches):
+        dx, block_grads = block_backward(dx, block_cache)  # (N*T, D)
+        grads |= block_grads
     # backward (2): embedding dropout
     dx = dropout_backward(dx, drop_cache) if drop_cache is not None else dx
     dx = dx.reshape(N, T, D)
@@ -356,16 +410,23 @@ def loss_and_grads(
     # asking for these rows only skips ~85% of the last block's position-wise work)
     rows = np.flatnonzero(loss_mask)  # (M,) flat indices, row-major = the order of h[loss_mask]
     hm, _, enc_cache = encoder_forward(params, cfg, ids, pad_mask, masks, rows)  # (M, D)
-    # (6) tied output projection                            logits = h_m E^T + c
-    logits = hm @ E.T  # (M, V)
-    logits += c  # in place: no second (M, V) temporary
-    # (7) loss = mean over masked positions of -ln softmax(logits)[target]
-    loss, dlogits = softmax_cross_entropy(logits, targets.reshape(-1)[rows])  # (M, V)
-
-    # backward (6): logits = hm E^T + c
-    dhm = dlogits @ E  # (M, D)
-    dtok_emb_output = dlogits.T @ hm  # (V, D): E used as the output projection
-    dout_bias = dlogits.sum(axis=0)  # (V,)
+    target = targets.reshape(-1)[rows]  # (M,)
+    if cfg.output == "class":
+        # (6c)-(7) class-factored head, word weights tied to E: -ln P(c(w)|h) - ln P(w|c(w), h)
+        head = (params["out_class.W"], params["out_class.b"], E.T, c)
+        loss, head_cache = class_softmax_forward(hm, *head, target, np.array(cfg.class_bounds))
+        dhm, dW_class, db_class, dE_T, dout_bias = class_softmax_backward(1.0, head_cache)
+        dtok_emb_output = dE_T.T  # (V, D)
+    else:
+        # (6) tied output projection                            logits = h_m E^T + c
+        logits = hm @ E.T  # (M, V)
+        logits += c  # in place: no second (M, V) temporary
+        # (7) loss = mean over masked positions of -ln softmax(logits)[target]
+        loss, dlogits = softmax_cross_entropy(logits, target)  # (M, V)
+        # backward (6): logits = hm E^T + c
+        dhm = dlogits @ E  # (M, D)
+        dtok_emb_output = dlogits.T @ hm  # (V, D): E used as the output projection
+        dout_bias = dlogits.sum(axis=0)  # (V,)
     # backward (5)-(1): the encoder scatters dhm back to the masked positions itself
     grads, dtok_emb_lookup = encoder_backward(dhm, enc_cache)
     # E is used twice - looked up at the bottom and projected onto at the top: sum both paths
@@ -373,7 +434,18 @@ def loss_and_grads(
     dtok_emb_lookup += dtok_emb_output
     grads["tok_emb"] = dtok_emb_lookup
     grads["out_bias"] = dout_bias
+    if cfg.output == "class":
+        grads["out_class.W"], grads["out_class.b"] = dW_class, db_class
     return float(loss), grads
+
+
+def mlm_log_probs(params: dict[str, np.ndarray], cfg: Config, hm: np.ndarray) -> np.ndarray:
+    """ln P(token | masked context) over the whole vocabulary (M, V) from head inputs hm (M, D)."""
+    E, c = params["tok_emb"], params["out_bias"]
+    if cfg.output == "class":
+        head = (params["out_class.W"], params["out_class.b"], E.T, c)
+        return class_log_probs(hm, *head, np.array(cfg.class_bounds))
+    return log_softmax(hm @ E.T + c)
 
 
 def mlm_predictions(
@@ -382,8 +454,23 @@ def mlm_predictions(
     """The most likely token (M,) at each masked position of the batch (evaluation mode)."""
     rows = np.flatnonzero(batch["loss_mask"])  # only the masked positions are scored
     hm, _, _ = encoder_forward(params, cfg, batch["inputs"], batch["pad_mask"], rows=rows)
-    logits = hm @ params["tok_emb"].T + params["out_bias"]  # (M, V)
-    return logits.argmax(axis=1)
+    return mlm_log_probs(params, cfg, hm).argmax(axis=1)
+
+
+def mlm_nll(params: dict[str, np.ndarray], cfg: Config, batch: dict[str, np.ndarray]) -> np.ndarray:
+    """-ln P(target | the corrupted sentence) at each masked position (M,), float64.
+
+    exp(mean) over a split is the masked-token *pseudo*-perplexity: each prediction sees the
+    words on both sides of the gap, so it is not comparable with a left-to-right perplexity.
+    """
+    rows = np.flatnonzero(batch["loss_mask"])
+    target = batch["targets"].reshape(-1)[rows]
+    hm, _, _ = encoder_forward(params, cfg, batch["inputs"], batch["pad_mask"], rows=rows)
+    if cfg.output == "class":
+        head = (params["out_class.W"], params["out_class.b"], params["tok_emb"].T)
+        return class_nll(hm, *head, params["out_bias"], target, np.array(cfg.class_bounds))
+    lp = mlm_log_probs(params, cfg, hm)  # (M, V)
+    return -lp[np.arange(target.size), target].astype(np.float64)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -412,38 +499,6 @@ def sentence_vectors(
 ) -> np.ndarray:
     """Mean of one layer's hidden states over each sentence's valid tokens: (N, D)."""
     return masked_mean_forward(encode(params, cfg, ids, pad_mask)[layer], pad_mask)[0]
-
-
-def pad_sentences(
-    stream: TokenStream, which: np.ndarray, pad_id: int, max_len: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Sentences `which` of a stream as a padded batch: (ids (N, T), pad_mask (N, T)).
-
-    Sentences longer than max_len are cut to their first max_len tokens; T is the longest
-    (cut) length. Built with one gather, no loop over sentences.
-    """
-    which = np.asarray(which, dtype=np.int64)
-    begin = stream.offsets[which]
-    length = np.minimum(stream.offsets[which + 1] - begin, max_len)  # (N,)
-    T = max(1, int(length.max(initial=0)))
-    t = np.arange(T)
-    real = t[None, :] < length[:, None]  # (N, T)
-    ids = np.where(real, stream.ids[np.where(real, begin[:, None] + t, 0)], pad_id)
-    return ids, ~real
-
-
-def iter_padded(
-    stream: TokenStream, batch_size: int, pad_id: int, max_len: int
-) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """All sentences of a stream in order, batch by batch: (sentence indices, ids, pad_mask).
-
-    Sentences are sorted by length within the whole stream first, so a batch carries little
-    padding; the indices say which sentences a batch holds.
-    """
-    order = np.argsort(stream.lengths, kind="stable")
-    for start in range(0, order.size, batch_size):
-        which = order[start : start + batch_size]
-        yield (which, *pad_sentences(stream, which, pad_id, max_len))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -507,7 +562,8 @@ def contrastive_loss_and_grads(
     """InfoNCE loss of mean-pooled sentence vectors and the gradient of every parameter.
 
     batch: {"inputs" (2N, T), "pad_mask" (2N, T)}: rows 0..N-1 are sentences a_i, rows N..2N-1
-    their paraphrases b_i (`PairBatches`). out_bias is not used here; its gradient is 0.
+    their paraphrases b_i (`PairBatches`). The masked-LM head (out_bias, out_class.*) is not
+    used here; its gradient is 0.
     """
     ids, pad_mask = batch["inputs"], batch["pad_mask"]
     N2, T = ids.shape
@@ -525,60 +581,10 @@ def contrastive_loss_and_grads(
     dh = masked_mean_backward(ds, pool_cache)  # (2N, T, D)
     grads, dtok_emb_lookup = encoder_backward(dh, enc_cache)
     grads["tok_emb"] = dtok_emb_lookup  # no output projection in this loss: one path only
-    grads["out_bias"] = np.zeros_like(params["out_bias"])
+    for name in ("out_bias", "out_class.W", "out_class.b"):  # the masked-LM head: unused here
+        if name in params:
+            grads[name] = np.zeros_like(params[name])
     return loss, grads
-
-
-class PairBatches:
-    """Batches of paraphrase pairs for `contrastive_loss_and_grads` (a BatchSource).
-
-    a, b: TokenStreams with one sentence per pair (sentence i of a pairs with sentence i of b).
-    Each epoch the pairs are shuffled; a batch stacks its a's over its b's, padded together:
-    {"inputs" (2N, T), "pad_mask" (2N, T), "n_tokens"}. The last, smaller batch is dropped,
-    because the loss needs negatives and a batch of one pair has none.
-    """
-
-    def __init__(
-        self, a: TokenStream, b: TokenStream, batch_size: int, seed: int, pad_id: int, max_len: int
-    ):
-        if a.n_sentences != b.n_sentences:
-            raise MinilmError(f"{a.n_sentences} sentences pair with {b.n_sentences}; need equal")
-        if batch_size < 2 or a.n_sentences < batch_size:
-            raise MinilmError(
-                f"contrastive batches need 2 <= batch size <= pairs ({a.n_sentences}); "
-                f"got {batch_size}: lower --contrastive-batch-size or add pairs"
-            )
-        self.n_pairs, self.batch_size, self.seed = a.n_sentences, batch_size, seed
-        self.pad_id, self.max_len = pad_id, max_len
-        # one stream: pair i is sentence i (its a) and sentence n_pairs + i (its b)
-        self.both = TokenStream(
-            np.concatenate([a.ids, b.ids]), np.concatenate([a.offsets, b.offsets[1:] + a.n_tokens])
-        )
-        self.steps_per_epoch = a.n_sentences // batch_size
-
-    def epoch(self, epoch: int) -> Iterator[dict]:
-        order = np.random.default_rng([self.seed, epoch]).permutation(self.n_pairs)
-        for step in range(self.steps_per_epoch):
-            which = order[step * self.batch_size : (step + 1) * self.batch_size]
-            rows = np.concatenate([which, which + self.n_pairs])  # a's, then their b's
-            ids, pad_mask = pad_sentences(self.both, rows, self.pad_id, self.max_len)
-            yield {"inputs": ids, "pad_mask": pad_mask, "n_tokens": int((~pad_mask).sum())}
-
-
-class DropoutSeeds:
-    """Wrap a BatchSource so every batch carries `dropout_seed` = [seed, epoch, step].
-
-    The dropout masks of a step then depend only on the run's seed and the step's position,
-    never on how many random numbers were drawn before - a resumed run draws the same masks.
-    """
-
-    def __init__(self, source, seed: int):
-        self.source, self.seed = source, seed
-        self.steps_per_epoch = source.steps_per_epoch
-
-    def epoch(self, epoch: int) -> Iterator[dict]:
-        for step, batch in enumerate(self.source.epoch(epoch)):
-            yield {**batch, "dropout_seed": np.array([self.seed, epoch, step], dtype=np.int64)}
 
 
 def retrieval_recall_at_1(a: np.ndarray, b: np.ndarray) -> float:
