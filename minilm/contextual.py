@@ -27,6 +27,7 @@ from minilm.data.text import read_lines, tokenize
 from minilm.evaluate import anisotropy
 from minilm.layers.core import scatter_add_rows
 from minilm.models import transformer as tf
+from minilm.truth import read_paraphrases
 
 EVAL_BATCH = 256  # sentences per evaluation batch
 
@@ -79,21 +80,6 @@ def contextual_means(params, cfg, stream, tokens) -> tuple[np.ndarray, np.ndarra
         sums += scatter_add_rows(ids[valid], h[valid].astype(np.float64), V)
         counts += np.bincount(ids[valid], minlength=V)
     return sums / np.maximum(counts, 1)[:, None], counts
-
-
-def read_senses(path: Path) -> list[tuple[str, int, int, str, str]]:
-    """senses.tsv rows (split, line, token index, word, sense); `#` lines are comments.
-
-    Note: minilm/lab.py has the same reader; the two are to be merged into one truth-file
-    module (minilm/truth.py) that this one will then import.
-    """
-    rows = []
-    for line in read_lines(path):
-        if line.startswith("#") or not line.strip():
-            continue
-        split, ln, i, word, sense = line.split("\t")
-        rows.append((split, int(ln), int(i), word, sense))
-    return rows
 
 
 def occurrence_vectors(params, cfg, corpus, tokens, split, occurrences) -> np.ndarray:
@@ -287,11 +273,8 @@ def layer_anisotropy(params, cfg, stream, tokens, seed, n_sentences=2000) -> dic
 def read_pairs(path: Path, corpus: Corpus, tokens: Tokens) -> dict[str, tuple]:
     """paraphrases.tsv -> {split: (a stream, b stream)} in model tokens."""
     raw = defaultdict(lambda: ([], []))
-    for line in read_lines(path):
-        if line.startswith("#") or not line.strip():
-            continue
-        split, a, b = line.split("\t")
-        for side, text in zip(raw[split], (a, b), strict=True):
+    for row in read_paraphrases(path):
+        for side, text in zip(raw[row.split], (row.a, row.b), strict=True):
             side.append(corpus.vocab.encode(tokenize(text)))
     return {
         split: tuple(tokens.stream(TokenStream.from_sentences(s))[0] for s in sides)

@@ -48,6 +48,7 @@ from minilm.layers.class_softmax import frequency_classes
 from minilm.models import transformer as tf
 from minilm.optim import AdamW
 from minilm.runs import write_run
+from minilm.truth import read_senses
 from minilm.train import History, TrainConfig, train
 from minilm.vectors import KeyedVectors
 
@@ -197,7 +198,7 @@ def evaluate(args, cfg, params, corpus, tokens, streams, out) -> dict:
             contextual_kv, folder / "categories.tsv"
         )
     if (folder / "senses.tsv").exists():
-        senses = contextual.read_senses(folder / "senses.tsv")
+        senses = read_senses(folder / "senses.tsv")
         metrics |= contextual.sense_metrics(params, cfg, corpus, tokens, senses, args.seed)
     return metrics
 
