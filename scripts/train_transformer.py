@@ -48,8 +48,8 @@ from minilm.layers.class_softmax import frequency_classes
 from minilm.models import transformer as tf
 from minilm.optim import AdamW
 from minilm.runs import write_run
-from minilm.truth import read_senses
 from minilm.train import History, TrainConfig, train
+from minilm.truth import read_senses
 from minilm.vectors import KeyedVectors
 
 SPECIALS = ("<unk>", "<pad>", "<mask>")
