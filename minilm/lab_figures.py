@@ -302,9 +302,10 @@ def plot_static_contextual(occurrences: dict, model_metrics: dict, path: Path) -
         ax.scatter(star[0], star[1], marker="*", s=260, color="black", edgecolor="white",
                    label="the one static point (mean of its train occurrences)")
         ax.axvline(0, color="0.3", ls="--", lw=1)
-        title = f"'{word}' ({occ.representation}): {side:.2f} on their sense's side of x = 0"
+        title = (f"'{word}' ({occ.representation}): {side:.2f} of the {occ.split} occurrences "
+                 "on their sense's side")
         if word in acc:
-            title += f"\nsense accuracy contextual {acc[word]:.2f}"
+            title += f"\nsense accuracy (test) contextual {acc[word]:.2f}"
             if word in static:
                 title += f", static {static[word]:.2f}"
         ax.set_title(title, fontsize=8)
