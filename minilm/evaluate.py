@@ -445,19 +445,21 @@ def evaluate_bias(
     if not pairs or len(keep) < 3:
         return None
     used, skews = [words[i] for i in keep], planted[keep]
-    sets = {"pairs": pairs} | ({"he-she": [("he", "she")]} if "he" in kv and "she" in kv else {})
+    sets = {"definitional": pairs}
+    if "he" in kv and "she" in kv:
+        sets["he-she"] = [("he", "she")]  # the contrast
     male, female = [a for a, _ in pairs], [b for _, b in pairs]
     found = directions.skew_measures(kv, used, skews, sets, male, female, rng)
     proj, he_she = (
         directions.projections(kv, used, directions.definitional_direction(kv, sets[name]))
         if name in sets else None
-        for name in ("pairs", "he-she")
+        for name in ("definitional", "he-she")
     )
     weat = found["weat"] or {}
     return {
-        "pearson": found["pairs"]["pairs"]["pearson"],
+        "pearson": found["pairs"]["definitional"]["pearson"],
         "spearman": spearman(proj, skews),
-        "pc1_share": found["pairs"]["pairs"]["pc1_share"],
+        "pc1_share": found["pairs"]["definitional"]["pc1_share"],
         "pearson_he_she": found["pairs"].get("he-she", {}).get("pearson"),
         "weat_d": weat.get("effect_size"),
         "weat_p": weat.get("p_value"),
