@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from minilm import directions
 from minilm.errors import MinilmError
 from minilm.truth import (  # noqa: F401  (read_* re-exported: `evaluate.read_analogies` works)
     BUNDLED_WORLD,
@@ -414,14 +415,64 @@ def bias_correlation(
     }
 
 
-def evaluate_bias(kv: KeyedVectors, path: str | os.PathLike) -> dict:
-    """bias_correlation of the occupations of bias.tsv against their planted he-share, plus the
-    Pearson correlation with the share measured in the training text (`pearson_measured`)."""
+# WEAT's permutation test draws from a generator seeded with this constant (when the
+# re-partitions are too many to enumerate), so a table's bias figures are reproducible.
+WEAT_SEED = 0
+
+
+def evaluate_bias(
+    kv: KeyedVectors,
+    path: str | os.PathLike,
+    pairs: list[tuple[str, str]],
+    rng: np.random.Generator,
+) -> dict | None:
+    """Does the skew planted in bias.tsv (each occupation's he-share) show in the vectors?
+
+    `pairs` are definitional pairs, male word first (the world's gendered nouns: man/woman,
+    king/queen, ...); those the table lacks are dropped. Main figure (`pearson`, `spearman`):
+    the occupations' cosines with the first principal component of the pairs
+    (`directions.definitional_direction`, Bolukbasi et al. 2016) against the planted share, with
+    that component's variance share (`pc1_share`). `pearson_he_she` is the single he - she
+    direction, kept as the contrast: on the world corpus it is the wrong ruler (see
+    docs/bias-findings.md). `weat_d`, `weat_p`: WEAT (Caliskan et al. 2017) of the occupations
+    planted above 0.5 against those below, attributes = the pairs' male and female words; the
+    permutation test uses `rng` only when re-partitions are too many to enumerate.
+    None when no pair or fewer than three occupations are in the vocabulary.
+    """
     words, measured, planted = read_bias(path)
-    result = bias_correlation(kv, words, planted)
+    pairs = [(a, b) for a, b in pairs if a in kv and b in kv]
     keep = [i for i, w in enumerate(words) if w in kv]
-    result["pearson_measured"] = pearson(np.array(result["projections"]), measured[keep])
-    return result
+    if not pairs or len(keep) < 3:
+        return None
+    used, skews = [words[i] for i in keep], planted[keep]
+    sets = {"definitional": pairs}
+    if "he" in kv and "she" in kv:
+        sets["he-she"] = [("he", "she")]  # the contrast
+    male, female = [a for a, _ in pairs], [b for _, b in pairs]
+    found = directions.skew_measures(kv, used, skews, sets, male, female, rng)
+    proj, he_she = (
+        directions.projections(kv, used, directions.definitional_direction(kv, sets[name]))
+        if name in sets else None
+        for name in ("definitional", "he-she")
+    )
+    weat = found["weat"] or {}
+    return {
+        "pearson": found["pairs"]["definitional"]["pearson"],
+        "spearman": spearman(proj, skews),
+        "pc1_share": found["pairs"]["definitional"]["pc1_share"],
+        "pearson_he_she": found["pairs"].get("he-she", {}).get("pearson"),
+        "weat_d": weat.get("effect_size"),
+        "weat_p": weat.get("p_value"),
+        "pearson_measured": pearson(proj, measured[keep]),
+        "pairs": [list(p) for p in pairs],
+        "n_pairs": len(pairs),
+        "words": used,
+        "projections": proj.tolist(),
+        "projections_he_she": None if he_she is None else he_she.tolist(),
+        "skews": skews.tolist(),
+        "n_used": len(used),
+        "n_oov": len(words) - len(used),
+    }
 
 
 def perplexity(total_nll: float, n_tokens: int) -> float:
@@ -518,7 +569,10 @@ def category_figures(kv: KeyedVectors, path: Path) -> dict:
     }
 
 
-BIAS_KEYS = ("pearson", "spearman", "words", "projections", "skews", "n_used")
+BIAS_KEYS = (
+    "pearson", "spearman", "pc1_share", "pearson_he_she", "weat_d", "weat_p", "n_pairs",
+    "words", "projections", "projections_he_she", "skews", "n_used",
+)
 
 
 def evaluate_vectors(
@@ -526,10 +580,12 @@ def evaluate_vectors(
     files: dict[str, Path],
     rng: np.random.Generator,
     example: Analogy | None = None,
+    gender_pairs: list[tuple[str, str]] | None = None,
 ) -> dict:
     """Every figure of one vector table on the ground truth in `files` (a `Truth`'s files):
-    `evaluate_embedding`'s, category details, anisotropy, the he-she bias, an example analogy.
-    A figure whose file is absent is left out."""
+    `evaluate_embedding`'s, category details, anisotropy, an example analogy, and the bias of
+    bias.tsv on the direction of `gender_pairs` (the corpus' definitional pairs, male word
+    first; `evaluate_bias`). A figure whose file or words are absent is left out."""
     m: dict = {"vocab_size": len(kv), "dim": kv.dim}
     m |= evaluate_embedding(kv, {n: p for n, p in files.items() if n != "categories.tsv"})
     if (path := files.get("categories.tsv")) is not None:
@@ -539,7 +595,8 @@ def evaluate_vectors(
     aniso = anisotropy(kv.vectors, rng, n_pairs=5000)
     m["anisotropy"] = aniso["mean_cosine"]
     m["anisotropy_centred"] = aniso["mean_cosine_centred"]
-    if (path := files.get("bias.tsv")) is not None and "he" in kv and "she" in kv:
-        bias = evaluate_bias(kv, path)
-        m["bias"] = {k: bias[k] for k in BIAS_KEYS}
+    if (path := files.get("bias.tsv")) is not None and gender_pairs:
+        bias = evaluate_bias(kv, path, gender_pairs, np.random.default_rng(WEAT_SEED))
+        if bias is not None:
+            m["bias"] = {k: bias[k] for k in BIAS_KEYS}
     return m

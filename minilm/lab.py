@@ -11,7 +11,8 @@ Steps, in order, each in its own module:
    and the others go on; the lab exits non-zero at the end.
 3. **Evaluate** (`minilm.evaluate`, `minilm.lab_contextual`). Every model's vectors are loaded
    and scored in this process with one protocol on the corpus' ground truth (`minilm.truth`):
-   category purity, analogies under both protocols, similarity, anisotropy, the he-she bias.
+   category purity, analogies under both protocols, similarity, anisotropy, and the planted gender
+   skew on the direction of the world's gendered noun pairs (docs/bias-findings.md).
 4. **Plot and report** (`minilm.lab_figures`, `minilm.lab_report`). The figures take the data
    gathered here; `OUT/report.md` fills every number in from this run's `OUT/metrics.json`.
 
@@ -36,6 +37,7 @@ import numpy as np
 from minilm import evaluate as ev
 from minilm import lab_figures, lab_report
 from minilm.data.text import read_lines, resolve_corpus, tokenize
+from minilm.data.world import GENDER_PAIRS
 from minilm.errors import MinilmError
 from minilm.io import ensure_dir, load_npz, write_json, write_text
 from minilm.lab_contextual import contextual_occurrences
@@ -47,6 +49,9 @@ from minilm.vectors import KeyedVectors
 ELMAN_CORPUS = REPO / "corpus" / "elman"
 QUICK_SENTENCES = 3000  # --quick's generated world: train ~2,700 sentences, ~24k tokens
 QUICK_ELMAN_SENTENCES = 3000
+# The bias figure's definitional pairs: the gendered nouns (man/woman, king/queen, ...), not
+# he/she, whose contexts are not the occupations' (docs/bias-findings.md).
+BIAS_PAIRS = [(male, female) for male, female, _, _ in GENDER_PAIRS]
 
 
 # ---- the corpora -----------------------------------------------------------------------------
@@ -204,7 +209,7 @@ def evaluate_runs(
             section |= {"status": "ok", "of_model": vs.model}
             section |= {k: parent.get(k) for k in ("train_seconds", "peak_memory_mib")}
         section["label"] = vs.label
-        section |= ev.evaluate_vectors(vs.kv, truth.files, rng, example)
+        section |= ev.evaluate_vectors(vs.kv, truth.files, rng, example, BIAS_PAIRS)
     return metrics, sets
 
 
@@ -253,8 +258,6 @@ def figure_inputs(
     if sets and ctx_run is not None:
         inp.occurrences = contextual_occurrences(ctx_run.out, truth)
         inp.contextual_model = ctx_run.spec.name
-        if (ctx_path := ctx_run.out / "contextual_vectors.txt").exists():
-            inp.type_vectors = KeyedVectors.load(ctx_path)
     inp.curves = [(r.spec.label, training_losses(r)) for r in runs if r.ok]
     inp.perplexities = perplexity_rows(runs, models)
     return inp

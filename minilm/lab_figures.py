@@ -5,8 +5,9 @@
 3. similarity heatmaps of one word list
 4. analogy accuracy per section, both protocols
 5. anisotropy per model and per transformer layer, before and after mean-centring
-6. bias: projection on he - she against the planted skew
-7. static vs contextual: a polysemous word's occurrences coloured by sense, and its one point
+6. bias: projection on the gendered noun pairs' direction (and he - she) against the
+   planted skew
+7. static vs contextual: a polysemous word's occurrences on its sense axis, and its one point
 8. training curves, and the language models' perplexities against Kneser-Ney
 
 `draw_all` draws what the inputs allow and returns the figures, a note per skipped figure (and
@@ -25,6 +26,7 @@ import numpy as np
 
 from minilm import plots
 from minilm.cluster import linkage
+from minilm.directions import SenseAxes, project_on_sense_axis, sense_axis, sense_axis_labels
 from minilm.lab_models import VectorSet
 from minilm.project import pca, procrustes, trustworthiness, tsne
 from minilm.vectors import KeyedVectors
@@ -56,8 +58,7 @@ class FigureInputs:
     categories: tuple[list[str], list[str]] | None = None  # categories.tsv (figure 1)
     has_analogies: bool = False  # analogies.txt was scored (figure 4)
     elman: ElmanInputs | None = None  # figure 2
-    occurrences: dict = field(default_factory=dict)  # figure 7: word -> (vectors, senses)
-    type_vectors: KeyedVectors | None = None  # figure 7: contextual_vectors.txt
+    occurrences: dict = field(default_factory=dict)  # figure 7: word -> WordOccurrences
     contextual_model: str | None = None  # figure 7: the model section of its sense accuracy
     curves: list[tuple[str, np.ndarray]] = field(default_factory=list)  # figure 8
     perplexities: dict[str, float] = field(default_factory=dict)  # figure 8: label -> test ppl
@@ -223,81 +224,98 @@ def plot_anisotropy(sets, metrics: dict, layers: dict[str, tuple], path: Path) -
 
 
 # ---- 6. bias ---------------------------------------------------------------------------------
+def _bias_title(label: str, b: dict) -> str:
+    title = f"{label}: r = {_pct(b.get('pearson'))}"
+    if b.get("weat_d") is not None:
+        title += f", WEAT d = {b['weat_d']:.2f} (p = {b['weat_p']:.3f})"
+    if b.get("pearson_he_she") is not None:
+        title += f"\nhe - she: r = {b['pearson_he_she']:.2f}"
+    return title
+
+
 def plot_bias(sets, metrics: dict, path: Path) -> Path:
+    """Per table: each occupation's cosine with the first principal component of the gendered
+    noun pairs (purple, with a fitted line) and with he - she (grey rings, the contrast) against
+    its planted he-share. Why the nouns and not he - she: docs/bias-findings.md."""
     with_bias = [s for s in sets if metrics[s.name].get("bias")]
-    fig, axes = _grid(len(with_bias), 3, 4.2, 3.6)
+    fig, axes = _grid(len(with_bias), 3, 4.2, 3.8)
     for ax, vs in zip(axes, with_bias, strict=False):
         b = metrics[vs.name]["bias"]
         x, y = np.array(b["skews"]), np.array(b["projections"])
-        ax.scatter(x, y, s=18, color="tab:purple")
+        if b.get("projections_he_she") is not None:
+            ax.scatter(x, b["projections_he_she"], s=18, facecolor="none", edgecolor="0.6",
+                       label="he - she (contrast)")
+        ax.scatter(x, y, s=18, color="tab:purple", label="gendered noun pairs")
         if len(x) >= 2 and np.ptp(x) > 0:
             slope, icpt = np.polyfit(x, y, 1)
             xs = np.array([x.min(), x.max()])
-            ax.plot(xs, slope * xs + icpt, color="0.4", lw=1)
+            ax.plot(xs, slope * xs + icpt, color="tab:purple", lw=1, alpha=0.6)
         # Name the two ends of the planted scale; the rest are dots.
         for i in {int(np.argmin(x)), int(np.argmax(x))}:
             ax.annotate(b["words"][i], (x[i], y[i]), xytext=(3, 3), textcoords="offset points",
                         fontsize=7)
         ax.axhline(0, color="0.7", lw=0.8)
-        r = b.get("pearson")
-        ax.set_title(f"{vs.label}: r = {_pct(r)}", fontsize=9)
+        ax.set_title(_bias_title(vs.label, b), fontsize=8)
         ax.set_xlabel("planted he-share (bias.tsv)", fontsize=8)
-        ax.set_ylabel("cos(occupation, he - she)", fontsize=8)
+        ax.set_ylabel("cos(occupation, PC1 of the gendered noun pairs)", fontsize=7)
+        ax.legend(fontsize=6, loc="upper left")
         ax.grid(alpha=0.3)
-    fig.suptitle("Occupations on the he - she direction vs the planted skew (Bolukbasi 2016)",
-                 fontsize=12)
+    fig.suptitle("Occupations on the gendered nouns' direction (Bolukbasi 2016 PCA) vs the "
+                 "planted skew; grey: he - she", fontsize=11)
     fig.tight_layout(rect=(0, 0, 1, 0.96))
     return plots.save_figure(fig, path)
 
 
 # ---- 7. static vs contextual -----------------------------------------------------------------
-def plot_static_contextual(
-    occurrences: dict[str, tuple[np.ndarray, list[str]]],
-    type_vectors: KeyedVectors | None,
-    model_metrics: dict,
-    path: Path,
-) -> Path:
-    """Per polysemous word: PCA of its occurrences' last-layer vectors coloured by sense (dot
-    area = how many occurrences share that vector), and the word's one type-level vector (its
-    mean over all training occurrences, the contextual_vectors.txt row) as a star."""
-    fig, axes = _grid(len(occurrences), 2, 5.0, 4.0)
+def sense_frame(occ) -> tuple[SenseAxes, np.ndarray, float]:
+    """(frame fitted on the train occurrences, (n, 2) drawn occurrences in it, the share of the
+    drawn occurrences on their own sense's side of x = 0). With cosine centroids x = 0 is the
+    nearest-centroid boundary, so that share is the sense accuracy of the run's metrics."""
+    frame = sense_axis(occ.fit, occ.fit_senses, metric="cosine")
+    Y = project_on_sense_axis(occ.vectors, frame)  # (n, 2)
+    right = np.array(occ.senses) == frame.senses[1]
+    return frame, Y, float(np.mean((Y[:, 0] > 0) == right))
+
+
+def plot_static_contextual(occurrences: dict, model_metrics: dict, path: Path) -> Path:
+    """Per polysemous word: its drawn occurrences' vectors (held-out when there are enough) on the
+    axis that separates its senses - the difference of the two sense centroids (by cosine) of
+    its train occurrences - against the largest remaining variance, coloured by sense (dot area
+    = how many occurrences share a vector). x = 0 (dashed) is the nearest-centroid boundary the
+    sense accuracy counts. The star is the one point a static table has: the mean of the word's
+    train occurrences."""
+    fig, axes = _grid(len(occurrences), 2, 5.0, 4.2)
     acc = model_metrics.get("sense_accuracy") or {}
     static = model_metrics.get("static_sense_accuracy") or {}
-    for ax, (word, (vecs, senses)) in zip(axes, occurrences.items(), strict=False):
-        have_type = type_vectors is not None and word in type_vectors
-        points = np.vstack([vecs, type_vectors[word][None]]) if have_type else vecs
-        Y = pca(points.astype(np.float64), 2)
-        names = sorted(set(senses))
-        colors = plots.category_colors(names)
-        sense_arr = np.array(senses)
-        for s in names:
+    for ax, (word, occ) in zip(axes, occurrences.items(), strict=False):
+        frame, Y, side = sense_frame(occ)
+        colors = plots.category_colors(list(frame.senses))
+        sense_arr = np.array(occ.senses)
+        for s in frame.senses:
             m = np.flatnonzero(sense_arr == s)
             # Repeated sentences give identical vectors: one dot each, its area the count.
             points, counts = np.unique(np.round(Y[m], 6), axis=0, return_counts=True)
-            ax.scatter(
-                points[:, 0],
-                points[:, 1],
-                s=12 + 10 * counts,
-                alpha=0.7,
-                color=colors[s],
-                edgecolor="white",
-                label=f"sense '{s}': {len(m)} occurrences, {len(points)} distinct",
-            )
-        if have_type:
-            ax.scatter(Y[-1, 0], Y[-1, 1], marker="*", s=260, color="black", edgecolor="white",
-                       label="the one static point (type mean)")
-        title = f"'{word}'"
+            ax.scatter(points[:, 0], points[:, 1], s=12 + 10 * counts, alpha=0.7,
+                       color=colors[s], edgecolor="white",
+                       label=f"'{s}': {len(m)} {occ.split} occurrences, {len(points)} distinct")
+        star = project_on_sense_axis(np.asarray(occ.fit).mean(axis=0)[None], frame)[0]
+        ax.scatter(star[0], star[1], marker="*", s=260, color="black", edgecolor="white",
+                   label="the one static point (mean of its train occurrences)")
+        ax.axvline(0, color="0.3", ls="--", lw=1)
+        title = (f"'{word}' ({occ.representation}): {side:.2f} of the {occ.split} occurrences "
+                 "on their sense's side")
         if word in acc:
-            title += f": sense accuracy contextual {acc[word]:.2f}"
+            title += f"\nsense accuracy (test) contextual {acc[word]:.2f}"
             if word in static:
                 title += f", static {static[word]:.2f}"
-        ax.set_title(title, fontsize=9)
-        ax.set_xlabel("PC 1", fontsize=8)
-        ax.set_ylabel("PC 2", fontsize=8)
-        ax.legend(fontsize=7, loc="best")
+        ax.set_title(title, fontsize=8)
+        xlabel, ylabel = sense_axis_labels(frame)
+        ax.set_xlabel(xlabel + " (cosine)", fontsize=7)
+        ax.set_ylabel(ylabel, fontsize=7)
+        ax.legend(fontsize=6, loc="best")
         ax.grid(alpha=0.3)
-    fig.suptitle("Static vs contextual: last-layer vectors of each occurrence, by sense",
-                 fontsize=12)
+    fig.suptitle("Static vs contextual: each occurrence on the axis between its word's two "
+                 "sense centroids", fontsize=12)
     fig.tight_layout(rect=(0, 0, 1, 0.95))
     return plots.save_figure(fig, path)
 
@@ -397,11 +415,11 @@ def _draw_tables(out: Path, inp: FigureInputs, drawn: Drawn) -> None:
     if any(models[s.name].get("bias") for s in sets):
         drawn.figures["bias"] = plot_bias(sets, models, out / "fig6_bias.png")
     else:
-        drawn.notes.append("Figure 6 skipped: no bias.tsv, or no model knows both 'he' and 'she'.")
+        drawn.notes.append("Figure 6 skipped: no bias.tsv, or no model knows a gendered noun pair "
+                            "and three of its occupations.")
     if inp.occurrences and inp.contextual_model is not None:
         drawn.figures["contextual"] = plot_static_contextual(
-            inp.occurrences, inp.type_vectors, models[inp.contextual_model],
-            out / "fig7_static_vs_contextual.png",
+            inp.occurrences, models[inp.contextual_model], out / "fig7_static_vs_contextual.png"
         )
     else:
         drawn.notes.append("Figure 7 skipped: needs the transformer and the corpus' senses.tsv.")

@@ -213,6 +213,13 @@ def _check_10_1(lab, out):
     assert abs(result["mean_cosine_centred"]) < result["mean_cosine"] / 3, result
 
 
+def _check_10_3(lab, out):
+    """The skew shows on the gendered nouns' direction, and far less on he - she."""
+    r = _printed_dict(out[1].stdout)
+    assert r["pearson"] > 0.8 and r["pearson"] - r["pearson_he_she"] > 0.3, r
+    assert r["weat_d"] > 0.8 and r["weat_p"] < 0.05, r
+
+
 def _check_11_1(lab, out):
     pca_t, tsne_t = (float(x) for x in out[1].stdout.split()[1::2])
     assert tsne_t > pca_t, out[1].stdout
@@ -259,8 +266,7 @@ CHECKS: dict[tuple[str, int], Callable] = {
     ("10-anisotropy-bias", 1): _check_10_1,
     ("10-anisotropy-bias", 2): lambda lab, out: (lab.metrics("tf_e4")["anisotropy"][-1]
                                                  > lab.metrics("tf_e4")["anisotropy"][0]),
-    ("10-anisotropy-bias", 3): lambda lab, out: (_printed_dict(out[2].stdout)["lsa"]
-                                                 > _printed_dict(out[2].stdout)["sg"]),
+    ("10-anisotropy-bias", 3): _check_10_3,
     ("11-tsne", 1): _check_11_1,
     ("11-tsne", 2): _check_11_2,
 }

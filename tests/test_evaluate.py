@@ -5,6 +5,7 @@ import pytest
 
 from minilm.errors import MinilmError
 from minilm.evaluate import (
+    BIAS_KEYS,
     anisotropy,
     bias_correlation,
     category_purity,
@@ -13,6 +14,7 @@ from minilm.evaluate import (
     evaluate_analogies,
     evaluate_bias,
     evaluate_similarity,
+    evaluate_vectors,
     perplexity,
     rankdata,
     section_kind,
@@ -213,18 +215,46 @@ def test_perplexity():
         perplexity(1.0, 0)
 
 
-def test_evaluate_bias_reads_world_format(tmp_path):
-    skews = [0.1, 0.4, 0.9]
-    vecs = [[1.0, 0.0], [-1.0, 0.0]] + [[2 * s - 1, 1.0] for s in skews]
-    kv = KeyedVectors(["he", "she", "nurse", "writer", "engineer"], np.array(vecs))
+def _bias_world(tmp_path):
+    """Occupations that lean towards the male nouns as their planted share grows, and towards
+    'she' at the same time: the nouns' axis (x) and he - she (z) disagree, as on the world."""
+    skews = [0.1, 0.2, 0.3, 0.8, 0.9]
+    names = ["nurse", "maid", "writer", "pilot", "engineer"]
+    vecs = {"he": [0, 0, 1], "she": [0, 0, -1], "king": [1, 0.2, 0], "queen": [-1, 0.2, 0],
+            "man": [1, -0.1, 0], "woman": [-1, -0.1, 0]}
+    vecs |= {w: [2 * s - 1, 1, 1 - 2 * s] for w, s in zip(names, skews, strict=True)}
+    kv = KeyedVectors(list(vecs), np.array(list(vecs.values()), dtype=float))
     path = tmp_path / "bias.tsv"
-    path.write_text(
-        "# occupation\tmeasured\tplanted\n"
-        "nurse\t0.12\t0.1\t3\t20\nwriter\t0.38\t0.4\t9\t12\nengineer\t0.91\t0.9\t20\t2\n"
-    )
-    r = evaluate_bias(kv, path)
-    assert r["words"] == ["nurse", "writer", "engineer"]
-    assert r["spearman"] == pytest.approx(1.0) and r["pearson_measured"] > 0.99
+    path.write_text("# occupation\tmeasured\tplanted\n" + "".join(
+        f"{w}\t{s + 0.01:.2f}\t{s}\t1\t1\n" for w, s in zip(names, skews, strict=True)))
+    return kv, path, names
+
+
+def test_evaluate_bias_reads_the_nouns_direction_and_keeps_he_she_as_contrast(tmp_path):
+    kv, path, names = _bias_world(tmp_path)
+    pairs = [("king", "queen"), ("man", "woman"), ("duke", "duchess")]  # the duke is unknown
+    r = evaluate_bias(kv, path, pairs, np.random.default_rng(0))
+    assert r["words"] == names and r["n_pairs"] == 2 and r["pairs"] == [["king", "queen"],
+                                                                        ["man", "woman"]]
+    assert r["pearson"] > 0.99 and r["spearman"] == pytest.approx(1.0)
+    assert r["pearson_he_she"] < -0.99  # the single pronoun direction says the opposite
+    assert r["pc1_share"] == pytest.approx(1.0)  # both pairs point along x
+    assert r["pearson_measured"] > 0.99
+    # WEAT: X = pilot, engineer (planted > 0.5); the observed split is the most extreme of the
+    # C(5, 2) = 10 re-partitions, so the exact one-sided p is 1/10.
+    assert r["weat_d"] > 0.8 and r["weat_p"] == pytest.approx(0.1)
+    assert evaluate_bias(kv, path, [("duke", "duchess")], np.random.default_rng(0)) is None
+
+
+def test_evaluate_vectors_measures_bias_only_with_the_definitional_pairs(tmp_path):
+    kv, path, _ = _bias_world(tmp_path)
+    files = {"bias.tsv": path}
+    m = evaluate_vectors(kv, files, np.random.default_rng(0), gender_pairs=[("king", "queen")])
+    assert set(m["bias"]) == set(BIAS_KEYS) and m["bias"]["pearson"] > 0.99
+    assert 0 < m["bias"]["weat_p"] <= 1
+    again = evaluate_vectors(kv, files, np.random.default_rng(5), gender_pairs=[("king", "queen")])
+    assert again["bias"] == m["bias"]  # WEAT's generator is seeded from a constant
+    assert "bias" not in evaluate_vectors(kv, files, np.random.default_rng(0))
 
 
 def test_anisotropy_of_one_vector_is_undefined_not_an_error():

@@ -207,6 +207,49 @@ def test_figures_are_drawn_from_data_alone(tmp_path):
     assert "Figure 7 skipped" in notes and "Perplexity figure skipped" in notes
 
 
+@pytest.mark.slow  # matplotlib: a few seconds
+def test_bias_and_sense_axis_figures_are_drawn_from_data_alone(tmp_path):
+    """Figure 6 from the bias numbers; figure 7 from occurrence vectors, where the share of the
+    drawn occurrences on their sense's side of x = 0 is the nearest-centroid (cosine) accuracy
+    with centroids from the fitting occurrences."""
+    from minilm.lab_contextual import WordOccurrences
+    from minilm.lab_figures import FigureInputs, draw_all, sense_frame
+    from minilm.lab_models import VectorSet
+
+    rng = np.random.default_rng(0)
+    words = [a + b for a in "abc" for b in "abcdefghij"]
+    sets = [VectorSet("a", "A", "a", KeyedVectors(words, rng.standard_normal((30, 8))))]
+    skews = [0.1, 0.5, 0.9]
+    bias = {"pearson": 0.9, "pearson_he_she": -0.2, "weat_d": 1.2, "weat_p": 0.1,
+            "words": ["nurse", "writer", "engineer"], "skews": skews,
+            "projections": [-0.2, 0.0, 0.3], "projections_he_she": [0.1, 0.0, -0.1]}
+    centre = rng.standard_normal(8) * 3  # a shared offset: cosine and Euclidean disagree
+
+    def cloud(n):
+        senses = rng.choice(["x", "y"], n)
+        shift = np.where(senses == "y", 1.0, -1.0)[:, None] * np.eye(8)[0]
+        return centre + shift + rng.standard_normal((n, 8)) * 1.5, list(senses)
+
+    (fit, fit_s), (drawn, drawn_s) = cloud(300), cloud(80)
+    occ = WordOccurrences(drawn, drawn_s, fit, fit_s, "test", "layer 1")
+    models = {"a": {"anisotropy": 0.1, "anisotropy_centred": 0.0, "bias": bias,
+                    "sense_accuracy": {"bank": 0.5}}}
+    inputs = FigureInputs(sets, models, occurrences={"bank": occ}, contextual_model="a")
+    drawn_figs = draw_all(tmp_path, inputs)
+    assert {"bias", "contextual"} <= set(drawn_figs.figures)
+    assert all(drawn_figs.figures[k].read_bytes()[:4] == b"\x89PNG" for k in ("bias", "contextual"))
+
+    def unit(v):
+        return v / np.linalg.norm(v, axis=-1, keepdims=True)
+
+    cx, cy = (unit(fit[np.array(fit_s) == s].mean(axis=0)) for s in "xy")
+    nearest = np.where(unit(drawn) @ cy > unit(drawn) @ cx, "y", "x")
+    _, Y, side = sense_frame(occ)
+    assert side == pytest.approx(np.mean(nearest == np.array(drawn_s)))
+    assert 0.5 < side < 1  # the task is neither trivial nor hopeless here
+    assert np.array_equal(Y[:, 0] > 0, nearest == "y")
+
+
 # ---- report ------------------------------------------------------------------------------------
 def _metrics(ppmi: float, skipgram: float) -> dict:
     base = {
@@ -252,6 +295,20 @@ def test_report_numbers_come_from_the_metrics_and_contradictions_are_said():
     assert "SGNS leads by 0.35" in far
 
 
+def test_bias_paragraph_reads_the_nouns_direction_and_names_the_contrast():
+    M = _metrics(0.7, 0.9)
+    M["models"]["skipgram"]["bias"] = {"pearson": 0.93, "pearson_he_she": -0.22, "weat_d": 1.6,
+                                       "weat_p": 0.003, "pc1_share": 0.53, "n_pairs": 14}
+    M["models"]["ppmi"]["bias"] = {"pearson": 0.02, "pearson_he_she": 0.68, "weat_d": 0.03,
+                                   "weat_p": 0.48, "pc1_share": 0.27, "n_pairs": 14}
+    text = lab_report.p_bias(M)
+    assert "docs/bias-findings.md" in text and "14 gendered noun pairs" in text
+    assert "skip-gram 0.93, PPMI-SVD 0.02" in text  # the nouns' direction, best first
+    assert "skip-gram 1.60 (p = 0.003)" in text and "0.27–0.53" in text
+    assert "r on he − she (grey in the figure): skip-gram -0.22, PPMI-SVD 0.68" in text
+    assert "For PPMI-SVD he − she tracks the skew" in text and "weak" not in text
+
+
 # ---- interactive neighbours ---------------------------------------------------------------------
 def _fake_lab_run(tmp_path: Path) -> Path:
     words = ["king", "queen", "man", "woman", "dog"]
@@ -293,12 +350,14 @@ def test_interactive_neighbors_stops_at_end_of_input(tmp_path):
 UNIT = ("category_purity coarse_category_purity analogy_accuracy analogy_accuracy_no_exclusion "
         "analogy_query_word_share trustworthiness_pca trustworthiness_tsne mlm_accuracy "
         "category_purity_chance")
-SIGNED = "similarity_spearman anisotropy anisotropy_centred pearson spearman"
+SIGNED = "similarity_spearman anisotropy anisotropy_centred pearson spearman pearson_he_she"
 PERPLEXITY = "test_perplexity valid_perplexity kn3_test_perplexity kn5_test_perplexity"
 RANGES = {  # metric name -> (low, high)
     **{k: (0, 1) for k in UNIT.split()},
     **{k: (-1, 1) for k in SIGNED.split()},
     **{k: (1, 1e6) for k in PERPLEXITY.split()},
+    "pc1_share": (0, 1),
+    "weat_p": (1e-9, 1),  # a permutation p-value is never 0
     "train_seconds": (0, 600),
     "wall_seconds": (0, 600),
     "peak_memory_mib": (1, 1024),
@@ -355,7 +414,8 @@ def test_quick_lab_end_to_end(tmp_path):
             low, high = RANGES[key]
             assert low - 1e-9 <= value <= high + 1e-9, f"{path} = {value}"
             seen.add(key)
-    named = "category_purity analogy_accuracy similarity_spearman test_perplexity pearson"
+    named = ("category_purity analogy_accuracy similarity_spearman test_perplexity pearson "
+             "pearson_he_she pc1_share weat_p")
     assert {*named.split(), "trustworthiness_tsne", "peak_memory_mib"} <= seen
     for name in lab_models.MODELS:  # the metrics table has a row per model on the lab corpus
         if name != "srn-elman":
