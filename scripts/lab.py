@@ -24,6 +24,7 @@ import time
 
 from minilm.errors import ArgumentParser, MinilmError, run_cli, seed_arg
 from minilm.lab import ALL_MODELS, format_duration, run_lab
+from minilm.threads import add_threads_arg, apply_threads
 
 
 def parse_args() -> argparse.Namespace:
@@ -49,6 +50,7 @@ def parse_args() -> argparse.Namespace:
     )
     # Size of the generated world corpus (tests use a tiny one); not for everyday use.
     ap.add_argument("--sentences", type=int, help=argparse.SUPPRESS)
+    add_threads_arg(ap, default=None)
     args = ap.parse_args()
     if args.sentences is not None and args.sentences < 200:
         raise MinilmError(f"--sentences must be >= 200, got {args.sentences}")
@@ -57,6 +59,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
+    apply_threads(args.threads)
     start = time.perf_counter()
     result = run_lab(args.out, corpus=args.corpus, models=args.models, quick=args.quick,
                      seed=args.seed, sentences=args.sentences,

@@ -36,6 +36,7 @@ from minilm.evaluate import evaluate_embedding, ground_truth_files
 from minilm.io import ensure_dir
 from minilm.models import count, glove
 from minilm.runs import summary_line, write_run
+from minilm.threads import add_threads_arg, apply_threads
 from minilm.vectors import KeyedVectors
 
 METHODS = ("tfidf", "lsa", "ppmi", "glove")
@@ -78,6 +79,7 @@ def parse_args() -> argparse.Namespace:
     )
     ap.add_argument("--checkpoint-every", type=int, default=0, help="glove: steps (0 = end)")
     ap.add_argument("--resume", action="store_true", help="glove: continue from a checkpoint")
+    add_threads_arg(ap, default=1)
     args = ap.parse_args()
     if args.window is None:
         args.window = DEFAULT_WINDOW.get(args.method, 5)
@@ -122,6 +124,7 @@ def train_count(args: argparse.Namespace, stream, V: int) -> tuple[np.ndarray, d
 
 def main() -> None:
     args = parse_args()
+    apply_threads(args.threads)
     out = ensure_dir(args.out)
     corpus = load_corpus(args.corpus, min_count=args.min_count, specials=())
     vocab, stream = corpus.vocab, corpus.train

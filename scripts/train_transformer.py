@@ -42,6 +42,7 @@ from minilm.layers.core import scatter_add_rows
 from minilm.models import transformer as tf
 from minilm.optim import AdamW
 from minilm.runs import write_run
+from minilm.threads import add_threads_arg, apply_threads
 from minilm.train import TrainConfig, train
 from minilm.vectors import KeyedVectors
 
@@ -84,6 +85,7 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--one-directional", action="store_true", help="InfoNCE a->b only")
     ap.add_argument("--checkpoint-every", type=int, default=0, help="steps (0 = end only)")
     ap.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
+    add_threads_arg(ap, default=1)
     args = ap.parse_args()
     for name in ("epochs", "dim", "layers", "heads", "ffn", "max_len", "batch_size", "min_count",
                  "bpe_merges", "contrastive_epochs", "contrastive_batch_size"):  # fmt: skip
@@ -394,6 +396,7 @@ def recall_at_1(params, cfg, pairs, tokens) -> float:
 
 def main() -> None:
     args = parse_args()
+    apply_threads(args.threads)
     out = ensure_dir(args.out)
     corpus = load_corpus(args.corpus, min_count=args.min_count, specials=SPECIALS)
     bpe = None
