@@ -33,10 +33,9 @@ Divergence. A NaN/inf loss stops the run with a one-line `MinilmError` naming th
 suggesting a lower learning rate. A checkpoint is only ever written with finite parameters, so
 the last good one stays loadable.
 
-Memory. `train()` first calls `keep_freed_memory()`: a step allocates and frees the same tens
-of MB of temporaries every time, and glibc's default of handing freed memory back to the
-kernel makes the next step fault it in again, 4 KB at a time (a quarter of a transformer step;
-benchmarks/bench_transformer.py). PyTorch keeps such memory in its own caching allocator.
+Memory. `train()` first calls `keep_freed_memory()` (minilm/fast/memory.py): glibc then keeps
+the tens of MB a step frees for the next step, instead of returning them to the kernel and
+faulting them in again. Speed only: the bytes are the same without it.
 
 Ctrl-C. The first SIGINT is noted and acted on between two steps (never in the middle of an
 update): the loop writes a checkpoint and raises `Interrupted`, a `MinilmError` whose one-line
@@ -45,7 +44,6 @@ message says how to resume. A second Ctrl-C interrupts at once.
 
 from __future__ import annotations
 
-import ctypes
 import itertools
 import json
 import math
@@ -62,6 +60,7 @@ import numpy as np
 from tqdm import tqdm
 
 from minilm.errors import EXIT_INTERRUPTED, MinilmError
+from minilm.fast.memory import keep_freed_memory
 from minilm.io import load_npz, save_npz
 from minilm.optim import Optimizer, clip_global_norm, constant, linear_decay, warmup_cosine
 
@@ -121,23 +120,6 @@ class History:
     tokens_per_second: float = 0.0  # tokens / train_seconds (0 if batches carry no "n_tokens")
     steps_per_epoch: int = 0
     completed: bool = True  # False when `stop_after` ended the run before the last epoch
-
-
-def keep_freed_memory() -> bool:
-    """Tell glibc's malloc to keep freed memory for the next step instead of returning it.
-
-    Two tunables (mallopt): M_TRIM_THRESHOLD, free heap kept before trimming (1 GB: never
-    trim), and M_MMAP_THRESHOLD, the size from which a block gets its own mmap'd pages, which
-    are unmapped on free (32 MB: NumPy arrays up to that size come from the reusable heap).
-    The cost: the process keeps its peak memory. Returns False, changing nothing, where there
-    is no glibc (macOS, Windows, musl).
-    """
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError, TypeError):
-        return False
-    M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's malloc.h
-    return bool(mallopt(M_TRIM_THRESHOLD, 1 << 30)) & bool(mallopt(M_MMAP_THRESHOLD, 1 << 25))
 
 
 def train(
