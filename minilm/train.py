@@ -29,6 +29,11 @@ position is all the "RNG state" the data needs: resume replays epoch `epoch` and
 `step` batches. With the same seed, an interrupted and resumed run is bit-identical to an
 uninterrupted one.
 
+Outputs. Once its inputs are checked and before its first step, a run with an output folder
+removes what an earlier run left there (minilm.runs.start_run: temporary files of a killed
+write, and the earlier vectors/model/metrics), so that a run killed half-way never sits beside
+another run's finished-looking outputs. checkpoint.npz is kept until this run writes its own.
+
 Divergence. A NaN/inf loss stops the run with a one-line `MinilmError` naming the step and
 suggesting a lower learning rate. A checkpoint is only ever written with finite parameters, so
 the last good one stays loadable.
@@ -63,6 +68,7 @@ from minilm.errors import EXIT_INTERRUPTED, MinilmError
 from minilm.fast.memory import keep_freed_memory
 from minilm.io import load_npz, save_npz
 from minilm.optim import Optimizer, clip_global_norm, constant, linear_decay, warmup_cosine
+from minilm.runs import start_run
 
 CHECKPOINT = "checkpoint.npz"
 SCHEDULES = ("constant", "linear", "cosine")
@@ -185,6 +191,13 @@ def train(
         return Interrupted(f"interrupted after step {gstep}; {where}")
 
     progress = _Progress(cfg, total, gstep)
+    if cfg.out_dir is not None:  # inputs are checked: from here on this run replaces any other
+        removed = start_run(cfg.out_dir)
+        if removed:
+            progress.write(
+                f"{cfg.out_dir}: removed the earlier run's {', '.join(p.name for p in removed)}; "
+                "this run writes its own when it finishes"
+            )
     try:
         with _DeferSigint() as sigint:
             for epoch in range(epoch0, cfg.epochs):

@@ -8,10 +8,20 @@ query words (test_vector_scripts.py), the readers' own messages (test_text.py, t
 from __future__ import annotations
 
 import json
+import shutil
+import signal
 
 import numpy as np
 import pytest
-from conftest import assert_one_line_error, run_script, snapshot
+from conftest import (
+    assert_one_line_error,
+    model_command,
+    run_script,
+    run_until,
+    snapshot,
+)
+
+from minilm.runs import OUTPUTS
 
 # One epoch, small dims: each case fails (or finishes) in a second or two.
 TRAIN = {
@@ -204,6 +214,34 @@ def test_resume_from_an_npz_that_is_not_a_checkpoint(world, out):
     before = snapshot(out)
     assert_one_line_error(train("srn", world, out, "--resume"), "not a minilm checkpoint")
     assert snapshot(out) == before
+
+
+# ------------------------------------------------------------------------------ killed runs
+
+
+def test_a_rerun_killed_in_a_finished_runs_folder_does_not_look_finished(
+    world, reference_run, tmp_path
+):
+    """kill -9 leaves temp files and, in a finished run's folder, the old vectors.txt and
+    metrics.json beside the new checkpoint: once training starts, a run clears both."""
+    out = tmp_path / "out"
+    shutil.copytree(reference_run("skipgram"), out)
+    assert all((out / name).is_file() for name in OUTPUTS)
+    old_checkpoint = (out / "checkpoint.npz").read_bytes()
+    (out / ".checkpoint.npz.k1ll3d_9.tmp").write_bytes(b"left by an earlier kill -9")
+    (out / "projector" / ".vectors.tsv.abcdefgh.tmp").write_bytes(b"and another")
+    (out / "notes.txt").write_text("my notes\n")
+    command = model_command("skipgram", world, out, 4, "--checkpoint-every", "2")
+    killed = run_until("KILL", 0.5, *command)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert "removed the earlier run's" in killed.stderr
+    assert [name for name in OUTPUTS if (out / name).exists()] == []
+    assert not list(out.rglob("*.tmp"))
+    assert (out / "checkpoint.npz").read_bytes() != old_checkpoint  # the new run's
+    assert (out / "notes.txt").read_text() == "my notes\n"
+    resumed = run_script(*command, "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert all((out / name).is_file() for name in OUTPUTS)
 
 
 # ------------------------------------------------------------------------------ vectors files
