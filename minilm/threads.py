@@ -56,25 +56,26 @@ class Blas:
 
 
 def _candidate_paths() -> list[str]:
-    """Shared libraries that look like a BLAS: the mapped ones first, then NumPy's bundled ones."""
+    """Shared libraries that look like a BLAS: NumPy's bundled ones first, then any mapped."""
     found: list[str] = []
+    root = Path(np.__file__).parent
+    for folder in (root.parent / "numpy.libs", root / ".dylibs"):  # Linux/Windows, macOS
+        if folder.is_dir():
+            found += sorted(str(p) for p in folder.iterdir() if "openblas" in p.name.lower())
     try:
         with open("/proc/self/maps", encoding="utf-8", errors="replace") as maps:
             for line in maps:
                 path = line.split(maxsplit=5)[-1].strip()
                 if path.startswith("/") and any(h in Path(path).name.lower() for h in _NAME_HINTS):
-                    found.append(path)
+                    found.append(path)  # e.g. a distribution's NumPy linked to system OpenBLAS
     except OSError:
         pass  # no /proc (macOS, Windows)
-    root = Path(np.__file__).parent
-    for folder in (root.parent / "numpy.libs", root / ".dylibs"):  # Linux/Windows, macOS
-        if folder.is_dir():
-            found += sorted(str(p) for p in folder.iterdir() if "openblas" in p.name.lower())
     return list(dict.fromkeys(found))
 
 
-def find_blas() -> Blas | None:
-    """The BLAS library NumPy uses, if it is one whose thread count we can set; else None."""
+def find_all_blas() -> list[Blas]:
+    """Every loaded BLAS library whose thread count we can set (NumPy's first)."""
+    found = []
     for path in _candidate_paths():
         try:
             lib = ctypes.CDLL(path)  # already loaded: this returns the same library, not a copy
@@ -84,8 +85,15 @@ def find_blas() -> Blas | None:
             setter, getter = getattr(lib, set_name, None), getattr(lib, get_name, None)
             if setter is not None and getter is not None:
                 setter.restype, getter.restype = None, ctypes.c_int
-                return Blas(path, setter, getter)
-    return None
+                found.append(Blas(path, setter, getter))
+                break
+    return found
+
+
+def find_blas() -> Blas | None:
+    """The BLAS library NumPy uses, if it is one whose thread count we can set; else None."""
+    found = find_all_blas()
+    return found[0] if found else None
 
 
 def get_num_threads() -> int | None:
@@ -106,8 +114,8 @@ def apply_threads(n: int | None) -> int | None:
         raise ValueError(f"threads must be >= 1, got {n}")
     for var in ENV_VARS:  # for child processes, and libraries not loaded yet
         os.environ[var] = str(n)
-    blas = find_blas()
-    if blas is None:
+    libraries = find_all_blas()
+    if not libraries:
         print(
             f"warning: --threads {n}: cannot find the BLAS library NumPy uses to set its thread "
             f"count; only {'/'.join(ENV_VARS)} were set, which apply to child processes (set "
@@ -115,8 +123,9 @@ def apply_threads(n: int | None) -> int | None:
             file=sys.stderr,
         )
         return None
-    blas.set(n)
-    return blas.get()
+    for blas in libraries:  # NumPy's, and any other BLAS loaded beside it (another package's)
+        blas.set(n)
+    return libraries[0].get()
 
 
 def add_threads_arg(parser: argparse.ArgumentParser, default: int | None) -> None:

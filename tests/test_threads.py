@@ -38,7 +38,7 @@ def test_apply_threads_none_changes_nothing(restore_threads):
 
 
 def test_unreachable_library_is_one_warning_line_not_a_crash(restore_threads, monkeypatch, capsys):
-    monkeypatch.setattr(threads, "find_blas", lambda: None)
+    monkeypatch.setattr(threads, "find_all_blas", lambda: [])
     assert threads.apply_threads(3) is None
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("warning: --threads 3:"), err
