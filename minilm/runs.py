@@ -98,6 +98,7 @@ def write_run(
     """
     out = ensure_dir(out_dir)
     (out / "metrics.json").unlink(missing_ok=True)  # written last: present = finished
+    remove_stale_temps(out)  # runs that never called start_run (closed-form methods)
     cfg = _config_dict(config)
     kv = KeyedVectors(words, vectors)
     kv.save_text(out / "vectors.txt")
