@@ -21,7 +21,7 @@ Checkpoints. `OUT/checkpoint.npz` is written atomically (temp file + rename) eve
     opt/<key>               the optimiser's state_dict ("opt/step", "opt/m/W", ...)
     s/<key>                 the `state` dict the loss function carries (e.g. an RNN's hidden state)
     epoch, step             data position: the next batch is batch `step` of epoch `epoch`
-    global_step, steps_per_epoch, seed
+    global_step, steps_per_epoch, seed, blas_threads (a resume with another count is warned)
     history/losses, history/metrics (JSON), history/train_seconds, history/tokens
 
 Batch sources are deterministic given their own seed and the epoch number, so the data
@@ -69,6 +69,7 @@ from minilm.fast.memory import keep_freed_memory
 from minilm.io import load_npz, save_npz
 from minilm.optim import Optimizer, clip_global_norm, constant, linear_decay, warmup_cosine
 from minilm.runs import start_run
+from minilm.threads import get_num_threads
 
 CHECKPOINT = "checkpoint.npz"
 SCHEDULES = ("constant", "linear", "cosine")
@@ -309,6 +310,7 @@ class _Checkpointer:
             "global_step": np.array(global_step, dtype=np.int64),
             "steps_per_epoch": np.array(self.steps_per_epoch, dtype=np.int64),
             "seed": np.array(self.seed, dtype=np.int64),
+            "blas_threads": np.array(get_num_threads() or 0, dtype=np.int64),  # 0: unknown
             "history/losses": np.asarray(run.losses, dtype=np.float64),
             "history/metrics": np.array(json.dumps(run.epoch_metrics)),
             "history/train_seconds": np.array(run.train_seconds, dtype=np.float64),
@@ -364,6 +366,14 @@ class _Checkpointer:
         self.state.clear()
         self.state.update({k[2:]: v for k, v in ck.items() if k.startswith("s/")})
         self.last_step = int(ck["global_step"])
+        saved_threads, threads = int(ck.get("blas_threads", 0)), get_num_threads() or 0
+        if saved_threads and threads and saved_threads != threads:
+            tqdm.write(
+                f"warning: {self.path} was written with {saved_threads} BLAS threads, this run "
+                f"uses {threads}: the result will not be bit-identical to an uninterrupted run "
+                f"(pass --threads {saved_threads})",
+                file=sys.stderr,
+            )
         run = History(
             losses=ck["history/losses"],
             epoch_metrics=json.loads(str(ck["history/metrics"])),

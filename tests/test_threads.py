@@ -4,7 +4,7 @@ missing library is one warning line, and the same seed and thread count give the
 import os
 
 import pytest
-from conftest import model_command, run_script
+from conftest import model_command, run_script, run_until
 
 from minilm import threads
 from minilm.errors import ArgumentParser, MinilmError
@@ -61,3 +61,16 @@ def test_same_seed_and_threads_give_the_same_bytes(n, world, tmp_path):
         assert result.returncode == 0, result.stderr
     a, b = ((out / "vectors.txt").read_bytes() for out in outs)
     assert a == b
+
+
+def test_resume_with_another_thread_count_is_warned(world, tmp_path):
+    if threads.find_blas() is None:
+        pytest.skip("no settable BLAS library here")
+    command = model_command("skipgram", world, tmp_path / "out", 5, "--checkpoint-every", "2")
+    killed = run_until("KILL", 0.5, *command, "--threads", "1")
+    assert killed.returncode < 0, killed.stderr
+    resumed = run_script(*command, "--threads", "2", "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "written with 1 BLAS threads, this run uses 2" in resumed.stderr
+    again = run_script(*command, "--threads", "2", "--resume")
+    assert again.returncode == 0 and "BLAS threads" not in again.stderr, again.stderr
