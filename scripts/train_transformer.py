@@ -85,7 +85,7 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--one-directional", action="store_true", help="InfoNCE a->b only")
     ap.add_argument("--checkpoint-every", type=int, default=0, help="steps (0 = end only)")
     ap.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
-    add_threads_arg(ap, default=1)
+    add_threads_arg(ap, default=2)
     args = ap.parse_args()
     for name in ("epochs", "dim", "layers", "heads", "ffn", "max_len", "batch_size", "min_count",
                  "bpe_merges", "contrastive_epochs", "contrastive_batch_size"):  # fmt: skip
