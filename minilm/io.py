@@ -1,12 +1,17 @@
 """Atomic output: write to a temporary file beside the target, then rename over it.
 
-A run killed mid-write leaves either the old file or the new one, never half of one.
+A run killed mid-write leaves either the old file or the new one, never half of one. The
+temporary file is `.<name>.<8 random characters>.tmp` in the target's folder; a process killed
+outright (SIGKILL) cannot remove it, so the next run removes such leftovers
+(`remove_stale_temps`). Files end up with the permissions any new file gets (0666 less the
+user's umask), not the 0600 of a temporary file.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 import zipfile
 from collections.abc import Iterator
@@ -31,6 +36,17 @@ def ensure_dir(path: str | os.PathLike) -> Path:
     return path
 
 
+# mkstemp's names: prefix + 8 characters of [a-z0-9_] + suffix (tempfile._RandomNameSequence)
+_TEMP_NAME = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")
+
+
+def _new_file_mode() -> int:
+    """0666 less the umask: the mode open() would give a new file (mkstemp gives 0600)."""
+    umask = os.umask(0)  # the only portable way to read it is to set it; restore at once
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 @contextmanager
 def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs) -> Iterator[IO]:
     """Open a temporary file for writing; on success rename it to `path`, on failure remove it."""
@@ -42,11 +58,27 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs) -> Iterator[
             yield f
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, _new_file_mode())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def remove_stale_temps(folder: str | os.PathLike) -> list[Path]:
+    """Remove the temporary files of `atomic_open` that a killed process left in `folder`.
+
+    Only names of its own pattern (`.<name>.<8 characters>.tmp`) are touched. Call it when a
+    run starts, before it writes anything: a temp file of a live writer would be removed too.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    stale = [p for p in folder.iterdir() if _TEMP_NAME.fullmatch(p.name) and p.is_file()]
+    for p in stale:
+        p.unlink(missing_ok=True)
+    return stale
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:

@@ -315,10 +315,12 @@ def run_lab(
     log: Callable[[str], None] = print,
     echo: bool = True,
     skip_training: bool = False,
+    threads: int | None = None,
 ) -> LabResult:
     """Train, evaluate, plot and report; returns what was done (failed models included).
 
-    `skip_training` re-evaluates and redraws the runs an earlier lab left in `out`."""
+    `skip_training` re-evaluates and redraws the runs an earlier lab left in `out`; `threads`
+    is passed to every model's script as --threads (None: each script's own default)."""
     t_start = time.perf_counter()
     out = ensure_dir(out).resolve()
     specs = select_models(models)
@@ -329,7 +331,7 @@ def run_lab(
     if skip_training:
         runs = [reuse_model(spec, out / spec.name) for spec in specs]
     else:
-        runs = train_models(specs, out, corpora, seed, quick, log, echo)
+        runs = train_models(specs, out, corpora, seed, quick, log, echo, threads)
     stop_if_the_corpus_failed_them_all(runs)
 
     log("[lab] evaluating every model with one protocol ...")

@@ -51,10 +51,14 @@ class ModelRun:
         return {k: getattr(self, k) for k in keys}
 
 
-def model_command(spec: ModelSpec, out: Path, corpus: Path, seed: int, quick: bool) -> list[str]:
-    """The child's command line: the script with this interpreter, shared flags, own flags."""
+def model_command(
+    spec: ModelSpec, out: Path, corpus: Path, seed: int, quick: bool, threads: int | None = None
+) -> list[str]:
+    """The child's command line: the script with this interpreter, shared flags, own flags
+    (`threads` None: each script's own --threads default)."""
     flags = spec.quick if quick else spec.default
     shared = ["--corpus", str(corpus), "--out", str(out), "--seed", str(seed)]
+    shared += ["--threads", str(threads)] if threads else []
     return [sys.executable, str(SCRIPTS / spec.script), *shared, *spec.args, *flags]
 
 
@@ -104,7 +108,13 @@ def _wait(command: list[str], out: Path, echo: bool):
 
 
 def run_model(
-    spec: ModelSpec, out: Path, corpus: Path, seed: int, quick: bool, echo: bool = True
+    spec: ModelSpec,
+    out: Path,
+    corpus: Path,
+    seed: int,
+    quick: bool,
+    echo: bool = True,
+    threads: int | None = None,
 ) -> ModelRun:
     """Run one model's script as a child process into `out`; measure wall time and peak memory.
 
@@ -113,7 +123,7 @@ def run_model(
     counts in it the high-water RSS of the lab process it was spawned from: a floor, not a leak).
     """
     ensure_dir(out)
-    run = ModelRun(spec, out, model_command(spec, out, corpus, seed, quick))
+    run = ModelRun(spec, out, model_command(spec, out, corpus, seed, quick, threads))
     start = time.perf_counter()
     try:
         run.returncode, usage = _wait(run.command, out, echo)
@@ -181,6 +191,7 @@ def train_models(
     quick: bool,
     log: Callable[[str], None] = print,
     echo: bool = True,
+    threads: int | None = None,
 ) -> list[ModelRun]:
     """Run every model's script, one after another, with an overall progress line."""
     t_start = time.perf_counter()
@@ -190,7 +201,9 @@ def train_models(
         elapsed = time.perf_counter() - t_start
         eta = estimate_eta(elapsed, expected[:i], expected[i:])
         log(progress_line(i + 1, len(specs), spec.name, elapsed, eta))
-        run = run_model(spec, out / spec.name, corpora[spec.corpus], seed, quick, echo=echo)
+        run = run_model(
+            spec, out / spec.name, corpora[spec.corpus], seed, quick, echo=echo, threads=threads
+        )
         runs.append(run)
         log(outcome_line(run))
     return runs

@@ -7,6 +7,10 @@
     OUT/metrics.json             the run's figures     OUT/loss.png      the training curve
 
 Everything in model.npz is a plain array: `load_run` reads it with allow_pickle=False.
+
+metrics.json is written last: a folder that holds it holds a finished run. A run that starts
+training in a folder removes the earlier run's files first (`start_run`, called by
+minilm.train), so a rerun killed half-way cannot leave the old files looking like its result.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import numpy as np
 
 from minilm.data.vocab import Vocab
 from minilm.errors import MinilmError
-from minilm.io import ensure_dir, load_npz, save_npz, write_json
+from minilm.io import ensure_dir, load_npz, remove_stale_temps, save_npz, write_json
 from minilm.vectors import KeyedVectors
 
 
@@ -57,6 +61,25 @@ def _history_losses(history: object) -> np.ndarray:
     return np.asarray(losses, dtype=np.float64).ravel()
 
 
+OUTPUTS = ("vectors.txt", "vectors.bin", "projector/vectors.tsv", "projector/metadata.tsv",
+           "model.npz", "loss.png", "metrics.json")  # fmt: skip
+
+
+def start_run(out_dir: str | os.PathLike) -> list[Path]:
+    """A run starts writing into `out_dir`: remove what a killed process left there (temporary
+    files) and the outputs of an earlier run; return the outputs removed.
+
+    Other files (notes, an earlier lab's logs, checkpoint.npz) are left alone.
+    """
+    out = Path(out_dir)
+    remove_stale_temps(out)
+    remove_stale_temps(out / "projector")
+    removed = [out / name for name in OUTPUTS if (out / name).is_file()]
+    for path in removed:
+        path.unlink()
+    return removed
+
+
 def write_run(
     out_dir: str | os.PathLike,
     words: list[str],
@@ -74,6 +97,8 @@ def write_run(
     config and history when it does not hold them already. `title` heads loss.png.
     """
     out = ensure_dir(out_dir)
+    (out / "metrics.json").unlink(missing_ok=True)  # written last: present = finished
+    remove_stale_temps(out)  # runs that never called start_run (closed-form methods)
     cfg = _config_dict(config)
     kv = KeyedVectors(words, vectors)
     kv.save_text(out / "vectors.txt")
@@ -96,12 +121,11 @@ def write_run(
     for name in ("train_seconds", "tokens_per_second"):
         if hasattr(history, name):
             metrics.setdefault(name, getattr(history, name))
-    write_json(out / "metrics.json", _finite_or_none(metrics))
-
     name = title or cfg.get("model") or out.name
     from minilm.plots import plot_loss  # here, not at the top: matplotlib takes ~0.5 s to import
 
     plot_loss(_history_losses(history), out / "loss.png", title=f"{name}: training loss")
+    write_json(out / "metrics.json", _finite_or_none(metrics))
     return out
 
 

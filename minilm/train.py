@@ -21,7 +21,7 @@ Checkpoints. `OUT/checkpoint.npz` is written atomically (temp file + rename) eve
     opt/<key>               the optimiser's state_dict ("opt/step", "opt/m/W", ...)
     s/<key>                 the `state` dict the loss function carries (e.g. an RNN's hidden state)
     epoch, step             data position: the next batch is batch `step` of epoch `epoch`
-    global_step, steps_per_epoch, seed
+    global_step, steps_per_epoch, seed, blas_threads (a resume with another count is warned)
     history/losses, history/metrics (JSON), history/train_seconds, history/tokens
 
 Batch sources are deterministic given their own seed and the epoch number, so the data
@@ -29,14 +29,18 @@ position is all the "RNG state" the data needs: resume replays epoch `epoch` and
 `step` batches. With the same seed, an interrupted and resumed run is bit-identical to an
 uninterrupted one.
 
+Outputs. Once its inputs are checked and before its first step, a run with an output folder
+removes what an earlier run left there (minilm.runs.start_run: temporary files of a killed
+write, and the earlier vectors/model/metrics), so that a run killed half-way never sits beside
+another run's finished-looking outputs. checkpoint.npz is kept until this run writes its own.
+
 Divergence. A NaN/inf loss stops the run with a one-line `MinilmError` naming the step and
 suggesting a lower learning rate. A checkpoint is only ever written with finite parameters, so
 the last good one stays loadable.
 
-Memory. `train()` first calls `keep_freed_memory()`: a step allocates and frees the same tens
-of MB of temporaries every time, and glibc's default of handing freed memory back to the
-kernel makes the next step fault it in again, 4 KB at a time (a quarter of a transformer step;
-benchmarks/bench_transformer.py). PyTorch keeps such memory in its own caching allocator.
+Memory. `train()` first calls `keep_freed_memory()` (minilm/fast/memory.py): glibc then keeps
+the tens of MB a step frees for the next step, instead of returning them to the kernel and
+faulting them in again. Speed only: the bytes are the same without it.
 
 Ctrl-C. The first SIGINT is noted and acted on between two steps (never in the middle of an
 update): the loop writes a checkpoint and raises `Interrupted`, a `MinilmError` whose one-line
@@ -45,7 +49,6 @@ message says how to resume. A second Ctrl-C interrupts at once.
 
 from __future__ import annotations
 
-import ctypes
 import itertools
 import json
 import math
@@ -62,8 +65,11 @@ import numpy as np
 from tqdm import tqdm
 
 from minilm.errors import EXIT_INTERRUPTED, MinilmError
+from minilm.fast.memory import keep_freed_memory
 from minilm.io import load_npz, save_npz
 from minilm.optim import Optimizer, clip_global_norm, constant, linear_decay, warmup_cosine
+from minilm.runs import start_run
+from minilm.threads import get_num_threads
 
 CHECKPOINT = "checkpoint.npz"
 SCHEDULES = ("constant", "linear", "cosine")
@@ -121,23 +127,6 @@ class History:
     tokens_per_second: float = 0.0  # tokens / train_seconds (0 if batches carry no "n_tokens")
     steps_per_epoch: int = 0
     completed: bool = True  # False when `stop_after` ended the run before the last epoch
-
-
-def keep_freed_memory() -> bool:
-    """Tell glibc's malloc to keep freed memory for the next step instead of returning it.
-
-    Two tunables (mallopt): M_TRIM_THRESHOLD, free heap kept before trimming (1 GB: never
-    trim), and M_MMAP_THRESHOLD, the size from which a block gets its own mmap'd pages, which
-    are unmapped on free (32 MB: NumPy arrays up to that size come from the reusable heap).
-    The cost: the process keeps its peak memory. Returns False, changing nothing, where there
-    is no glibc (macOS, Windows, musl).
-    """
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError, TypeError):
-        return False
-    M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's malloc.h
-    return bool(mallopt(M_TRIM_THRESHOLD, 1 << 30)) & bool(mallopt(M_MMAP_THRESHOLD, 1 << 25))
 
 
 def train(
@@ -203,6 +192,13 @@ def train(
         return Interrupted(f"interrupted after step {gstep}; {where}")
 
     progress = _Progress(cfg, total, gstep)
+    if cfg.out_dir is not None:  # inputs are checked: from here on this run replaces any other
+        removed = start_run(cfg.out_dir)
+        if removed:
+            progress.write(
+                f"{cfg.out_dir}: removed the earlier run's {', '.join(p.name for p in removed)}; "
+                "this run writes its own when it finishes"
+            )
     try:
         with _DeferSigint() as sigint:
             for epoch in range(epoch0, cfg.epochs):
@@ -314,6 +310,7 @@ class _Checkpointer:
             "global_step": np.array(global_step, dtype=np.int64),
             "steps_per_epoch": np.array(self.steps_per_epoch, dtype=np.int64),
             "seed": np.array(self.seed, dtype=np.int64),
+            "blas_threads": np.array(get_num_threads() or 0, dtype=np.int64),  # 0: unknown
             "history/losses": np.asarray(run.losses, dtype=np.float64),
             "history/metrics": np.array(json.dumps(run.epoch_metrics)),
             "history/train_seconds": np.array(run.train_seconds, dtype=np.float64),
@@ -369,6 +366,14 @@ class _Checkpointer:
         self.state.clear()
         self.state.update({k[2:]: v for k, v in ck.items() if k.startswith("s/")})
         self.last_step = int(ck["global_step"])
+        saved_threads, threads = int(ck.get("blas_threads", 0)), get_num_threads() or 0
+        if saved_threads and threads and saved_threads != threads:
+            tqdm.write(
+                f"warning: {self.path} was written with {saved_threads} BLAS threads, this run "
+                f"uses {threads}: the result will not be bit-identical to an uninterrupted run "
+                f"(pass --threads {saved_threads})",
+                file=sys.stderr,
+            )
         run = History(
             losses=ck["history/losses"],
             epoch_metrics=json.loads(str(ck["history/metrics"])),

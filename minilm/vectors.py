@@ -58,10 +58,15 @@ class KeyedVectors:
             raise MinilmError(f"{len(words)} words but {vectors.shape[0]} vectors; they must match")
         self.words = words
         self.vectors = vectors
-        self.key_to_index = {}
-        for i, w in enumerate(words):
-            # The first occurrence wins, as in gensim; duplicates are rare but real in big files.
-            self.key_to_index.setdefault(w, i)
+        self.key_to_index = {w: i for i, w in enumerate(words)}
+        if len(self.key_to_index) < len(words):
+            # Two rows for one word: the extra row would come back as a neighbour, or as the
+            # answer to an analogy whose query words are "excluded". The readers name the lines.
+            word, first, again = _first_duplicate(words)
+            raise MinilmError(
+                f"the word {word!r} has two vectors (rows {first + 1} and {again + 1}); "
+                "a table holds one vector per word"
+            )
         self._unit: np.ndarray | None = None
 
     # ---- basic access --------------------------------------------------------------------
@@ -169,9 +174,10 @@ class KeyedVectors:
             raise MinilmError(f"{path}: no such file")
         if path.suffix == ".npz":
             return cls._load_npz(path)
-        data = path.read_bytes()
+        data = _strip_utf8_bom(path.read_bytes())
         if not data.strip():
             raise MinilmError(f"{path}: the file is empty; expected word vectors")
+        _refuse_utf16(path, data)
         first_end = data.find(b"\n")
         first = data[: first_end if first_end >= 0 else len(data)]
         header = _parse_header(first)
@@ -179,7 +185,12 @@ class KeyedVectors:
             return cls(*_parse_text(path, data, header=None, unicode_errors=unicode_errors))
         body = data[len(first) + 1 :]
         if not _looks_like_text(body):
-            return cls(*_parse_binary(path, body, header, unicode_errors))
+            try:
+                return cls(*_parse_binary(path, body, header, unicode_errors))
+            except MinilmError:
+                if _looks_like_text(body, encoding="latin-1"):
+                    _decode(path, data, unicode_errors)  # text, but not UTF-8: say so
+                raise
         try:
             return cls(*_parse_text(path, data, header=header, unicode_errors=unicode_errors))
         except MinilmError as text_error:
@@ -197,7 +208,10 @@ class KeyedVectors:
                 f"{path}: an .npz of word vectors needs arrays 'words' and 'vectors', "
                 f"found {sorted(arrays)}"
             )
-        return cls(arrays["words"].tolist(), arrays["vectors"])
+        words = arrays["words"].tolist()
+        if isinstance(words, list):
+            _refuse_duplicates(path, [str(w) for w in words], "row", 1)
+        return cls(words, arrays["vectors"])
 
     @classmethod
     def load_projector(cls, folder: str | os.PathLike) -> KeyedVectors:
@@ -213,6 +227,7 @@ class KeyedVectors:
         for n, word in enumerate(words, start=1):
             if not word or any(c.isspace() for c in word):
                 raise MinilmError(f"{meta_path} line {n}: {word!r} is not a word")
+        _refuse_duplicates(meta_path, words, "line", 1)
         rows = _decode(vec_path, vec_path.read_bytes(), "strict").split("\n")
         if rows and rows[-1] == "":
             rows.pop()
@@ -311,26 +326,88 @@ def _parse_header(line: bytes) -> tuple[int, int] | None:
     return v, d
 
 
-def _looks_like_text(body: bytes) -> bool:
-    """Text if the body is UTF-8 without control bytes other than newline, CR and tab.
+def _looks_like_text(body: bytes, encoding: str = "utf-8") -> bool:
+    """Text if the body decodes without control bytes other than newline, CR and tab.
 
     Binary float32 data almost always holds NUL or invalid UTF-8 bytes somewhere."""
     try:
-        text = body.decode("utf-8")
+        text = body.decode(encoding)
     except UnicodeDecodeError:
         return False
     return not any(ord(ch) < 32 and ch not in "\n\r\t" for ch in set(text))
 
 
+def _strip_utf8_bom(data: bytes) -> bytes:
+    """Windows editors start UTF-8 files with a byte-order mark; it is not part of the text."""
+    return data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+
+
+def _refuse_utf16(path: Path, data: bytes) -> None:
+    """UTF-16/32 text (a byte-order mark, or NUL in every other byte of the start) is a file in
+    the wrong encoding, not a broken binary file: say so."""
+    head = data[:200]
+
+    def all_nul(*offsets: int, step: int) -> bool:
+        return len(head) >= 8 and all(not any(head[o::step]) for o in offsets)
+
+    if head.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")) or (
+        all_nul(1, 2, 3, step=4) or all_nul(0, 1, 2, step=4)
+    ):
+        encoding = "UTF-32"
+    elif head.startswith((b"\xff\xfe", b"\xfe\xff")) or all_nul(1, step=2) or all_nul(0, step=2):
+        encoding = "UTF-16"
+    else:
+        return
+    raise MinilmError(
+        f"{path} is {encoding} text; save it as UTF-8 "
+        f"(e.g. iconv -f {encoding} -t UTF-8 {path.name} > vectors-utf8.txt)"
+    )
+
+
 def _decode(path: Path, data: bytes, errors: str) -> str:
+    data = _strip_utf8_bom(data)
     try:
         return data.decode("utf-8", errors=errors)
     except UnicodeDecodeError as err:
-        line = data[: err.start].count(b"\n") + 1
+        _refuse_utf16(path, data)
+        line_no = data[: err.start].count(b"\n") + 1
+        line_start = data.rfind(b"\n", 0, err.start) + 1
+        line_end = data.find(b"\n", err.start)
+        line = data[line_start : line_end if line_end >= 0 else len(data)]
+        where = f"{path} line {line_no}, column {err.start - line_start + 1}"
+        byte = data[err.start]
+        if _looks_like_text(line, encoding="latin-1"):
+            raise MinilmError(
+                f"{where}: byte 0x{byte:02x} is not UTF-8; the file looks Latin-1 or "
+                f"Windows-1252 encoded ({line.decode('latin-1')[:40]!r}): save it as UTF-8 "
+                f"(e.g. iconv -f latin1 -t UTF-8 {path.name} > vectors-utf8.txt)"
+            ) from None
         raise MinilmError(
-            f"{path} line {line}: not UTF-8 text (byte {err.start}); is it a binary file "
-            "with a broken header?"
+            f"{where}: byte 0x{byte:02x} is not UTF-8 text; is it a binary file with a "
+            "broken header?"
         ) from None
+
+
+def _first_duplicate(words: Sequence[str]) -> tuple[str, int, int]:
+    """(word, its first row, the row that repeats it) of the first repeated word."""
+    seen: dict[str, int] = {}
+    for i, w in enumerate(words):
+        first = seen.setdefault(w, i)
+        if first != i:
+            return w, first, i
+    raise ValueError("no repeated word")
+
+
+def _refuse_duplicates(path: Path, words: Sequence[str], unit: str, first_unit: int) -> None:
+    """A file giving one word two vectors is refused, naming both lines (or records)."""
+    if len(set(words)) == len(words):
+        return
+    word, first, again = _first_duplicate(words)
+    raise MinilmError(
+        f"{path} {unit}s {first + first_unit} and {again + first_unit}: the word {word!r} "
+        "appears twice; keep one of the two (a repeated row would show up as its neighbour "
+        "and as an analogy answer)"
+    )
 
 
 def _to_floats(path: Path, fields: list[list[str]], first_line: int, start: int) -> np.ndarray:
@@ -380,7 +457,9 @@ def _parse_text(
             raise MinilmError(f"{path} line {first_line + n}: the word {f[0]!r} holds whitespace")
     if header is not None and len(fields) != header[0]:
         raise MinilmError(f"{path}: header says {header[0]} words but the file has {len(fields)}")
-    return [f[0] for f in fields], _to_floats(path, fields, first_line, start=1)
+    words = [f[0] for f in fields]
+    _refuse_duplicates(path, words, "line", first_line)
+    return words, _to_floats(path, fields, first_line, start=1)
 
 
 def _parse_binary(
@@ -418,6 +497,7 @@ def _parse_binary(
         raise MinilmError(
             f"{path}: {len(body) - pos} bytes after the {n_words} records the header announced"
         )
+    _refuse_duplicates(path, words, "record", 1)
     raw = np.frombuffer(body, dtype=np.uint8)
     gather = starts[:, None] + np.arange(width)  # (V, 4D) byte positions
     vectors = raw[gather].view("<f4").reshape(n_words, dim).astype(np.float32)

@@ -2,7 +2,7 @@
 """Vector arithmetic on words:  king - man + woman  ->  ranked answers with their scores.
 
     python scripts/analogy.py runs/skipgram/vectors.txt king - man + woman
-    python scripts/analogy.py runs/skipgram/vectors.txt king - man + woman --no-exclude
+    python scripts/analogy.py runs/skipgram/vectors.txt king -man +woman --no-exclude
 
 By convention (word2vec, gensim) the query words are removed from the answers. --no-exclude
 keeps them, and often shows that the nearest vector to king - man + woman is king itself: the
@@ -12,6 +12,8 @@ convention hides it (Levy & Goldberg 2014; Nissim et al. 2020).
 from __future__ import annotations
 
 import argparse
+import re
+import sys
 
 from minilm.errors import ArgumentParser, MinilmError, positive_int, run_cli
 from minilm.vectors import KeyedVectors
@@ -36,6 +38,20 @@ def parse_expression(tokens: list[str]) -> tuple[list[str], list[str]]:
     return positive, negative
 
 
+def split_signs(argv: list[str]) -> list[str]:
+    """argparse takes `-man` for an unknown option: pass it on as the two tokens `-` `man`.
+
+    Only a minus glued to a letter is split (not -h, --options, or numbers such as --topn -3).
+    """
+    out: list[str] = []
+    for tok in argv:
+        if tok != "-h" and re.fullmatch(r"-[^\W\d_]\S*", tok):
+            out += ["-", tok[1:]]
+        else:
+            out.append(tok)
+    return out
+
+
 def main() -> None:
     ap = ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("vectors", help="word2vec text/binary, GloVe text, .npz or projector folder")
@@ -43,7 +59,7 @@ def main() -> None:
     ap.add_argument("--topn", type=positive_int, default=10)
     ap.add_argument("--no-exclude", action="store_true", help="keep the query words as answers")
     ap.add_argument("--method", choices=["3cosadd", "3cosmul"], default="3cosadd")
-    args = ap.parse_args()
+    args = ap.parse_args(split_signs(sys.argv[1:]))
     positive, negative = parse_expression(args.expression)
     kv = KeyedVectors.load(args.vectors)
     answers = kv.most_similar(

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from minilm.errors import ArgumentParser, MinilmError, run_cli, seed_arg
 from minilm.io import ensure_dir, write_json, write_text
+from minilm.threads import add_threads_arg, apply_threads
 
 SCRIPTS = Path(__file__).resolve().parent
 # name -> (label, script, extra arguments)
@@ -62,6 +63,7 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--epochs", type=int, help="passes for the iterative methods (default: theirs)")
     ap.add_argument("--methods", default=",".join(METHODS),
                     help=f"comma-separated subset of {','.join(METHODS)}")
+    add_threads_arg(ap, default=None)
     args = ap.parse_args()
     args.methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     unknown = [m for m in args.methods if m not in METHODS]
@@ -158,6 +160,7 @@ def verdict(rows: list[dict]) -> str:
 
 def main() -> None:
     args = parse_args()
+    apply_threads(args.threads)
     out = ensure_dir(args.out)
     rows = [run_method(name, args, out) for name in args.methods]
     corpus = args.corpus or "the bundled world corpus"

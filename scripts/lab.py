@@ -26,6 +26,7 @@ from minilm.errors import ArgumentParser, MinilmError, run_cli, seed_arg
 from minilm.lab import run_lab
 from minilm.lab_models import ALL_MODELS
 from minilm.lab_runner import format_duration
+from minilm.threads import add_threads_arg, apply_threads
 
 
 def parse_args() -> argparse.Namespace:
@@ -51,6 +52,7 @@ def parse_args() -> argparse.Namespace:
     )
     # Size of the generated world corpus (tests use a tiny one); not for everyday use.
     ap.add_argument("--sentences", type=int, help=argparse.SUPPRESS)
+    add_threads_arg(ap, default=None)
     args = ap.parse_args()
     if args.sentences is not None and args.sentences < 200:
         raise MinilmError(f"--sentences must be >= 200, got {args.sentences}")
@@ -59,6 +61,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
+    apply_threads(args.threads)
     start = time.perf_counter()
     result = run_lab(
         args.out,
@@ -68,6 +71,7 @@ def main() -> None:
         seed=args.seed,
         sentences=args.sentences,
         skip_training=args.skip_training,
+        threads=args.threads,
     )
     lab = result.metrics["lab"]
     print(

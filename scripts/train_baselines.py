@@ -44,6 +44,7 @@ from minilm.io import ensure_dir
 from minilm.models import count, glove
 from minilm.optim import Adagrad
 from minilm.runs import summary_line, write_run
+from minilm.threads import add_threads_arg, apply_threads
 from minilm.train import History, TrainConfig, train
 from minilm.vectors import KeyedVectors
 
@@ -90,6 +91,7 @@ def parse_args() -> argparse.Namespace:
     )
     ap.add_argument("--checkpoint-every", type=int, default=0, help="glove: steps (0 = end)")
     ap.add_argument("--resume", action="store_true", help="glove: continue from a checkpoint")
+    add_threads_arg(ap, default=1)
     args = ap.parse_args()
     if args.window is None:
         args.window = DEFAULT_WINDOW.get(args.method, 5)
@@ -178,6 +180,7 @@ def fit_glove(
 
 def main() -> None:
     args = parse_args()
+    apply_threads(args.threads)
     out = ensure_dir(args.out)
     corpus = load_corpus(args.corpus, min_count=args.min_count, specials=())
     vocab, stream = corpus.vocab, corpus.train

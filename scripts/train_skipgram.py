@@ -44,6 +44,7 @@ from minilm.io import ensure_dir
 from minilm.models import skipgram as sg
 from minilm.optim import SGD
 from minilm.runs import summary_line, write_run
+from minilm.threads import add_threads_arg, apply_threads
 from minilm.train import TrainConfig, train
 from minilm.vectors import KeyedVectors
 
@@ -78,6 +79,7 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--buckets", type=int, default=100_000, help="n-gram hash buckets")
     ap.add_argument("--checkpoint-every", type=int, default=0, help="steps (0 = end only)")
     ap.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
+    add_threads_arg(ap, default=1)
     args = ap.parse_args()
     for name in ("epochs", "dim", "window", "min_count", "batch_size", "buckets"):
         if getattr(args, name) < 1:
@@ -137,6 +139,7 @@ def per_pair(cbow_update: str):
 
 def main() -> None:
     args = parse_args()
+    apply_threads(args.threads)
     out = ensure_dir(args.out)
     # No specials: words under --min-count are dropped before windowing, as in word2vec.c.
     corpus = load_corpus(args.corpus, min_count=args.min_count, specials=())

@@ -38,6 +38,7 @@ from minilm.models.ngram import kneser_ney_baselines, with_eos
 from minilm.optim import Adam
 from minilm.plots import plot_dendrogram
 from minilm.runs import write_run
+from minilm.threads import add_threads_arg, apply_threads
 from minilm.train import TrainConfig, train
 from minilm.vectors import KeyedVectors
 
@@ -73,6 +74,7 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--sample", type=int, default=0, metavar="N", help="generate N sentences")
     ap.add_argument("--checkpoint-every", type=int, default=0, help="steps (0 = end only)")
     ap.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
+    add_threads_arg(ap, default=1)
     args = ap.parse_args()
     for name in ("epochs", "dim", "hidden", "bptt", "batch_size", "min_count", "max_vocab"):
         if getattr(args, name) < 1:
@@ -113,6 +115,7 @@ def categories_file(paths: dict[str, Path]) -> Path | None:
 
 def main() -> None:
     args = parse_args()
+    apply_threads(args.threads)
     out = ensure_dir(args.out)
     corpus = load_corpus(args.corpus, args.min_count, args.max_vocab, specials=SPECIALS)
     vocab, splits = corpus.vocab, corpus.splits

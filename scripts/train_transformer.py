@@ -48,6 +48,7 @@ from minilm.layers.class_softmax import frequency_classes
 from minilm.models import transformer as tf
 from minilm.optim import AdamW
 from minilm.runs import write_run
+from minilm.threads import add_threads_arg, apply_threads
 from minilm.train import History, TrainConfig, train
 from minilm.truth import read_senses
 from minilm.vectors import KeyedVectors
@@ -102,6 +103,7 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--one-directional", action="store_true", help="InfoNCE a->b only")
     ap.add_argument("--checkpoint-every", type=int, default=0, help="steps (0 = end only)")
     ap.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
+    add_threads_arg(ap, default=2)
     args = ap.parse_args()
     for name in POSITIVE:
         if getattr(args, name) < 1:
@@ -205,6 +207,7 @@ def evaluate(args, cfg, params, corpus, tokens, streams, out) -> dict:
 
 def main() -> None:
     args = parse_args()
+    apply_threads(args.threads)
     out = ensure_dir(args.out)
     corpus = load_corpus(args.corpus, args.min_count, args.max_vocab, specials=SPECIALS)
     bpe = None

@@ -8,10 +8,20 @@ query words (test_vector_scripts.py), the readers' own messages (test_text.py, t
 from __future__ import annotations
 
 import json
+import shutil
+import signal
 
 import numpy as np
 import pytest
-from conftest import assert_one_line_error, run_script, snapshot
+from conftest import (
+    assert_one_line_error,
+    model_command,
+    run_script,
+    run_until,
+    snapshot,
+)
+
+from minilm.runs import OUTPUTS
 
 # One epoch, small dims: each case fails (or finishes) in a second or two.
 TRAIN = {
@@ -206,6 +216,34 @@ def test_resume_from_an_npz_that_is_not_a_checkpoint(world, out):
     assert snapshot(out) == before
 
 
+# ------------------------------------------------------------------------------ killed runs
+
+
+def test_a_rerun_killed_in_a_finished_runs_folder_does_not_look_finished(
+    world, reference_run, tmp_path
+):
+    """kill -9 leaves temp files and, in a finished run's folder, the old vectors.txt and
+    metrics.json beside the new checkpoint: once training starts, a run clears both."""
+    out = tmp_path / "out"
+    shutil.copytree(reference_run("skipgram"), out)
+    assert all((out / name).is_file() for name in OUTPUTS)
+    old_checkpoint = (out / "checkpoint.npz").read_bytes()
+    (out / ".checkpoint.npz.k1ll3d_9.tmp").write_bytes(b"left by an earlier kill -9")
+    (out / "projector" / ".vectors.tsv.abcdefgh.tmp").write_bytes(b"and another")
+    (out / "notes.txt").write_text("my notes\n")
+    command = model_command("skipgram", world, out, 4, "--checkpoint-every", "2")
+    killed = run_until("KILL", 0.5, *command)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert "removed the earlier run's" in killed.stderr
+    assert [name for name in OUTPUTS if (out / name).exists()] == []
+    assert not list(out.rglob("*.tmp"))
+    assert (out / "checkpoint.npz").read_bytes() != old_checkpoint  # the new run's
+    assert (out / "notes.txt").read_text() == "my notes\n"
+    resumed = run_script(*command, "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert all((out / name).is_file() for name in OUTPUTS)
+
+
 # ------------------------------------------------------------------------------ vectors files
 
 BAD_VECTORS = {
@@ -215,6 +253,9 @@ BAD_VECTORS = {
     "word-only": ("king\n", "line 1"),
     "empty": ("", "empty"),
     "binary-garbage": (b"2 4\nking \x00\x01" + bytes(range(128, 256)), "vectors.txt"),
+    "duplicate-word": ("3 2\nking 1 0\nqueen 0 1\nking 0.9 0.1\n", "'king' appears twice"),
+    "utf-16": ("2 2\nking 1 0\nqueen 0 1\n".encode("utf-16"), "UTF-16"),
+    "latin-1": ("2 2\nking 1 0\ncaf\u00e9 0 1\n".encode("latin-1"), "line 3, column 4"),
 }
 VECTOR_SCRIPTS = {"evaluate.py": [], "neighbors.py": ["king"], "analogy.py": ["king"]}
 
@@ -223,7 +264,7 @@ VECTOR_SCRIPTS = {"evaluate.py": [], "neighbors.py": ["king"], "analogy.py": ["k
 MALFORMED = [("evaluate.py", kind) for kind in BAD_VECTORS] + [
     (script, kind)
     for script in ("neighbors.py", "analogy.py")
-    for kind in ("header-count", "short-row")
+    for kind in ("header-count", "short-row", "duplicate-word")
 ]
 
 
@@ -240,6 +281,33 @@ def test_malformed_vectors_file(script, kind, tmp_path):
 def test_missing_vectors_file(script, tmp_path):
     result = run_script(script, tmp_path / "nope.txt", *VECTOR_SCRIPTS[script])
     assert_one_line_error(result, "nope.txt", "no such file")
+
+
+def test_a_duplicate_word_cannot_answer_its_own_excluded_query(tmp_path):
+    """With a second 'king' row, king - man + woman used to answer 'king' (query excluded)."""
+    path = tmp_path / "v.txt"
+    path.write_text("5 2\nking 1 0.2\nqueen 0.2 1\nman 1 0\nwoman 0 1\nking 0 1\n")
+    result = run_script("analogy.py", path, "king", "-man", "+woman")
+    assert_one_line_error(result, "lines 2 and 6", "'king' appears twice")
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        ["king", "-man", "+woman"],  # the README's form
+        ["king", "-", "man", "+", "woman"],
+        ["king", "-man", "woman"],
+        ["+king", "-man", "+woman", "--topn", "1"],
+        ["--topn", "1", "-man", "king", "+woman"],
+        ["king", "-man", "+woman", "--method", "3cosmul"],
+    ],
+    ids=lambda e: " ".join(e),
+)
+def test_analogy_expression_forms(expression, vectors_file):
+    result = run_script("analogy.py", vectors_file, *expression)
+    assert result.returncode == 0, result.stderr
+    first = result.stdout.splitlines()[2].split()
+    assert first[0] == "1" and first[2] == "queen", result.stdout
 
 
 @pytest.mark.parametrize("script, topn", [("neighbors.py", "0"), ("analogy.py", "-3")])

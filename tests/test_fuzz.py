@@ -29,8 +29,8 @@ arbitrary_bytes = st.builds(lambda p, b: p + b, PREFIXES, st.binary(max_size=300
 def assert_valid_table(kv: KeyedVectors) -> None:
     V, D = kv.vectors.shape
     assert V == len(kv.words) >= 1 and D >= 1
-    # A repeated word is allowed (big real files have them); its first row wins, as in gensim.
-    assert all(kv.key_to_index[w] == kv.words.index(w) for w in set(kv.words))
+    # A repeated word is refused (its extra row would leak into neighbours and analogies).
+    assert len(set(kv.words)) == len(kv.words)
     assert all(w and not any(c.isspace() for c in w) for w in kv.words)
     assert np.issubdtype(kv.vectors.dtype, np.floating)
 

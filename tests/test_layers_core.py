@@ -144,7 +144,7 @@ def test_embedding_backward_sums_repeated_ids():
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("D", [7, 8])  # even D: add_rows_at adds pairs of floats as complex
+@pytest.mark.parametrize("D", [7, 8])
 def test_scatter_helpers_agree_with_add_at_on_many_repeats(D, dtype):
     rng = _rng(6)
     V = 50

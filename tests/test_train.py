@@ -304,6 +304,6 @@ def test_empty_batch_source_is_an_error():
 def test_keep_freed_memory_takes_on_glibc():
     import platform
 
-    from minilm.train import keep_freed_memory
+    from minilm.fast.memory import keep_freed_memory
 
     assert keep_freed_memory() is (platform.libc_ver()[0] == "glibc")

@@ -179,3 +179,69 @@ def test_nearest_similarity_doesnt_match_and_oov():
     with pytest.raises(MinilmError, match="'prince'"):
         kv.nearest("prince")
     assert "king" in kv and "prince" not in kv
+
+
+# --- a word given two vectors is refused (issue 15) ------------------------------------------
+
+
+def test_duplicate_word_in_a_text_file_names_both_lines(tmp_path):
+    path = tmp_path / "v.txt"
+    path.write_text("3 2\nking 1 0\nqueen 0 1\nking 0.9 0.1\n")
+    with pytest.raises(MinilmError, match=r"lines 2 and 4: the word 'king' appears twice"):
+        KeyedVectors.load(path)
+    path.write_text("king 1 0\nqueen 0 1\nking 0.9 0.1\n")  # GloVe: no header
+    with pytest.raises(MinilmError, match=r"lines 1 and 3: the word 'king'"):
+        KeyedVectors.load(path)
+
+
+def test_duplicate_word_in_binary_projector_npz_and_memory(tmp_path):
+    words, vectors = ["king", "queen", "king"], np.eye(3, dtype=np.float32)[:, :2]
+    with pytest.raises(MinilmError, match=r"rows 1 and 3"):
+        KeyedVectors(words, vectors)
+    header = b"3 2\n"
+    records = b"".join(w.encode() + b" " + v.astype("<f4").tobytes() + b"\n"
+                       for w, v in zip(words, vectors, strict=True))  # fmt: skip
+    (tmp_path / "v.bin").write_bytes(header + records)
+    with pytest.raises(MinilmError, match=r"records 1 and 3: the word 'king'"):
+        KeyedVectors.load(tmp_path / "v.bin")
+    (tmp_path / "proj").mkdir()
+    (tmp_path / "proj" / "vectors.tsv").write_text("1\t0\n0\t1\n1\t1\n")
+    (tmp_path / "proj" / "metadata.tsv").write_text("king\nqueen\nking\n")
+    with pytest.raises(MinilmError, match=r"metadata.tsv lines 1 and 3"):
+        KeyedVectors.load(tmp_path / "proj")
+    np.savez(tmp_path / "v.npz", words=np.array(words), vectors=vectors)
+    with pytest.raises(MinilmError, match=r"rows 1 and 3"):
+        KeyedVectors.load(tmp_path / "v.npz")
+
+
+# --- encoding errors name the encoding (issue 15) --------------------------------------------
+
+TEXT = "3 2\nking 1 0\ncafé 0.5 0.5\nqueen 0 1\n"
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32"])
+def test_utf16_file_is_named_utf16(tmp_path, encoding):
+    path = tmp_path / "v.txt"
+    path.write_bytes(TEXT.encode(encoding))
+    name = "UTF-32" if "32" in encoding else "UTF-16"
+    with pytest.raises(MinilmError, match=f"is {name} text") as err:
+        KeyedVectors.load(path)
+    assert f"iconv -f {name}" in str(err.value) and "binary" not in str(err.value)
+
+
+@pytest.mark.parametrize("header", [True, False], ids=["word2vec", "glove"])
+def test_a_latin1_line_is_named_with_its_line_and_encoding(tmp_path, header):
+    text = TEXT if header else TEXT.split("\n", 1)[1]
+    path = tmp_path / "v.txt"
+    path.write_bytes(text.encode("latin-1"))
+    line = 3 if header else 2
+    with pytest.raises(MinilmError, match=f"line {line}, column 4: byte 0xe9 is not UTF-8") as err:
+        KeyedVectors.load(path)
+    assert "Latin-1" in str(err.value) and "caf" in str(err.value)
+
+
+def test_utf8_with_a_byte_order_mark_loads(tmp_path):
+    path = tmp_path / "v.txt"
+    path.write_bytes(b"\xef\xbb\xbf" + TEXT.encode("utf-8"))
+    kv = KeyedVectors.load(path)
+    assert kv.words == ["king", "café", "queen"]

@@ -16,6 +16,8 @@ Shape legend: N batch, T time, D input/embedding width, H output width, V vocabu
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from minilm.errors import MinilmError
@@ -78,31 +80,27 @@ def _check_ids(ids: np.ndarray, num_rows: int, what: str) -> None:
         )
 
 
+RowAdder = Callable[[np.ndarray, np.ndarray, np.ndarray], None]
+
+
 def add_rows_at(table: np.ndarray, ids: np.ndarray, rows: np.ndarray) -> None:
     """table[ids[j]] += rows[j] for every j, repeated ids summed, in place.
 
-    table (V, D) C-contiguous, ids (M,), rows (M, D). Why not `table[ids] += rows`? With
-    repeated ids, fancy-index assignment keeps only one of the contributions and silently drops
-    the rest. np.add.at is duplicate-safe; over the flat cells id*D + d it is the fastest way we
-    measured to add rows into a table in NumPy 2 (benchmarks/bench_embedding.py): ~1.8 ns a
-    number, against ~4 for sorting + np.add.reduceat, ~9 for np.add.at with 2-D rows, and 2-4x
-    np.bincount over the cells. Its cost is per index, so with D even we let each index carry
-    two numbers: viewed as complex64 (complex128 for float64), a pair of floats adds exactly as
-    the two floats do, and the call takes ~40% less.
+    table (V, D), ids (M,), rows (M, D). Why not `table[ids] += rows`? With repeated ids,
+    fancy-index assignment keeps only one of the contributions and silently drops the rest.
+    np.add.at is the unbuffered form of +=: every (id, row) pair is added, in order.
+    (minilm/fast/scatter.py has the same sum, several times faster.)
     """
-    rows = np.ascontiguousarray(rows, dtype=table.dtype)
-    pair = {np.float32: np.complex64, np.float64: np.complex128}.get(table.dtype.type)
-    if pair is not None and table.shape[1] % 2 == 0:
-        table, rows = table.view(pair), rows.view(pair)  # (V, D/2), (M, D/2)
-    D = table.shape[1]
-    cells = (ids[:, None] * D + np.arange(D)).reshape(-1)  # (M*D,) flat index into table
-    np.add.at(table.reshape(-1), cells, rows.reshape(-1))
+    np.add.at(table, ids, rows)
 
 
-def scatter_add_rows(ids: np.ndarray, grads: np.ndarray, num_rows: int) -> np.ndarray:
+def scatter_add_rows(
+    ids: np.ndarray, grads: np.ndarray, num_rows: int, add: RowAdder = add_rows_at
+) -> np.ndarray:
     """Dense table gradient: dW[v] = sum of grads[i] over every i with ids[i] == v.
 
-    ids int (...), grads (..., D) -> dW (num_rows, D), dtype of grads (add_rows_at into zeros).
+    ids int (...), grads (..., D) -> dW (num_rows, D), dtype of grads. `add` adds the rows
+    into the zero table (add_rows_at; minilm.fast.scatter passes its faster equal).
     """
     ids = np.asarray(ids)
     _check_ids(ids, num_rows, "scatter_add_rows")
@@ -113,11 +111,13 @@ def scatter_add_rows(ids: np.ndarray, grads: np.ndarray, num_rows: int) -> np.nd
             "need grads of shape ids.shape + (D,)"
         )
     dW = np.zeros((num_rows, D), dtype=grads.dtype)
-    add_rows_at(dW, ids.reshape(-1), grads.reshape(-1, D))
+    add(dW, ids.reshape(-1), grads.reshape(-1, D))
     return dW
 
 
-def sum_rows(ids: np.ndarray, grads: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def sum_rows(
+    ids: np.ndarray, grads: np.ndarray, add: RowAdder = add_rows_at
+) -> tuple[np.ndarray, np.ndarray]:
     """Sparse table gradient: the distinct rows touched and their summed gradients.
 
     ids int (...), grads (..., D) -> (row_ids (R,) sorted unique, row_grads (R, D)),
@@ -134,7 +134,7 @@ def sum_rows(ids: np.ndarray, grads: np.ndarray) -> tuple[np.ndarray, np.ndarray
         )
     # Renumber the touched rows 0..R-1, then reuse the dense scatter on that small table.
     row_ids, compact = np.unique(ids.reshape(-1), return_inverse=True)
-    row_grads = scatter_add_rows(compact, grads.reshape(-1, grads.shape[-1]), row_ids.size)
+    row_grads = scatter_add_rows(compact, grads.reshape(-1, grads.shape[-1]), row_ids.size, add)
     return row_ids, row_grads
 
 
@@ -222,49 +222,29 @@ def relu_backward(dout: np.ndarray, cache: np.ndarray) -> np.ndarray:
 #   gelu(x) ~ 0.5 x (1 + tanh(u)),   u = sqrt(2/pi) (x + 0.044715 x^3).
 # The exact GELU is x * Phi(x) with the normal CDF Phi, which needs erf; NumPy has no vectorised
 # erf, and the approximation differs from it by less than 5e-4 everywhere.
-_GELU_C = float(np.sqrt(2 / np.pi))
-_GELU_A = 0.044715
+GELU_C = float(np.sqrt(2 / np.pi))
+GELU_A = 0.044715
 
 
-def gelu_forward(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """out = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))  (tanh approximation of GELU).
+def gelu_forward(x: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """out = 0.5 x (1 + tanh(u)),  u = sqrt(2/pi) (x + 0.044715 x^3)  (tanh approximation).
 
-    The cache is the derivative itself (see gelu_backward): the product rule on
-    0.5 x (1 + t), t = tanh(u), u = c (x + a x^3), gives
-
-        d out / dx = 0.5 (1 + t) + 0.5 x (1 - t^2) c (1 + 3 a x^2).
-
-    Computing it here, while t is at hand, makes the backward one multiply, and the cache one
-    array instead of two (x and t). In a transformer these are the largest activations of the
-    step, so each buffer saved is memory that never has to be touched.
+    x (...) -> out (...). The cache keeps x and t = tanh(u) for the backward.
+    (minilm/fast/gelu.py computes the same in place, caching the derivative instead.)
     """
-    # every line below updates one of three buffers (t, grad, out) in place: temporaries
-    # would each be another full pass over fresh memory. (x * x, not x**2: NumPy's float32
-    # power is much slower than a multiply.)
-    t = x * x
-    t *= _GELU_A
-    t += 1
-    t *= x
-    t *= _GELU_C  # u = c x (1 + a x^2)
-    np.tanh(t, out=t)  # t = tanh(u)
-    grad = t * t
-    np.subtract(1, grad, out=grad)
-    grad *= x
-    grad *= 0.5  # 0.5 x (1 - t^2)
-    out = x * x
-    out *= 3 * _GELU_A * _GELU_C
-    out += _GELU_C  # du/dx = c (1 + 3 a x^2)
-    grad *= out
-    np.add(t, 1, out=out)
-    out *= 0.5  # 0.5 (1 + t)
-    grad += out  # d out / dx
-    out *= x  # out = 0.5 x (1 + t)
-    return out, grad
+    t = np.tanh(GELU_C * (x + GELU_A * x * x * x))
+    out = 0.5 * x * (1 + t)
+    return out, (x, t)
 
 
-def gelu_backward(dout: np.ndarray, cache: np.ndarray) -> np.ndarray:
-    """dx = dout * gelu'(x), with gelu'(x) computed by the forward (its docstring)."""
-    return dout * cache
+def gelu_backward(dout: np.ndarray, cache: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Product rule on out = 0.5 x (1 + t), t = tanh(u), u = c (x + a x^3):
+
+    d out / dx = 0.5 (1 + t) + 0.5 x (1 - t^2) du/dx,   du/dx = c (1 + 3 a x^2).
+    """
+    x, t = cache
+    du_dx = GELU_C * (1 + 3 * GELU_A * x * x)
+    return dout * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du_dx)
 
 
 # ---------------------------------------------------------------------------------------------
