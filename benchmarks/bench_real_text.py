@@ -42,6 +42,7 @@ import numpy as np
 from minilm.data.batchers import CbowWindows, SkipgramPairs
 from minilm.data.corpus import load_corpus
 from minilm.errors import MinilmError, run_cli
+from minilm.fast import word2vec as fast
 from minilm.models import skipgram as sg
 from minilm.optim import SGD
 from minilm.train import TrainConfig, train
@@ -107,7 +108,7 @@ def run_minilm(corpus, args: argparse.Namespace, cbow: bool) -> dict:
     update = "word2vec" if cbow else "exact"  # gensim's (cbow_mean=1) CBOW update
 
     def loss_and_grads(params: dict, batch: dict) -> tuple[float, dict]:
-        return sg.loss_and_grads(params, batch, cbow_update=update)
+        return fast.loss_and_grads(params, batch, cbow_update=update)
 
     cpu, wall = time.process_time(), time.perf_counter()
     train(loss_and_grads, params, batches, SGD(lr=s["alpha"]), loop)

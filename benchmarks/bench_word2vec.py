@@ -3,7 +3,7 @@
 Tokens/s follows the word2vec convention: corpus words processed per second, counted before
 subsampling (word2vec.c's "words/thread/sec", gensim's "effective words" include the discarded
 ones too). Each model trains through the same code path as scripts/train_skipgram.py
-(SkipgramPairs -> skipgram.loss_and_grads -> SGD, in minilm.train). If gensim is importable,
+(SkipgramPairs -> fast.word2vec.loss_and_grads -> SGD, in minilm.train). If gensim is importable,
 its Word2Vec trains with the same hyperparameters and workers=1 on the same token lists in the
 same run, and the table shows the throughput ratio and both models' quality side by side.
 
@@ -46,6 +46,7 @@ from minilm.data.batchers import CbowWindows, SkipgramPairs
 from minilm.data.corpus import load_corpus
 from minilm.errors import run_cli
 from minilm.evaluate import category_purity, evaluate_analogies
+from minilm.fast import word2vec as fast
 from minilm.layers.core import sum_rows
 from minilm.models import skipgram as sg
 from minilm.optim import SGD
@@ -109,7 +110,7 @@ def run_minilm(corpus, args, cbow: bool, profile: bool) -> dict:
     if profiler:
         profiler.enable()
     update = "word2vec" if cbow else "exact"  # gensim's CBOW update (see the module docstring)
-    train(partial(sg.loss_and_grads, cbow_update=update), params, batches, SGD(lr=alpha), loop)
+    train(partial(fast.loss_and_grads, cbow_update=update), params, batches, SGD(lr=alpha), loop)
     if profiler:
         profiler.disable()
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall

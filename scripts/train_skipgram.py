@@ -36,10 +36,11 @@ import argparse
 
 import numpy as np
 
-from minilm.data.batchers import CbowWindows, SkipgramPairs
+from minilm.data.batchers import CbowWindows, SkipgramPairs, SubwordBatches
 from minilm.data.corpus import load_corpus
 from minilm.errors import ArgumentParser, MinilmError, run_cli, seed_arg
 from minilm.evaluate import evaluate_embedding, ground_truth_files
+from minilm.fast import word2vec as fast
 from minilm.io import ensure_dir
 from minilm.models import skipgram as sg
 from minilm.optim import SGD
@@ -110,26 +111,14 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-class SubwordBatches:
-    """Adds each context word's padded n-gram bucket ids and mask to a batch source's batches."""
-
-    def __init__(
-        self, source: SkipgramPairs | CbowWindows, ngram_ids: np.ndarray, ngram_mask: np.ndarray
-    ):
-        self.source, self.ngram_ids, self.ngram_mask = source, ngram_ids, ngram_mask
-        self.steps_per_epoch = source.steps_per_epoch
-
-    def epoch(self, epoch: int):
-        for batch in self.source.epoch(epoch):
-            ctx = batch["context"]
-            yield {**batch, "ngrams": self.ngram_ids[ctx], "ngram_mask": self.ngram_mask[ctx]}
-
-
 def per_pair(cbow_update: str):
-    """The summed loss's gradients (word2vec's lr semantics), the loss shown per pair."""
+    """The summed loss's gradients (word2vec's lr semantics), the loss shown per pair.
+
+    Trains with minilm/fast/word2vec.py, tested equal to minilm/models/skipgram.py.
+    """
 
     def loss_and_grads(params: dict, batch: dict) -> tuple[float, dict]:
-        loss, grads = sg.loss_and_grads(params, batch, cbow_update=cbow_update)
+        loss, grads = fast.loss_and_grads(params, batch, cbow_update=cbow_update)
         return loss / len(batch["center"]), grads
 
     return loss_and_grads

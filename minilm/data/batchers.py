@@ -11,6 +11,7 @@ no Python loop over tokens or pairs, only over batches and over the few window o
     SkipgramPairs   word2vec   subsampled (centre, context) pairs
     CbowWindows     word2vec   subsampled text in stretches, each word's window masked
     NegativeSampler word2vec   unigram^0.75 noise words
+    SubwordBatches  fastText   a word2vec source's batches + the context words' n-gram ids
     MLMBatches      BERT-ish   padded sentences, 15% of tokens masked 80/10/10
 
 Shape legend: N batch, T time, B pairs, K negatives, V vocabulary.
@@ -245,7 +246,7 @@ class _Word2vecExamples(ABC):
     word2vec.c skips those, so mask `negatives == center` if you want the same. With
     `shared_negatives=S > 0`, "negatives" is (G, S): the batch's examples are cut into
     G = ceil(N / noise_group) groups (one group with noise_group=0) that share S noise words,
-    and "noise_weight" = K / S is the weight of each (see skipgram.loss_and_grads).
+    and "noise_weight" = K / S is the weight of each (see minilm/fast/word2vec.py).
     `n_tokens` is a batch's share of the epoch's text tokens (summing to the stream size), for
     tokens/s figures comparable with word2vec's words/s.
     """
@@ -380,7 +381,7 @@ class CbowWindows(_Word2vecExamples):
     beyond the text's ends), "context_mask": (N, 2W + 1) bool, True where context[n + W + d]
     (d = -W..W) is in example n's window (never the centre, d = 0), "n_tokens": int} + noise
     words. Each word's vector is then read once per batch however many windows hold it
-    (skipgram.windowed_sum). The batches of an epoch come in a shuffled order.
+    (minilm.fast.word2vec.windowed_sum). The batches of an epoch come in a shuffled order.
     """
 
     def _examples(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -412,6 +413,29 @@ class CbowWindows(_Word2vecExamples):
                      "context_mask": masks[left[a:b], right[a:b]]}  # fmt: skip
             batch["n_tokens"] = int(tokens[k + 1] - tokens[k])
             yield self._noise(batch, rng)
+
+
+class SubwordBatches:
+    """A word2vec batch source whose batches also carry each context word's n-gram buckets.
+
+    ngram_ids, ngram_mask (V, G): every vocabulary word's padded n-gram bucket ids and the mask
+    of the real ones (skipgram.ngram_buckets, computed once); a batch gets "ngrams" and
+    "ngram_mask" of shape context.shape + (G,) by one gather, so training never hashes.
+    """
+
+    def __init__(
+        self,
+        source: SkipgramPairs | CbowWindows,
+        ngram_ids: np.ndarray,
+        ngram_mask: np.ndarray,
+    ):
+        self.source, self.ngram_ids, self.ngram_mask = source, ngram_ids, ngram_mask
+        self.steps_per_epoch = source.steps_per_epoch
+
+    def epoch(self, epoch: int) -> Iterator[dict]:
+        for batch in self.source.epoch(epoch):
+            ctx = batch["context"]
+            yield {**batch, "ngrams": self.ngram_ids[ctx], "ngram_mask": self.ngram_mask[ctx]}
 
 
 class MLMBatches:
