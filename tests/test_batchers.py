@@ -482,3 +482,20 @@ def test_batchers_on_tiny_corpora(sentences, window, batch_size, cbow):
                     special_ids=SPECIALS)  # fmt: skip
     for b in mb.epoch(0):
         assert np.all(b["loss_mask"].any(axis=1))
+
+
+def test_skipgram_pairs_in_text_order():
+    # shuffle=False: word2vec.c's loop order - centre by centre, each centre's contexts left
+    # to right - over the same pairs as the shuffled epoch
+    n = 200
+    stream = TokenStream.from_sentences([list(range(0, 120)), list(range(120, n))])
+    counts = np.ones(n, dtype=np.int64)
+    kwargs = dict(window=4, sample=0, batch_size=64, seed=3)
+    ordered = SkipgramPairs(stream, counts, shuffle=False, **kwargs)
+    center = np.concatenate([b["center"] for b in ordered.epoch(1)])
+    context = np.concatenate([b["context"] for b in ordered.epoch(1)])
+    key = center * n + context  # ids are positions here: sorted = word2vec.c's order
+    assert np.all(np.diff(key) > 0)
+    shuffled = SkipgramPairs(stream, counts, **kwargs)
+    pairs = np.concatenate([b["center"] * n + b["context"] for b in shuffled.epoch(1)])
+    assert np.array_equal(np.sort(pairs), key) and not np.array_equal(pairs, key)

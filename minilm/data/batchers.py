@@ -265,6 +265,7 @@ class _Word2vecExamples(ABC):
         power: float = 0.75,
         shared_negatives: int = 0,
         noise_group: int = 0,
+        shuffle: bool = True,
     ):
         _check_positive("window", window, "--window")
         _check_positive("batch_size", batch_size, "--batch-size")
@@ -276,6 +277,7 @@ class _Word2vecExamples(ABC):
         self.stream, self.window, self.batch_size, self.seed = stream, window, batch_size, seed
         self.unk_id, self.negative = unk_id, negative
         self.shared_negatives, self.noise_group = shared_negatives, noise_group
+        self.shuffle = shuffle
         counts = np.asarray(counts, dtype=np.int64)
         self.keep_prob = keep_probability(counts, sample)  # (V,)
         self.sentence = stream.sentence_index()  # (n_tokens,)
@@ -322,12 +324,15 @@ class _Word2vecExamples(ABC):
 
 
 class SkipgramPairs(_Word2vecExamples):
-    """word2vec's skip-gram examples: (centre, context) pairs, shuffled, per epoch.
+    """word2vec's skip-gram examples: (centre, context) pairs, per epoch.
 
     Steps 1-2 as in _Word2vecExamples; then the token at i (the *centre*) pairs with each kept
-    token within distance b of it in the same sentence (the *context*), built by looping over
-    the offsets d = 1..window, each a whole-array comparison - never over tokens. The pairs
-    are shuffled and split into batches.
+    token within distance b_i of it in the same sentence (the *context*). The pairs come in
+    word2vec.c's order - centre by centre through the text, each centre's contexts left to
+    right - found as the True cells of one (M, 2W) mask, never by a loop over tokens.
+    `shuffle=True` shuffles them over the whole epoch instead; `shuffle=False` keeps the
+    text's order, as word2vec.c and gensim train (see minilm/fast/word2vec.py on why it
+    matters for batches). Either way the pairs are split into `steps_per_epoch` batches.
 
     Which predicts which: word2vec.c's skip-gram feeds the *context* word's input vector
     (syn0[context]) to predict the *centre* word (syn1neg). The batch just names the roles.
@@ -340,29 +345,25 @@ class SkipgramPairs(_Word2vecExamples):
         ids, sentence = self.subsample(rng)  # (M,), (M,)
         M, W = ids.size, self.window
         radius = rng.integers(1, W + 1, size=M)  # (M,) uniform in 1..window
-        centers, contexts = [], []
-        for d in range(1, min(W, M - 1) + 1):
-            # pairs (i, i+d) and (i+d, i): same sentence, within the radius of the centre
-            i = np.arange(M - d)
-            same = sentence[i] == sentence[i + d]
-            left_ok = same & (d <= radius[i + d])  # centre i+d, context i (d to its left)
-            right_ok = same & (d <= radius[i])  # centre i, context i+d (d to its right)
-            centers += [ids[i[left_ok] + d], ids[i[right_ok]]]
-            contexts += [ids[i[left_ok]], ids[i[right_ok] + d]]
-        if not centers:
-            empty = np.zeros(0, dtype=np.int64)
-            return empty, empty
-        return np.concatenate(centers), np.concatenate(contexts)
+        offsets = np.concatenate([np.arange(-W, 0), np.arange(1, W + 1)])  # (2W,) left to right
+        j = np.arange(M)[:, None] + offsets  # (M, 2W) the context candidates of each centre
+        inside = (j >= 0) & (j < M)
+        j = np.where(inside, j, 0)
+        ok = inside & (np.abs(offsets) <= radius[:, None]) & (sentence[j] == sentence[:, None])
+        i, k = np.nonzero(ok)  # row-major: by centre, then by offset
+        return ids[i], ids[j[i, k]]
 
     def epoch(self, epoch: int) -> Iterator[dict]:
         rng = _epoch_rng(self.seed, epoch)
         center, context = self._examples(rng)
-        order = rng.permutation(center.size)
+        if self.shuffle:
+            order = rng.permutation(center.size)
+            center, context = center[order], context[order]
         borders, tokens = self._borders(center.size)
         for k in range(self.steps_per_epoch):
             if borders[k] == borders[k + 1]:
                 continue  # subsampling left fewer examples than batches this epoch
-            rows = order[borders[k] : borders[k + 1]]
+            rows = slice(borders[k], borders[k + 1])
             batch = {"center": center[rows], "context": context[rows]}
             batch["n_tokens"] = int(tokens[k + 1] - tokens[k])
             yield self._noise(batch, rng)
@@ -381,7 +382,8 @@ class CbowWindows(_Word2vecExamples):
     beyond the text's ends), "context_mask": (N, 2W + 1) bool, True where context[n + W + d]
     (d = -W..W) is in example n's window (never the centre, d = 0), "n_tokens": int} + noise
     words. Each word's vector is then read once per batch however many windows hold it
-    (minilm.fast.word2vec.windowed_sum). The batches of an epoch come in a shuffled order.
+    (minilm.fast.word2vec.windowed_sum). The batches of an epoch come in a shuffled order
+    (`shuffle=True`) or in the text's order (`shuffle=False`, as word2vec.c and gensim).
     """
 
     def _examples(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -405,7 +407,8 @@ class CbowWindows(_Word2vecExamples):
         # the mask of a window reaching l words to the left and r to the right, for every l, r
         masks = (d >= -reach[:, None, None]) & (d <= reach[:, None]) & (d != 0)  # (W+1, W+1, 2W+1)
         borders, tokens = self._borders(ids.size)
-        for k in rng.permutation(self.steps_per_epoch):
+        order = np.arange(self.steps_per_epoch)
+        for k in rng.permutation(order) if self.shuffle else order:
             a, b = borders[k], borders[k + 1]
             if a == b:
                 continue  # subsampling left fewer examples than batches this epoch
