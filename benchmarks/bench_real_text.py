@@ -70,7 +70,8 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--batch-size", type=int, help="minilm examples per step (script default)")
     ap.add_argument("--shared-negatives", type=int, help="minilm S (script default)")
     ap.add_argument("--noise-group", type=int, help="minilm examples sharing S (script default)")
-    ap.add_argument("--order", choices=("text", "shuffled"), help="minilm example order")
+    ap.add_argument("--shuffle-span", type=int,
+                    help="minilm: shuffle examples within spans of this many (0: text order)")
     ap.add_argument("--save", type=Path, help="write minilm's vectors to SAVE/<arch>.npz")
     ap.add_argument("--gensim-cache", type=Path, help="folder keeping gensim's runs")
     args = ap.parse_args()
@@ -86,8 +87,8 @@ def minilm_defaults(args: argparse.Namespace, cbow: bool) -> dict:
     """The training script's settings for this architecture, overridden by the flags given."""
     settings = {"batch_size": 1024, "shared_negatives": 32, "noise_group": 256 if cbow else 0,
                 "alpha": 0.05 if cbow else 0.025}  # fmt: skip
-    settings["order"] = "shuffled"
-    for name in ("batch_size", "shared_negatives", "noise_group", "order"):
+    settings["shuffle_span"] = None
+    for name in ("batch_size", "shared_negatives", "noise_group", "shuffle_span"):
         if getattr(args, name) is not None:
             settings[name] = getattr(args, name)
     return settings
@@ -102,7 +103,7 @@ def run_minilm(corpus, args: argparse.Namespace, cbow: bool) -> dict:
     batches = (CbowWindows if cbow else SkipgramPairs)(
         stream, vocab.counts, args.window, args.sample, s["batch_size"], args.seed,
         negative=args.negative, shared_negatives=s["shared_negatives"],
-        noise_group=s["noise_group"], shuffle=s["order"] == "shuffled",
+        noise_group=s["noise_group"], shuffle_span=s["shuffle_span"],
     )  # fmt: skip
     loop = TrainConfig(
         epochs=args.epochs, lr=s["alpha"], schedule="linear", lr_floor=1e-4 * s["alpha"],
