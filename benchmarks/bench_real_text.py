@@ -13,9 +13,12 @@ with the same hyperparameters on the same token lists, and the script prints:
 3. the neighbour overlap: for each word of a frequency band (ranks 0-1k, 2k-3k, 8k-9k), the
    share of its 10 nearest neighbours (cosine) that two models agree on, averaged over the
    band - minilm vs gensim (the mean over both gensim seeds) beside the floor gensim seed 0 vs
-   gensim seed 1, which is how much two runs of the very same algorithm agree. A faithful
-   word2vec scores as high as the floor. Last column: the median frequency rank of all those
-   neighbours (a model whose neighbours are rarer words than gensim's learns differently).
+   gensim seed 1, which is how much two runs of the very same algorithm agree, and gensim
+   (seed 2) trained on the same sentences shuffled vs gensim: two runs that differ in the
+   order they read the text. The order matters: with a learning rate that decays over the
+   run, what is read when shapes the vectors, and two gensim runs share their order. Last
+   column: the median frequency rank of all those neighbours (rarer neighbours than gensim's
+   are a sign of learning differently).
 
 Run:  python benchmarks/bench_real_text.py --corpus /work/real_text [--quick] [--models sg]
       (without --corpus the corpus is built into runs/real_text; gensim is required)
@@ -71,7 +74,8 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--shared-negatives", type=int, help="minilm S (script default)")
     ap.add_argument("--noise-group", type=int, help="minilm examples sharing S (script default)")
     ap.add_argument("--shuffle-span", type=int,
-                    help="minilm: shuffle examples within spans of this many (0: text order)")
+                    help="minilm: shuffle examples within spans of this many (0: text order;\n"
+                         "-1: the whole epoch)")  # fmt: skip
     ap.add_argument("--save", type=Path, help="write minilm's vectors to SAVE/<arch>.npz")
     ap.add_argument("--gensim-cache", type=Path, help="folder keeping gensim's runs")
     args = ap.parse_args()
@@ -85,9 +89,9 @@ def parse_args() -> argparse.Namespace:
 
 def minilm_defaults(args: argparse.Namespace, cbow: bool) -> dict:
     """The training script's settings for this architecture, overridden by the flags given."""
-    settings = {"batch_size": 1024, "shared_negatives": 32, "noise_group": 256 if cbow else 0,
-                "alpha": 0.05 if cbow else 0.025}  # fmt: skip
-    settings["shuffle_span"] = None
+    settings = {"batch_size": 128 if cbow else 1024, "shared_negatives": 0,
+                "noise_group": 256 if cbow else 0, "alpha": 0.05 if cbow else 0.025,
+                "shuffle_span": 65536}  # fmt: skip
     for name in ("batch_size", "shared_negatives", "noise_group", "shuffle_span"):
         if getattr(args, name) is not None:
             settings[name] = getattr(args, name)
@@ -103,7 +107,8 @@ def run_minilm(corpus, args: argparse.Namespace, cbow: bool) -> dict:
     batches = (CbowWindows if cbow else SkipgramPairs)(
         stream, vocab.counts, args.window, args.sample, s["batch_size"], args.seed,
         negative=args.negative, shared_negatives=s["shared_negatives"],
-        noise_group=s["noise_group"], shuffle_span=s["shuffle_span"],
+        noise_group=s["noise_group"],
+        shuffle_span=None if s["shuffle_span"] == -1 else s["shuffle_span"],
     )  # fmt: skip
     loop = TrainConfig(
         epochs=args.epochs, lr=s["alpha"], schedule="linear", lr_floor=1e-4 * s["alpha"],
@@ -122,14 +127,23 @@ def run_minilm(corpus, args: argparse.Namespace, cbow: bool) -> dict:
             "tok_s_cpu": tokens / cpu, "settings": s}  # fmt: skip
 
 
-def run_gensim(sentences: list[list[str]], args: argparse.Namespace, cbow: bool, seed: int) -> dict:
-    """gensim's Word2Vec, workers=1, same hyperparameters; cached in --gensim-cache if given."""
+def run_gensim(
+    sentences: list[list[str]], args: argparse.Namespace, cbow: bool, seed: int, shuffled: bool
+) -> dict:
+    """gensim's Word2Vec, workers=1, same hyperparameters; cached in --gensim-cache if given.
+
+    `shuffled`: the sentences in a random order (the same every epoch) instead of the text's.
+    """
     alpha = 0.05 if cbow else 0.025
+    if shuffled:
+        order = np.random.default_rng(seed).permutation(len(sentences))
+        sentences = [sentences[i] for i in order]
     hyper = {"vector_size": args.dim, "window": args.window, "negative": args.negative, "hs": 0,
              "sample": args.sample, "min_count": args.min_count, "sg": 0 if cbow else 1,
              "cbow_mean": 1, "alpha": alpha, "min_alpha": 1e-4 * alpha, "workers": 1,
              "seed": seed}  # fmt: skip
-    key = hashlib.sha1(json.dumps([hyper, args.epochs, str(args.corpus.resolve())]).encode())
+    key = [hyper, args.epochs, str(args.corpus.resolve())] + (["shuffled"] if shuffled else [])
+    key = hashlib.sha1(json.dumps(key).encode())
     cached = args.gensim_cache / f"gensim-{key.hexdigest()[:12]}.npz" if args.gensim_cache else None
     if cached is not None and cached.is_file():
         with np.load(cached, allow_pickle=False) as z:
@@ -197,8 +211,8 @@ def compare(runs: dict[str, dict], words: list[str]) -> dict[str, dict]:
     near = {name: [neighbours(unit_rows(r, words), band) for band in BANDS]
             for name, r in runs.items()}  # fmt: skip
     table = {}
-    for name in ("minilm", "gensim-0"):
-        others = ["gensim-0", "gensim-1"] if name == "minilm" else ["gensim-1"]
+    for name in ("minilm", "gensim-0", "gensim-shuf"):
+        others = ["gensim-1"] if name == "gensim-0" else ["gensim-0", "gensim-1"]
         bands = [np.mean([overlap(near[name][i], near[o][i]) for o in others])
                  for i in range(len(BANDS))]  # fmt: skip
         table[name] = {"bands": bands}
@@ -225,6 +239,9 @@ def report(arch: str, runs: dict[str, dict], scores: dict, table: dict) -> None:
     ours, floor = table["minilm"]["bands"], table["gensim-0"]["bands"]
     print("minilm vs gensim (mean of 2)  " + "  ".join(f"{x:5.2f}" for x in ours))
     print("gensim seed 0 vs 1 (floor)    " + "  ".join(f"{x:5.2f}" for x in floor))
+    shuffled = table["gensim-shuf"]["bands"]
+    print("gensim shuffled vs gensim     " + "  ".join(f"{x:5.2f}" for x in shuffled)
+          + "   (the same sentences in another order)")  # fmt: skip
     gaps = [m - g for m, g in zip(ours, floor, strict=True)]
     print("minilm - floor                " + "  ".join(f"{x:+5.2f}" for x in gaps)
           + "   (target: >= -0.03 in every band)")  # fmt: skip
@@ -258,7 +275,8 @@ def main() -> None:
             np.savez(args.save / f"{arch}.npz", words=np.array(words),
                      vectors=runs["minilm"]["vectors"])  # fmt: skip
         for seed in (0, 1):
-            runs[f"gensim-{seed}"] = run_gensim(sentences, args, cbow, seed)
+            runs[f"gensim-{seed}"] = run_gensim(sentences, args, cbow, seed, shuffled=False)
+        runs["gensim-shuf"] = run_gensim(sentences, args, cbow, 2, shuffled=True)
         scores = {name: gensim_scores(r, folder) for name, r in runs.items()}
         report("CBOW" if cbow else "skip-gram", runs, scores, compare(runs, words))
 

@@ -67,9 +67,12 @@ Reading order. `sgns_step` is word2vec.c's training step for one example, in pla
 the algorithm as the reference code runs it. `loss_and_grads` is the same arithmetic for a
 batch, written as a loss and its gradient: the sum over the batch of what `sgns_step` does,
 every example evaluated at the same parameters (tested). Training runs the fast version,
-minilm/fast/word2vec.py, which returns the same values (tested) with sparse gradients and
-shared noise words; benchmarks/bench_word2vec.py and benchmarks/bench_real_text.py measure it
-against gensim.
+minilm/fast/word2vec.py, which returns the same values (tested) with sparse gradients (and
+can share noise words between examples); benchmarks/bench_word2vec.py and
+benchmarks/bench_real_text.py measure it against gensim. Is a batch of summed steps still
+word2vec.c? On real English, yes, if the batches follow the text's order
+(minilm/data/batchers.py): minilm's neighbours then agree with gensim's as often as two gensim
+seeds agree with each other.
 """
 
 from __future__ import annotations
