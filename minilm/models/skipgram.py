@@ -136,10 +136,11 @@ def sgns_step(
 
         L_t = -log σ(s) if y = 1 else -log σ(-s);      dL_t/ds = σ(s) - y
         g = alpha (y - σ(s))                           (-alpha dL_t/ds: a descent step)
-        neu1e += g u_t     u_t += g h                  (dL/dh = Σ_t dL_t/ds u_t, dL/du_t = ... h)
+        neu1e += g u_t     u_t += g h             (dL_t/dh = dL_t/ds u_t, dL_t/du_t = dL_t/ds h)
     and at the end every input word's row gets v += neu1e (word2vec.c adds it whole to each
     CBOW context word: see "Where the reference code does not follow its own gradient").
-    word2vec.c reads σ from a table and skips |s| > 6; here σ is exact.
+    word2vec.c reads σ from a table over [-6, 6] and takes σ = 0 or 1 beyond (gensim skips
+    those terms instead); here σ is exact.
     """
     h = W_in[inputs].mean(axis=0)  # (D,) skip-gram: v_o; CBOW: the window's mean
     neu1e = np.zeros_like(h)  # (D,) word2vec.c's name for -alpha dL/dh
