@@ -229,10 +229,10 @@ def report(arch: str, runs: dict[str, dict], scores: dict, table: dict) -> None:
           f"{theirs['tok_s']:,.0f} ({theirs['tok_s_cpu']:,.0f} cpu): ratio "
           f"{mine['tok_s'] / theirs['tok_s']:.2f} wall, "
           f"{mine['tok_s_cpu'] / theirs['tok_s_cpu']:.2f} cpu{note}")  # fmt: skip
-    print(f"{'vectors':10s} {'wordsim':>8s} {'simlex':>8s} {'analogy':>8s} {'median rank':>12s}")
+    print(f"{'vectors':11s} {'wordsim':>8s} {'simlex':>8s} {'analogy':>8s} {'median rank':>12s}")
     for name in runs:
         s = scores[name]
-        print(f"{name:10s} {s['wordsim']:8.3f} {s['simlex']:8.3f} {s['analogy']:8.3f} "
+        print(f"{name:11s} {s['wordsim']:8.3f} {s['simlex']:8.3f} {s['analogy']:8.3f} "
               f"{table[name]['median_rank']:12,.0f}")  # fmt: skip
     bands = "  ".join(f"{a // 1000}-{b // 1000}k" for a, b in BANDS)
     print(f"top-{TOP} neighbour overlap      {bands}")
