@@ -9,10 +9,10 @@ same run, and the table shows the throughput ratio and both models' quality side
 
 Both run on one core: gensim with workers=1, minilm with its BLAS pinned to one thread (the
 script re-executes itself with OMP/OPENBLAS/MKL_NUM_THREADS=1). minilm uses the training
-script's defaults: K noise words per example, examples in the text's order shuffled within
-spans of 65536 (--shuffle-span), batches of 1024 (CBOW 128). --shared-negatives 32 shares noise
-words (by the whole batch in skip-gram, by groups of 256 examples in CBOW, --noise-group):
-faster, and less faithful to word2vec.c (benchmarks/bench_real_text.py).
+script's defaults: examples in the text's order shuffled within spans of 65536
+(--shuffle-span), batches of 1024 (CBOW 128); skip-gram shares 32 noise words per group of 16
+examples, CBOW draws K per example (--shared-negatives 0). Sharing noise words in bigger groups
+is faster and less faithful to word2vec.c (benchmarks/bench_real_text.py).
 Wall-clock time is what a user sees; CPU time (process_time) is reported beside it because it
 stays meaningful on a shared machine. `--profile` prints where minilm's time goes (cProfile).
 CBOW uses word2vec.c's update of the context vectors (cbow_update="word2vec"), as gensim's
@@ -68,9 +68,9 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--sample", type=float, default=1e-3)
     ap.add_argument("--min-count", type=int, default=5)
     ap.add_argument("--batch-size", type=int, help="examples per step (1024; CBOW 128)")
-    ap.add_argument("--shared-negatives", type=int, default=0, help="S (0 = K per pair)")
+    ap.add_argument("--shared-negatives", type=int, help="S (skip-gram 32, CBOW 0 = K per pair)")
     ap.add_argument("--shuffle-span", type=int, default=65536, help="-1 = the whole epoch")
-    ap.add_argument("--noise-group", type=int, help="examples sharing S (skip-gram 0, CBOW 256)")
+    ap.add_argument("--noise-group", type=int, help="examples sharing S (skip-gram 16, CBOW 256)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--profile", action="store_true", help="cProfile minilm's runs")
     ap.add_argument("--no-gensim", action="store_true", help="skip gensim even if installed")
@@ -99,11 +99,14 @@ def run_minilm(corpus, args, cbow: bool, profile: bool) -> dict:
     params = sg.init_params(cfg, np.random.default_rng(args.seed))
     group = args.noise_group
     if group is None:
-        group = 256 if cbow else 0  # the training script's defaults
+        group = 256 if cbow else 16  # the training script's defaults
+    shared = args.shared_negatives
+    if shared is None:
+        shared = 0 if cbow else 32
     size = args.batch_size or (128 if cbow else 1024)
     batches = (CbowWindows if cbow else SkipgramPairs)(
         stream, vocab.counts, args.window, args.sample, size, args.seed,
-        negative=args.negative, shared_negatives=args.shared_negatives, noise_group=group,
+        negative=args.negative, shared_negatives=shared, noise_group=group,
         shuffle_span=None if args.shuffle_span == -1 else args.shuffle_span,
     )  # fmt: skip
     loop = TrainConfig(
@@ -225,7 +228,7 @@ def main() -> None:
     print(f"corpus {args.folder}: {stream.n_tokens:,} tokens, {len(itos)} words; "
           f"{args.epochs} epochs, dim {args.dim}, window {args.window}, negative "
           f"{args.negative}, sample {args.sample:g}, batch {args.batch_size or '1024 (CBOW 128)'}, "
-          f"shared noise {args.shared_negatives}, span {args.shuffle_span}")  # fmt: skip
+          f"shared noise {args.shared_negatives or 'default'}, span {args.shuffle_span}")  # fmt: skip
     print(f"numpy {np.__version__}, python {platform.python_version()}, {platform.machine()}")
 
     try:

@@ -12,15 +12,16 @@ whole gradient of the mean h, |C| times the exact gradient; --cbow-update exact 
 true gradient and, at the same alpha, learns weaker analogies). Choices of ours: examples are
 processed --batch-size at a time (1024; CBOW 128), one SGD step of lr alpha per example, all
 summed: the same update size as word2vec.c. The examples follow the text's order, shuffled only
-within spans of --shuffle-span examples, and each draws K noise words of its own: on real
-English (benchmarks/bench_real_text.py) that is what makes minilm learn gensim's vectors - its
-top-10 neighbours agree with gensim's as often as two gensim seeds agree with each other
-(within 0.02 in every frequency band, skip-gram and CBOW). Shuffling the whole epoch, or
-sharing noise words (--shared-negatives S, each weighted K/S: the same expected gradient, and
-2-3x faster) learns different vectors: agreement drops by up to 0.2 (see
-minilm/data/batchers.py and minilm/fast/word2vec.py). CBOW batches are stretches of text
-(minilm.data.batchers.CbowWindows); with 1024 of them in a batch, CBOW agrees a little less
-(0.06 below gensim's floor for frequent words).
+within spans of --shuffle-span examples. Noise words: skip-gram shares S = 32 per group of 16
+examples (--shared-negatives, --noise-group; each weighted K/S, the same expected gradient as K
+per example, 2x faster); CBOW draws K per example. On real English
+(benchmarks/bench_real_text.py) these defaults make minilm learn gensim's vectors: its top-10
+neighbours agree with gensim's as often as two gensim seeds agree with each other (within 0.02
+in every frequency band, skip-gram and CBOW). Shuffling the whole epoch, or sharing noise words
+in big groups (skip-gram: the whole batch; CBOW: 256 examples) learns different vectors:
+agreement drops by up to 0.2 (see minilm/data/batchers.py and minilm/fast/word2vec.py). CBOW
+batches are stretches of text (minilm.data.batchers.CbowWindows); with 1024 of them in a batch,
+CBOW agrees a little less (0.06 below gensim's floor for frequent words).
 --subwords uses --buckets 100000 hash buckets
 instead of fastText's 2e6 (a laptop corpus has a few thousand distinct n-grams) and alpha 0.01:
 a word's vector is the SUM of its own and its ~20 n-gram rows, so one step moves it ~20 times
@@ -64,12 +65,12 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--dim", type=int, default=100, help="D: vector size (-size)")
     ap.add_argument("--window", type=int, default=5, help="max window; each word draws 1..window")
     ap.add_argument("--negative", type=int, default=5, help="K: noise words per pair")
-    ap.add_argument("--shared-negatives", type=int, default=0, metavar="S",
-                    help="S noise words shared by a group of examples, each weighted K/S:\n"
-                         "faster, less faithful (0 = K per example, as word2vec.c)")  # fmt: skip
+    ap.add_argument("--shared-negatives", type=int, metavar="S",
+                    help="S noise words shared by a group of examples, each weighted K/S\n"
+                         "(skip-gram 32; CBOW 0 = K per example, as word2vec.c)")  # fmt: skip
     ap.add_argument("--noise-group", type=int, metavar="G",
-                    help="examples per group sharing S noise words (skip-gram 0 = the\n"
-                         "whole batch; CBOW 256)")  # fmt: skip
+                    help="examples per group sharing S noise words (skip-gram 16;\n"
+                         "0 = the whole batch)")  # fmt: skip
     ap.add_argument("--shuffle-span", type=int, default=SPAN, metavar="N",
                     help=f"examples are shuffled within spans of N in the text's order\n"
                          f"(default {SPAN}; 0 = word2vec.c's order; -1 = the whole epoch)")
@@ -95,8 +96,10 @@ def parse_args() -> argparse.Namespace:
             raise MinilmError(f"{flag} must be >= 1, got {getattr(args, name)}")
     if args.negative < 1:
         raise MinilmError(f"--negative must be >= 1, got {args.negative}")
+    if args.shared_negatives is None:
+        args.shared_negatives = 0 if args.cbow else 32
     if args.noise_group is None:
-        args.noise_group = 256 if args.cbow else 0
+        args.noise_group = 256 if args.cbow else 16
     if args.shuffle_span < -1:
         raise MinilmError(f"--shuffle-span must be >= -1, got {args.shuffle_span}")
     for name in ("shared_negatives", "noise_group"):

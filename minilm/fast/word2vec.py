@@ -17,12 +17,13 @@ tests/test_word2vec_fast.py. What makes it fast:
   each: one matrix product per group instead of a gather and scatter of N * K rows of W_out.
   Same expected loss and gradient as K noise words per pair (the reference computes it by
   giving each pair its group's S words at weight K/S). BlazingText (Gupta & Khare 2017) shares
-  noise words in a minibatch on GPUs the same way. 2-3x faster, but not the same vectors:
-  on real English (benchmarks/bench_real_text.py, examples in the text's order) skip-gram's
-  top-10 neighbours agree with gensim's 0.42 / 0.29 / 0.22 of the time (frequency bands
-  0-1k / 2-3k / 8-9k) with S = 32, against 0.59 / 0.46 / 0.27 with K noise words per pair,
-  gensim's own seed-to-seed agreement being 0.60 / 0.48 / 0.28. So training scripts share
-  noise words only when asked (--shared-negatives).
+  noise words in a minibatch on GPUs the same way. Faster, but big groups learn other
+  vectors: on real English (benchmarks/bench_real_text.py, examples in the text's order)
+  skip-gram's top-10 neighbours agree with gensim's 0.42 / 0.29 / 0.22 of the time
+  (frequency bands 0-1k / 2-3k / 8-9k) when a batch of 1024 shares S = 32, 0.55 / 0.43 /
+  0.29 in groups of 64, 0.60 / 0.47 / 0.31 in groups of 16 (the training script's default,
+  2x faster than K per pair) and 0.59 / 0.46 / 0.27 with K per pair - gensim's own
+  seed-to-seed agreement being 0.60 / 0.48 / 0.28.
 - One exp for softplus and sigmoid; rows added with core.add_rows_at (flat np.add.at).
 
 Shapes as in minilm/models/skipgram.py: N examples, K noise words, D dimension, U distinct
