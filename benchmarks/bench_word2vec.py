@@ -228,7 +228,7 @@ def main() -> None:
     print(f"corpus {args.folder}: {stream.n_tokens:,} tokens, {len(itos)} words; "
           f"{args.epochs} epochs, dim {args.dim}, window {args.window}, negative "
           f"{args.negative}, sample {args.sample:g}, batch {args.batch_size or '1024 (CBOW 128)'}, "
-          f"shared noise {args.shared_negatives or 'default'}, span {args.shuffle_span}")  # fmt: skip
+          f"noise {args.shared_negatives or 'default'}, span {args.shuffle_span}")  # fmt: skip
     print(f"numpy {np.__version__}, python {platform.python_version()}, {platform.machine()}")
 
     try:
