@@ -3,14 +3,16 @@
 Tokens/s follows the word2vec convention: corpus words processed per second, counted before
 subsampling (word2vec.c's "words/thread/sec", gensim's "effective words" include the discarded
 ones too). Each model trains through the same code path as scripts/train_skipgram.py
-(SkipgramPairs -> skipgram.loss_and_grads -> SGD, in minilm.train). If gensim is importable,
+(SkipgramPairs -> fast.word2vec.loss_and_grads -> SGD, in minilm.train). If gensim is importable,
 its Word2Vec trains with the same hyperparameters and workers=1 on the same token lists in the
 same run, and the table shows the throughput ratio and both models' quality side by side.
 
 Both run on one core: gensim with workers=1, minilm with its BLAS pinned to one thread (the
 script re-executes itself with OMP/OPENBLAS/MKL_NUM_THREADS=1). minilm uses the training
-script's defaults: noise words shared (--shared-negatives 32), by the whole batch in
-skip-gram and by groups of 256 examples in CBOW (--noise-group).
+script's defaults: examples in the text's order shuffled within spans of 65536
+(--shuffle-span), batches of 1024 (CBOW 128); skip-gram shares 32 noise words per group of 16
+examples, CBOW draws K per example (--shared-negatives 0). Sharing noise words in bigger groups
+is faster and less faithful to word2vec.c (benchmarks/bench_real_text.py).
 Wall-clock time is what a user sees; CPU time (process_time) is reported beside it because it
 stays meaningful on a shared machine. `--profile` prints where minilm's time goes (cProfile).
 CBOW uses word2vec.c's update of the context vectors (cbow_update="word2vec"), as gensim's
@@ -46,6 +48,7 @@ from minilm.data.batchers import CbowWindows, SkipgramPairs
 from minilm.data.corpus import load_corpus
 from minilm.errors import run_cli
 from minilm.evaluate import category_purity, evaluate_analogies
+from minilm.fast import word2vec as fast
 from minilm.layers.core import sum_rows
 from minilm.models import skipgram as sg
 from minilm.optim import SGD
@@ -64,9 +67,10 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--negative", type=int, default=5)
     ap.add_argument("--sample", type=float, default=1e-3)
     ap.add_argument("--min-count", type=int, default=5)
-    ap.add_argument("--batch-size", type=int, default=1024)
-    ap.add_argument("--shared-negatives", type=int, default=32, help="S (0 = K per pair)")
-    ap.add_argument("--noise-group", type=int, help="examples sharing S (skip-gram 0, CBOW 256)")
+    ap.add_argument("--batch-size", type=int, help="examples per step (1024; CBOW 128)")
+    ap.add_argument("--shared-negatives", type=int, help="S (skip-gram 32, CBOW 0 = K per pair)")
+    ap.add_argument("--shuffle-span", type=int, default=65536, help="-1 = the whole epoch")
+    ap.add_argument("--noise-group", type=int, help="examples sharing S (skip-gram 16, CBOW 256)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--profile", action="store_true", help="cProfile minilm's runs")
     ap.add_argument("--no-gensim", action="store_true", help="skip gensim even if installed")
@@ -95,10 +99,15 @@ def run_minilm(corpus, args, cbow: bool, profile: bool) -> dict:
     params = sg.init_params(cfg, np.random.default_rng(args.seed))
     group = args.noise_group
     if group is None:
-        group = 256 if cbow else 0  # the training script's defaults
+        group = 256 if cbow else 16  # the training script's defaults
+    shared = args.shared_negatives
+    if shared is None:
+        shared = 0 if cbow else 32
+    size = args.batch_size or (128 if cbow else 1024)
     batches = (CbowWindows if cbow else SkipgramPairs)(
-        stream, vocab.counts, args.window, args.sample, args.batch_size, args.seed,
-        negative=args.negative, shared_negatives=args.shared_negatives, noise_group=group,
+        stream, vocab.counts, args.window, args.sample, size, args.seed,
+        negative=args.negative, shared_negatives=shared, noise_group=group,
+        shuffle_span=None if args.shuffle_span == -1 else args.shuffle_span,
     )  # fmt: skip
     loop = TrainConfig(
         epochs=args.epochs, lr=alpha, schedule="linear", lr_floor=1e-4 * alpha, seed=args.seed,
@@ -109,7 +118,7 @@ def run_minilm(corpus, args, cbow: bool, profile: bool) -> dict:
     if profiler:
         profiler.enable()
     update = "word2vec" if cbow else "exact"  # gensim's CBOW update (see the module docstring)
-    train(partial(sg.loss_and_grads, cbow_update=update), params, batches, SGD(lr=alpha), loop)
+    train(partial(fast.loss_and_grads, cbow_update=update), params, batches, SGD(lr=alpha), loop)
     if profiler:
         profiler.disable()
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
@@ -145,7 +154,7 @@ def time_scatter(corpus, args) -> None:
     """ms per call of each way to sum one batch's W_out gradient rows (CPU time, best of 5)."""
     vocab, stream = corpus.vocab, corpus.train
     batches = SkipgramPairs(
-        stream, vocab.counts, args.window, args.sample, args.batch_size, args.seed,
+        stream, vocab.counts, args.window, args.sample, args.batch_size or 1024, args.seed,
         negative=args.negative,
     )  # fmt: skip
     batch = next(iter(batches.epoch(0)))
@@ -218,7 +227,8 @@ def main() -> None:
     sentences = [list(words[a:b]) for a, b in itertools.pairwise(stream.offsets)]
     print(f"corpus {args.folder}: {stream.n_tokens:,} tokens, {len(itos)} words; "
           f"{args.epochs} epochs, dim {args.dim}, window {args.window}, negative "
-          f"{args.negative}, sample {args.sample:g}, batch {args.batch_size} pairs")  # fmt: skip
+          f"{args.negative}, sample {args.sample:g}, batch {args.batch_size or '1024 (CBOW 128)'}, "
+          f"noise {args.shared_negatives or 'default'}, span {args.shuffle_span}")  # fmt: skip
     print(f"numpy {np.__version__}, python {platform.python_version()}, {platform.machine()}")
 
     try:

@@ -10,14 +10,18 @@ decay to 1e-4 alpha, -min-count 5, -iter 5); CBOW uses word2vec.c's own -alpha 0
 default, its update of the context vectors (--cbow-update word2vec: every context word gets the
 whole gradient of the mean h, |C| times the exact gradient; --cbow-update exact trains with the
 true gradient and, at the same alpha, learns weaker analogies). Choices of ours: examples are
-processed --batch-size at a time (one SGD step of lr alpha per example, all summed: the same
-update size as word2vec.c). Noise words are shared (--shared-negatives S, each weighted K/S:
-the same expected gradient as K noise words per example; see minilm/models/skipgram.py):
-skip-gram's whole batch shares S = 32, 2.5x faster on the world corpus than K per pair; CBOW
-shares S = 32 per --noise-group of 256 examples, 1.5x faster than K per example at the same
-quality (one group for the whole batch of 1024 falls to analogy accuracy 0.61 from 0.87).
---shared-negatives 0 draws K per example, as word2vec.c does. CBOW batches are stretches of
-text rather than shuffled examples (minilm.data.batchers.CbowWindows).
+processed --batch-size at a time (1024; CBOW 128), one SGD step of lr alpha per example, all
+summed: the same update size as word2vec.c. The examples follow the text's order, shuffled only
+within spans of --shuffle-span examples. Noise words: skip-gram shares S = 32 per group of 16
+examples (--shared-negatives, --noise-group; each weighted K/S, the same expected gradient as K
+per example, 2x faster); CBOW draws K per example. On real English
+(benchmarks/bench_real_text.py) these defaults make minilm learn gensim's vectors: its top-10
+neighbours agree with gensim's as often as two gensim seeds agree with each other (within 0.02
+in every frequency band, skip-gram and CBOW). Shuffling the whole epoch, or sharing noise words
+in big groups (skip-gram: the whole batch; CBOW: 256 examples) learns different vectors:
+agreement drops by up to 0.2 (see minilm/data/batchers.py and minilm/fast/word2vec.py). CBOW
+batches are stretches of text (minilm.data.batchers.CbowWindows); with 1024 of them in a batch,
+CBOW agrees a little less (0.06 below gensim's floor for frequent words).
 --subwords uses --buckets 100000 hash buckets
 instead of fastText's 2e6 (a laptop corpus has a few thousand distinct n-grams) and alpha 0.01:
 a word's vector is the SUM of its own and its ~20 n-gram rows, so one step moves it ~20 times
@@ -36,10 +40,11 @@ import argparse
 
 import numpy as np
 
-from minilm.data.batchers import CbowWindows, SkipgramPairs
+from minilm.data.batchers import CbowWindows, SkipgramPairs, SubwordBatches
 from minilm.data.corpus import load_corpus
 from minilm.errors import ArgumentParser, MinilmError, run_cli, seed_arg
 from minilm.evaluate import evaluate_embedding, ground_truth_files
+from minilm.fast import word2vec as fast
 from minilm.io import ensure_dir
 from minilm.models import skipgram as sg
 from minilm.optim import SGD
@@ -49,6 +54,7 @@ from minilm.train import TrainConfig, train
 from minilm.vectors import KeyedVectors
 
 PROBES = ("king", "dog", "bread", "red", "france", "walked")
+SPAN = 65536  # examples shuffled together: the text's order at the scale of ~15k words
 
 
 def parse_args() -> argparse.Namespace:
@@ -60,16 +66,19 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--dim", type=int, default=100, help="D: vector size (-size)")
     ap.add_argument("--window", type=int, default=5, help="max window; each word draws 1..window")
     ap.add_argument("--negative", type=int, default=5, help="K: noise words per pair")
-    ap.add_argument("--shared-negatives", type=int, default=32, metavar="S",
+    ap.add_argument("--shared-negatives", type=int, metavar="S",
                     help="S noise words shared by a group of examples, each weighted K/S\n"
-                         "(0 = K of each example's own, as word2vec.c)")  # fmt: skip
+                         "(skip-gram 32; CBOW 0 = K per example, as word2vec.c)")  # fmt: skip
     ap.add_argument("--noise-group", type=int, metavar="G",
-                    help="examples per group sharing S noise words (skip-gram 0 = the\n"
-                         "whole batch; CBOW 256)")  # fmt: skip
+                    help="examples per group sharing S noise words (skip-gram 16;\n"
+                         "0 = the whole batch)")  # fmt: skip
+    ap.add_argument("--shuffle-span", type=int, default=SPAN, metavar="N",
+                    help=f"examples are shuffled within spans of N in the text's order\n"
+                         f"(default {SPAN}; 0 = word2vec.c's order; -1 = the whole epoch)")
     ap.add_argument("--sample", type=float, default=1e-3, help="subsampling threshold t (0 = off)")
     ap.add_argument("--alpha", type=float, help="start lr (0.025; CBOW 0.05; subwords 0.01)")
     ap.add_argument("--min-count", type=int, default=5, help="rarer words are dropped")
-    ap.add_argument("--batch-size", type=int, default=1024, help="examples per SGD step")
+    ap.add_argument("--batch-size", type=int, help="examples per SGD step (1024; CBOW 128)")
     ap.add_argument("--cbow", action="store_true", help="CBOW: mean of the context predicts")
     ap.add_argument("--cbow-update", choices=("word2vec", "exact"), default="word2vec",
                     help="CBOW input-vector update: word2vec.c's (each context word gets the\n"
@@ -81,14 +90,20 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
     add_threads_arg(ap, default=1)
     args = ap.parse_args()
+    if args.batch_size is None:
+        args.batch_size = 128 if args.cbow else 1024
     for name in ("epochs", "dim", "window", "min_count", "batch_size", "buckets"):
         if getattr(args, name) < 1:
             flag = "--" + name.replace("_", "-")
             raise MinilmError(f"{flag} must be >= 1, got {getattr(args, name)}")
     if args.negative < 1:
         raise MinilmError(f"--negative must be >= 1, got {args.negative}")
+    if args.shared_negatives is None:
+        args.shared_negatives = 0 if args.cbow else 32
     if args.noise_group is None:
-        args.noise_group = 256 if args.cbow else 0
+        args.noise_group = 256 if args.cbow else 16
+    if args.shuffle_span < -1:
+        raise MinilmError(f"--shuffle-span must be >= -1, got {args.shuffle_span}")
     for name in ("shared_negatives", "noise_group"):
         if getattr(args, name) < 0:
             flag = "--" + name.replace("_", "-")
@@ -112,26 +127,14 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-class SubwordBatches:
-    """Adds each context word's padded n-gram bucket ids and mask to a batch source's batches."""
-
-    def __init__(
-        self, source: SkipgramPairs | CbowWindows, ngram_ids: np.ndarray, ngram_mask: np.ndarray
-    ):
-        self.source, self.ngram_ids, self.ngram_mask = source, ngram_ids, ngram_mask
-        self.steps_per_epoch = source.steps_per_epoch
-
-    def epoch(self, epoch: int):
-        for batch in self.source.epoch(epoch):
-            ctx = batch["context"]
-            yield {**batch, "ngrams": self.ngram_ids[ctx], "ngram_mask": self.ngram_mask[ctx]}
-
-
 def per_pair(cbow_update: str):
-    """The summed loss's gradients (word2vec's lr semantics), the loss shown per pair."""
+    """The summed loss's gradients (word2vec's lr semantics), the loss shown per pair.
+
+    Trains with minilm/fast/word2vec.py, tested equal to minilm/models/skipgram.py.
+    """
 
     def loss_and_grads(params: dict, batch: dict) -> tuple[float, dict]:
-        loss, grads = sg.loss_and_grads(params, batch, cbow_update=cbow_update)
+        loss, grads = fast.loss_and_grads(params, batch, cbow_update=cbow_update)
         return loss / len(batch["center"]), grads
 
     return loss_and_grads
@@ -160,6 +163,7 @@ def main() -> None:
         stream, vocab.counts, args.window, args.sample, args.batch_size, args.seed,
         negative=args.negative, shared_negatives=args.shared_negatives,
         noise_group=args.noise_group,
+        shuffle_span=None if args.shuffle_span == -1 else args.shuffle_span,
     )  # fmt: skip
     ngram_ids = ngram_mask = None
     if args.subwords:

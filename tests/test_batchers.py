@@ -482,3 +482,39 @@ def test_batchers_on_tiny_corpora(sentences, window, batch_size, cbow):
                     special_ids=SPECIALS)  # fmt: skip
     for b in mb.epoch(0):
         assert np.all(b["loss_mask"].any(axis=1))
+
+
+def test_skipgram_pairs_in_text_order():
+    # shuffle_span=0: word2vec.c's loop order - centre by centre, each centre's contexts left
+    # to right - over the same pairs as the shuffled epoch
+    n = 200
+    stream = TokenStream.from_sentences([list(range(0, 120)), list(range(120, n))])
+    counts = np.ones(n, dtype=np.int64)
+    kwargs = dict(window=4, sample=0, batch_size=64, seed=3)
+    ordered = SkipgramPairs(stream, counts, shuffle_span=0, **kwargs)
+    center = np.concatenate([b["center"] for b in ordered.epoch(1)])
+    context = np.concatenate([b["context"] for b in ordered.epoch(1)])
+    key = center * n + context  # ids are positions here: sorted = word2vec.c's order
+    assert np.all(np.diff(key) > 0)
+    shuffled = SkipgramPairs(stream, counts, **kwargs)
+    pairs = np.concatenate([b["center"] * n + b["context"] for b in shuffled.epoch(1)])
+    assert np.array_equal(np.sort(pairs), key) and not np.array_equal(pairs, key)
+
+    # shuffle_span=50: shuffled, but no pair leaves its span of 50 in the text's order
+    local = SkipgramPairs(stream, counts, shuffle_span=50, **kwargs)
+    pairs = np.concatenate([b["center"] * n + b["context"] for b in local.epoch(1)])
+    assert not np.array_equal(pairs, key)
+    for a in range(0, key.size, 50):
+        assert np.array_equal(np.sort(pairs[a : a + 50]), key[a : a + 50])
+
+
+def test_cbow_batches_in_text_order():
+    rng = np.random.default_rng(6)
+    stream = _random_stream(rng, 300, 40, low=1, high=12)
+    counts = np.bincount(stream.ids, minlength=40)
+    cw = CbowWindows(stream, counts, 4, 0, 64, seed=2, shuffle_span=0)
+    lone = np.isin(stream.sentence_index(), np.flatnonzero(stream.lengths == 1))
+    centres = np.concatenate([b["center"] for b in cw.epoch(0)])
+    assert np.array_equal(centres, stream.ids[~lone])
+    with pytest.raises(MinilmError, match="shuffle"):
+        CbowWindows(stream, counts, 4, 0, 64, seed=2, shuffle_span=-1)

@@ -11,6 +11,7 @@ no Python loop over tokens or pairs, only over batches and over the few window o
     SkipgramPairs   word2vec   subsampled (centre, context) pairs
     CbowWindows     word2vec   subsampled text in stretches, each word's window masked
     NegativeSampler word2vec   unigram^0.75 noise words
+    SubwordBatches  fastText   a word2vec source's batches + the context words' n-gram ids
     MLMBatches      BERT-ish   padded sentences, 15% of tokens masked 80/10/10
 
 Shape legend: N batch, T time, B pairs, K negatives, V vocabulary.
@@ -227,6 +228,16 @@ def _alias_table(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return prob, alias  # columns left over are full (1.0) up to rounding
 
 
+def _span_shuffle(n: int, span: int | None, rng: np.random.Generator) -> np.ndarray:
+    """An order of n items shuffled within consecutive spans of `span` (None: all n at once;
+    0 or 1: the identity), so the order follows the text at the scale of spans."""
+    if span is None:
+        return rng.permutation(n)
+    if span <= 1:
+        return np.arange(n)
+    return np.argsort(np.arange(n) // span + rng.random(n), kind="stable")  # (n,)
+
+
 class _Word2vecExamples(ABC):
     """What skip-gram's pairs and CBOW's windows share: subsampling, radii and noise words.
 
@@ -237,7 +248,17 @@ class _Word2vecExamples(ABC):
     2. Reduced window: every kept token draws a radius b uniform in 1..window (word2vec.c's
        `b = rand % window`, window - b); its context is the kept words within distance b in
        its sentence.
-    3. Batches (the subclass's): exactly `steps_per_epoch` per epoch, of about `batch_size`
+    3. Order: the examples in the text's order, shuffled within consecutive spans of
+       `shuffle_span` examples (None: over the whole epoch; 0: not at all). word2vec.c and
+       gensim read the text in order, and with a learning rate decaying over the run that
+       order shapes the vectors: what is read last, at the smallest steps, weighs least on the
+       way and most at the end. On a corpus of several sources in a row (wikipedia, news,
+       bible) two gensim runs that differ only in their seed share their top-10 neighbours
+       far more often (0.60 of them for frequent words) than a run on the same sentences
+       shuffled does (0.44), and so does minilm: 0.44 with whole-epoch shuffling, 0.59 with
+       spans of 65536 pairs (benchmarks/bench_real_text.py). Spans of a few tens of thousands
+       of examples keep that order, yet keep a batch from holding the ~2W pairs of one token.
+    4. Batches (the subclass's): exactly `steps_per_epoch` per epoch, of about `batch_size`
        examples (the count varies a little between epochs; steps_per_epoch comes from epoch 0).
 
     Noise words, with `negative=K > 0`: "negatives" (N, K), K of each example's own
@@ -245,7 +266,7 @@ class _Word2vecExamples(ABC):
     word2vec.c skips those, so mask `negatives == center` if you want the same. With
     `shared_negatives=S > 0`, "negatives" is (G, S): the batch's examples are cut into
     G = ceil(N / noise_group) groups (one group with noise_group=0) that share S noise words,
-    and "noise_weight" = K / S is the weight of each (see skipgram.loss_and_grads).
+    and "noise_weight" = K / S is the weight of each (see minilm/fast/word2vec.py).
     `n_tokens` is a batch's share of the epoch's text tokens (summing to the stream size), for
     tokens/s figures comparable with word2vec's words/s.
     """
@@ -264,6 +285,7 @@ class _Word2vecExamples(ABC):
         power: float = 0.75,
         shared_negatives: int = 0,
         noise_group: int = 0,
+        shuffle_span: int | None = None,
     ):
         _check_positive("window", window, "--window")
         _check_positive("batch_size", batch_size, "--batch-size")
@@ -275,6 +297,9 @@ class _Word2vecExamples(ABC):
         self.stream, self.window, self.batch_size, self.seed = stream, window, batch_size, seed
         self.unk_id, self.negative = unk_id, negative
         self.shared_negatives, self.noise_group = shared_negatives, noise_group
+        if shuffle_span is not None and shuffle_span < 0:
+            raise MinilmError(f"shuffle_span must be >= 0, got {shuffle_span}; fix --shuffle-span")
+        self.shuffle_span = shuffle_span
         counts = np.asarray(counts, dtype=np.int64)
         self.keep_prob = keep_probability(counts, sample)  # (V,)
         self.sentence = stream.sentence_index()  # (n_tokens,)
@@ -321,12 +346,13 @@ class _Word2vecExamples(ABC):
 
 
 class SkipgramPairs(_Word2vecExamples):
-    """word2vec's skip-gram examples: (centre, context) pairs, shuffled, per epoch.
+    """word2vec's skip-gram examples: (centre, context) pairs, per epoch.
 
     Steps 1-2 as in _Word2vecExamples; then the token at i (the *centre*) pairs with each kept
-    token within distance b of it in the same sentence (the *context*), built by looping over
-    the offsets d = 1..window, each a whole-array comparison - never over tokens. The pairs
-    are shuffled and split into batches.
+    token within distance b_i of it in the same sentence (the *context*). The pairs come in
+    word2vec.c's order - centre by centre through the text, each centre's contexts left to
+    right - found as the True cells of one (M, 2W) mask, never by a loop over tokens - and
+    are then shuffled (`shuffle_span`, see _Word2vecExamples) and split into batches.
 
     Which predicts which: word2vec.c's skip-gram feeds the *context* word's input vector
     (syn0[context]) to predict the *centre* word (syn1neg). The batch just names the roles.
@@ -339,29 +365,24 @@ class SkipgramPairs(_Word2vecExamples):
         ids, sentence = self.subsample(rng)  # (M,), (M,)
         M, W = ids.size, self.window
         radius = rng.integers(1, W + 1, size=M)  # (M,) uniform in 1..window
-        centers, contexts = [], []
-        for d in range(1, min(W, M - 1) + 1):
-            # pairs (i, i+d) and (i+d, i): same sentence, within the radius of the centre
-            i = np.arange(M - d)
-            same = sentence[i] == sentence[i + d]
-            left_ok = same & (d <= radius[i + d])  # centre i+d, context i (d to its left)
-            right_ok = same & (d <= radius[i])  # centre i, context i+d (d to its right)
-            centers += [ids[i[left_ok] + d], ids[i[right_ok]]]
-            contexts += [ids[i[left_ok]], ids[i[right_ok] + d]]
-        if not centers:
-            empty = np.zeros(0, dtype=np.int64)
-            return empty, empty
-        return np.concatenate(centers), np.concatenate(contexts)
+        offsets = np.concatenate([np.arange(-W, 0), np.arange(1, W + 1)])  # (2W,) left to right
+        j = np.arange(M)[:, None] + offsets  # (M, 2W) the context candidates of each centre
+        inside = (j >= 0) & (j < M)
+        j = np.where(inside, j, 0)
+        ok = inside & (np.abs(offsets) <= radius[:, None]) & (sentence[j] == sentence[:, None])
+        i, k = np.nonzero(ok)  # row-major: by centre, then by offset
+        return ids[i], ids[j[i, k]]
 
     def epoch(self, epoch: int) -> Iterator[dict]:
         rng = _epoch_rng(self.seed, epoch)
         center, context = self._examples(rng)
-        order = rng.permutation(center.size)
+        order = _span_shuffle(center.size, self.shuffle_span, rng)
+        center, context = center[order], context[order]
         borders, tokens = self._borders(center.size)
         for k in range(self.steps_per_epoch):
             if borders[k] == borders[k + 1]:
                 continue  # subsampling left fewer examples than batches this epoch
-            rows = order[borders[k] : borders[k + 1]]
+            rows = slice(borders[k], borders[k + 1])
             batch = {"center": center[rows], "context": context[rows]}
             batch["n_tokens"] = int(tokens[k + 1] - tokens[k])
             yield self._noise(batch, rng)
@@ -380,7 +401,8 @@ class CbowWindows(_Word2vecExamples):
     beyond the text's ends), "context_mask": (N, 2W + 1) bool, True where context[n + W + d]
     (d = -W..W) is in example n's window (never the centre, d = 0), "n_tokens": int} + noise
     words. Each word's vector is then read once per batch however many windows hold it
-    (skipgram.windowed_sum). The batches of an epoch come in a shuffled order.
+    (minilm.fast.word2vec.windowed_sum). The batches are shuffled as `shuffle_span` says
+    (rounded up to whole batches).
     """
 
     def _examples(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -404,7 +426,9 @@ class CbowWindows(_Word2vecExamples):
         # the mask of a window reaching l words to the left and r to the right, for every l, r
         masks = (d >= -reach[:, None, None]) & (d <= reach[:, None]) & (d != 0)  # (W+1, W+1, 2W+1)
         borders, tokens = self._borders(ids.size)
-        for k in rng.permutation(self.steps_per_epoch):
+        span = self.shuffle_span
+        span = span if span is None else -(-span // self.batch_size)  # in batches
+        for k in _span_shuffle(self.steps_per_epoch, span, rng):
             a, b = borders[k], borders[k + 1]
             if a == b:
                 continue  # subsampling left fewer examples than batches this epoch
@@ -412,6 +436,29 @@ class CbowWindows(_Word2vecExamples):
                      "context_mask": masks[left[a:b], right[a:b]]}  # fmt: skip
             batch["n_tokens"] = int(tokens[k + 1] - tokens[k])
             yield self._noise(batch, rng)
+
+
+class SubwordBatches:
+    """A word2vec batch source whose batches also carry each context word's n-gram buckets.
+
+    ngram_ids, ngram_mask (V, G): every vocabulary word's padded n-gram bucket ids and the mask
+    of the real ones (skipgram.ngram_buckets, computed once); a batch gets "ngrams" and
+    "ngram_mask" of shape context.shape + (G,) by one gather, so training never hashes.
+    """
+
+    def __init__(
+        self,
+        source: SkipgramPairs | CbowWindows,
+        ngram_ids: np.ndarray,
+        ngram_mask: np.ndarray,
+    ):
+        self.source, self.ngram_ids, self.ngram_mask = source, ngram_ids, ngram_mask
+        self.steps_per_epoch = source.steps_per_epoch
+
+    def epoch(self, epoch: int) -> Iterator[dict]:
+        for batch in self.source.epoch(epoch):
+            ctx = batch["context"]
+            yield {**batch, "ngrams": self.ngram_ids[ctx], "ngram_mask": self.ngram_mask[ctx]}
 
 
 class MLMBatches:

@@ -57,21 +57,22 @@ A batch (dict of arrays) holds
                  (N + 2W,) CBOW: a stretch of text, centre n at position n + W
     "context_mask" (N, 2W + 1) bool, CBOW only: True = context[n + W + d] is in n's window
     "center"     (N,)                           the word to predict (the positive)
-    "negatives"  (N, K) per pair, or (G, S) shared by groups with "noise_weight" = K / S:
-                 noise words (may repeat; one equal to the centre is skipped, as in word2vec.c)
+    "negatives"  (N, K) noise words (may repeat; one equal to the centre is skipped, as in
+                 word2vec.c); optional "noise_weight" w: each noise term counts w times
+                 (minilm/fast/word2vec.py shares S noise words per group at w = K / S)
     "ngrams", "ngram_mask"  context.shape + (G,) bucket ids / validity, subword models only
 
-Gradients of both tables come back sparse, (row_ids, row_grads) with unique ids and repeated ids
-summed, so the optimiser touches only the rows a batch used — as word2vec.c does.
 
-Speed. Everything is batched: a few dozen NumPy calls per batch of ~1000 pairs. In the per-pair
-layout most of the time goes to gathering and summing the N(K+1) rows of dW_out; with shared
-noise words (the training script's default) what is left is adding the N positive pairs' rows
-into both tables (core.add_rows_at, about a third of the time) and a few matrix products. CBOW
-reads its windows as strided views of one stretch of text (windowed_sum): each word's vector is
-gathered once, not once per window holding it, and its gradient is added once. word2vec.c and
-gensim do the arithmetic pair by pair in compiled loops that stay in cache;
-benchmarks/bench_word2vec.py measures how close this file comes on your machine.
+Reading order. `sgns_step` is word2vec.c's training step for one example, in plain Python:
+the algorithm as the reference code runs it. `loss_and_grads` is the same arithmetic for a
+batch, written as a loss and its gradient: the sum over the batch of what `sgns_step` does,
+every example evaluated at the same parameters (tested). Training runs the fast version,
+minilm/fast/word2vec.py, which returns the same values (tested) with sparse gradients (and
+can share noise words between examples); benchmarks/bench_word2vec.py and
+benchmarks/bench_real_text.py measure it against gensim. Is a batch of summed steps still
+word2vec.c? On real English, yes, if the batches follow the text's order
+(minilm/data/batchers.py): minilm's neighbours then agree with gensim's as often as two gensim
+seeds agree with each other.
 """
 
 from __future__ import annotations
@@ -79,10 +80,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from minilm.errors import MinilmError
-from minilm.layers.core import add_rows_at, sum_rows
+from minilm.layers.core import sigmoid
 
 FNV_OFFSET = 2166136261  # 32-bit FNV-1a constants, as in fastText's Dictionary::hash
 FNV_PRIME = 16777619
@@ -117,266 +117,123 @@ def init_params(cfg: Config, rng: np.random.Generator) -> dict[str, np.ndarray]:
     return params
 
 
-# ----------------------------------------------------------------------------- forward/backward
+# ----------------------------------------------------------------------------- word2vec.c's step
 
 
-def _word_vectors(params: dict, batch: dict) -> tuple[np.ndarray, np.ndarray, tuple]:
-    """The input vectors of the distinct words in batch["context"], computed once each.
+def sgns_step(
+    W_in: np.ndarray,
+    W_out: np.ndarray,
+    inputs: np.ndarray,
+    center: int,
+    negatives: np.ndarray,
+    alpha: float,
+) -> float:
+    """word2vec.c's SGD step for one example, in place; returns the example's loss.
 
-    -> (E (U, D), where (context.shape,), cache) with the context's vectors = E[where]: a batch
-    holds far fewer distinct words than positions (~450 in 1024 pairs on the world corpus).
-    Plain word2vec: E = W_in[words]. Subwords (fastText): E = W_in[words] + Σ_g mask_g Z[g]
-    over each word's padded n-gram buckets, so the (U, G, D) work does not grow with repeats.
+    inputs (n,) the input words: skip-gram one context word o, CBOW the words of the window;
+    center the word to predict; negatives (K,) noise words; alpha the learning rate.
+    Per output word t with label y (1 for the centre, 0 for noise) and score s = u_t . h:
+
+        L_t = -log σ(s) if y = 1 else -log σ(-s);      dL_t/ds = σ(s) - y
+        g = alpha (y - σ(s))                           (-alpha dL_t/ds: a descent step)
+        neu1e += g u_t     u_t += g h             (dL_t/dh = dL_t/ds u_t, dL_t/du_t = dL_t/ds h)
+    and at the end every input word's row gets v += neu1e (word2vec.c adds it whole to each
+    CBOW context word: see "Where the reference code does not follow its own gradient").
+    word2vec.c reads σ from a table over [-6, 6] and takes σ = 0 or 1 beyond (gensim skips
+    those terms instead); here σ is exact.
     """
-    ids = batch["context"]
-    words, where = distinct(ids, len(params["W_in"]))  # (U,), ids.shape
-    if "W_ngram" not in params:
-        return params["W_in"][words], where, (words, None, None)
-    G = batch["ngrams"].shape[-1]
-    some = np.empty(words.size, dtype=np.int64)  # a position of each word (all have its n-grams)
-    some[where.reshape(-1)] = np.arange(ids.size)
-    ngrams = batch["ngrams"].reshape(-1, G)[some]  # (U, G): the n-grams of each distinct word
-    gmask = batch["ngram_mask"].reshape(-1, G)[some]  # (U, G)
-    # a padded slot points at some bucket and is zeroed by the mask, keeping one gather
-    z = params["W_ngram"][ngrams] * gmask[..., None].astype(params["W_in"].dtype)  # (U, G, D)
-    return params["W_in"][words] + z.sum(axis=1), where, (words, ngrams, gmask)
+    h = W_in[inputs].mean(axis=0)  # (D,) skip-gram: v_o; CBOW: the window's mean
+    neu1e = np.zeros_like(h)  # (D,) word2vec.c's name for -alpha dL/dh
+    loss = 0.0
+    targets = [(center, 1.0)] + [(int(n), 0.0) for n in negatives if n != center]
+    for t, y in targets:  # word2vec.c skips a noise word equal to the centre
+        s = float(W_out[t] @ h)  # score of output word t
+        loss += float(np.logaddexp(0.0, -s if y else s))  # -log σ(s) or -log σ(-s)
+        g = alpha * (y - float(sigmoid(np.array(s))))  # -alpha dL_t/ds
+        neu1e += g * W_out[t]  # uses u_t before its update, as word2vec.c does
+        W_out[t] += g * h  # u_t -= alpha dL_t/du_t
+    np.add.at(W_in, inputs, neu1e)  # every input word's row, a repeated word once per slot
+    return loss
 
 
-def _word_vectors_backward(dE: np.ndarray, cache: tuple) -> dict:
-    """dE (U, D) -> sparse grads: W_in's row of each word gets its dE (and so does each of the
-    word's n-gram rows in Z, summed over the words sharing a bucket)."""
-    words, ngrams, gmask = cache
-    if ngrams is None:
-        return {"W_in": (words, dE)}
-    dz = np.broadcast_to(dE[:, None, :], ngrams.shape + dE.shape[1:])  # (U, G, D)
-    return {"W_in": (words, dE), "W_ngram": sum_rows(ngrams[gmask], dz[gmask])}
-
-
-def distinct(ids: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """np.unique(ids, return_inverse=True) for ids in [0, size): (words (U,) sorted, where).
-
-    words[where] == ids. Marking the ids in a table of `size` flags is ~3x faster than sorting
-    them when the vocabulary is small next to the batch, as in word2vec; else np.unique.
-    """
-    if size > 64 * ids.size:
-        words, where = np.unique(ids, return_inverse=True)
-        return words, where.reshape(ids.shape)
-    seen = np.zeros(size, dtype=bool)
-    seen[ids] = True
-    return np.flatnonzero(seen), (np.cumsum(seen) - 1)[ids]
-
-
-def softplus_and_sigmoid(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """softplus(z) = log(1 + e^z) and its derivative σ(z), sharing one exp.
-
-    With e = exp(-|z|) <= 1 nothing overflows: softplus(z) = max(z, 0) + log1p(e), and
-    σ(z) = exp(min(z, 0)) / (1 + e), which is 1 / (1 + e) for z >= 0 and e / (1 + e) for
-    z < 0 without a branch (np.where over random signs is several times slower).
-    """
-    e = np.exp(-np.abs(z))
-    softplus = np.maximum(z, 0)
-    softplus += np.log1p(e)
-    sig = np.exp(np.minimum(z, 0))
-    sig /= 1 + e
-    return softplus, sig
-
-
-def windowed_sum(x: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """y[n] = Σ_k weight[n, k] x[n + k]: a weighted sum over each window of C rows of x.
-
-    x (N + C - 1, D), weight (N, C) -> y (N, D). Window n is x[n : n + C]; all N windows are
-    one strided view of x (row n of the view starts where row n of x does, so windows share
-    memory and nothing is copied), and y is one batched (1, C) @ (C, D) product per row - no
-    gather of N * C rows.
-    """
-    N, C = weight.shape
-    step, along = x.strides
-    windows = as_strided(x, shape=(N, C, x.shape[1]), strides=(step, step, along), writeable=False)
-    return np.matmul(weight[:, None, :], windows)[:, 0]  # (N, D)
-
-
-def windowed_sum_backward(dy: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """The gradient of windowed_sum with respect to x: dx[p] = Σ_k weight[p - k, k] dy[p - k].
-
-    dy (N, D), weight (N, C) -> dx (N + C - 1, D). Row p of x lies in the windows n = p - C + 1
-    .. p, so dx is itself a windowed sum: over dy padded with C - 1 zero rows on either side,
-    window p holds dy[p - C + 1 + j] (j = 0..C-1), the window of example n = p - C + 1 + j, in
-    which p is slot k = C - 1 - j. Its weights weight_t[p, j] = weight[n, k] run along the
-    anti-diagonals of the padded weights: again a strided view, one row down and one column
-    left per step in j.
-    """
-    (N, C), pad = weight.shape, weight.shape[1] - 1
-    dy_pad = np.zeros((N + 2 * pad, dy.shape[1]), dtype=dy.dtype)  # (N + 2C - 2, D)
-    dy_pad[pad : pad + N] = dy
-    weight_pad = np.zeros((N + 2 * pad, C), dtype=dy.dtype)
-    weight_pad[pad : pad + N] = weight
-    size = weight_pad.itemsize  # weight_t[p, j] = weight_pad[p + j, pad - j]:
-    weight_t = as_strided(weight_pad.reshape(-1)[pad:], shape=(N + pad, C),
-                          strides=(C * size, (C - 1) * size), writeable=False)  # fmt: skip
-    return windowed_sum(dy_pad, weight_t)
+# ----------------------------------------------------------------------------- the batched loss
 
 
 def loss_and_grads(
     params: dict[str, np.ndarray], batch: dict[str, np.ndarray], cbow_update: str = "exact"
-):
-    """Summed negative-sampling loss of a batch of pairs and its sparse gradients.
+) -> tuple[float, dict[str, np.ndarray]]:
+    """Summed negative-sampling loss of a batch and its (dense) gradients: the reference.
 
-    Forward (N pairs or CBOW examples):
-      (1) input vectors     E = W_in[words] (+ n-gram sums) for the U distinct context words
-      (2) hidden vectors    H (R, D), h_n = H[row_n]. Skip-gram: H = E (R = U; a batch of 1024
-                            pairs has ~450 distinct context words). CBOW: h_n = the mean of
-                            the words in its window (R = N), a windowed sum over the stretch
-      (3) scores of the centre and of the noise words (two layouts, below)
-      (4) loss              L = Σ softplus(-s_centre) + Σ weight * softplus(s_noise)
-    Backward mirrors it: d softplus(z)/dz = σ(z); dU = ds h, dh = Σ ds U summed into the rows
-    of H, and dE = dH (skip-gram) or dh / |C| on each word of the window (CBOW).
-
-    CBOW batches are stretches of text: "context" (N + 2W,) holds the N centre words with W
-    words on either side, the centre of example n sits at position n + W, and
-    "context_mask" (N, 2W + 1) marks the words of its window (column W, the centre itself,
-    is False). So h = windowed_sum(e, mask / |C|) over the stretch's vectors e (N + 2W, D):
-    each vector is read once however many windows hold it.
-
-    Noise words, batch["negatives"]:
-    - (N, K), per pair (word2vec.c): U = W_out[[centre, negatives]] (N, K+1, D), scores
-      s = U · h (N, K+1), every noise term at weight 1.
-    - (G, S) with batch["noise_weight"] = K / S: shared. The rows of H are cut into G
-      consecutive groups and group g's rows all use the S noise words negatives[g] (a 1-D
-      (S,) is one group). As the noise scores depend on h alone they are one matrix product
-      per group, T_g = H_g U_g^T, each score weighted K / S times the number of pairs using
-      that row. Over the draws E[(K/S) Σ_s f(z_s)] = K E[f(z)]: the same expected loss and
-      gradient as K noise words of one's own. Sharing noise words is how word2vec is
-      parallelised on CPUs (Ji et al. 2016, within a window) and GPUs (BlazingText, Gupta &
-      Khare 2017, within a minibatch). It replaces the gather and scatter of N*K rows of
-      W_out - the bottleneck of the per-pair layout - with matrix products and G*S rows.
-    Either way a noise word equal to the pair's centre is skipped, as in word2vec.c.
-
-    cbow_update (CBOW only): "exact" returns the true gradient of L (each context word gets
-    dh / |C|). "word2vec" returns word2vec.c's update instead: every context word gets the
-    whole dh, as if h were the sum, though the forward uses the mean. That is |C| times the
-    true W_in gradient - NOT the gradient of L - and it is what word2vec.c and gensim
-    (cbow_mean=1) do; it learns markedly better vectors at word2vec.c's alpha (training
-    script, --cbow-update). W_out's gradient is exact in both modes.
+    Forward, N examples (skip-gram pairs or CBOW windows), K noise words each:
+      (1) input vectors   e = W_in[x] (+ Σ_g Z[g] with subwords)            (N, C, D)
+                          x (N, C): skip-gram C = 1, the context word; CBOW the window
+                          context[n : n + 2W + 1] of the stretch, mask m (N, C) its words
+      (2) hidden vector   h_n = Σ_c m_nc e_nc / |C_n|                        (N, D)
+      (3) scores          s_nk = u_{t_nk} . h_n,  t_n = [centre, noise_1..K]  (N, K+1)
+      (4) loss            L = Σ_n softplus(-s_n0) + w Σ_n Σ_k [t_nk != centre] softplus(s_nk)
+    Backward mirrors it: dL/ds = -σ(-s) for the centre, w σ(s) for noise (softplus' = σ);
+    dh = Σ_k ds_k u_k, du_k = ds_k h; de = m dh / |C| ("exact") or m dh ("word2vec", CBOW:
+    word2vec.c's update, not a gradient; see the module docstring). Repeated rows are summed
+    with np.add.at (never `dW[ids] += g`, which keeps one of the repeats).
+    `-alpha * grads` is the sum of what `sgns_step` does to each example at these parameters.
     """
     if cbow_update not in ("exact", "word2vec"):
         raise MinilmError(f"cbow_update must be 'exact' or 'word2vec', got {cbow_update!r}")
-    W_out = params["W_out"]
-    center, negatives = batch["center"], batch["negatives"]
-    N, cbow = center.size, "context_mask" in batch
+    W_in, W_out = params["W_in"], params["W_out"]
+    center, negatives = batch["center"], batch["negatives"]  # (N,), (N, K)
+    N, K = negatives.shape
 
-    # (1) input vectors of the distinct context words, E (U, D); position i has E[where[i]]
-    E, where, embed_cache = _word_vectors(params, batch)
-    # (2) hidden vectors, kept as H (R, D) with h_n = H[row_n]. Skip-gram: h is the context
-    # word's vector, so H = E and the R distinct context words are all there is to score.
-    # CBOW: every example has its own h, the mean of its window (row = n).
+    # (1) input words x (N, C) at positions pos of batch["context"], and their mask m
+    cbow = "context_mask" in batch
     if cbow:
-        mask = batch["context_mask"]  # (N, C), C = 2W + 1
-        _check_stretch(batch["context"], mask, N)
-        count = mask.sum(axis=1)  # (N,)
-        if np.any(count == 0):
-            raise MinilmError("a CBOW example has no valid context word; drop such examples")
-        weight = mask / count[:, None].astype(E.dtype)  # (N, C): 1/|C| in the window, else 0
-        H, row = windowed_sum(E[where], weight), np.arange(N)  # (N, D)
+        m = batch["context_mask"]  # (N, C), C = 2W + 1
+        C = m.shape[1]
+        if batch["context"].shape != (N + C - 1,):
+            raise MinilmError(
+                f"a CBOW batch is a stretch of text: context (N + 2W,) = ({N + C - 1},), "
+                f"got {batch['context'].shape}"
+            )
+        pos = np.arange(N)[:, None] + np.arange(C)  # (N, C) the window of example n
     else:
-        H, row = E, where  # (U, D), (N,)
-    h = H[row]  # (N, D)
-    D = H.shape[1]
+        m, pos = np.ones((N, 1), dtype=bool), np.arange(N)[:, None]  # (N, 1) the context word
+    x = batch["context"][pos]  # (N, C)
+    e = W_in[x]  # (N, C, D)
+    if "W_ngram" in params:  # fastText: a word is its own row plus its n-grams' rows
+        g_ids, g_mask = batch["ngrams"][pos], batch["ngram_mask"][pos]  # (N, C, G)
+        e = e + (params["W_ngram"][g_ids] * g_mask[..., None]).sum(axis=2)
+    # (2) h = the mean of the window's input vectors
+    count = m.sum(axis=1, keepdims=True)  # (N, 1)
+    if np.any(count == 0):
+        raise MinilmError("a CBOW example has no valid context word; drop such examples")
+    weight = m / count  # (N, C)
+    h = (weight[..., None] * e).sum(axis=1)  # (N, D)
+    # (3) scores of the centre (column 0) and of the noise words
+    t = np.concatenate([center[:, None], negatives], axis=1)  # (N, K+1)
+    u = W_out[t]  # (N, K+1, D)
+    s = np.einsum("nkd,nd->nk", u, h)  # (N, K+1)
+    # (4) logistic loss: softplus(-s) for the centre, w softplus(s) for the counted noise
+    w = np.full((N, K + 1), batch.get("noise_weight", 1.0), dtype=s.dtype)
+    w[:, 0] = 1.0
+    w[:, 1:] *= negatives != center[:, None]  # word2vec.c skips noise equal to the centre
+    sign = np.where(np.arange(K + 1) == 0, -1.0, 1.0)  # (K+1,) label 1 -> -s, label 0 -> s
+    loss = float((w * np.logaddexp(0.0, sign * s)).sum(dtype=np.float64))
 
-    shared = "noise_weight" in batch
-    if not shared:  # (3) per pair: U = W_out[[centre, negatives]], s = U · h
-        out_ids = np.concatenate([center[:, None], negatives], axis=1)  # (N, K+1)
-        U = W_out[out_ids]  # (N, K+1, D)
-        s = np.matmul(U, h[:, :, None])[:, :, 0]  # (N, K+1), N small matrix-vector products
-        s_centre, s_noise = s[:, 0], s[:, 1:]
-        noise_weight = (negatives != center[:, None]).astype(s.dtype)  # (N, K), 0 = skipped
-    else:  # (3) shared: the centre's score per pair, the noise scores once per row of H
-        negatives = np.atleast_2d(negatives)  # (G, S)
-        G, S = negatives.shape
-        size = -(-len(H) // G)  # rows of H per group; the last group is padded with zeros
-        u, U = W_out[center], W_out[negatives]  # (N, D), (G, S, D)
-        s_centre = np.einsum("nd,nd->n", u, h)  # (N,)
-        H_groups = H
-        if G * size > len(H):
-            H_groups = np.zeros((G * size, D), dtype=H.dtype)
-            H_groups[: len(H)] = H
-        H_groups = H_groups.reshape(G, size, D)
-        s_noise = H_groups @ U.transpose(0, 2, 1)  # (G, size, S)
-        noise_weight = _shared_noise_weight(
-            row, center, negatives, size, batch["noise_weight"], len(W_out)
-        )
-    # (4) logistic loss: label 1 for the centre (-log σ(s) = softplus(-s)), 0 for noise
-    # (-log(1 - σ(s)) = softplus(s)), noise terms weighted
-    loss_centre, sig_centre = softplus_and_sigmoid(-s_centre)  # σ(-s) = 1 - σ(s)
-    loss_noise, sig_noise = softplus_and_sigmoid(s_noise)
-    loss = float(
-        loss_centre.sum(dtype=np.float64) + (noise_weight * loss_noise).sum(dtype=np.float64)
-    )
-
-    # backward (4): dL/ds = -σ(-s) for the centre, weight σ(s) for noise
-    ds_centre = -sig_centre  # (N,)
-    ds_noise = (noise_weight * sig_noise).astype(H.dtype)  # (N, K) or (G, size, S)
-    # backward (3): dH = Σ ds U (through h = H[row], summed per row), dU = ds h summed per
-    # W_out row (rows repeat)
-    if not shared:
-        ds = np.concatenate([ds_centre[:, None], ds_noise], axis=1)  # (N, K+1)
-        dh = np.matmul(ds[:, None, :], U)[:, 0, :]  # (N, D)
-        out_ids, slot = distinct(out_ids.reshape(-1), len(W_out))
-        dW_out = np.zeros((out_ids.size, D), dtype=H.dtype)
-        add_rows_at(dW_out, slot, (ds[:, :, None] * h[:, None, :]).reshape(-1, D))
-        dH = dh if cbow else np.zeros_like(H)  # CBOW: row = n, nothing to sum
-        if not cbow:
-            add_rows_at(dH, row, dh)
-    else:
-        dH = (ds_noise @ U).reshape(-1, D)[: len(H)]  # (R, D)
-        if cbow:
-            dH += ds_centre[:, None] * u  # row = n
-        else:
-            add_rows_at(dH, row, ds_centre[:, None] * u)
-        out_ids, slot = distinct(np.concatenate([center, negatives.reshape(-1)]), len(W_out))
-        dW_out = np.zeros((out_ids.size, D), dtype=H.dtype)
-        add_rows_at(dW_out, slot[:N], ds_centre[:, None] * h)
-        add_rows_at(dW_out, slot[N:], (ds_noise.transpose(0, 2, 1) @ H_groups).reshape(-1, D))
-    grads = {"W_out": (out_ids, dW_out)}
-    # backward (2): skip-gram dE = dH. CBOW: h = Σ_k weight_k e_k -> de_k = weight_k dh
-    # (word2vec.c: de_k = dh), summed into the rows of E
-    if cbow:
-        slot_weight = mask.astype(H.dtype) if cbow_update == "word2vec" else weight  # (N, C)
-        dE = np.zeros_like(E)
-        add_rows_at(dE, where, windowed_sum_backward(dH, slot_weight))
-    else:
-        dE = dH
-    # backward (1): each word's rows of W_in (and Z) get its dE
-    grads.update(_word_vectors_backward(dE, embed_cache))
+    # backward (4): d softplus(sign s)/ds = sign σ(sign s)
+    ds = (w * sign * sigmoid(sign * s)).astype(h.dtype)  # (N, K+1)
+    # backward (3): s = u . h
+    dh = np.einsum("nk,nkd->nd", ds, u)  # (N, D)
+    dW_out = np.zeros_like(W_out)
+    np.add.at(dW_out, t, ds[..., None] * h[:, None, :])  # rows repeat: summed
+    # backward (2): h = Σ_c weight_c e_c; word2vec.c gives each context word the whole dh
+    slot = m.astype(h.dtype) if cbow and cbow_update == "word2vec" else weight  # (N, C)
+    de = slot[..., None] * dh[:, None, :]  # (N, C, D)
+    # backward (1): e = W_in[x] (+ Σ Z[g])
+    grads = {"W_in": np.zeros_like(W_in), "W_out": dW_out}
+    np.add.at(grads["W_in"], x, de)
+    if "W_ngram" in params:
+        grads["W_ngram"] = np.zeros_like(params["W_ngram"])
+        np.add.at(grads["W_ngram"], g_ids, de[:, :, None, :] * g_mask[..., None])
     return loss, grads
-
-
-def _check_stretch(context: np.ndarray, mask: np.ndarray, N: int) -> None:
-    C = mask.shape[1]
-    if context.ndim != 1 or C % 2 == 0 or context.size != N + C - 1:
-        raise MinilmError(
-            f"a CBOW batch is a stretch of text: context (N + 2W,) and context_mask (N, 2W+1); "
-            f"got context {context.shape}, context_mask {mask.shape}, {N} centres"
-        )
-
-
-def _shared_noise_weight(
-    row: np.ndarray, center: np.ndarray, negatives: np.ndarray, size: int, weight: float, V: int
-) -> np.ndarray:
-    """(G, size, S): each noise score's weight, K/S per pair using the row, pairs skipped.
-
-    Row r of H is used by the pairs with row_n = r and belongs to group r // size; a pair
-    whose centre is one of its group's noise words skips that term (as word2vec.c does).
-    """
-    G, S = negatives.shape
-    uses = np.bincount(row, minlength=G * size)  # pairs per row (CBOW: 1; padding: 0)
-    noise_weight = np.repeat(weight * uses[:, None], S, axis=1)  # (G * size, S)
-    group = row // size  # (N,)
-    drawn = np.zeros((G, V), dtype=bool)
-    drawn[np.arange(G)[:, None], negatives] = True
-    hit = np.flatnonzero(drawn[group, center])  # the few pairs whose centre was drawn as noise
-    n, k = np.nonzero(center[hit, None] == negatives[group[hit]])
-    np.add.at(noise_weight, (row[hit[n]], k), -weight)
-    return noise_weight.reshape(G, size, S)
 
 
 # ----------------------------------------------------------------------------- fastText subwords

@@ -1,0 +1,285 @@
+"""Benchmark: minilm's word2vec against gensim's on real English - speed, scores, neighbours.
+
+The world corpus (bench_word2vec.py) shows speed; real text shows whether minilm learns the
+*same* vectors as word2vec.c. On the corpus of benchmarks/real_text.py (~1.2M training words:
+Wikipedia, news, the King James Bible), skip-gram and CBOW are trained by minilm (the code path
+of scripts/train_skipgram.py, BLAS pinned to one thread) and by gensim (workers=1, two seeds),
+with the same hyperparameters on the same token lists, and the script prints:
+
+1. tokens/s of each and the ratio minilm / gensim (words counted before subsampling, as
+   word2vec.c and gensim count them);
+2. gensim's own evaluators on both sets of vectors: evaluate_word_pairs on WordSim-353 and
+   SimLex-999 (Spearman ρ) and evaluate_word_analogies on questions-words (3CosAdd accuracy);
+3. the neighbour overlap: for each word of a frequency band (ranks 0-1k, 2k-3k, 8k-9k), the
+   share of its 10 nearest neighbours (cosine) that two models agree on, averaged over the
+   band - minilm vs gensim (the mean over both gensim seeds) beside the floor gensim seed 0 vs
+   gensim seed 1, which is how much two runs of the very same algorithm agree, and gensim
+   (seed 2) trained on the same sentences shuffled vs gensim: two runs that differ in the
+   order they read the text. The order matters: with a learning rate that decays over the
+   run, what is read when shapes the vectors, and two gensim runs share their order. Last
+   column: the median frequency rank of all those neighbours (rarer neighbours than gensim's
+   are a sign of learning differently).
+
+Run:  python benchmarks/bench_real_text.py --corpus /work/real_text [--quick] [--models sg]
+      (without --corpus the corpus is built into runs/real_text; gensim is required)
+`--gensim-cache DIR` keeps gensim's vectors and timings between runs (keyed by the
+hyperparameters) so that trying minilm variants does not retrain gensim; the table then says
+the gensim timing is cached. minilm's knobs (--batch-size, --shared-negatives, ...) are the
+training script's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import itertools
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from minilm.data.batchers import CbowWindows, SkipgramPairs
+from minilm.data.corpus import load_corpus
+from minilm.errors import MinilmError, run_cli
+from minilm.fast import word2vec as fast
+from minilm.models import skipgram as sg
+from minilm.optim import SGD
+from minilm.train import TrainConfig, train
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import real_text  # noqa: E402  (the corpus builder beside this file)
+
+BANDS = ((0, 1000), (2000, 3000), (8000, 9000))  # frequency ranks of the probed words
+TOP = 10  # neighbours compared per word
+
+
+def parse_args() -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--corpus", type=Path, default=Path("runs/real_text"),
+                    help="corpus folder (built by benchmarks/real_text.py if missing)")  # fmt: skip
+    ap.add_argument("--models", default="sg,cbow", help="comma list of sg, cbow")
+    ap.add_argument("--quick", action="store_true", help="2 epochs instead of 5")
+    ap.add_argument("--epochs", type=int, default=5)
+    ap.add_argument("--dim", type=int, default=100)
+    ap.add_argument("--window", type=int, default=5)
+    ap.add_argument("--negative", type=int, default=5)
+    ap.add_argument("--sample", type=float, default=1e-3)
+    ap.add_argument("--min-count", type=int, default=5)
+    ap.add_argument("--seed", type=int, default=1, help="minilm's seed; gensim uses 0 and 1")
+    ap.add_argument("--batch-size", type=int, help="minilm examples per step (script default)")
+    ap.add_argument("--shared-negatives", type=int, help="minilm S (script default)")
+    ap.add_argument("--noise-group", type=int, help="minilm examples sharing S (script default)")
+    ap.add_argument("--shuffle-span", type=int,
+                    help="minilm: shuffle examples within spans of this many (0: text order;\n"
+                         "-1: the whole epoch)")  # fmt: skip
+    ap.add_argument("--save", type=Path, help="write minilm's vectors to SAVE/<arch>.npz")
+    ap.add_argument("--gensim-cache", type=Path, help="folder keeping gensim's runs")
+    args = ap.parse_args()
+    if args.quick:
+        args.epochs = 2
+    args.models = [m.strip() for m in args.models.split(",") if m.strip()]
+    if not args.models or any(m not in ("sg", "cbow") for m in args.models):
+        raise MinilmError(f"--models takes a comma list of sg, cbow; got {args.models}")
+    return args
+
+
+def minilm_defaults(args: argparse.Namespace, cbow: bool) -> dict:
+    """The training script's settings for this architecture, overridden by the flags given."""
+    settings = {"batch_size": 128 if cbow else 1024, "shared_negatives": 0 if cbow else 32,
+                "noise_group": 256 if cbow else 16, "alpha": 0.05 if cbow else 0.025,
+                "shuffle_span": 65536}  # fmt: skip
+    for name in ("batch_size", "shared_negatives", "noise_group", "shuffle_span"):
+        if getattr(args, name) is not None:
+            settings[name] = getattr(args, name)
+    return settings
+
+
+def run_minilm(corpus, args: argparse.Namespace, cbow: bool) -> dict:
+    """Train minilm's skip-gram or CBOW as scripts/train_skipgram.py does; vectors and timing."""
+    s = minilm_defaults(args, cbow)
+    vocab, stream = corpus.vocab, corpus.train
+    cfg = sg.Config(vocab_size=len(vocab), dim=args.dim, cbow=cbow)
+    params = sg.init_params(cfg, np.random.default_rng(args.seed))
+    batches = (CbowWindows if cbow else SkipgramPairs)(
+        stream, vocab.counts, args.window, args.sample, s["batch_size"], args.seed,
+        negative=args.negative, shared_negatives=s["shared_negatives"],
+        noise_group=s["noise_group"],
+        shuffle_span=None if s["shuffle_span"] == -1 else s["shuffle_span"],
+    )  # fmt: skip
+    loop = TrainConfig(
+        epochs=args.epochs, lr=s["alpha"], schedule="linear", lr_floor=1e-4 * s["alpha"],
+        seed=args.seed, desc="cbow" if cbow else "skip-gram", log_every=50,
+    )  # fmt: skip
+    update = "word2vec" if cbow else "exact"  # gensim's (cbow_mean=1) CBOW update
+
+    def loss_and_grads(params: dict, batch: dict) -> tuple[float, dict]:
+        return fast.loss_and_grads(params, batch, cbow_update=update)
+
+    cpu, wall = time.process_time(), time.perf_counter()
+    train(loss_and_grads, params, batches, SGD(lr=s["alpha"]), loop)
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    tokens = stream.n_tokens * args.epochs
+    return {"words": list(vocab.itos), "vectors": params["W_in"], "tok_s": tokens / wall,
+            "tok_s_cpu": tokens / cpu, "settings": s}  # fmt: skip
+
+
+def run_gensim(
+    sentences: list[list[str]], args: argparse.Namespace, cbow: bool, seed: int, shuffled: bool
+) -> dict:
+    """gensim's Word2Vec, workers=1, same hyperparameters; cached in --gensim-cache if given.
+
+    `shuffled`: the sentences in a random order (the same every epoch) instead of the text's.
+    """
+    alpha = 0.05 if cbow else 0.025
+    if shuffled:
+        order = np.random.default_rng(seed).permutation(len(sentences))
+        sentences = [sentences[i] for i in order]
+    hyper = {"vector_size": args.dim, "window": args.window, "negative": args.negative, "hs": 0,
+             "sample": args.sample, "min_count": args.min_count, "sg": 0 if cbow else 1,
+             "cbow_mean": 1, "alpha": alpha, "min_alpha": 1e-4 * alpha, "workers": 1,
+             "seed": seed}  # fmt: skip
+    key = [hyper, args.epochs, str(args.corpus.resolve())] + (["shuffled"] if shuffled else [])
+    key = hashlib.sha1(json.dumps(key).encode())
+    cached = args.gensim_cache / f"gensim-{key.hexdigest()[:12]}.npz" if args.gensim_cache else None
+    if cached is not None and cached.is_file():
+        with np.load(cached, allow_pickle=False) as z:
+            return {"words": z["words"].tolist(), "vectors": z["vectors"],
+                    "tok_s": float(z["tok_s"]), "tok_s_cpu": float(z["tok_s_cpu"]),
+                    "cached": True}  # fmt: skip
+    from gensim.models import Word2Vec
+
+    model = Word2Vec(**hyper)
+    model.build_vocab(sentences)  # not training time (minilm's vocabulary is not timed either)
+    tokens = sum(len(s) for s in sentences) * args.epochs
+    cpu, wall = time.process_time(), time.perf_counter()
+    model.train(sentences, total_examples=len(sentences), epochs=args.epochs)
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    out = {"words": list(model.wv.index_to_key), "vectors": model.wv.vectors.copy(),
+           "tok_s": tokens / wall, "tok_s_cpu": tokens / cpu, "cached": False}  # fmt: skip
+    if cached is not None:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_suffix(".tmp.npz")
+        np.savez(tmp, words=np.array(out["words"]), vectors=out["vectors"],
+                 tok_s=out["tok_s"], tok_s_cpu=out["tok_s_cpu"])  # fmt: skip
+        os.replace(tmp, cached)
+    return out
+
+
+def gensim_scores(run: dict, folder: Path) -> dict[str, float]:
+    """gensim's evaluators on a run's vectors: Spearman on WordSim/SimLex, analogy accuracy."""
+    from gensim.models import KeyedVectors
+
+    kv = KeyedVectors(run["vectors"].shape[1])
+    kv.add_vectors(run["words"], run["vectors"])
+    scores = {}
+    for name, file in (("wordsim", "similarity.tsv"), ("simlex", "simlex.tsv")):
+        scores[name] = float(kv.evaluate_word_pairs(folder / file, delimiter="\t")[1][0])
+    scores["analogy"] = float(kv.evaluate_word_analogies(folder / "analogies.txt")[0])
+    return scores
+
+
+def unit_rows(run: dict, words: list[str]) -> np.ndarray:
+    """The run's vectors in the order of `words`, scaled to unit length: (V, D) float32."""
+    index = {w: i for i, w in enumerate(run["words"])}
+    if len(index) != len(words) or any(w not in index for w in words):
+        raise MinilmError("minilm and gensim built different vocabularies; compare is off")
+    x = run["vectors"][[index[w] for w in words]].astype(np.float32)
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+
+
+def neighbours(unit: np.ndarray, band: tuple[int, int]) -> np.ndarray:
+    """(n, TOP) ids of the TOP nearest words (cosine, the word itself excluded), by rank."""
+    ids = np.arange(*band)
+    ids = ids[ids < len(unit)]
+    sims = unit[ids] @ unit.T  # (n, V)
+    sims[np.arange(ids.size), ids] = -np.inf
+    return np.argpartition(-sims, TOP, axis=1)[:, :TOP]
+
+
+def overlap(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean share of TOP neighbours two models agree on, over the words of a band."""
+    hits = (a[:, :, None] == b[:, None, :]).any(axis=2).sum(axis=1)  # (n,)
+    return float(hits.mean() / TOP) if len(hits) else float("nan")
+
+
+def compare(runs: dict[str, dict], words: list[str]) -> dict[str, dict]:
+    """Overlap per band (minilm vs each gensim seed, averaged; gensim vs gensim) and median rank."""
+    near = {name: [neighbours(unit_rows(r, words), band) for band in BANDS]
+            for name, r in runs.items()}  # fmt: skip
+    table = {}
+    for name in ("minilm", "gensim-0", "gensim-shuf"):
+        others = ["gensim-1"] if name == "gensim-0" else ["gensim-0", "gensim-1"]
+        bands = [np.mean([overlap(near[name][i], near[o][i]) for o in others])
+                 for i in range(len(BANDS))]  # fmt: skip
+        table[name] = {"bands": bands}
+    for name in runs:  # neighbour ids are frequency ranks: minilm's vocabulary is by count
+        table.setdefault(name, {})["median_rank"] = float(np.median(np.concatenate(near[name])))
+    return table
+
+
+def report(arch: str, runs: dict[str, dict], scores: dict, table: dict) -> None:
+    mine, theirs = runs["minilm"], runs["gensim-0"]
+    note = " (gensim timing cached)" if theirs.get("cached") else ""
+    print(f"\n== {arch}  minilm {mine['settings']}")
+    print(f"speed: minilm {mine['tok_s']:,.0f} tok/s ({mine['tok_s_cpu']:,.0f} cpu), gensim "
+          f"{theirs['tok_s']:,.0f} ({theirs['tok_s_cpu']:,.0f} cpu): ratio "
+          f"{mine['tok_s'] / theirs['tok_s']:.2f} wall, "
+          f"{mine['tok_s_cpu'] / theirs['tok_s_cpu']:.2f} cpu{note}")  # fmt: skip
+    print(f"{'vectors':11s} {'wordsim':>8s} {'simlex':>8s} {'analogy':>8s} {'median rank':>12s}")
+    for name in runs:
+        s = scores[name]
+        print(f"{name:11s} {s['wordsim']:8.3f} {s['simlex']:8.3f} {s['analogy']:8.3f} "
+              f"{table[name]['median_rank']:12,.0f}")  # fmt: skip
+    bands = "  ".join(f"{a // 1000}-{b // 1000}k" for a, b in BANDS)
+    print(f"top-{TOP} neighbour overlap      {bands}")
+    ours, floor = table["minilm"]["bands"], table["gensim-0"]["bands"]
+    print("minilm vs gensim (mean of 2)  " + "  ".join(f"{x:5.2f}" for x in ours))
+    print("gensim seed 0 vs 1 (floor)    " + "  ".join(f"{x:5.2f}" for x in floor))
+    shuffled = table["gensim-shuf"]["bands"]
+    print("gensim shuffled vs gensim     " + "  ".join(f"{x:5.2f}" for x in shuffled)
+          + "   (the same sentences in another order)")  # fmt: skip
+    gaps = [m - g for m, g in zip(ours, floor, strict=True)]
+    print("minilm - floor                " + "  ".join(f"{x:+5.2f}" for x in gaps)
+          + "   (target: >= -0.03 in every band)")  # fmt: skip
+
+
+def main() -> None:
+    args = parse_args()
+    if os.environ.get("OMP_NUM_THREADS") != "1":  # one core each, like gensim's workers=1
+        env = os.environ | {v: "1" for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                             "MKL_NUM_THREADS")}  # fmt: skip
+        os.execve(sys.executable, [sys.executable, *sys.argv], env)
+    try:
+        import gensim
+    except ImportError:
+        raise MinilmError("this benchmark needs gensim: pip install -e '.[bench]'") from None
+    folder = real_text.ensure(args.corpus)
+    corpus = load_corpus(folder, min_count=args.min_count, specials=())
+    stream, words = corpus.train, list(corpus.vocab.itos)
+    as_words = np.array(words, dtype=object)[stream.ids]  # the token lists minilm trains on
+    sentences = [list(as_words[a:b]) for a, b in itertools.pairwise(stream.offsets)]
+    print(f"corpus {folder}: {stream.n_tokens:,} tokens, {len(words):,} words (min count "
+          f"{args.min_count}); {args.epochs} epochs, dim {args.dim}, window {args.window}, "
+          f"negative {args.negative}, sample {args.sample:g}")  # fmt: skip
+    print(f"numpy {np.__version__}, gensim {gensim.__version__} (workers=1), python "
+          f"{platform.python_version()}, {platform.machine()}; one thread each")  # fmt: skip
+    for arch in args.models:
+        cbow = arch == "cbow"
+        runs = {"minilm": run_minilm(corpus, args, cbow)}
+        if args.save:
+            args.save.mkdir(parents=True, exist_ok=True)
+            np.savez(args.save / f"{arch}.npz", words=np.array(words),
+                     vectors=runs["minilm"]["vectors"])  # fmt: skip
+        for seed in (0, 1):
+            runs[f"gensim-{seed}"] = run_gensim(sentences, args, cbow, seed, shuffled=False)
+        runs["gensim-shuf"] = run_gensim(sentences, args, cbow, 2, shuffled=True)
+        scores = {name: gensim_scores(r, folder) for name, r in runs.items()}
+        report("CBOW" if cbow else "skip-gram", runs, scores, compare(runs, words))
+
+
+if __name__ == "__main__":
+    run_cli(main)

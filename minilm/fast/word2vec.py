@@ -1,0 +1,276 @@
+"""Fast word2vec: the batched negative-sampling loss of minilm/models/skipgram.py, restructured.
+
+`loss_and_grads` here returns what `minilm.models.skipgram.loss_and_grads` (the reference, read
+that first) returns, for the same batch, with sparse gradients - tested equal in
+tests/test_word2vec_fast.py. What makes it fast:
+
+- Distinct words. A batch of 1024 skip-gram pairs holds ~450 distinct context words: their
+  input vectors (and their n-gram sums, with subwords) are gathered and summed once each
+  (`distinct`, ~3x faster than np.unique when the vocabulary is small next to the batch).
+- CBOW reads text, not windows. A CBOW batch is a stretch of text; the N windows are strided
+  views of its N + 2W vectors (`windowed_sum`), so each word's vector is read once however many
+  windows hold it, and the gradient goes back through the transposed view
+  (`windowed_sum_backward`) - no gather of N * (2W + 1) rows.
+- Shared noise words. With batch["negatives"] (G, S) and batch["noise_weight"] = K / S, the
+  rows of H (skip-gram: the distinct context words; CBOW: the examples) are cut into G
+  consecutive groups and group g's rows all score the S noise words negatives[g], weighted K/S
+  each: one matrix product per group instead of a gather and scatter of N * K rows of W_out.
+  Same expected loss and gradient as K noise words per pair (the reference computes it by
+  giving each pair its group's S words at weight K/S). BlazingText (Gupta & Khare 2017) shares
+  noise words in a minibatch on GPUs the same way. Faster, but big groups learn other
+  vectors: on real English (benchmarks/bench_real_text.py, examples in the text's order)
+  skip-gram's top-10 neighbours agree with gensim's 0.42 / 0.29 / 0.22 of the time
+  (frequency bands 0-1k / 2-3k / 8-9k) when a batch of 1024 shares S = 32, 0.55 / 0.43 /
+  0.29 in groups of 64, 0.60 / 0.47 / 0.31 in groups of 16 (the training script's default,
+  2x faster than K per pair) and 0.59 / 0.46 / 0.27 with K per pair - gensim's own
+  seed-to-seed agreement being 0.60 / 0.48 / 0.28.
+- One exp for softplus and sigmoid; rows added with core.add_rows_at (flat np.add.at).
+
+Shapes as in minilm/models/skipgram.py: N examples, K noise words, D dimension, U distinct
+context words, C = 2W + 1 window slots, G groups of S shared noise words.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from minilm.errors import MinilmError
+from minilm.layers.core import add_rows_at, sum_rows
+
+
+def _word_vectors(params: dict, batch: dict) -> tuple[np.ndarray, np.ndarray, tuple]:
+    """The input vectors of the distinct words in batch["context"], computed once each.
+
+    -> (E (U, D), where (context.shape,), cache) with the context's vectors = E[where]: a batch
+    holds far fewer distinct words than positions (~450 in 1024 pairs on the world corpus).
+    Plain word2vec: E = W_in[words]. Subwords (fastText): E = W_in[words] + Σ_g mask_g Z[g]
+    over each word's padded n-gram buckets, so the (U, G, D) work does not grow with repeats.
+    """
+    ids = batch["context"]
+    words, where = distinct(ids, len(params["W_in"]))  # (U,), ids.shape
+    if "W_ngram" not in params:
+        return params["W_in"][words], where, (words, None, None)
+    G = batch["ngrams"].shape[-1]
+    some = np.empty(words.size, dtype=np.int64)  # a position of each word (all have its n-grams)
+    some[where.reshape(-1)] = np.arange(ids.size)
+    ngrams = batch["ngrams"].reshape(-1, G)[some]  # (U, G): the n-grams of each distinct word
+    gmask = batch["ngram_mask"].reshape(-1, G)[some]  # (U, G)
+    # a padded slot points at some bucket and is zeroed by the mask, keeping one gather
+    z = params["W_ngram"][ngrams] * gmask[..., None].astype(params["W_in"].dtype)  # (U, G, D)
+    return params["W_in"][words] + z.sum(axis=1), where, (words, ngrams, gmask)
+
+
+def _word_vectors_backward(dE: np.ndarray, cache: tuple) -> dict:
+    """dE (U, D) -> sparse grads: W_in's row of each word gets its dE (and so does each of the
+    word's n-gram rows in Z, summed over the words sharing a bucket)."""
+    words, ngrams, gmask = cache
+    if ngrams is None:
+        return {"W_in": (words, dE)}
+    dz = np.broadcast_to(dE[:, None, :], ngrams.shape + dE.shape[1:])  # (U, G, D)
+    return {"W_in": (words, dE), "W_ngram": sum_rows(ngrams[gmask], dz[gmask])}
+
+
+def distinct(ids: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """np.unique(ids, return_inverse=True) for ids in [0, size): (words (U,) sorted, where).
+
+    words[where] == ids. Marking the ids in a table of `size` flags is ~3x faster than sorting
+    them when the vocabulary is small next to the batch, as in word2vec; else np.unique.
+    """
+    if size > 64 * ids.size:
+        words, where = np.unique(ids, return_inverse=True)
+        return words, where.reshape(ids.shape)
+    seen = np.zeros(size, dtype=bool)
+    seen[ids] = True
+    return np.flatnonzero(seen), (np.cumsum(seen) - 1)[ids]
+
+
+def softplus_and_sigmoid(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """softplus(z) = log(1 + e^z) and its derivative σ(z), sharing one exp.
+
+    With e = exp(-|z|) <= 1 nothing overflows: softplus(z) = max(z, 0) + log1p(e), and
+    σ(z) = exp(min(z, 0)) / (1 + e), which is 1 / (1 + e) for z >= 0 and e / (1 + e) for
+    z < 0 without a branch (np.where over random signs is several times slower).
+    """
+    e = np.exp(-np.abs(z))
+    softplus = np.maximum(z, 0)
+    softplus += np.log1p(e)
+    sig = np.exp(np.minimum(z, 0))
+    sig /= 1 + e
+    return softplus, sig
+
+
+def windowed_sum(x: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """y[n] = Σ_k weight[n, k] x[n + k]: a weighted sum over each window of C rows of x.
+
+    x (N + C - 1, D), weight (N, C) -> y (N, D). Window n is x[n : n + C]; all N windows are
+    one strided view of x (row n of the view starts where row n of x does, so windows share
+    memory and nothing is copied), and y is one batched (1, C) @ (C, D) product per row - no
+    gather of N * C rows.
+    """
+    N, C = weight.shape
+    step, along = x.strides
+    windows = as_strided(x, shape=(N, C, x.shape[1]), strides=(step, step, along), writeable=False)
+    return np.matmul(weight[:, None, :], windows)[:, 0]  # (N, D)
+
+
+def windowed_sum_backward(dy: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """The gradient of windowed_sum with respect to x: dx[p] = Σ_k weight[p - k, k] dy[p - k].
+
+    dy (N, D), weight (N, C) -> dx (N + C - 1, D). Row p of x lies in the windows n = p - C + 1
+    .. p, so dx is itself a windowed sum: over dy padded with C - 1 zero rows on either side,
+    window p holds dy[p - C + 1 + j] (j = 0..C-1), the window of example n = p - C + 1 + j, in
+    which p is slot k = C - 1 - j. Its weights weight_t[p, j] = weight[n, k] run along the
+    anti-diagonals of the padded weights: again a strided view, one row down and one column
+    left per step in j.
+    """
+    (N, C), pad = weight.shape, weight.shape[1] - 1
+    dy_pad = np.zeros((N + 2 * pad, dy.shape[1]), dtype=dy.dtype)  # (N + 2C - 2, D)
+    dy_pad[pad : pad + N] = dy
+    weight_pad = np.zeros((N + 2 * pad, C), dtype=dy.dtype)
+    weight_pad[pad : pad + N] = weight
+    size = weight_pad.itemsize  # weight_t[p, j] = weight_pad[p + j, pad - j]:
+    weight_t = as_strided(
+        weight_pad.reshape(-1)[pad:], shape=(N + pad, C), strides=(C * size, (C - 1) * size),
+        writeable=False,
+    )
+    return windowed_sum(dy_pad, weight_t)
+
+
+def loss_and_grads(
+    params: dict[str, np.ndarray], batch: dict[str, np.ndarray], cbow_update: str = "exact"
+):
+    """minilm.models.skipgram.loss_and_grads, fast: the same loss, gradients sparse.
+
+    Returns (loss, grads) with grads[name] = (row_ids, row_grads), unique ids, repeated ids
+    summed, so the optimiser touches only the rows a batch used (as word2vec.c does).
+    Forward, as in the reference, but:
+      (1) E (U, D): the input vectors of the U distinct context words, once each
+      (2) H (R, D) with h_n = H[row_n]: skip-gram H = E (R = U); CBOW h = windowed_sum over
+          the stretch's vectors, one row per example (R = N)
+      (3) scores: per pair (negatives (N, K)): s = W_out[[centre, noise]] . h (N, K+1);
+          shared (negatives (G, S), "noise_weight" K/S): the noise scores are one matrix
+          product per group of rows of H, T_g = H_g U_g^T, each weighted K/S times the
+          number of pairs using that row (a pair whose centre was drawn skips that term)
+      (4) L = Σ softplus(-s_centre) + Σ weight softplus(s_noise)
+    and the backward mirrors it with add_rows_at for every scatter.
+    """
+    if cbow_update not in ("exact", "word2vec"):
+        raise MinilmError(f"cbow_update must be 'exact' or 'word2vec', got {cbow_update!r}")
+    W_out = params["W_out"]
+    center, negatives = batch["center"], batch["negatives"]
+    N, cbow = center.size, "context_mask" in batch
+
+    # (1) input vectors of the distinct context words, E (U, D); position i has E[where[i]]
+    E, where, embed_cache = _word_vectors(params, batch)
+    # (2) hidden vectors, kept as H (R, D) with h_n = H[row_n]. Skip-gram: h is the context
+    # word's vector, so H = E and the R distinct context words are all there is to score.
+    # CBOW: every example has its own h, the mean of its window (row = n).
+    if cbow:
+        mask = batch["context_mask"]  # (N, C), C = 2W + 1
+        _check_stretch(batch["context"], mask, N)
+        count = mask.sum(axis=1)  # (N,)
+        if np.any(count == 0):
+            raise MinilmError("a CBOW example has no valid context word; drop such examples")
+        weight = mask / count[:, None].astype(E.dtype)  # (N, C): 1/|C| in the window, else 0
+        H, row = windowed_sum(E[where], weight), np.arange(N)  # (N, D)
+    else:
+        H, row = E, where  # (U, D), (N,)
+    h = H[row]  # (N, D)
+    D = H.shape[1]
+
+    shared = "noise_weight" in batch
+    if not shared:  # (3) per pair: U = W_out[[centre, negatives]], s = U · h
+        out_ids = np.concatenate([center[:, None], negatives], axis=1)  # (N, K+1)
+        U = W_out[out_ids]  # (N, K+1, D)
+        s = np.matmul(U, h[:, :, None])[:, :, 0]  # (N, K+1), N small matrix-vector products
+        s_centre, s_noise = s[:, 0], s[:, 1:]
+        noise_weight = (negatives != center[:, None]).astype(s.dtype)  # (N, K), 0 = skipped
+    else:  # (3) shared: the centre's score per pair, the noise scores once per row of H
+        negatives = np.atleast_2d(negatives)  # (G, S)
+        G, S = negatives.shape
+        size = -(-len(H) // G)  # rows of H per group; the last group is padded with zeros
+        u, U = W_out[center], W_out[negatives]  # (N, D), (G, S, D)
+        s_centre = np.einsum("nd,nd->n", u, h)  # (N,)
+        H_groups = H
+        if G * size > len(H):
+            H_groups = np.zeros((G * size, D), dtype=H.dtype)
+            H_groups[: len(H)] = H
+        H_groups = H_groups.reshape(G, size, D)
+        s_noise = H_groups @ U.transpose(0, 2, 1)  # (G, size, S)
+        noise_weight = _shared_noise_weight(
+            row, center, negatives, size, batch["noise_weight"], len(W_out)
+        )
+    # (4) logistic loss: label 1 for the centre (-log σ(s) = softplus(-s)), 0 for noise
+    # (-log(1 - σ(s)) = softplus(s)), noise terms weighted
+    loss_centre, sig_centre = softplus_and_sigmoid(-s_centre)  # σ(-s) = 1 - σ(s)
+    loss_noise, sig_noise = softplus_and_sigmoid(s_noise)
+    loss = float(
+        loss_centre.sum(dtype=np.float64) + (noise_weight * loss_noise).sum(dtype=np.float64)
+    )
+
+    # backward (4): dL/ds = -σ(-s) for the centre, weight σ(s) for noise
+    ds_centre = -sig_centre  # (N,)
+    ds_noise = (noise_weight * sig_noise).astype(H.dtype)  # (N, K) or (G, size, S)
+    # backward (3): dH = Σ ds U (through h = H[row], summed per row), dU = ds h summed per
+    # W_out row (rows repeat)
+    if not shared:
+        ds = np.concatenate([ds_centre[:, None], ds_noise], axis=1)  # (N, K+1)
+        dh = np.matmul(ds[:, None, :], U)[:, 0, :]  # (N, D)
+        out_ids, slot = distinct(out_ids.reshape(-1), len(W_out))
+        dW_out = np.zeros((out_ids.size, D), dtype=H.dtype)
+        add_rows_at(dW_out, slot, (ds[:, :, None] * h[:, None, :]).reshape(-1, D))
+        dH = dh if cbow else np.zeros_like(H)  # CBOW: row = n, nothing to sum
+        if not cbow:
+            add_rows_at(dH, row, dh)
+    else:
+        dH = (ds_noise @ U).reshape(-1, D)[: len(H)]  # (R, D)
+        if cbow:
+            dH += ds_centre[:, None] * u  # row = n
+        else:
+            add_rows_at(dH, row, ds_centre[:, None] * u)
+        out_ids, slot = distinct(np.concatenate([center, negatives.reshape(-1)]), len(W_out))
+        dW_out = np.zeros((out_ids.size, D), dtype=H.dtype)
+        add_rows_at(dW_out, slot[:N], ds_centre[:, None] * h)
+        add_rows_at(dW_out, slot[N:], (ds_noise.transpose(0, 2, 1) @ H_groups).reshape(-1, D))
+    grads = {"W_out": (out_ids, dW_out)}
+    # backward (2): skip-gram dE = dH. CBOW: h = Σ_k weight_k e_k -> de_k = weight_k dh
+    # (word2vec.c: de_k = dh), summed into the rows of E
+    if cbow:
+        slot_weight = mask.astype(H.dtype) if cbow_update == "word2vec" else weight  # (N, C)
+        dE = np.zeros_like(E)
+        add_rows_at(dE, where, windowed_sum_backward(dH, slot_weight))
+    else:
+        dE = dH
+    # backward (1): each word's rows of W_in (and Z) get its dE
+    grads.update(_word_vectors_backward(dE, embed_cache))
+    return loss, grads
+
+
+def _check_stretch(context: np.ndarray, mask: np.ndarray, N: int) -> None:
+    C = mask.shape[1]
+    if context.ndim != 1 or C % 2 == 0 or context.size != N + C - 1:
+        raise MinilmError(
+            f"a CBOW batch is a stretch of text: context (N + 2W,) and context_mask (N, 2W+1); "
+            f"got context {context.shape}, context_mask {mask.shape}, {N} centres"
+        )
+
+
+def _shared_noise_weight(
+    row: np.ndarray, center: np.ndarray, negatives: np.ndarray, size: int, weight: float, V: int
+) -> np.ndarray:
+    """(G, size, S): each noise score's weight, K/S per pair using the row, pairs skipped.
+
+    Row r of H is used by the pairs with row_n = r and belongs to group r // size; a pair
+    whose centre is one of its group's noise words skips that term (as word2vec.c does).
+    """
+    G, S = negatives.shape
+    uses = np.bincount(row, minlength=G * size)  # pairs per row (CBOW: 1; padding: 0)
+    noise_weight = np.repeat(weight * uses[:, None], S, axis=1)  # (G * size, S)
+    group = row // size  # (N,)
+    drawn = np.zeros((G, V), dtype=bool)
+    drawn[np.arange(G)[:, None], negatives] = True
+    hit = np.flatnonzero(drawn[group, center])  # the few pairs whose centre was drawn as noise
+    n, k = np.nonzero(center[hit, None] == negatives[group[hit]])
+    np.add.at(noise_weight, (row[hit[n]], k), -weight)
+    return noise_weight.reshape(G, size, S)
