@@ -20,8 +20,8 @@ cbow_mean=1 does, so the two CBOWs train the same way.
 
 `--scatter` times the W_out gradient of one real skip-gram batch with K noise words per pair
 - the hot spot of that layout - with each duplicate-safe way of summing rows: np.bincount
-over the cells, sorting + np.add.reduceat, np.add.at on 2-D rows and core.sum_rows (np.add.at
-on the flat cells, two floats per index: the one we use).
+over the cells, sorting + np.add.reduceat, np.add.at on 2-D rows and fast.scatter.sum_rows
+(np.add.at on the flat cells, two floats per index: the one we use).
 
 Run:  python benchmarks/bench_word2vec.py [--corpus DIR] [--epochs 5] [--profile] [--no-gensim]
       python benchmarks/bench_word2vec.py --scatter
@@ -49,7 +49,7 @@ from minilm.data.corpus import load_corpus
 from minilm.errors import run_cli
 from minilm.evaluate import category_purity, evaluate_analogies
 from minilm.fast import word2vec as fast
-from minilm.layers.core import sum_rows
+from minilm.fast.scatter import sum_rows
 from minilm.models import skipgram as sg
 from minilm.optim import SGD
 from minilm.train import TrainConfig, train
@@ -189,7 +189,7 @@ def time_scatter(corpus, args) -> None:
         "np.bincount on flat cells": bincount_cells,
         "sort + np.add.reduceat": sort_reduceat,
         "np.add.at on 2-D rows": add_at_2d,
-        "core.sum_rows (flat np.add.at, float pairs)": lambda: sum_rows(ids, terms),
+        "fast.scatter.sum_rows (flat np.add.at, float pairs)": lambda: sum_rows(ids, terms),
     }
     reference = variants["np.bincount on flat cells"]()
     print(f"W_out gradient of one batch: {ids.size} rows of D={args.dim} into "

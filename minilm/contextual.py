@@ -25,7 +25,7 @@ from minilm.data.corpus import Corpus, TokenStream
 from minilm.data.sentences import Tokens, iter_padded, pad_sentences
 from minilm.data.text import read_lines, tokenize
 from minilm.evaluate import anisotropy
-from minilm.layers.core import scatter_add_rows
+from minilm.fast.scatter import scatter_add_rows
 from minilm.models import transformer as tf
 from minilm.truth import read_paraphrases
 

@@ -24,7 +24,7 @@ tests/test_word2vec_fast.py. What makes it fast:
   0.29 in groups of 64, 0.60 / 0.47 / 0.31 in groups of 16 (the training script's default,
   2x faster than K per pair) and 0.59 / 0.46 / 0.27 with K per pair - gensim's own
   seed-to-seed agreement being 0.60 / 0.48 / 0.28.
-- One exp for softplus and sigmoid; rows added with core.add_rows_at (flat np.add.at).
+- One exp for softplus and sigmoid; rows added with fast.scatter.add_rows_at (flat np.add.at).
 
 Shapes as in minilm/models/skipgram.py: N examples, K noise words, D dimension, U distinct
 context words, C = 2W + 1 window slots, G groups of S shared noise words.
@@ -36,7 +36,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from minilm.errors import MinilmError
-from minilm.layers.core import add_rows_at, sum_rows
+from minilm.fast.scatter import add_rows_at, sum_rows
 
 
 def _word_vectors(params: dict, batch: dict) -> tuple[np.ndarray, np.ndarray, tuple]:
