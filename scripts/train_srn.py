@@ -179,7 +179,12 @@ def main() -> None:
     if "test" in splits:
         metrics["test_perplexity"] = split_perplexity(params, "test")
         metrics |= kneser_ney_baselines(
-            splits["train"], splits["test"], V, bos, eos, metrics["test_perplexity"]
+            (splits["train"].ids, splits["train"].offsets),
+            (splits["test"].ids, splits["test"].offsets),
+            V,
+            bos,
+            eos,
+            metrics["test_perplexity"],
         )
 
     # Elman's analysis: the mean hidden state of every word over the training text.

@@ -40,7 +40,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from minilm.data.corpus import TokenStream
 from minilm.errors import MinilmError
 
 MIN_DISCOUNT = 0.05  # keeps gamma(h) > 0 so lower orders (and unseen words) always keep mass
@@ -120,9 +119,9 @@ class KneserNey:
         p = self.prob(windows[:, :-1], windows[:, -1])
         return float(np.sum(np.log(p))), int(p.shape[0])
 
-    def perplexity(self, stream) -> float:
-        """exp(-mean ln P(w_i | history)) over every target of a TokenStream."""
-        total, count = self.log_likelihood(stream.ids, stream.offsets)
+    def perplexity(self, ids: np.ndarray, offsets: np.ndarray) -> float:
+        """exp(-mean ln P(w_i | history)) over every target of a stream (ids, sentence offsets)."""
+        total, count = self.log_likelihood(ids, offsets)
         if count == 0:
             raise MinilmError("cannot compute perplexity of an empty stream; check the split")
         return float(np.exp(-total / count))
@@ -273,19 +272,22 @@ def _lookup(tables: list[np.ndarray], seqs: np.ndarray, V: int) -> np.ndarray:
 
 
 def kneser_ney_baselines(
-    train: TokenStream,
-    test: TokenStream,
+    train: tuple[np.ndarray, np.ndarray],
+    test: tuple[np.ndarray, np.ndarray],
     vocab_size: int,
     bos_id: int,
     eos_id: int,
     test_perplexity: float,
     orders: tuple[int, ...] = (3, 5),
 ) -> dict[str, float]:
-    """metrics.json's baseline figures: KN-n test perplexity and a neural model's ratio to it."""
+    """metrics.json's baseline figures: KN-n test perplexity and a neural model's ratio to it.
+
+    train and test are streams (ids, sentence offsets) over the same vocabulary.
+    """
     metrics = {}
     for n in orders:
-        kn = fit_kneser_ney(train.ids, train.offsets, vocab_size, n, bos_id, eos_id)
-        metrics[f"kn{n}_test_perplexity"] = kn.perplexity(test)
+        kn = fit_kneser_ney(*train, vocab_size, n, bos_id, eos_id)
+        metrics[f"kn{n}_test_perplexity"] = kn.perplexity(*test)
         metrics[f"test_perplexity_ratio_to_kn{n}"] = (
             test_perplexity / metrics[f"kn{n}_test_perplexity"]
         )
