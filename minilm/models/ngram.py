@@ -176,6 +176,30 @@ def fit_kneser_ney(
     eos_id: int | None = None,
 ) -> KneserNey:
     """Count a training stream (ids, sentence offsets) and return the fitted model."""
+    ids = _checked_ids(ids, vocab_size, order, bos_id, eos_id)
+    ids, offsets = with_eos(ids, offsets, eos_id)
+    n, V = order, vocab_size
+    rows = ngram_windows(ids, offsets, n, bos_id)  # (M, n): each target with its history
+    tables = _window_tables(rows, V)
+    # Per order k: the k-gram event of every row (its last k tokens).
+    events = [None] + [_lookup(tables, rows[:, n - k :], V) for k in range(1, n + 1)]
+    counts = [np.zeros(0)]  # index 0 unused: orders run 1..n
+    totals = [np.zeros(0)]
+    gammas = [np.zeros(0)]
+    discounts = np.zeros((n + 1, 4))
+    for k in range(1, n + 1):
+        dense, D, total, gamma = _order_statistics(rows, tables, events, k, V, bos_id)
+        counts.append(dense)
+        discounts[k, 1:] = D
+        totals.append(total)
+        gammas.append(gamma)
+    return KneserNey(n, V, bos_id, eos_id, tables, counts, totals, gammas, discounts)
+
+
+def _checked_ids(
+    ids: np.ndarray, vocab_size: int, order: int, bos_id: int, eos_id: int | None
+) -> np.ndarray:
+    """The training ids as int64, after checking the order and that every id is in range."""
     if not 1 <= order <= 5:
         raise MinilmError(f"Kneser-Ney order must be in 1..5, got {order}")
     ids = np.asarray(ids, dtype=np.int64)
@@ -184,11 +208,13 @@ def fit_kneser_ney(
     specials = [bos_id] + ([] if eos_id is None else [eos_id])
     if ids.min() < 0 or ids.max() >= vocab_size or not all(0 <= s < vocab_size for s in specials):
         raise MinilmError("token ids out of range for the vocabulary; encode with the same vocab")
-    ids, offsets = with_eos(ids, offsets, eos_id)
-    n, V = order, vocab_size
-    rows = ngram_windows(ids, offsets, n, bos_id)  # (M, n): each target with its history
+    return ids
 
-    # (1) Window tables: every contiguous length-L piece of every row, L = 1..n.
+
+def _window_tables(rows: np.ndarray, V: int) -> list[np.ndarray]:
+    """Window tables: the sorted unique keys of every contiguous length-L piece of every row
+    (M, n), L = 1..n; tables[0] is unused."""
+    n = rows.shape[1]
     tables: list[np.ndarray] = [np.zeros(1, dtype=np.int64)]
     for L in range(1, n + 1):
         keys = []
@@ -196,45 +222,40 @@ def fit_kneser_ney(
             prefix = _lookup(tables, rows[:, j : j + L - 1], V) if L > 1 else 0
             keys.append(prefix * V + rows[:, j + L - 1])
         tables.append(np.unique(np.concatenate(keys)))
+    return tables
 
-    # (2) Per order k: the k-gram event of every row (its last k tokens) and its history.
-    events = [None] + [_lookup(tables, rows[:, n - k :], V) for k in range(1, n + 1)]
 
-    # (3) Per order k: the counts (raw at k = n, continuation below), the discounts, and for
-    # every history its total count and the mass gamma(h) it passes to the order below.
-    counts = [np.zeros(0)]  # index 0 unused: orders run 1..n
-    totals = [np.zeros(0)]
-    gammas = [np.zeros(0)]
-    discounts = np.zeros((n + 1, 4))
-    for k in range(1, n + 1):
-        types, first_row, raw = np.unique(events[k], return_index=True, return_counts=True)
-        if k == n:
-            c = raw
-        else:
-            # continuation count: distinct (k+1)-gram types whose last k words are this k-gram
-            _, up_rows = np.unique(events[k + 1], return_index=True)
-            suffix = events[k][up_rows]
-            cont = np.bincount(np.searchsorted(types, suffix), minlength=types.size)
-            starts_with_bos = rows[first_row, n - k] == bos_id
-            c = np.where(starts_with_bos, raw, cont)
-        dense = np.zeros(tables[k].size, dtype=np.int64)
-        dense[types] = c
-        counts.append(dense)
+def _order_statistics(
+    rows: np.ndarray, tables: list[np.ndarray], events: list, k: int, V: int, bos_id: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """For order k: the counts (raw at k = n, continuation below) per k-window id, the three
+    discounts, and per history its total count and the mass gamma(h) it passes down."""
+    n = rows.shape[1]
+    types, first_row, raw = np.unique(events[k], return_index=True, return_counts=True)
+    if k == n:
+        c = raw
+    else:
+        # continuation count: distinct (k+1)-gram types whose last k words are this k-gram
+        _, up_rows = np.unique(events[k + 1], return_index=True)
+        suffix = events[k][up_rows]
+        cont = np.bincount(np.searchsorted(types, suffix), minlength=types.size)
+        starts_with_bos = rows[first_row, n - k] == bos_id
+        c = np.where(starts_with_bos, raw, cont)
+    dense = np.zeros(tables[k].size, dtype=np.int64)
+    dense[types] = c
 
-        D = _discounts(c)
-        discounts[k, 1:] = D
-        if k == 1:
-            hist = np.zeros(types.size, dtype=np.int64)
-            n_hist = 1
-        else:
-            hist = _lookup(tables, rows[first_row, n - k : n - 1], V)
-            n_hist = tables[k - 1].size
-        total = np.bincount(hist, weights=c, minlength=n_hist)
-        # gamma(h) c(h .) = D1 N1(h .) + D2 N2(h .) + D3+ N3+(h .): each type adds its discount
-        mass = np.bincount(hist, weights=D[np.minimum(c, 3) - 1], minlength=n_hist)
-        totals.append(total)
-        gammas.append(np.divide(mass, total, out=np.zeros_like(mass), where=total > 0))
-    return KneserNey(n, V, bos_id, eos_id, tables, counts, totals, gammas, discounts)
+    D = _discounts(c)
+    if k == 1:
+        hist = np.zeros(types.size, dtype=np.int64)
+        n_hist = 1
+    else:
+        hist = _lookup(tables, rows[first_row, n - k : n - 1], V)
+        n_hist = tables[k - 1].size
+    total = np.bincount(hist, weights=c, minlength=n_hist)
+    # gamma(h) c(h .) = D1 N1(h .) + D2 N2(h .) + D3+ N3+(h .): each type adds its discount
+    mass = np.bincount(hist, weights=D[np.minimum(c, 3) - 1], minlength=n_hist)
+    gamma = np.divide(mass, total, out=np.zeros_like(mass), where=total > 0)
+    return dense, D, total, gamma
 
 
 def _discounts(c: np.ndarray) -> np.ndarray:
