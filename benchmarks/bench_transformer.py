@@ -52,8 +52,13 @@ def make_batch(seed: int = 0) -> dict:
     targets = np.where(pad_mask, 1, rng.integers(3, V, size=(N, T)))
     loss_mask = ~pad_mask & (rng.random((N, T)) < 0.15)
     inputs = np.where(loss_mask, 2, targets)  # id 2 plays <mask>
-    return {"inputs": inputs, "targets": targets, "pad_mask": pad_mask, "loss_mask": loss_mask,
-            "dropout_seed": np.array([0, 0, 0])}  # fmt: skip
+    return {
+        "inputs": inputs,
+        "targets": targets,
+        "pad_mask": pad_mask,
+        "loss_mask": loss_mask,
+        "dropout_seed": np.array([0, 0, 0]),
+    }
 
 
 def numpy_step(seed: int = 0):
@@ -101,10 +106,12 @@ def torch_step(seed: int = 0):
 
     P = {"E": param(V, D), "P": param(T, D), "lnf_g": ones(D), "lnf_b": zeros(D), "c": zeros(V)}
     for i in range(L):
-        P |= {f"{i}.ln1_g": ones(D), f"{i}.ln1_b": zeros(D), f"{i}.Wqkv": param(D, 3 * D),
-              f"{i}.bqkv": zeros(3 * D), f"{i}.Wo": param(D, D), f"{i}.bo": zeros(D),
-              f"{i}.ln2_g": ones(D), f"{i}.ln2_b": zeros(D), f"{i}.W1": param(D, Fw),
-              f"{i}.b1": zeros(Fw), f"{i}.W2": param(Fw, D), f"{i}.b2": zeros(D)}  # fmt: skip
+        P |= {f"{i}.ln1_g": ones(D), f"{i}.ln1_b": zeros(D)}
+        P |= {f"{i}.Wqkv": param(D, 3 * D), f"{i}.bqkv": zeros(3 * D)}
+        P |= {f"{i}.Wo": param(D, D), f"{i}.bo": zeros(D)}
+        P |= {f"{i}.ln2_g": ones(D), f"{i}.ln2_b": zeros(D)}
+        P |= {f"{i}.W1": param(D, Fw), f"{i}.b1": zeros(Fw)}
+        P |= {f"{i}.W2": param(Fw, D), f"{i}.b2": zeros(D)}
     opt = torch.optim.AdamW(P.values(), lr=1e-4, weight_decay=0.01)
     b = make_batch(seed)
     ids, targets = torch.from_numpy(b["inputs"]), torch.from_numpy(b["targets"])
@@ -173,8 +180,9 @@ def run_subprocess(threads: int, steps: int, warmup: int, glibc_default: bool) -
     env = dict(os.environ)
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env[var] = str(threads)
-    cmd = [sys.executable, __file__, "--child", str(threads), "--steps", str(steps),
-           "--warmup", str(warmup)] + (["--glibc-default"] if glibc_default else [])  # fmt: skip
+    cmd = [sys.executable, __file__, "--child", str(threads)]
+    cmd += ["--steps", str(steps), "--warmup", str(warmup)]
+    cmd += ["--glibc-default"] if glibc_default else []
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -199,8 +207,11 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=20, help="timed steps (median reported)")
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--profile", action="store_true", help="cProfile the NumPy step instead")
-    ap.add_argument("--glibc-default", action="store_true",
-                    help="leave malloc returning freed memory (training does not)")  # fmt: skip
+    ap.add_argument(
+        "--glibc-default",
+        action="store_true",
+        help="leave malloc returning freed memory (training does not)",
+    )
     ap.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child is not None:

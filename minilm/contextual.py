@@ -204,42 +204,12 @@ def sense_metrics(params, cfg, corpus, tokens, senses, seed: int) -> dict:
         return {}
     names, _ = sense_candidates(occ["train"][2][:0])
     words = sorted(set(occ["train"][0]) & set(occ["test"][0]))
-
-    def split_word(split, word):
-        w, s, v, _ = occ[split]
-        return sense_candidates(v[w == word])[1], s[w == word]
-
-    # (1) choose the representation on held-out occurrences
     select = "valid" if "valid" in occ else "train"
-    held = []
-    for word in words:
-        v_fit, s_fit = split_word("train", word)
-        if select == "valid":
-            v_sel, s_sel = split_word("valid", word)
-        else:
-            out = np.random.default_rng(seed).random(len(s_fit)) < 0.2  # held-out fifth
-            v_fit, s_fit, v_sel, s_sel = v_fit[~out], s_fit[~out], v_fit[out], s_fit[out]
-        if len(s_sel):
-            held.append(centroid_accuracy(v_fit, s_fit, v_sel, s_sel))
-    held = np.array(held)  # (words, K)
+    held = _held_out_accuracy(occ, words, select, seed)  # (words, K)
     # worst word first, then the mean; ties go to the later candidate (the last layer)
     score = held.min(axis=0) + 1e-3 * held.mean(axis=0) if held.size else np.zeros(len(names))
     choice = len(names) - 1 - int(np.argmax(score[::-1]))
-    # (2) test accuracy of every candidate, centroids from all train occurrences
-    acc, by_layer, static, self_sim, seen, unseen = {}, {}, {}, {}, {}, {}
-    for word in words:
-        (v_fit, s_fit), (v_test, s_test) = split_word("train", word), split_word("test", word)
-        by_layer[word] = centroid_accuracy(v_fit, s_fit, v_test, s_test).tolist()
-        acc[word] = by_layer[word][choice]
-        t_fit, t_test = (occ[split][3][occ[split][0] == word] for split in ("train", "test"))
-        seen[word], unseen[word] = sentence_held_out(
-            v_fit[:, choice], s_fit, t_fit, v_test[:, choice], s_test, t_test
-        )
-        static[word] = max(float(np.mean(s_test == s)) for s in set(s_test))  # one point
-        u = unit(v_test[:, : cfg.n_layers + 1])  # (n, L+1, D)
-        n = u.shape[0]
-        gram = np.einsum("ild,jld->lij", u, u)
-        self_sim[word] = ((gram.sum(axis=(1, 2)) - n) / max(1, n * (n - 1))).tolist()
+    acc, by_layer, static, self_sim, seen, unseen = _test_scores(occ, words, choice, cfg.n_layers)
     return {
         "sense_accuracy": acc,
         "sense_accuracy_min": min(acc.values()) if acc else None,
@@ -255,6 +225,50 @@ def sense_metrics(params, cfg, corpus, tokens, senses, seed: int) -> dict:
         "sense_accuracy_by_layer": by_layer,
         "self_similarity": self_sim,
     }
+
+
+def _word_occurrences(occ: dict, split: str, word: str) -> tuple[np.ndarray, np.ndarray]:
+    """The candidate vectors (n, K, D) and senses (n,) of one word's occurrences in a split."""
+    w, s, v, _ = occ[split]
+    return sense_candidates(v[w == word])[1], s[w == word]
+
+
+def _held_out_accuracy(occ: dict, words: list[str], select: str, seed: int) -> np.ndarray:
+    """(words, K) accuracy of every candidate on the occurrences that choose the representation:
+    the valid ones, or else a seeded fifth of the train ones left out of the centroids."""
+    held = []
+    for word in words:
+        v_fit, s_fit = _word_occurrences(occ, "train", word)
+        if select == "valid":
+            v_sel, s_sel = _word_occurrences(occ, "valid", word)
+        else:
+            out = np.random.default_rng(seed).random(len(s_fit)) < 0.2  # held-out fifth
+            v_fit, s_fit, v_sel, s_sel = v_fit[~out], s_fit[~out], v_fit[out], s_fit[out]
+        if len(s_sel):
+            held.append(centroid_accuracy(v_fit, s_fit, v_sel, s_sel))
+    return np.array(held)
+
+
+def _test_scores(occ: dict, words: list[str], choice: int, n_layers: int) -> tuple[dict, ...]:
+    """Per word, on the test occurrences with centroids from all train occurrences: accuracy of
+    the chosen candidate, of every candidate, of one sense for all, self-similarity per layer,
+    and the chosen accuracy split by whether the sentence was also seen in train."""
+    acc, by_layer, static, self_sim, seen, unseen = {}, {}, {}, {}, {}, {}
+    for word in words:
+        v_fit, s_fit = _word_occurrences(occ, "train", word)
+        v_test, s_test = _word_occurrences(occ, "test", word)
+        by_layer[word] = centroid_accuracy(v_fit, s_fit, v_test, s_test).tolist()
+        acc[word] = by_layer[word][choice]
+        t_fit, t_test = (occ[split][3][occ[split][0] == word] for split in ("train", "test"))
+        seen[word], unseen[word] = sentence_held_out(
+            v_fit[:, choice], s_fit, t_fit, v_test[:, choice], s_test, t_test
+        )
+        static[word] = max(float(np.mean(s_test == s)) for s in set(s_test))  # one point
+        u = unit(v_test[:, : n_layers + 1])  # (n, L+1, D)
+        n = u.shape[0]
+        gram = np.einsum("ild,jld->lij", u, u)
+        self_sim[word] = ((gram.sum(axis=(1, 2)) - n) / max(1, n * (n - 1))).tolist()
+    return acc, by_layer, static, self_sim, seen, unseen
 
 
 def layer_anisotropy(params, cfg, stream, tokens, seed, n_sentences=2000) -> dict:

@@ -19,12 +19,14 @@ from __future__ import annotations
 import argparse
 import functools
 import time
+from pathlib import Path
 
 import numpy as np
 
 from minilm.data.batchers import NgramBatches
-from minilm.data.corpus import load_corpus
+from minilm.data.corpus import Corpus, TokenStream, load_corpus
 from minilm.data.sentences import DropoutSeeds
+from minilm.data.vocab import Vocab
 from minilm.errors import ArgumentParser, MinilmError, run_cli, seed_arg
 from minilm.evaluate import category_purity, perplexity
 from minilm.io import ensure_dir, write_text
@@ -34,12 +36,13 @@ from minilm.models.ngram import kneser_ney_baselines
 from minilm.optim import Adam
 from minilm.runs import write_run
 from minilm.threads import add_threads_arg, apply_threads
-from minilm.train import TrainConfig, train
+from minilm.train import History, TrainConfig, train
 from minilm.vectors import KeyedVectors
 
 SPECIALS = ("<unk>", "<bos>", "</s>")  # <bos> pads contexts, </s> ends every sentence
 CLASS_OUTPUT_ABOVE = 5000  # --output auto: the full softmax up to this many words, then classes
 PROBES = ("king", "dog", "bread", "red", "france", "three")
+SUMMARY_KEYS = ("valid_perplexity", "test_perplexity", "kn3_test_perplexity", "kn5_test_perplexity")
 
 
 def parse_args() -> argparse.Namespace:
@@ -99,35 +102,68 @@ def main() -> None:
     apply_threads(args.threads)
     out = ensure_dir(args.out)
     corpus = load_corpus(args.corpus, args.min_count, args.max_vocab, specials=SPECIALS)
-    vocab, splits = corpus.vocab, corpus.splits
-    V, bos, eos = len(vocab), vocab.bos, vocab.eos
-    counts = np.bincount(splits["train"].ids, minlength=V)
-    counts[eos] += splits["train"].n_sentences  # every sentence ends in a </s> target
-    bounds = output_classes(args, counts)
-
-    def examples(split: str, shuffle: bool, seed: int = args.seed) -> NgramBatches:
-        return NgramBatches(
-            splits[split], args.context, args.batch_size, seed, bos, eos_id=eos, shuffle=shuffle
-        )
-
-    def split_perplexity(params: dict, split: str) -> float:
-        source = examples(split, shuffle=False)
-        nll = sum(
-            nplm.nll_sum(params, b["context"], b["target"], bounds=bounds)
-            for b in source.epoch(0)
-        )
-        return perplexity(nll, source.n_examples)
-
+    bounds = output_classes(args, target_counts(corpus))
     output = "class" if bounds else "full"
-    cfg = nplm.Config(V, args.context, args.dim, args.hidden, args.direct, output, bounds)
+    cfg = nplm.Config(
+        len(corpus.vocab), args.context, args.dim, args.hidden, args.direct, output, bounds
+    )
     params = nplm.init_params(cfg, np.random.default_rng(args.seed))
+    params, history, metrics = fit(args, out, corpus, params, bounds)
+    metrics |= evaluate(args, corpus, params, bounds)
+    if args.sample:
+        write_samples(args, corpus.vocab, params, bounds, out)
+    config = {"model": "nplm", **vars(args), "class_bounds": list(bounds)}
+    itos = corpus.vocab.itos
+    write_run(out, itos, params["C"], params, corpus.vocab, metrics, history, config, title="NPLM")
+    print_summary(history, metrics, out)
+
+
+def target_counts(corpus: Corpus) -> np.ndarray:
+    """(V,) how often each id is a training target: every word, and </s> once per sentence."""
+    train_split = corpus.splits["train"]
+    counts = np.bincount(train_split.ids, minlength=len(corpus.vocab))
+    counts[corpus.vocab.eos] += train_split.n_sentences
+    return counts
+
+
+def examples(
+    args: argparse.Namespace, stream: TokenStream, vocab: Vocab, shuffle: bool
+) -> NgramBatches:
+    """(context, target) batches over one split, <bos>-padded, </s> a target."""
+    return NgramBatches(
+        stream,
+        args.context,
+        args.batch_size,
+        args.seed,
+        vocab.bos,
+        eos_id=vocab.eos,
+        shuffle=shuffle,
+    )
+
+
+def split_perplexity(
+    args: argparse.Namespace, stream: TokenStream, vocab: Vocab, params: dict, bounds: tuple
+) -> float:
+    """Perplexity of the model over every target of one split."""
+    source = examples(args, stream, vocab, shuffle=False)
+    nll = sum(
+        nplm.nll_sum(params, b["context"], b["target"], bounds=bounds) for b in source.epoch(0)
+    )
+    return perplexity(nll, source.n_examples)
+
+
+def fit(
+    args: argparse.Namespace, out: Path, corpus: Corpus, params: dict, bounds: tuple
+) -> tuple[dict, History, dict]:
+    """Train with progress; return the parameters of the best valid epoch, history, metrics."""
+    splits, vocab = corpus.splits, corpus.vocab
     # The best parameters so far live in the loop's `state`, so checkpoints keep them too.
     state: dict[str, np.ndarray] = {"best_valid": np.array(np.inf)}
 
     def on_epoch_end(epoch: int, params: dict) -> dict:
         if "valid" not in splits:
             return {}
-        ppl = split_perplexity(params, "valid")
+        ppl = split_perplexity(args, splits["valid"], vocab, params, bounds)
         if ppl < state["best_valid"]:
             state["best_valid"] = np.array(ppl)
             state.update({f"best/{k}": v.copy() for k, v in params.items()})
@@ -138,7 +174,38 @@ def main() -> None:
         lines = [f"  {w}: " + " ".join(n for n, _ in kv.nearest(w, 5)) for w in PROBES if w in kv]
         return "\n".join(lines)
 
-    loop = TrainConfig(
+    batches = examples(args, splits["train"], vocab, shuffle=True)
+    if args.dropout > 0:  # each batch carries its dropout seed: resume draws the same masks
+        batches = DropoutSeeds(batches, args.seed)
+    cpu_start = time.process_time()
+    history = train(
+        functools.partial(nplm.loss_and_grads, bounds=bounds, dropout=args.dropout),
+        params,
+        batches,
+        Adam(lr=args.lr),
+        loop_config(args, out),
+        state=state,
+        on_epoch_end=on_epoch_end,
+        probe=probe,
+    )
+    train_cpu_seconds = time.process_time() - cpu_start  # includes the epoch-end evaluations
+    if "best/C" in state:  # keep the epoch with the best valid perplexity
+        params.update({k: state[f"best/{k}"] for k in params})
+    metrics = {
+        "train_tokens": int(splits["train"].n_tokens),
+        "output": "class" if bounds else "full",
+        "n_classes": max(len(bounds) - 1, 0),
+        "train_cpu_seconds": train_cpu_seconds,  # all threads: honest on a shared machine
+        "seed": args.seed,
+    }
+    if "valid" in splits:
+        metrics["valid_perplexity"] = float(state["best_valid"])
+    return params, history, metrics
+
+
+def loop_config(args: argparse.Namespace, out: Path) -> TrainConfig:
+    """The training loop's settings from the flags."""
+    return TrainConfig(
         epochs=args.epochs,
         lr=args.lr,
         schedule="linear",  # decay to 5% of --lr: the last epoch settles into a minimum
@@ -150,63 +217,48 @@ def main() -> None:
         resume=args.resume,
         desc="nplm",
     )
-    batches = examples("train", shuffle=True)
-    if args.dropout > 0:  # each batch carries its dropout seed: resume draws the same masks
-        batches = DropoutSeeds(batches, args.seed)
-    cpu_start = time.process_time()
-    history = train(
-        functools.partial(nplm.loss_and_grads, bounds=bounds, dropout=args.dropout),
-        params,
-        batches,
-        Adam(lr=args.lr),
-        loop,
-        state=state,
-        on_epoch_end=on_epoch_end,
-        probe=probe,
-    )
-    train_cpu_seconds = time.process_time() - cpu_start  # includes the epoch-end evaluations
-    if "best/C" in state:  # keep the epoch with the best valid perplexity
-        params.update({k: state[f"best/{k}"] for k in params})
 
-    metrics = {
-        "train_tokens": int(splits["train"].n_tokens),
-        "output": output,
-        "n_classes": max(len(bounds) - 1, 0),
-        "train_cpu_seconds": train_cpu_seconds,  # all threads: honest on a shared machine
-        "seed": args.seed,
-    }
-    if "valid" in splits:
-        metrics["valid_perplexity"] = float(state["best_valid"])
+
+def evaluate(args: argparse.Namespace, corpus: Corpus, params: dict, bounds: tuple) -> dict:
+    """Test perplexity, the Kneser-Ney baselines and category purity, where the corpus has them."""
+    splits, vocab = corpus.splits, corpus.vocab
+    found: dict = {}
     if "test" in splits:
         t0 = time.perf_counter()
-        metrics["test_perplexity"] = split_perplexity(params, "test")
-        metrics |= kneser_ney_baselines(
-            splits["train"], splits["test"], V, bos, eos, metrics["test_perplexity"]
+        found["test_perplexity"] = split_perplexity(args, splits["test"], vocab, params, bounds)
+        found |= kneser_ney_baselines(
+            (splits["train"].ids, splits["train"].offsets),
+            (splits["test"].ids, splits["test"].offsets),
+            len(vocab),
+            vocab.bos,
+            vocab.eos,
+            found["test_perplexity"],
         )
-        metrics["eval_seconds"] = time.perf_counter() - t0
-
+        found["eval_seconds"] = time.perf_counter() - t0
     categories = corpus.paths["train"].parent / "categories.tsv"  # ground truth, if bundled
     if categories.is_file():
         kv = KeyedVectors(vocab.itos, params["C"])
-        metrics["category_purity"] = category_purity(kv, categories)
+        found["category_purity"] = category_purity(kv, categories)
+    return found
 
-    if args.sample:
-        rng = np.random.default_rng(args.seed)
-        start = np.full(args.context, bos)
-        draws = [nplm.sample(params, rng, start, 40, eos, bounds) for _ in range(args.sample)]
-        sentences = [" ".join(vocab.itos[i] for i in ids if i != eos) for ids in draws]
-        write_text(out / "samples.txt", "\n".join(sentences) + "\n")
-        print("\n".join(sentences))
 
-    config = {"model": "nplm", **vars(args), "class_bounds": list(bounds)}
-    write_run(out, vocab.itos, params["C"], params, vocab, metrics, history, config, title="NPLM")
+def write_samples(
+    args: argparse.Namespace, vocab: Vocab, params: dict, bounds: tuple, out: Path
+) -> None:
+    """Generate --sample sentences from <bos> contexts into samples.txt and print them."""
+    rng = np.random.default_rng(args.seed)
+    start = np.full(args.context, vocab.bos)
+    eos = vocab.eos
+    draws = [nplm.sample(params, rng, start, 40, eos, bounds) for _ in range(args.sample)]
+    sentences = [" ".join(vocab.itos[i] for i in ids if i != eos) for ids in draws]
+    write_text(out / "samples.txt", "\n".join(sentences) + "\n")
+    print("\n".join(sentences))
+
+
+def print_summary(history: History, metrics: dict, out: Path) -> None:
+    """One line: training time and the perplexities found."""
     summary = [f"nplm: {history.train_seconds:.0f}s"]
-    for key in (
-        "valid_perplexity",
-        "test_perplexity",
-        "kn3_test_perplexity",
-        "kn5_test_perplexity",
-    ):
+    for key in SUMMARY_KEYS:
         if key in metrics:
             summary.append(f"{key.replace('_perplexity', '')} ppl {metrics[key]:.3f}")
     print("  ".join(summary) + f"  -> {out}")

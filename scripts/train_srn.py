@@ -28,7 +28,8 @@ import numpy as np
 
 from minilm.cluster import linkage
 from minilm.data.batchers import StreamBatches
-from minilm.data.corpus import TokenStream, load_corpus
+from minilm.data.corpus import Corpus, TokenStream, load_corpus
+from minilm.data.vocab import Vocab
 from minilm.errors import ArgumentParser, MinilmError, run_cli, seed_arg
 from minilm.evaluate import category_purity, category_r_precision, perplexity, read_categories
 from minilm.io import ensure_dir, write_text
@@ -39,12 +40,13 @@ from minilm.optim import Adam
 from minilm.plots import plot_dendrogram
 from minilm.runs import write_run
 from minilm.threads import add_threads_arg, apply_threads
-from minilm.train import TrainConfig, train
+from minilm.train import History, TrainConfig, train
 from minilm.vectors import KeyedVectors
 
 SPECIALS = ("<unk>", "<bos>", "</s>")  # </s> ends every sentence; <bos> is the n-gram padding
 MAX_DENDROGRAM_WORDS = 60
 CLASS_OUTPUT_ABOVE = 5000  # --output auto: the full softmax up to this many words, then classes
+SUMMARY_KEYS = ("valid_perplexity", "test_perplexity", "kn3_test_perplexity", "kn5_test_perplexity")
 
 
 def parse_args() -> argparse.Namespace:
@@ -118,32 +120,39 @@ def main() -> None:
     apply_threads(args.threads)
     out = ensure_dir(args.out)
     corpus = load_corpus(args.corpus, args.min_count, args.max_vocab, specials=SPECIALS)
-    vocab, splits = corpus.vocab, corpus.splits
-    V, bos, eos = len(vocab), vocab.bos, vocab.eos
-    counts = np.bincount(splits["train"].ids, minlength=V)
-    counts[eos] += splits["train"].n_sentences  # every sentence ends in a </s> target
-    bounds = output_classes(args, counts)
-
-    def split_perplexity(params: dict, split: str) -> float:
-        inputs, targets = next_word_pairs(splits[split], eos)
-        return perplexity(srn.nll_sum(params, inputs, targets, bounds=bounds), targets.size)
-
+    bounds = output_classes(args, target_counts(corpus))
     output = "class" if bounds else "full"
-    cfg = srn.Config(V, args.dim, args.hidden, args.onehot, output, bounds)
+    cfg = srn.Config(len(corpus.vocab), args.dim, args.hidden, args.onehot, output, bounds)
     params = srn.init_params(cfg, np.random.default_rng(args.seed))
-    # The carried hidden state and the best parameters so far: checkpointed by the loop.
-    state: dict[str, np.ndarray] = {"best_valid": np.array(np.inf)}
+    params, history, metrics = fit(args, out, corpus, params, bounds)
+    metrics |= held_out_metrics(corpus, params, bounds)
+    means, elman_metrics = elman_analysis(corpus, params, out)
+    metrics |= elman_metrics
+    if args.sample:
+        write_samples(args, corpus.vocab, params, bounds, out)
+    config = {"model": "srn", **vars(args), "class_bounds": list(bounds)}
+    vocab = corpus.vocab
+    write_run(out, vocab.itos, means, params, vocab, metrics, history, config, title="SRN")
+    print_summary(history, metrics, out)
 
-    def on_epoch_end(epoch: int, params: dict) -> dict:
-        if "valid" not in splits:
-            return {}
-        ppl = split_perplexity(params, "valid")
-        if ppl < state["best_valid"]:
-            state["best_valid"] = np.array(ppl)
-            state.update({f"best/{k}": v.copy() for k, v in params.items()})
-        return {"valid_perplexity": ppl}
 
-    loop = TrainConfig(
+def target_counts(corpus: Corpus) -> np.ndarray:
+    """(V,) how often each id is a training target: every word, and </s> once per sentence."""
+    train_split = corpus.splits["train"]
+    counts = np.bincount(train_split.ids, minlength=len(corpus.vocab))
+    counts[corpus.vocab.eos] += train_split.n_sentences
+    return counts
+
+
+def split_perplexity(stream: TokenStream, eos: int, params: dict, bounds: tuple) -> float:
+    """Perplexity of the model over every target of one split, read as one long sequence."""
+    inputs, targets = next_word_pairs(stream, eos)
+    return perplexity(srn.nll_sum(params, inputs, targets, bounds=bounds), targets.size)
+
+
+def loop_config(args: argparse.Namespace, out: Path) -> TrainConfig:
+    """The training loop's settings from the flags."""
+    return TrainConfig(
         epochs=args.epochs,
         lr=args.lr,
         schedule="linear",  # decay to 5% of --lr: the last epoch settles into a minimum
@@ -155,6 +164,25 @@ def main() -> None:
         resume=args.resume,
         desc="srn",
     )
+
+
+def fit(
+    args: argparse.Namespace, out: Path, corpus: Corpus, params: dict, bounds: tuple
+) -> tuple[dict, History, dict]:
+    """Train with progress; return the parameters of the best valid epoch, history, metrics."""
+    splits, eos = corpus.splits, corpus.vocab.eos
+    # The carried hidden state and the best parameters so far: checkpointed by the loop.
+    state: dict[str, np.ndarray] = {"best_valid": np.array(np.inf)}
+
+    def on_epoch_end(epoch: int, params: dict) -> dict:
+        if "valid" not in splits:
+            return {}
+        ppl = split_perplexity(splits["valid"], eos, params, bounds)
+        if ppl < state["best_valid"]:
+            state["best_valid"] = np.array(ppl)
+            state.update({f"best/{k}": v.copy() for k, v in params.items()})
+        return {"valid_perplexity": ppl}
+
     batches = StreamBatches(splits["train"], args.batch_size, args.bptt, args.seed, eos_id=eos)
     cpu_start = time.process_time()
     history = train(
@@ -162,71 +190,93 @@ def main() -> None:
         params,
         batches,
         Adam(lr=args.lr),
-        loop,
+        loop_config(args, out),
         state=state,
         on_epoch_end=on_epoch_end,
     )
     train_cpu_seconds = time.process_time() - cpu_start  # includes the epoch-end evaluations
     if "best/W_hh" in state:  # keep the epoch with the best valid perplexity
         params.update({k: state[f"best/{k}"] for k in params})
-
     metrics = {
         "train_tokens": int(splits["train"].n_tokens),
-        "output": output,
+        "output": "class" if bounds else "full",
         "n_classes": max(len(bounds) - 1, 0),
         "train_cpu_seconds": train_cpu_seconds,  # all threads: honest on a shared machine
         "seed": args.seed,
     }
     if "valid" in splits:
         metrics["valid_perplexity"] = float(state["best_valid"])
-    if "test" in splits:
-        metrics["test_perplexity"] = split_perplexity(params, "test")
-        metrics |= kneser_ney_baselines(
-            splits["train"], splits["test"], V, bos, eos, metrics["test_perplexity"]
-        )
+    return params, history, metrics
 
-    # Elman's analysis: the mean hidden state of every word over the training text.
-    inputs, _ = next_word_pairs(splits["train"], eos)
-    means, counts = srn.mean_hidden_states(params, inputs, V)
-    hidden_kv = KeyedVectors(vocab.itos, means)
+
+def held_out_metrics(corpus: Corpus, params: dict, bounds: tuple) -> dict:
+    """Test perplexity and the Kneser-Ney baselines on the same targets (if there is a test)."""
+    splits, vocab = corpus.splits, corpus.vocab
+    if "test" not in splits:
+        return {}
+    found = {"test_perplexity": split_perplexity(splits["test"], vocab.eos, params, bounds)}
+    return found | kneser_ney_baselines(
+        (splits["train"].ids, splits["train"].offsets),
+        (splits["test"].ids, splits["test"].offsets),
+        len(vocab),
+        vocab.bos,
+        vocab.eos,
+        found["test_perplexity"],
+    )
+
+
+def elman_analysis(corpus: Corpus, params: dict, out: Path) -> tuple[np.ndarray, dict]:
+    """The mean hidden state of every word over the training text (V, H), with its category
+    scores; writes input_vectors.txt and dendrogram.png."""
+    vocab = corpus.vocab
+    inputs, _ = next_word_pairs(corpus.splits["train"], vocab.eos)
+    means, counts = srn.mean_hidden_states(params, inputs, len(vocab))
     KeyedVectors(vocab.itos, srn.input_vectors(params)).save_text(out / "input_vectors.txt")
-
     categories = categories_file(corpus.paths)
+    found: dict = {}
     labels: dict[str, str] = {}
     if categories is not None:
-        metrics["category_purity"] = category_purity(hidden_kv, categories, level="fine")
-        try:
-            metrics["coarse_category_purity"] = category_purity(
-                hidden_kv, categories, level="coarse"
-            )
-        except MinilmError:
-            pass  # this categories file has a single level
+        hidden_kv = KeyedVectors(vocab.itos, means)
+        found = category_metrics(hidden_kv, categories)
         words, cats = read_categories(categories)
         labels = dict(zip(words, cats, strict=True))
-        # With k = 5, a word of a category of size s can score at most min(s - 1, 5) / 5:
-        # Elman's categories hold 1-4 words, so the reachable maximum is far below 1.
-        metrics["category_purity_ceiling"] = purity_ceiling(cats, hidden_kv, words)
-        metrics["category_purity_k1"] = category_purity(hidden_kv, categories, k=1, level="fine")
-        # ... so also score each word on as many neighbours as it has mates (at most 5)
-        metrics["category_r_precision"] = category_r_precision(hidden_kv, categories, level="fine")
     plot_elman_dendrogram(vocab.itos, means, counts, labels, out / "dendrogram.png")
+    return means, found
 
-    if args.sample:
-        rng = np.random.default_rng(args.seed)
-        draws = [srn.sample(params, rng, eos, 40, eos, bounds) for _ in range(args.sample)]
-        sentences = [" ".join(vocab.itos[i] for i in ids if i != eos) for ids in draws]
-        write_text(out / "samples.txt", "\n".join(sentences) + "\n")
-        print("\n".join(sentences))
 
-    config = {"model": "srn", **vars(args), "class_bounds": list(bounds)}
-    write_run(out, vocab.itos, means, params, vocab, metrics, history, config, title="SRN")
+def category_metrics(kv: KeyedVectors, categories: Path) -> dict:
+    """Category purity (fine, coarse if the file has it, k = 1), its ceiling, R-precision."""
+    found = {"category_purity": category_purity(kv, categories, level="fine")}
+    try:
+        found["coarse_category_purity"] = category_purity(kv, categories, level="coarse")
+    except MinilmError:
+        pass  # this categories file has a single level
+    words, cats = read_categories(categories)
+    # With k = 5, a word of a category of size s can score at most min(s - 1, 5) / 5:
+    # Elman's categories hold 1-4 words, so the reachable maximum is far below 1.
+    found["category_purity_ceiling"] = purity_ceiling(cats, kv, words)
+    found["category_purity_k1"] = category_purity(kv, categories, k=1, level="fine")
+    # ... so also score each word on as many neighbours as it has mates (at most 5)
+    found["category_r_precision"] = category_r_precision(kv, categories, level="fine")
+    return found
+
+
+def write_samples(
+    args: argparse.Namespace, vocab: Vocab, params: dict, bounds: tuple, out: Path
+) -> None:
+    """Generate --sample sentences after </s> into samples.txt and print them."""
+    rng = np.random.default_rng(args.seed)
+    eos = vocab.eos
+    draws = [srn.sample(params, rng, eos, 40, eos, bounds) for _ in range(args.sample)]
+    sentences = [" ".join(vocab.itos[i] for i in ids if i != eos) for ids in draws]
+    write_text(out / "samples.txt", "\n".join(sentences) + "\n")
+    print("\n".join(sentences))
+
+
+def print_summary(history: History, metrics: dict, out: Path) -> None:
+    """One line: training time, the perplexities and the category purities found."""
     summary = [f"srn: {history.train_seconds:.0f}s"]
-    for key in (
-        "valid_perplexity",
-        "test_perplexity",
-        "kn3_test_perplexity",
-        "kn5_test_perplexity",
-    ):
+    for key in SUMMARY_KEYS:
         if key in metrics:
             summary.append(f"{key.replace('_perplexity', '')} ppl {metrics[key]:.3f}")
     for key in ("category_purity", "coarse_category_purity"):

@@ -30,22 +30,26 @@ TIMEOUT = 300  # seconds: a hung script fails the test instead of hanging CI
 
 # name: (script, options). Two epochs, so a kill can land in the second epoch's middle.
 MODELS: dict[str, tuple[str, list[str]]] = {
-    "skipgram": ("train_skipgram.py", ["--min-count", "1", "--dim", "8", "--epochs", "2",
-                                       "--batch-size", "64"]),
-    "cbow": ("train_skipgram.py", ["--cbow", "--min-count", "1", "--dim", "8", "--epochs", "2",
-                                   "--batch-size", "64"]),
-    "fasttext": ("train_skipgram.py", ["--subwords", "3-4", "--buckets", "500", "--min-count",
-                                       "1", "--dim", "8", "--epochs", "2", "--batch-size", "64"]),
-    "nplm": ("train_nplm.py", ["--dim", "8", "--hidden", "16", "--epochs", "2",
-                               "--batch-size", "64"]),
-    "srn": ("train_srn.py", ["--dim", "8", "--hidden", "16", "--epochs", "2", "--batch-size", "4",
-                             "--bptt", "8"]),
-    "transformer": ("train_transformer.py", ["--dim", "16", "--heads", "2", "--ffn", "32",
-                                             "--layers", "1", "--epochs", "2", "--batch-size",
-                                             "16", "--warmup", "5"]),
-    "glove": ("train_baselines.py", ["--method", "glove", "--min-count", "1", "--dim", "8",
-                                     "--epochs", "2", "--batch-size", "256"]),
-}  # fmt: skip
+    "skipgram": ("train_skipgram.py", "--min-count 1 --dim 8 --epochs 2 --batch-size 64".split()),
+    "cbow": (
+        "train_skipgram.py",
+        "--cbow --min-count 1 --dim 8 --epochs 2 --batch-size 64".split(),
+    ),
+    "fasttext": (
+        "train_skipgram.py",
+        "--subwords 3-4 --buckets 500 --min-count 1 --dim 8 --epochs 2 --batch-size 64".split(),
+    ),
+    "nplm": ("train_nplm.py", "--dim 8 --hidden 16 --epochs 2 --batch-size 64".split()),
+    "srn": ("train_srn.py", "--dim 8 --hidden 16 --epochs 2 --batch-size 4 --bptt 8".split()),
+    "transformer": (
+        "train_transformer.py",
+        "--dim 16 --heads 2 --ffn 32 --layers 1 --epochs 2 --batch-size 16 --warmup 5".split(),
+    ),
+    "glove": (
+        "train_baselines.py",
+        "--method glove --min-count 1 --dim 8 --epochs 2 --batch-size 256".split(),
+    ),
+}
 
 # The learning-rate flag of each model's script.
 LR_FLAG = {"skipgram": "--alpha", "cbow": "--alpha", "fasttext": "--alpha"}
@@ -88,21 +92,17 @@ def run_script(script: str, *args: object, timeout: float = TIMEOUT):
 
 def run_until(signal_name: str, fraction: float, script: str, *args: object):
     """Run a training script that signals itself (KILL or INT) part-way through training."""
+    cmd = [sys.executable, "-c", HOOK, str(SCRIPTS / script), signal_name, str(fraction)]
     return subprocess.run(
-        [sys.executable, "-c", HOOK, str(SCRIPTS / script), signal_name, str(fraction),
-         *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        cwd=ROOT,
-    )  # fmt: skip
+        [*cmd, *map(str, args)], capture_output=True, text=True, timeout=TIMEOUT, cwd=ROOT
+    )
 
 
 def model_command(model: str, corpus: Path, out: Path, seed: int, *extra: str) -> list[str]:
     """(script, *args) of a small run of `model`."""
     script, options = MODELS[model]
-    return [script, *options, "--corpus", str(corpus), "--out", str(out), "--seed", str(seed),
-            *extra]  # fmt: skip
+    paths = ["--corpus", str(corpus), "--out", str(out), "--seed", str(seed)]
+    return [script, *options, *paths, *extra]
 
 
 def assert_one_line_error(result, *fragments: str) -> str:

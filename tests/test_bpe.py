@@ -92,8 +92,10 @@ def test_round_trip_exact_on_alphabet(text):
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(max_size=40), st.dictionaries(st.text(min_size=1, max_size=6), st.integers(1, 9),
-                                             min_size=1, max_size=8))  # fmt: skip
+@given(
+    st.text(max_size=40),
+    st.dictionaries(st.text(min_size=1, max_size=6), st.integers(1, 9), min_size=1, max_size=8),
+)
 def test_arbitrary_unicode_never_crashes(text, training):
     """Learned from and applied to any Unicode: unknown characters become U+FFFD, nothing else."""
     training = {w: c for w, c in training.items() if w.split() == [w]}  # words have no spaces

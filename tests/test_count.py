@@ -302,19 +302,19 @@ def _tiny_corpus(folder: Path) -> Path:
 def test_script_end_to_end(tmp_path, method):
     corpus = _tiny_corpus(tmp_path)
     out = tmp_path / f"run_{method}"
-    cmd = [sys.executable, str(REPO / "scripts/train_baselines.py"), "--method", method,
-           "--corpus", str(corpus), "--out", str(out), "--dim", "4", "--min-count", "1",
-           "--epochs", "3", "--window", "2"]  # fmt: skip
+    cmd = [sys.executable, str(REPO / "scripts/train_baselines.py"), "--method", method]
+    cmd += ["--corpus", str(corpus), "--out", str(out)]
+    cmd += ["--dim", "4", "--min-count", "1", "--epochs", "3", "--window", "2"]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
     assert str(out) in res.stdout
-    for name in ("vectors.txt", "vectors.bin", "model.npz", "metrics.json", "loss.png",
-                 "projector/vectors.tsv", "projector/metadata.tsv"):  # fmt: skip
+    files = ("vectors.txt", "vectors.bin", "model.npz", "metrics.json", "loss.png")
+    for name in (*files, "projector/vectors.tsv", "projector/metadata.tsv"):
         assert (out / name).is_file(), name
     metrics = json.loads((out / "metrics.json").read_text())
-    for key in ("category_purity", "analogy_accuracy", "analogy_accuracy_no_exclusion",
-                "similarity_spearman", "train_seconds", "peak_memory_mb", "vocab_size",
-                "train_tokens", "seed"):  # fmt: skip
+    scores = ("category_purity", "analogy_accuracy", "analogy_accuracy_no_exclusion")
+    run = ("train_seconds", "peak_memory_mb", "vocab_size", "train_tokens", "seed")
+    for key in (*scores, "similarity_spearman", *run):
         assert key in metrics, key
     assert metrics["vocab_size"] == 11 and metrics["train_tokens"] == 150 * 5
     header = (out / "vectors.txt").read_text().splitlines()[0].split()
@@ -323,9 +323,9 @@ def test_script_end_to_end(tmp_path, method):
 
 def test_script_bad_option_is_one_line_error(tmp_path):
     corpus = _tiny_corpus(tmp_path)
-    cmd = [sys.executable, str(REPO / "scripts/train_baselines.py"), "--method", "ppmi",
-           "--corpus", str(corpus), "--out", str(tmp_path / "o"), "--dim", "50",
-           "--min-count", "1"]  # fmt: skip
+    cmd = [sys.executable, str(REPO / "scripts/train_baselines.py"), "--method", "ppmi"]
+    cmd += ["--corpus", str(corpus), "--out", str(tmp_path / "o")]
+    cmd += ["--dim", "50", "--min-count", "1"]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert res.returncode == 2
     assert res.stderr.startswith("error: --dim 50 exceeds") and "Traceback" not in res.stderr
@@ -335,8 +335,8 @@ def test_script_bad_option_is_one_line_error(tmp_path):
 def test_compare_script_writes_the_table(tmp_path):
     corpus = _tiny_corpus(tmp_path)
     out = tmp_path / "cmp"
-    cmd = [sys.executable, str(REPO / "scripts/compare_embeddings.py"), "--corpus", str(corpus),
-           "--out", str(out), "--dim", "4", "--min-count", "1"]  # fmt: skip
+    cmd = [sys.executable, str(REPO / "scripts/compare_embeddings.py"), "--corpus", str(corpus)]
+    cmd += ["--out", str(out), "--dim", "4", "--min-count", "1"]
     cmd += ["--methods", "lsa,ppmi"]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr

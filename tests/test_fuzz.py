@@ -17,8 +17,9 @@ from minilm.io import load_npz
 from minilm.vectors import KeyedVectors
 
 # tmp_path is shared by the examples of one test: every example overwrites the same file.
-FUZZ = settings(max_examples=150, deadline=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+FUZZ = settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 # Starts that steer the reader into each of its branches: word2vec header (then text or
 # binary), zip (.npz), .npy magic, GloVe text.
@@ -94,8 +95,11 @@ printable_word = st.text(
 
 
 @FUZZ
-@given(st.lists(printable_word, min_size=1, max_size=6, unique=True), st.integers(1, 4),
-       st.integers(0, 2**32 - 1))  # fmt: skip
+@given(
+    st.lists(printable_word, min_size=1, max_size=6, unique=True),
+    st.integers(1, 4),
+    st.integers(0, 2**32 - 1),
+)
 def test_written_tables_read_back(tmp_path, table_words, D, seed):
     """Whatever words save_text/save_binary accept, load returns exactly (binary) or to the
     printed precision (text)."""
@@ -116,8 +120,13 @@ def test_written_tables_read_back(tmp_path, table_words, D, seed):
 
 
 @FUZZ
-@given(st.builds(lambda p, b: p + b, st.sampled_from([b"", b"PK\x03\x04", b"PK\x05\x06"]),
-                 st.binary(max_size=200)))  # fmt: skip
+@given(
+    st.builds(
+        lambda p, b: p + b,
+        st.sampled_from([b"", b"PK\x03\x04", b"PK\x05\x06"]),
+        st.binary(max_size=200),
+    )
+)
 def test_npz_reader_on_arbitrary_bytes(tmp_path, data):
     """Checkpoints, model.npz and vocabularies are read by load_npz: never an unhandled error."""
     path = tmp_path / "checkpoint.npz"

@@ -105,16 +105,11 @@ def test_perplexity_finite_on_unseen_ngrams_and_higher_order_fits_train_better()
     ids, offsets = random_corpus(seed=4)
     test_ids = np.full(12, 7)  # a sentence of a word never seen in training
     test_ids[::3] = 0
-
-    class Stream:  # the two fields of a TokenStream the model reads
-        def __init__(self, ids, offsets):
-            self.ids, self.offsets = ids, offsets
-
-    train, test = Stream(ids, offsets), Stream(test_ids, np.array([0, 6, 12]))
+    train, test = (ids, offsets), (test_ids, np.array([0, 6, 12]))
     ppl = {n: fit_kneser_ney(ids, offsets, V, n, BOS).perplexity for n in (2, 3, 5)}
     for n in ppl:
-        assert np.isfinite(ppl[n](test))
-    assert ppl[5](train) < ppl[3](train) < ppl[2](train)  # more context memorises more
+        assert np.isfinite(ppl[n](*test))
+    assert ppl[5](*train) < ppl[3](*train) < ppl[2](*train)  # more context memorises more
 
 
 def test_windows_pad_with_bos_and_never_cross_sentences():

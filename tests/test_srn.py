@@ -132,12 +132,12 @@ def test_script_writes_every_output_and_elman_analysis(tmp_path):
     cmd += ["--sample", "2"]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    for name in ("vectors.txt", "vectors.bin", "input_vectors.txt", "dendrogram.png",
-                 "model.npz", "metrics.json", "loss.png"):  # fmt: skip
+    files = ("vectors.txt", "vectors.bin", "input_vectors.txt", "dendrogram.png")
+    for name in (*files, "model.npz", "metrics.json", "loss.png"):
         assert (out / name).is_file(), name
     metrics = json.loads((out / "metrics.json").read_text())
-    for key in ("valid_perplexity", "test_perplexity", "kn3_test_perplexity",
-                "kn5_test_perplexity", "category_purity", "coarse_category_purity"):  # fmt: skip
+    perplexities = ("valid_perplexity", "test_perplexity", "kn3_test_perplexity")
+    for key in (*perplexities, "kn5_test_perplexity", "category_purity", "coarse_category_purity"):
         assert key in metrics, key
     assert metrics["category_purity_ceiling"] == 1.0
     assert metrics["coarse_category_purity"] == 1.0  # nouns and verbs never share a position
@@ -169,8 +169,8 @@ def test_interrupted_and_resumed_training_is_bit_identical(tmp_path):
         state = {}
         cfg = TrainConfig(epochs=2, lr=0.01, seed=0, out_dir=out, desc="srn", **kw)
         batches = StreamBatches(stream, batch_size=4, T=5, seed=0, eos_id=0)
-        train(lambda p, b: srn.loss_and_grads(p, b, state), params, batches, Adam(lr=0.01),
-              cfg, state=state)  # fmt: skip
+        loss = lambda p, b: srn.loss_and_grads(p, b, state)  # noqa: E731
+        train(loss, params, batches, Adam(lr=0.01), cfg, state=state)
         return params
 
     whole = run(tmp_path / "a")

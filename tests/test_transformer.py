@@ -107,8 +107,9 @@ def test_tied_embedding_gets_both_contributions():
     E_in, E_out = E.copy(), E.copy()
 
     def split_loss():  # the same model, with the lookup reading E_in and the output E_out
-        h, _, _ = tf.encoder_forward({**params, "tok_emb": E_in}, cfg, batch["inputs"],
-                                     batch["pad_mask"], masks)  # fmt: skip
+        h, _, _ = tf.encoder_forward(
+            {**params, "tok_emb": E_in}, cfg, batch["inputs"], batch["pad_mask"], masks
+        )
         logits = h[batch["loss_mask"]] @ E_out.T + params["out_bias"]
         return softmax_cross_entropy(logits, batch["targets"][batch["loss_mask"]])[0]
 
@@ -150,8 +151,8 @@ def test_contrastive_model_gradients():
     cfg, params, _, _ = tiny(seed=7, layers=1)
     rng = np.random.default_rng(7)
     pad_mask = np.array([[0, 0, 0, 1], [0, 0, 1, 1], [0, 0, 0, 0], [0, 1, 1, 1]], dtype=bool)
-    batch = {"inputs": np.where(pad_mask, PAD, rng.integers(1, 9, size=(4, 4))),
-             "pad_mask": pad_mask}  # fmt: skip
+    inputs = np.where(pad_mask, PAD, rng.integers(1, 9, size=(4, 4)))
+    batch = {"inputs": inputs, "pad_mask": pad_mask}
     masks = tf.draw_dropout_masks(cfg, (4, 4), rng)
     loss_fn = functools.partial(
         tf.contrastive_loss_and_grads, cfg=cfg, temperature=0.1, masks=masks
@@ -168,8 +169,8 @@ def test_loss_at_init_is_ln_v():
     params = tf.init_params(cfg, rng)
     ids = rng.integers(1, V, size=(16, 12))
     loss_mask = rng.random((16, 12)) < 0.15
-    batch = {"inputs": ids, "targets": ids, "pad_mask": np.zeros_like(ids, dtype=bool),
-             "loss_mask": loss_mask}  # fmt: skip
+    pad_mask = np.zeros_like(ids, dtype=bool)
+    batch = {"inputs": ids, "targets": ids, "pad_mask": pad_mask, "loss_mask": loss_mask}
     loss, grads = tf.loss_and_grads(params, batch, cfg)
     assert abs(loss - np.log(V)) < 0.02 * np.log(V)  # within 2% of ln V
     assert grads["blocks.0.attn.W_qkv"].dtype == np.float32  # dtype follows the params
@@ -213,8 +214,9 @@ def test_encode_shapes_and_padding_invariance():
         np.testing.assert_allclose(s2[:, :5][valid], s[valid], rtol=0, atol=1e-12)
     # what sits in the padded slots does not matter either
     ids3 = np.where(pad_mask, 5, ids)
-    np.testing.assert_allclose(tf.encode(params, cfg, ids3, pad_mask)[-1][valid],
-                               states[-1][valid], rtol=0, atol=1e-12)  # fmt: skip
+    np.testing.assert_allclose(
+        tf.encode(params, cfg, ids3, pad_mask)[-1][valid], states[-1][valid], rtol=0, atol=1e-12
+    )
     # a sentence alone equals the same sentence inside a padded batch
     n = int(valid[2].sum())
     alone = tf.encode(params, cfg, ids[2:3, :n], pad_mask[2:3, :n])[-1]
@@ -283,12 +285,12 @@ def test_script_end_to_end(tmp_path):
         opts = ["--epochs", "1", "--dim", "16", "--ffn", "32", "--contrastive-epochs", "1"]
         cmd = [sys.executable, str(script), "--corpus", str(corpus), "--out", str(out), *opts]
         subprocess.run([*cmd, *extra], check=True, capture_output=True, text=True)
-        for name in ("vectors.txt", "vectors.bin", "contextual_vectors.txt", "model.npz",
-                     "metrics.json", "loss.png", "projector/vectors.tsv"):  # fmt: skip
+        files = ("vectors.txt", "vectors.bin", "contextual_vectors.txt", "model.npz")
+        for name in (*files, "metrics.json", "loss.png", "projector/vectors.tsv"):
             assert (out / name).exists(), name
         m = json.loads((out / "metrics.json").read_text())
-        keys = ("mlm_accuracy", "unigram_accuracy", "sense_accuracy", "anisotropy",
-                "self_similarity", "retrieval_recall_at_1", "train_seconds")  # fmt: skip
+        keys = ("mlm_accuracy", "unigram_accuracy", "sense_accuracy", "anisotropy")
+        keys += ("self_similarity", "retrieval_recall_at_1", "train_seconds")
         for key in (*keys, "vocab_size", "tokens_per_second"):
             assert key in m, key
         assert len(m["anisotropy"]) == 3  # embeddings + 2 blocks
@@ -337,15 +339,17 @@ def test_sentence_held_out_tells_recall_from_sense():
         v_test = base[t_test] + 0.01 * rng.standard_normal((t_test.size, D))  # (n_test, D)
         s_fit, s_test = sentence_sense[t_fit], sentence_sense[t_test]
         plain = contextual.centroid_accuracy(v_fit[:, None], s_fit, v_test[:, None], s_test)[0]
-        seen, held = contextual.sentence_held_out(v_fit, s_fit, texts[t_fit], v_test, s_test,
-                                              texts[t_test])  # fmt: skip
+        seen, held = contextual.sentence_held_out(
+            v_fit, s_fit, texts[t_fit], v_test, s_test, texts[t_test]
+        )
         assert seen == 1.0 and plain == 1.0
         if with_sense:
             assert held == 1.0
         else:  # 40 coin flips: chance is 0.5, and 0.8 is > 3.5 standard deviations above it
             assert held < 0.8, held
-    unseen = contextual.sentence_held_out(v_fit, s_fit, texts[t_fit], v_test[:2], s_test[:2],
-                                      np.array(["new", "new"]))  # fmt: skip
+    unseen = contextual.sentence_held_out(
+        v_fit, s_fit, texts[t_fit], v_test[:2], s_test[:2], np.array(["new", "new"])
+    )
     assert unseen == (0.0, 1.0)  # nothing to leave out: all centroids, and the sense is there
 
 

@@ -169,11 +169,13 @@ class BPE:
 
     def save(self, path: str | os.PathLike) -> None:
         """JSON: the alphabet and the merges (atomic write)."""
-        write_json(
-            path,
-            {"format": "minilm-bpe", "version": 1, "alphabet": self.alphabet,
-             "merges": [list(m) for m in self.merges]},
-        )  # fmt: skip
+        doc = {
+            "format": "minilm-bpe",
+            "version": 1,
+            "alphabet": self.alphabet,
+            "merges": [list(m) for m in self.merges],
+        }
+        write_json(path, doc)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> BPE:

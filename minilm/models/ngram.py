@@ -40,7 +40,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from minilm.data.corpus import TokenStream
 from minilm.errors import MinilmError
 
 MIN_DISCOUNT = 0.05  # keeps gamma(h) > 0 so lower orders (and unseen words) always keep mass
@@ -120,9 +119,9 @@ class KneserNey:
         p = self.prob(windows[:, :-1], windows[:, -1])
         return float(np.sum(np.log(p))), int(p.shape[0])
 
-    def perplexity(self, stream) -> float:
-        """exp(-mean ln P(w_i | history)) over every target of a TokenStream."""
-        total, count = self.log_likelihood(stream.ids, stream.offsets)
+    def perplexity(self, ids: np.ndarray, offsets: np.ndarray) -> float:
+        """exp(-mean ln P(w_i | history)) over every target of a stream (ids, sentence offsets)."""
+        total, count = self.log_likelihood(ids, offsets)
         if count == 0:
             raise MinilmError("cannot compute perplexity of an empty stream; check the split")
         return float(np.exp(-total / count))
@@ -177,6 +176,30 @@ def fit_kneser_ney(
     eos_id: int | None = None,
 ) -> KneserNey:
     """Count a training stream (ids, sentence offsets) and return the fitted model."""
+    ids = _checked_ids(ids, vocab_size, order, bos_id, eos_id)
+    ids, offsets = with_eos(ids, offsets, eos_id)
+    n, V = order, vocab_size
+    rows = ngram_windows(ids, offsets, n, bos_id)  # (M, n): each target with its history
+    tables = _window_tables(rows, V)
+    # Per order k: the k-gram event of every row (its last k tokens).
+    events = [None] + [_lookup(tables, rows[:, n - k :], V) for k in range(1, n + 1)]
+    counts = [np.zeros(0)]  # index 0 unused: orders run 1..n
+    totals = [np.zeros(0)]
+    gammas = [np.zeros(0)]
+    discounts = np.zeros((n + 1, 4))
+    for k in range(1, n + 1):
+        dense, D, total, gamma = _order_statistics(rows, tables, events, k, V, bos_id)
+        counts.append(dense)
+        discounts[k, 1:] = D
+        totals.append(total)
+        gammas.append(gamma)
+    return KneserNey(n, V, bos_id, eos_id, tables, counts, totals, gammas, discounts)
+
+
+def _checked_ids(
+    ids: np.ndarray, vocab_size: int, order: int, bos_id: int, eos_id: int | None
+) -> np.ndarray:
+    """The training ids as int64, after checking the order and that every id is in range."""
     if not 1 <= order <= 5:
         raise MinilmError(f"Kneser-Ney order must be in 1..5, got {order}")
     ids = np.asarray(ids, dtype=np.int64)
@@ -185,11 +208,13 @@ def fit_kneser_ney(
     specials = [bos_id] + ([] if eos_id is None else [eos_id])
     if ids.min() < 0 or ids.max() >= vocab_size or not all(0 <= s < vocab_size for s in specials):
         raise MinilmError("token ids out of range for the vocabulary; encode with the same vocab")
-    ids, offsets = with_eos(ids, offsets, eos_id)
-    n, V = order, vocab_size
-    rows = ngram_windows(ids, offsets, n, bos_id)  # (M, n): each target with its history
+    return ids
 
-    # (1) Window tables: every contiguous length-L piece of every row, L = 1..n.
+
+def _window_tables(rows: np.ndarray, V: int) -> list[np.ndarray]:
+    """Window tables: the sorted unique keys of every contiguous length-L piece of every row
+    (M, n), L = 1..n; tables[0] is unused."""
+    n = rows.shape[1]
     tables: list[np.ndarray] = [np.zeros(1, dtype=np.int64)]
     for L in range(1, n + 1):
         keys = []
@@ -197,45 +222,40 @@ def fit_kneser_ney(
             prefix = _lookup(tables, rows[:, j : j + L - 1], V) if L > 1 else 0
             keys.append(prefix * V + rows[:, j + L - 1])
         tables.append(np.unique(np.concatenate(keys)))
+    return tables
 
-    # (2) Per order k: the k-gram event of every row (its last k tokens) and its history.
-    events = [None] + [_lookup(tables, rows[:, n - k :], V) for k in range(1, n + 1)]
 
-    # (3) Per order k: the counts (raw at k = n, continuation below), the discounts, and for
-    # every history its total count and the mass gamma(h) it passes to the order below.
-    counts = [np.zeros(0)]  # index 0 unused: orders run 1..n
-    totals = [np.zeros(0)]
-    gammas = [np.zeros(0)]
-    discounts = np.zeros((n + 1, 4))
-    for k in range(1, n + 1):
-        types, first_row, raw = np.unique(events[k], return_index=True, return_counts=True)
-        if k == n:
-            c = raw
-        else:
-            # continuation count: distinct (k+1)-gram types whose last k words are this k-gram
-            _, up_rows = np.unique(events[k + 1], return_index=True)
-            suffix = events[k][up_rows]
-            cont = np.bincount(np.searchsorted(types, suffix), minlength=types.size)
-            starts_with_bos = rows[first_row, n - k] == bos_id
-            c = np.where(starts_with_bos, raw, cont)
-        dense = np.zeros(tables[k].size, dtype=np.int64)
-        dense[types] = c
-        counts.append(dense)
+def _order_statistics(
+    rows: np.ndarray, tables: list[np.ndarray], events: list, k: int, V: int, bos_id: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """For order k: the counts (raw at k = n, continuation below) per k-window id, the three
+    discounts, and per history its total count and the mass gamma(h) it passes down."""
+    n = rows.shape[1]
+    types, first_row, raw = np.unique(events[k], return_index=True, return_counts=True)
+    if k == n:
+        c = raw
+    else:
+        # continuation count: distinct (k+1)-gram types whose last k words are this k-gram
+        _, up_rows = np.unique(events[k + 1], return_index=True)
+        suffix = events[k][up_rows]
+        cont = np.bincount(np.searchsorted(types, suffix), minlength=types.size)
+        starts_with_bos = rows[first_row, n - k] == bos_id
+        c = np.where(starts_with_bos, raw, cont)
+    dense = np.zeros(tables[k].size, dtype=np.int64)
+    dense[types] = c
 
-        D = _discounts(c)
-        discounts[k, 1:] = D
-        if k == 1:
-            hist = np.zeros(types.size, dtype=np.int64)
-            n_hist = 1
-        else:
-            hist = _lookup(tables, rows[first_row, n - k : n - 1], V)
-            n_hist = tables[k - 1].size
-        total = np.bincount(hist, weights=c, minlength=n_hist)
-        # gamma(h) c(h .) = D1 N1(h .) + D2 N2(h .) + D3+ N3+(h .): each type adds its discount
-        mass = np.bincount(hist, weights=D[np.minimum(c, 3) - 1], minlength=n_hist)
-        totals.append(total)
-        gammas.append(np.divide(mass, total, out=np.zeros_like(mass), where=total > 0))
-    return KneserNey(n, V, bos_id, eos_id, tables, counts, totals, gammas, discounts)
+    D = _discounts(c)
+    if k == 1:
+        hist = np.zeros(types.size, dtype=np.int64)
+        n_hist = 1
+    else:
+        hist = _lookup(tables, rows[first_row, n - k : n - 1], V)
+        n_hist = tables[k - 1].size
+    total = np.bincount(hist, weights=c, minlength=n_hist)
+    # gamma(h) c(h .) = D1 N1(h .) + D2 N2(h .) + D3+ N3+(h .): each type adds its discount
+    mass = np.bincount(hist, weights=D[np.minimum(c, 3) - 1], minlength=n_hist)
+    gamma = np.divide(mass, total, out=np.zeros_like(mass), where=total > 0)
+    return dense, D, total, gamma
 
 
 def _discounts(c: np.ndarray) -> np.ndarray:
@@ -273,19 +293,22 @@ def _lookup(tables: list[np.ndarray], seqs: np.ndarray, V: int) -> np.ndarray:
 
 
 def kneser_ney_baselines(
-    train: TokenStream,
-    test: TokenStream,
+    train: tuple[np.ndarray, np.ndarray],
+    test: tuple[np.ndarray, np.ndarray],
     vocab_size: int,
     bos_id: int,
     eos_id: int,
     test_perplexity: float,
     orders: tuple[int, ...] = (3, 5),
 ) -> dict[str, float]:
-    """metrics.json's baseline figures: KN-n test perplexity and a neural model's ratio to it."""
+    """metrics.json's baseline figures: KN-n test perplexity and a neural model's ratio to it.
+
+    train and test are streams (ids, sentence offsets) over the same vocabulary.
+    """
     metrics = {}
     for n in orders:
-        kn = fit_kneser_ney(train.ids, train.offsets, vocab_size, n, bos_id, eos_id)
-        metrics[f"kn{n}_test_perplexity"] = kn.perplexity(test)
+        kn = fit_kneser_ney(*train, vocab_size, n, bos_id, eos_id)
+        metrics[f"kn{n}_test_perplexity"] = kn.perplexity(*test)
         metrics[f"test_perplexity_ratio_to_kn{n}"] = (
             test_perplexity / metrics[f"kn{n}_test_perplexity"]
         )
