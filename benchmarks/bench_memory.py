@@ -76,8 +76,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.models:
             script, options = RUNS[name]
-            command = [sys.executable, str(ROOT / "scripts" / script), *options,
-                       "--out", str(Path(tmp) / name)]  # fmt: skip
+            command = [
+                sys.executable,
+                str(ROOT / "scripts" / script),
+                *options,
+                "--out",
+                str(Path(tmp) / name),
+            ]
             epochs = "-" if name in NO_EPOCHS else "default"
             if args.epochs is not None and name not in NO_EPOCHS:
                 command += ["--epochs", str(args.epochs)]
@@ -89,8 +94,11 @@ def main() -> None:
             status = "ok" if code == 0 else f"exit {code}"
             if peak > LIMIT_MIB:
                 status += "  OVER THE LIMIT"
-            print(f"{name:12s} {epochs:>7s} {peak:9.0f} {peak / LIMIT_MIB:9.1%} {seconds:8.1f}  "
-                  f"{status}", flush=True)  # fmt: skip
+            print(
+                f"{name:12s} {epochs:>7s} {peak:9.0f} {peak / LIMIT_MIB:9.1%} {seconds:8.1f}  "
+                f"{status}",
+                flush=True,
+            )
     print(f"largest peak: {worst:.0f} MiB ({'within' if worst <= LIMIT_MIB else 'OVER'} 1 GiB)")
 
 

@@ -59,8 +59,12 @@ TOP = 10  # neighbours compared per word
 
 def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--corpus", type=Path, default=Path("runs/real_text"),
-                    help="corpus folder (built by benchmarks/real_text.py if missing)")  # fmt: skip
+    ap.add_argument(
+        "--corpus",
+        type=Path,
+        default=Path("runs/real_text"),
+        help="corpus folder (built by benchmarks/real_text.py if missing)",
+    )
     ap.add_argument("--models", default="sg,cbow", help="comma list of sg, cbow")
     ap.add_argument("--quick", action="store_true", help="2 epochs instead of 5")
     ap.add_argument("--epochs", type=int, default=5)
@@ -73,9 +77,12 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--batch-size", type=int, help="minilm examples per step (script default)")
     ap.add_argument("--shared-negatives", type=int, help="minilm S (script default)")
     ap.add_argument("--noise-group", type=int, help="minilm examples sharing S (script default)")
-    ap.add_argument("--shuffle-span", type=int,
-                    help="minilm: shuffle examples within spans of this many (0: text order;\n"
-                         "-1: the whole epoch)")  # fmt: skip
+    ap.add_argument(
+        "--shuffle-span",
+        type=int,
+        help="minilm: shuffle examples within spans of this many (0: text order;\n"
+        "-1: the whole epoch)",
+    )
     ap.add_argument("--save", type=Path, help="write minilm's vectors to SAVE/<arch>.npz")
     ap.add_argument("--gensim-cache", type=Path, help="folder keeping gensim's runs")
     args = ap.parse_args()
@@ -89,9 +96,13 @@ def parse_args() -> argparse.Namespace:
 
 def minilm_defaults(args: argparse.Namespace, cbow: bool) -> dict:
     """The training script's settings for this architecture, overridden by the flags given."""
-    settings = {"batch_size": 128 if cbow else 1024, "shared_negatives": 0 if cbow else 32,
-                "noise_group": 256 if cbow else 16, "alpha": 0.05 if cbow else 0.025,
-                "shuffle_span": 65536}  # fmt: skip
+    settings = {
+        "batch_size": 128 if cbow else 1024,
+        "shared_negatives": 0 if cbow else 32,
+        "noise_group": 256 if cbow else 16,
+        "alpha": 0.05 if cbow else 0.025,
+        "shuffle_span": 65536,
+    }
     for name in ("batch_size", "shared_negatives", "noise_group", "shuffle_span"):
         if getattr(args, name) is not None:
             settings[name] = getattr(args, name)
@@ -105,15 +116,26 @@ def run_minilm(corpus, args: argparse.Namespace, cbow: bool) -> dict:
     cfg = sg.Config(vocab_size=len(vocab), dim=args.dim, cbow=cbow)
     params = sg.init_params(cfg, np.random.default_rng(args.seed))
     batches = (CbowWindows if cbow else SkipgramPairs)(
-        stream, vocab.counts, args.window, args.sample, s["batch_size"], args.seed,
-        negative=args.negative, shared_negatives=s["shared_negatives"],
+        stream,
+        vocab.counts,
+        args.window,
+        args.sample,
+        s["batch_size"],
+        args.seed,
+        negative=args.negative,
+        shared_negatives=s["shared_negatives"],
         noise_group=s["noise_group"],
         shuffle_span=None if s["shuffle_span"] == -1 else s["shuffle_span"],
-    )  # fmt: skip
+    )
     loop = TrainConfig(
-        epochs=args.epochs, lr=s["alpha"], schedule="linear", lr_floor=1e-4 * s["alpha"],
-        seed=args.seed, desc="cbow" if cbow else "skip-gram", log_every=50,
-    )  # fmt: skip
+        epochs=args.epochs,
+        lr=s["alpha"],
+        schedule="linear",
+        lr_floor=1e-4 * s["alpha"],
+        seed=args.seed,
+        desc="cbow" if cbow else "skip-gram",
+        log_every=50,
+    )
     update = "word2vec" if cbow else "exact"  # gensim's (cbow_mean=1) CBOW update
 
     def loss_and_grads(params: dict, batch: dict) -> tuple[float, dict]:
@@ -123,8 +145,13 @@ def run_minilm(corpus, args: argparse.Namespace, cbow: bool) -> dict:
     train(loss_and_grads, params, batches, SGD(lr=s["alpha"]), loop)
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     tokens = stream.n_tokens * args.epochs
-    return {"words": list(vocab.itos), "vectors": params["W_in"], "tok_s": tokens / wall,
-            "tok_s_cpu": tokens / cpu, "settings": s}  # fmt: skip
+    return {
+        "words": list(vocab.itos),
+        "vectors": params["W_in"],
+        "tok_s": tokens / wall,
+        "tok_s_cpu": tokens / cpu,
+        "settings": s,
+    }
 
 
 def run_gensim(
@@ -138,18 +165,32 @@ def run_gensim(
     if shuffled:
         order = np.random.default_rng(seed).permutation(len(sentences))
         sentences = [sentences[i] for i in order]
-    hyper = {"vector_size": args.dim, "window": args.window, "negative": args.negative, "hs": 0,
-             "sample": args.sample, "min_count": args.min_count, "sg": 0 if cbow else 1,
-             "cbow_mean": 1, "alpha": alpha, "min_alpha": 1e-4 * alpha, "workers": 1,
-             "seed": seed}  # fmt: skip
+    hyper = {
+        "vector_size": args.dim,
+        "window": args.window,
+        "negative": args.negative,
+        "hs": 0,
+        "sample": args.sample,
+        "min_count": args.min_count,
+        "sg": 0 if cbow else 1,
+        "cbow_mean": 1,
+        "alpha": alpha,
+        "min_alpha": 1e-4 * alpha,
+        "workers": 1,
+        "seed": seed,
+    }
     key = [hyper, args.epochs, str(args.corpus.resolve())] + (["shuffled"] if shuffled else [])
     key = hashlib.sha1(json.dumps(key).encode())
     cached = args.gensim_cache / f"gensim-{key.hexdigest()[:12]}.npz" if args.gensim_cache else None
     if cached is not None and cached.is_file():
         with np.load(cached, allow_pickle=False) as z:
-            return {"words": z["words"].tolist(), "vectors": z["vectors"],
-                    "tok_s": float(z["tok_s"]), "tok_s_cpu": float(z["tok_s_cpu"]),
-                    "cached": True}  # fmt: skip
+            return {
+                "words": z["words"].tolist(),
+                "vectors": z["vectors"],
+                "tok_s": float(z["tok_s"]),
+                "tok_s_cpu": float(z["tok_s_cpu"]),
+                "cached": True,
+            }
     from gensim.models import Word2Vec
 
     model = Word2Vec(**hyper)
@@ -158,13 +199,23 @@ def run_gensim(
     cpu, wall = time.process_time(), time.perf_counter()
     model.train(sentences, total_examples=len(sentences), epochs=args.epochs)
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-    out = {"words": list(model.wv.index_to_key), "vectors": model.wv.vectors.copy(),
-           "tok_s": tokens / wall, "tok_s_cpu": tokens / cpu, "cached": False}  # fmt: skip
+    out = {
+        "words": list(model.wv.index_to_key),
+        "vectors": model.wv.vectors.copy(),
+        "tok_s": tokens / wall,
+        "tok_s_cpu": tokens / cpu,
+        "cached": False,
+    }
     if cached is not None:
         cached.parent.mkdir(parents=True, exist_ok=True)
         tmp = cached.with_suffix(".tmp.npz")
-        np.savez(tmp, words=np.array(out["words"]), vectors=out["vectors"],
-                 tok_s=out["tok_s"], tok_s_cpu=out["tok_s_cpu"])  # fmt: skip
+        np.savez(
+            tmp,
+            words=np.array(out["words"]),
+            vectors=out["vectors"],
+            tok_s=out["tok_s"],
+            tok_s_cpu=out["tok_s_cpu"],
+        )
         os.replace(tmp, cached)
     return out
 
@@ -208,13 +259,15 @@ def overlap(a: np.ndarray, b: np.ndarray) -> float:
 
 def compare(runs: dict[str, dict], words: list[str]) -> dict[str, dict]:
     """Overlap per band (minilm vs each gensim seed, averaged; gensim vs gensim) and median rank."""
-    near = {name: [neighbours(unit_rows(r, words), band) for band in BANDS]
-            for name, r in runs.items()}  # fmt: skip
+    near = {
+        name: [neighbours(unit_rows(r, words), band) for band in BANDS] for name, r in runs.items()
+    }
     table = {}
     for name in ("minilm", "gensim-0", "gensim-shuf"):
         others = ["gensim-1"] if name == "gensim-0" else ["gensim-0", "gensim-1"]
-        bands = [np.mean([overlap(near[name][i], near[o][i]) for o in others])
-                 for i in range(len(BANDS))]  # fmt: skip
+        bands = [
+            np.mean([overlap(near[name][i], near[o][i]) for o in others]) for i in range(len(BANDS))
+        ]
         table[name] = {"bands": bands}
     for name in runs:  # neighbour ids are frequency ranks: minilm's vocabulary is by count
         table.setdefault(name, {})["median_rank"] = float(np.median(np.concatenate(near[name])))
@@ -225,33 +278,44 @@ def report(arch: str, runs: dict[str, dict], scores: dict, table: dict) -> None:
     mine, theirs = runs["minilm"], runs["gensim-0"]
     note = " (gensim timing cached)" if theirs.get("cached") else ""
     print(f"\n== {arch}  minilm {mine['settings']}")
-    print(f"speed: minilm {mine['tok_s']:,.0f} tok/s ({mine['tok_s_cpu']:,.0f} cpu), gensim "
-          f"{theirs['tok_s']:,.0f} ({theirs['tok_s_cpu']:,.0f} cpu): ratio "
-          f"{mine['tok_s'] / theirs['tok_s']:.2f} wall, "
-          f"{mine['tok_s_cpu'] / theirs['tok_s_cpu']:.2f} cpu{note}")  # fmt: skip
+    print(
+        f"speed: minilm {mine['tok_s']:,.0f} tok/s ({mine['tok_s_cpu']:,.0f} cpu), gensim "
+        f"{theirs['tok_s']:,.0f} ({theirs['tok_s_cpu']:,.0f} cpu): ratio "
+        f"{mine['tok_s'] / theirs['tok_s']:.2f} wall, "
+        f"{mine['tok_s_cpu'] / theirs['tok_s_cpu']:.2f} cpu{note}"
+    )
     print(f"{'vectors':11s} {'wordsim':>8s} {'simlex':>8s} {'analogy':>8s} {'median rank':>12s}")
     for name in runs:
         s = scores[name]
-        print(f"{name:11s} {s['wordsim']:8.3f} {s['simlex']:8.3f} {s['analogy']:8.3f} "
-              f"{table[name]['median_rank']:12,.0f}")  # fmt: skip
+        print(
+            f"{name:11s} {s['wordsim']:8.3f} {s['simlex']:8.3f} {s['analogy']:8.3f} "
+            f"{table[name]['median_rank']:12,.0f}"
+        )
     bands = "  ".join(f"{a // 1000}-{b // 1000}k" for a, b in BANDS)
     print(f"top-{TOP} neighbour overlap      {bands}")
     ours, floor = table["minilm"]["bands"], table["gensim-0"]["bands"]
     print("minilm vs gensim (mean of 2)  " + "  ".join(f"{x:5.2f}" for x in ours))
     print("gensim seed 0 vs 1 (floor)    " + "  ".join(f"{x:5.2f}" for x in floor))
     shuffled = table["gensim-shuf"]["bands"]
-    print("gensim shuffled vs gensim     " + "  ".join(f"{x:5.2f}" for x in shuffled)
-          + "   (the same sentences in another order)")  # fmt: skip
+    print(
+        "gensim shuffled vs gensim     "
+        + "  ".join(f"{x:5.2f}" for x in shuffled)
+        + "   (the same sentences in another order)"
+    )
     gaps = [m - g for m, g in zip(ours, floor, strict=True)]
-    print("minilm - floor                " + "  ".join(f"{x:+5.2f}" for x in gaps)
-          + "   (target: >= -0.03 in every band)")  # fmt: skip
+    print(
+        "minilm - floor                "
+        + "  ".join(f"{x:+5.2f}" for x in gaps)
+        + "   (target: >= -0.03 in every band)"
+    )
 
 
 def main() -> None:
     args = parse_args()
     if os.environ.get("OMP_NUM_THREADS") != "1":  # one core each, like gensim's workers=1
-        env = os.environ | {v: "1" for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                                             "MKL_NUM_THREADS")}  # fmt: skip
+        env = os.environ | {
+            v: "1" for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+        }
         os.execve(sys.executable, [sys.executable, *sys.argv], env)
     try:
         import gensim
@@ -262,18 +326,23 @@ def main() -> None:
     stream, words = corpus.train, list(corpus.vocab.itos)
     as_words = np.array(words, dtype=object)[stream.ids]  # the token lists minilm trains on
     sentences = [list(as_words[a:b]) for a, b in itertools.pairwise(stream.offsets)]
-    print(f"corpus {folder}: {stream.n_tokens:,} tokens, {len(words):,} words (min count "
-          f"{args.min_count}); {args.epochs} epochs, dim {args.dim}, window {args.window}, "
-          f"negative {args.negative}, sample {args.sample:g}")  # fmt: skip
-    print(f"numpy {np.__version__}, gensim {gensim.__version__} (workers=1), python "
-          f"{platform.python_version()}, {platform.machine()}; one thread each")  # fmt: skip
+    print(
+        f"corpus {folder}: {stream.n_tokens:,} tokens, {len(words):,} words (min count "
+        f"{args.min_count}); {args.epochs} epochs, dim {args.dim}, window {args.window}, "
+        f"negative {args.negative}, sample {args.sample:g}"
+    )
+    print(
+        f"numpy {np.__version__}, gensim {gensim.__version__} (workers=1), python "
+        f"{platform.python_version()}, {platform.machine()}; one thread each"
+    )
     for arch in args.models:
         cbow = arch == "cbow"
         runs = {"minilm": run_minilm(corpus, args, cbow)}
         if args.save:
             args.save.mkdir(parents=True, exist_ok=True)
-            np.savez(args.save / f"{arch}.npz", words=np.array(words),
-                     vectors=runs["minilm"]["vectors"])  # fmt: skip
+            np.savez(
+                args.save / f"{arch}.npz", words=np.array(words), vectors=runs["minilm"]["vectors"]
+            )
         for seed in (0, 1):
             runs[f"gensim-{seed}"] = run_gensim(sentences, args, cbow, seed, shuffled=False)
         runs["gensim-shuf"] = run_gensim(sentences, args, cbow, 2, shuffled=True)

@@ -105,14 +105,26 @@ def run_minilm(corpus, args, cbow: bool, profile: bool) -> dict:
         shared = 0 if cbow else 32
     size = args.batch_size or (128 if cbow else 1024)
     batches = (CbowWindows if cbow else SkipgramPairs)(
-        stream, vocab.counts, args.window, args.sample, size, args.seed,
-        negative=args.negative, shared_negatives=shared, noise_group=group,
+        stream,
+        vocab.counts,
+        args.window,
+        args.sample,
+        size,
+        args.seed,
+        negative=args.negative,
+        shared_negatives=shared,
+        noise_group=group,
         shuffle_span=None if args.shuffle_span == -1 else args.shuffle_span,
-    )  # fmt: skip
+    )
     loop = TrainConfig(
-        epochs=args.epochs, lr=alpha, schedule="linear", lr_floor=1e-4 * alpha, seed=args.seed,
-        desc="cbow" if cbow else "skipgram", log_every=50,
-    )  # fmt: skip
+        epochs=args.epochs,
+        lr=alpha,
+        schedule="linear",
+        lr_floor=1e-4 * alpha,
+        seed=args.seed,
+        desc="cbow" if cbow else "skipgram",
+        log_every=50,
+    )
     profiler = cProfile.Profile() if profile else None
     cpu, wall = time.process_time(), time.perf_counter()
     if profiler:
@@ -136,11 +148,19 @@ def run_gensim(sentences: list[list[str]], args, cbow: bool) -> dict:
     from gensim.models import Word2Vec  # optional: pip install 'minilm[bench]'
 
     model = Word2Vec(
-        vector_size=args.dim, window=args.window, negative=args.negative, hs=0,
-        sample=args.sample, min_count=args.min_count, sg=0 if cbow else 1, cbow_mean=1,
-        alpha=0.05 if cbow else 0.025, min_alpha=1e-4 * (0.05 if cbow else 0.025),
-        workers=1, seed=args.seed,
-    )  # fmt: skip
+        vector_size=args.dim,
+        window=args.window,
+        negative=args.negative,
+        hs=0,
+        sample=args.sample,
+        min_count=args.min_count,
+        sg=0 if cbow else 1,
+        cbow_mean=1,
+        alpha=0.05 if cbow else 0.025,
+        min_alpha=1e-4 * (0.05 if cbow else 0.025),
+        workers=1,
+        seed=args.seed,
+    )
     model.build_vocab(sentences)  # vocabulary building is not training time (nor is ours)
     tokens = sum(len(s) for s in sentences) * args.epochs
     cpu, wall = time.process_time(), time.perf_counter()
@@ -154,9 +174,14 @@ def time_scatter(corpus, args) -> None:
     """ms per call of each way to sum one batch's W_out gradient rows (CPU time, best of 5)."""
     vocab, stream = corpus.vocab, corpus.train
     batches = SkipgramPairs(
-        stream, vocab.counts, args.window, args.sample, args.batch_size or 1024, args.seed,
+        stream,
+        vocab.counts,
+        args.window,
+        args.sample,
+        args.batch_size or 1024,
+        args.seed,
         negative=args.negative,
-    )  # fmt: skip
+    )
     batch = next(iter(batches.epoch(0)))
     rng = np.random.default_rng(args.seed)
     N, K = batch["negatives"].shape
@@ -192,8 +217,10 @@ def time_scatter(corpus, args) -> None:
         "fast.scatter.sum_rows (flat np.add.at, float pairs)": lambda: sum_rows(ids, terms),
     }
     reference = variants["np.bincount on flat cells"]()
-    print(f"W_out gradient of one batch: {ids.size} rows of D={args.dim} into "
-          f"{reference[0].size} distinct words")  # fmt: skip
+    print(
+        f"W_out gradient of one batch: {ids.size} rows of D={args.dim} into "
+        f"{reference[0].size} distinct words"
+    )
     for name, fn in variants.items():
         rows, grads = fn()
         assert np.array_equal(rows, reference[0]) and np.allclose(grads, reference[1], atol=1e-4)
@@ -210,11 +237,52 @@ def fmt(x: float | None, spec: str) -> str:
     return "-" if x is None else format(x, spec)
 
 
+def gensim_available(no_gensim: bool) -> bool:
+    try:
+        if no_gensim:
+            raise ImportError
+        import gensim
+    except ImportError:
+        print("gensim not installed (or --no-gensim): minilm figures only")
+        return False
+    print(f"gensim {gensim.__version__} (workers=1)")
+    return True
+
+
+def print_table(rows: list[tuple[str, dict, dict | None]]) -> None:
+    """One line per (model, implementation), then minilm/gensim speed ratios and quality gaps."""
+    print(
+        f"\n{'model':10s} {'impl':7s} {'tok/s':>10s} {'tok/s cpu':>10s} {'secs':>6s} "
+        f"{'purity':>7s} {'analogy':>8s} {'no-excl':>8s}"
+    )
+    for name, ours, theirs in rows:
+        for impl, r in (("minilm", ours), ("gensim", theirs)):
+            if r is None:
+                continue
+            print(
+                f"{name:10s} {impl:7s} {r['tok_s']:10,.0f} {r['tok_s_cpu']:10,.0f} "
+                f"{r['seconds']:6.1f} {fmt(r['purity'], '7.3f')} {fmt(r['analogy'], '8.3f')} "
+                f"{fmt(r['analogy_no_excl'], '8.3f')}"
+            )
+        if theirs is not None:
+            gaps = ", ".join(
+                f"{k} {ours[k] - theirs[k]:+.3f}"
+                for k in ("purity", "analogy")
+                if ours[k] is not None and theirs[k] is not None
+            )
+            print(
+                f"{name:10s} ratio minilm/gensim: {ours['tok_s'] / theirs['tok_s']:.2f} wall, "
+                f"{ours['tok_s_cpu'] / theirs['tok_s_cpu']:.2f} cpu; quality minilm - gensim: "
+                f"{gaps or '-'} (target: ratio >= 0.5, at most 0.02 worse)"
+            )
+
+
 def main() -> None:
     args = parse_args()
     if os.environ.get("OMP_NUM_THREADS") != "1":  # one core each, like gensim's workers=1
-        env = os.environ | {v: "1" for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                                             "MKL_NUM_THREADS")}  # fmt: skip
+        env = os.environ | {
+            v: "1" for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+        }
         os.execve(sys.executable, [sys.executable, *sys.argv], env)
     args.folder = Path(args.corpus) if args.corpus else WORLD
     corpus = load_corpus(args.corpus, min_count=args.min_count, specials=())
@@ -225,22 +293,15 @@ def main() -> None:
     # the very token lists minilm trains on, as words, for gensim
     words = np.array(itos, dtype=object)[stream.ids]
     sentences = [list(words[a:b]) for a, b in itertools.pairwise(stream.offsets)]
-    print(f"corpus {args.folder}: {stream.n_tokens:,} tokens, {len(itos)} words; "
-          f"{args.epochs} epochs, dim {args.dim}, window {args.window}, negative "
-          f"{args.negative}, sample {args.sample:g}, batch {args.batch_size or '1024 (CBOW 128)'}, "
-          f"noise {args.shared_negatives or 'default'}, span {args.shuffle_span}")  # fmt: skip
+    print(
+        f"corpus {args.folder}: {stream.n_tokens:,} tokens, {len(itos)} words; "
+        f"{args.epochs} epochs, dim {args.dim}, window {args.window}, negative "
+        f"{args.negative}, sample {args.sample:g}, batch {args.batch_size or '1024 (CBOW 128)'}, "
+        f"noise {args.shared_negatives or 'default'}, span {args.shuffle_span}"
+    )
     print(f"numpy {np.__version__}, python {platform.python_version()}, {platform.machine()}")
 
-    try:
-        if args.no_gensim:
-            raise ImportError
-        import gensim
-
-        have_gensim = True
-        print(f"gensim {gensim.__version__} (workers=1)")
-    except ImportError:
-        have_gensim = False
-        print("gensim not installed (or --no-gensim): minilm figures only")
+    have_gensim = gensim_available(args.no_gensim)
 
     rows = []
     for cbow in (False, True):
@@ -252,24 +313,7 @@ def main() -> None:
             print(f"\nwhere minilm's {name} time goes (cProfile, sorted by own time):")
             print(ours["profile"])
 
-    print(f"\n{'model':10s} {'impl':7s} {'tok/s':>10s} {'tok/s cpu':>10s} {'secs':>6s} "
-          f"{'purity':>7s} {'analogy':>8s} {'no-excl':>8s}")  # fmt: skip
-    for name, ours, theirs in rows:
-        for impl, r in (("minilm", ours), ("gensim", theirs)):
-            if r is None:
-                continue
-            print(f"{name:10s} {impl:7s} {r['tok_s']:10,.0f} {r['tok_s_cpu']:10,.0f} "
-                  f"{r['seconds']:6.1f} {fmt(r['purity'], '7.3f')} {fmt(r['analogy'], '8.3f')} "
-                  f"{fmt(r['analogy_no_excl'], '8.3f')}")  # fmt: skip
-        if theirs is not None:
-            gaps = ", ".join(
-                f"{k} {ours[k] - theirs[k]:+.3f}"
-                for k in ("purity", "analogy")
-                if ours[k] is not None and theirs[k] is not None
-            )
-            print(f"{name:10s} ratio minilm/gensim: {ours['tok_s'] / theirs['tok_s']:.2f} wall, "
-                  f"{ours['tok_s_cpu'] / theirs['tok_s_cpu']:.2f} cpu; quality minilm - gensim: "
-                  f"{gaps or '-'} (target: ratio >= 0.5, at most 0.02 worse)")  # fmt: skip
+    print_table(rows)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     print(f"peak RSS of this process: {peak:.0f} MiB")
 

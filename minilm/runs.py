@@ -61,8 +61,15 @@ def _history_losses(history: object) -> np.ndarray:
     return np.asarray(losses, dtype=np.float64).ravel()
 
 
-OUTPUTS = ("vectors.txt", "vectors.bin", "projector/vectors.tsv", "projector/metadata.tsv",
-           "model.npz", "loss.png", "metrics.json")  # fmt: skip
+OUTPUTS = (
+    "vectors.txt",
+    "vectors.bin",
+    "projector/vectors.tsv",
+    "projector/metadata.tsv",
+    "model.npz",
+    "loss.png",
+    "metrics.json",
+)
 
 
 def start_run(out_dir: str | os.PathLike) -> list[Path]:
@@ -159,8 +166,12 @@ def load_run(out_dir: str | os.PathLike) -> Run:
     return Run(params, vocab, kv, config, metrics)
 
 
-EMBEDDING_FIGURES = ("category_purity", "analogy_accuracy", "analogy_accuracy_no_exclusion",
-                     "similarity_spearman")  # fmt: skip
+EMBEDDING_FIGURES = (
+    "category_purity",
+    "analogy_accuracy",
+    "analogy_accuracy_no_exclusion",
+    "similarity_spearman",
+)
 
 
 def summary_line(head: list[str], metrics: dict, out: str | os.PathLike) -> str:

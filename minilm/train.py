@@ -149,107 +149,144 @@ def train(
     """
     _check_config(cfg)
     keep_freed_memory()
-    steps_per_epoch = int(batches.steps_per_epoch)
-    if steps_per_epoch <= 0:
-        raise MinilmError(
-            "no training batches: the corpus is shorter than one batch; "
-            "use a bigger corpus or a smaller batch size / window"
-        )
-    total = cfg.epochs * steps_per_epoch
     state = {} if state is None else state
-    ckpt = _Checkpointer(cfg, steps_per_epoch, params, optimizer, state)
-
-    # Where we start, and what earlier sessions of this run already recorded.
-    epoch0, skip, gstep = 0, 0, 0
-    run = History(losses=np.zeros(0), steps_per_epoch=steps_per_epoch)
-    losses: list[float] = []
-    if cfg.resume:
-        epoch0, skip, gstep, run = ckpt.load()
-        losses = run.losses.tolist()
-
-    def lr_at(step: int) -> float:
-        if cfg.schedule == "linear":
-            return linear_decay(step, total, cfg.lr, cfg.lr_floor)
-        if cfg.schedule == "cosine":
-            return warmup_cosine(step, total, cfg.lr, cfg.warmup, cfg.lr_floor)
-        return constant(step, cfg.lr)
-
-    def history(completed: bool) -> History:
-        run.losses = np.asarray(losses, dtype=np.float64)
-        run.tokens_per_second = run.tokens / run.train_seconds if run.train_seconds > 0 else 0.0
-        run.completed = completed
-        return run
-
-    def save(epoch: int, step: int) -> None:
-        ckpt.save(epoch, step, gstep, history(completed=False))
-
-    def interrupted() -> Interrupted:
-        where = (
-            f"checkpoint saved in {ckpt.path}; run the same command with --resume to continue"
-            if ckpt.path
-            else "no checkpoint written (no --out given)"
-        )
-        return Interrupted(f"interrupted after step {gstep}; {where}")
-
-    progress = _Progress(cfg, total, gstep)
-    if cfg.out_dir is not None:  # inputs are checked: from here on this run replaces any other
-        removed = start_run(cfg.out_dir)
-        if removed:
-            progress.write(
-                f"{cfg.out_dir}: removed the earlier run's {', '.join(p.name for p in removed)}; "
-                "this run writes its own when it finishes"
-            )
+    loop = _Loop(loss_and_grads, params, optimizer, cfg, _steps_per_epoch(batches), state)
+    epoch0, skip = loop.begin()
     try:
         with _DeferSigint() as sigint:
             for epoch in range(epoch0, cfg.epochs):
                 step = skip if epoch == epoch0 else 0
-                first = len(losses) - step  # index of this epoch's first loss (resume: earlier)
+                first = len(loop.losses) - step  # this epoch's first loss (on resume: earlier)
                 tick = time.perf_counter()
                 for batch in itertools.islice(batches.epoch(epoch), step, None):
-                    loss, grads = loss_and_grads(params, batch)
-                    loss = float(loss)
-                    if not math.isfinite(loss):
-                        raise MinilmError(
-                            f"loss is {loss} at step {gstep + 1} (epoch {epoch + 1}): training "
-                            f"diverged; try a lower {cfg.lr_flag} (now {cfg.lr:g}){ckpt.kept()}"
-                        )
-                    if cfg.clip > 0:
-                        clip_global_norm(grads, cfg.clip)
-                    lr = lr_at(gstep)
-                    optimizer.step(params, grads, lr=lr)
-                    losses.append(loss)
-                    gstep += 1
+                    loop.step(batch, epoch, tick)
                     step += 1
-                    run.tokens += int(batch.get("n_tokens", 0))
-                    run.train_seconds += time.perf_counter() - tick
-                    progress.step(gstep, loss, lr, run)
-
-                    if probe is not None and cfg.probe_every and gstep % cfg.probe_every == 0:
-                        progress.write(probe(params))
-                    stop = cfg.stop_after > 0 and gstep == cfg.stop_after and gstep < total
-                    due = cfg.checkpoint_every > 0 and gstep % cfg.checkpoint_every == 0
-                    if due or stop or sigint.requested:
-                        save(epoch, step)
-                    if sigint.requested:
-                        raise interrupted()
-                    if stop:
-                        progress.write(f"stopped after step {gstep} (stop_after)")
-                        return history(completed=False)
+                    if loop.after_step(epoch, step, sigint, probe):
+                        return loop.history(completed=False)  # stop_after reached
                     tick = time.perf_counter()  # probes and checkpoints are not training time
-
-                metrics = dict(on_epoch_end(epoch, params)) if on_epoch_end else {}
-                run.epoch_metrics.append({"epoch": epoch + 1, **metrics})
-                mean_loss = float(np.mean(losses[first:])) if len(losses) > first else math.nan
-                progress.write(_epoch_line(epoch, cfg.epochs, mean_loss, metrics))
-                if probe is not None and not cfg.probe_every:
-                    progress.write(probe(params))
-                if sigint.requested:  # Ctrl-C during the evaluation: stop at the epoch boundary
-                    save(epoch + 1, 0)
-                    raise interrupted()
-            save(cfg.epochs, 0)
+                loop.end_epoch(epoch, first, sigint, on_epoch_end, probe)
+            loop.save(cfg.epochs, 0)
     finally:
-        progress.close()
-    return history(completed=True)
+        loop.progress.close()
+    return loop.history(completed=True)
+
+
+def _steps_per_epoch(batches: BatchSource) -> int:
+    steps = int(batches.steps_per_epoch)
+    if steps <= 0:
+        raise MinilmError(
+            "no training batches: the corpus is shorter than one batch; "
+            "use a bigger corpus or a smaller batch size / window"
+        )
+    return steps
+
+
+class _Loop:
+    """The state of one training session and the pieces of `train()`'s loop body."""
+
+    def __init__(self, loss_and_grads, params, optimizer, cfg, steps_per_epoch, state) -> None:
+        self.loss_and_grads = loss_and_grads
+        self.params, self.optimizer, self.cfg = params, optimizer, cfg
+        self.total = cfg.epochs * steps_per_epoch
+        self.ckpt = _Checkpointer(cfg, steps_per_epoch, params, optimizer, state)
+        # What earlier sessions of this run already recorded (replaced on resume).
+        self.run = History(losses=np.zeros(0), steps_per_epoch=steps_per_epoch)
+        self.losses: list[float] = []
+        self.gstep = 0
+
+    def begin(self) -> tuple[int, int]:
+        """Load the checkpoint on resume, open the progress bar, clear the output folder.
+
+        Returns where to start: (epoch, batch of that epoch).
+        """
+        epoch0, skip = 0, 0
+        if self.cfg.resume:
+            epoch0, skip, self.gstep, self.run = self.ckpt.load()
+            self.losses = self.run.losses.tolist()
+        self.progress = _Progress(self.cfg, self.total, self.gstep)
+        out_dir = self.cfg.out_dir
+        if out_dir is not None:  # inputs are checked: from here on this run replaces any other
+            removed = start_run(out_dir)
+            if removed:
+                self.progress.write(
+                    f"{out_dir}: removed the earlier run's {', '.join(p.name for p in removed)}; "
+                    "this run writes its own when it finishes"
+                )
+        return epoch0, skip
+
+    def lr_at(self, step: int) -> float:
+        cfg = self.cfg
+        if cfg.schedule == "linear":
+            return linear_decay(step, self.total, cfg.lr, cfg.lr_floor)
+        if cfg.schedule == "cosine":
+            return warmup_cosine(step, self.total, cfg.lr, cfg.warmup, cfg.lr_floor)
+        return constant(step, cfg.lr)
+
+    def step(self, batch: Batch, epoch: int, tick: float) -> None:
+        """One update: forward + backward, divergence guard, clip, optimiser step, bookkeeping."""
+        cfg = self.cfg
+        loss, grads = self.loss_and_grads(self.params, batch)
+        loss = float(loss)
+        if not math.isfinite(loss):
+            raise MinilmError(
+                f"loss is {loss} at step {self.gstep + 1} (epoch {epoch + 1}): training "
+                f"diverged; try a lower {cfg.lr_flag} (now {cfg.lr:g}){self.ckpt.kept()}"
+            )
+        if cfg.clip > 0:
+            clip_global_norm(grads, cfg.clip)
+        lr = self.lr_at(self.gstep)
+        self.optimizer.step(self.params, grads, lr=lr)
+        self.losses.append(loss)
+        self.gstep += 1
+        self.run.tokens += int(batch.get("n_tokens", 0))
+        self.run.train_seconds += time.perf_counter() - tick
+        self.progress.step(self.gstep, loss, lr, self.run)
+
+    def after_step(self, epoch: int, step: int, sigint: _DeferSigint, probe) -> bool:
+        """Probe, checkpoint, Ctrl-C; True when `stop_after` ends the session here."""
+        cfg, gstep = self.cfg, self.gstep
+        if probe is not None and cfg.probe_every and gstep % cfg.probe_every == 0:
+            self.progress.write(probe(self.params))
+        stop = cfg.stop_after > 0 and gstep == cfg.stop_after and gstep < self.total
+        due = cfg.checkpoint_every > 0 and gstep % cfg.checkpoint_every == 0
+        if due or stop or sigint.requested:
+            self.save(epoch, step)
+        if sigint.requested:
+            raise self.interrupted()
+        if stop:
+            self.progress.write(f"stopped after step {gstep} (stop_after)")
+        return stop
+
+    def end_epoch(self, epoch: int, first: int, sigint: _DeferSigint, on_epoch_end, probe) -> None:
+        """Evaluate, log the epoch line, probe; Ctrl-C during all that stops at the boundary."""
+        metrics = dict(on_epoch_end(epoch, self.params)) if on_epoch_end else {}
+        self.run.epoch_metrics.append({"epoch": epoch + 1, **metrics})
+        losses = self.losses
+        mean_loss = float(np.mean(losses[first:])) if len(losses) > first else math.nan
+        self.progress.write(_epoch_line(epoch, self.cfg.epochs, mean_loss, metrics))
+        if probe is not None and not self.cfg.probe_every:
+            self.progress.write(probe(self.params))
+        if sigint.requested:  # Ctrl-C during the evaluation: stop at the epoch boundary
+            self.save(epoch + 1, 0)
+            raise self.interrupted()
+
+    def history(self, completed: bool) -> History:
+        run = self.run
+        run.losses = np.asarray(self.losses, dtype=np.float64)
+        run.tokens_per_second = run.tokens / run.train_seconds if run.train_seconds > 0 else 0.0
+        run.completed = completed
+        return run
+
+    def save(self, epoch: int, step: int) -> None:
+        self.ckpt.save(epoch, step, self.gstep, self.history(completed=False))
+
+    def interrupted(self) -> Interrupted:
+        where = (
+            f"checkpoint saved in {self.ckpt.path}; run the same command with --resume to continue"
+            if self.ckpt.path
+            else "no checkpoint written (no --out given)"
+        )
+        return Interrupted(f"interrupted after step {self.gstep}; {where}")
 
 
 def _epoch_line(epoch: int, epochs: int, mean_loss: float, metrics: dict[str, float]) -> str:

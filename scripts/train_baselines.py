@@ -125,8 +125,13 @@ def train_count(args: argparse.Namespace, stream, V: int) -> tuple[np.ndarray, d
     if args.method in ("tfidf", "lsa"):
         tf = count.term_document_counts(stream.ids, stream.offsets, V, args.doc_lines)
         A, idf = count.tfidf(tf)
-        params = {"idf": idf, "A_rows": A.rows, "A_cols": A.cols, "A_vals": A.vals,
-                  "A_shape": np.array(A.shape, dtype=np.int64)}  # fmt: skip
+        params = {
+            "idf": idf,
+            "A_rows": A.rows,
+            "A_cols": A.cols,
+            "A_vals": A.vals,
+            "A_shape": np.array(A.shape, dtype=np.int64),
+        }
         extra = {"nonzeros": A.nnz, "documents": A.shape[1]}
         if args.method == "tfidf":
             return count.gram_factor(A), params, extra
@@ -198,8 +203,15 @@ def main() -> None:
     seconds = time.perf_counter() - start
 
     kv = KeyedVectors(words, vectors)
-    metrics = {"model": args.method, "train_seconds": seconds, "train_tokens": stream.n_tokens,
-               "vocab_size": V, "seed": args.seed, "dim": kv.dim, **extra}  # fmt: skip
+    metrics = {
+        "model": args.method,
+        "train_seconds": seconds,
+        "train_tokens": stream.n_tokens,
+        "vocab_size": V,
+        "seed": args.seed,
+        "dim": kv.dim,
+        **extra,
+    }
     metrics["tokens_per_second"] = stream.n_tokens / seconds  # whole corpus, counting included
     metrics |= evaluate_embedding(kv, ground_truth_files(args.corpus))
     # ru_maxrss is in KiB on Linux: the peak resident memory of this whole process so far
@@ -207,8 +219,11 @@ def main() -> None:
     config = {"model": args.method, **vars(args)}
     write_run(out, words, kv.vectors, params, vocab, metrics, history, config, title=args.method)
 
-    head = [f"{args.method}: {V} words x {kv.dim}", f"{seconds:.1f}s",
-               f"peak {metrics['peak_memory_mb']:.0f} MB"]  # fmt: skip
+    head = [
+        f"{args.method}: {V} words x {kv.dim}",
+        f"{seconds:.1f}s",
+        f"peak {metrics['peak_memory_mb']:.0f} MB",
+    ]
     print(summary_line(head, metrics, out))
 
 

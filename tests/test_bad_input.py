@@ -25,18 +25,17 @@ from minilm.runs import OUTPUTS
 
 # One epoch, small dims: each case fails (or finishes) in a second or two.
 TRAIN = {
-    "skipgram": ["train_skipgram.py", "--min-count", "1", "--dim", "8", "--epochs", "1"],
-    "nplm": ["train_nplm.py", "--dim", "8", "--hidden", "16", "--epochs", "1"],
-    "srn": ["train_srn.py", "--dim", "8", "--hidden", "16", "--epochs", "1", "--batch-size", "4",
-            "--bptt", "8"],
-    "transformer": ["train_transformer.py", "--dim", "16", "--heads", "2", "--ffn", "32",
-                    "--layers", "1", "--epochs", "1", "--batch-size", "16"],
-    "glove": ["train_baselines.py", "--method", "glove", "--min-count", "1", "--dim", "8",
-              "--epochs", "1"],
-    "ppmi": ["train_baselines.py", "--method", "ppmi", "--min-count", "1", "--dim", "8"],
-    "lsa": ["train_baselines.py", "--method", "lsa", "--min-count", "1", "--dim", "8"],
-    "tfidf": ["train_baselines.py", "--method", "tfidf", "--min-count", "1"],
-}  # fmt: skip
+    "skipgram": "train_skipgram.py --min-count 1 --dim 8 --epochs 1".split(),
+    "nplm": "train_nplm.py --dim 8 --hidden 16 --epochs 1".split(),
+    "srn": "train_srn.py --dim 8 --hidden 16 --epochs 1 --batch-size 4 --bptt 8".split(),
+    "transformer": (
+        "train_transformer.py --dim 16 --heads 2 --ffn 32 --layers 1 --epochs 1 --batch-size 16"
+    ).split(),
+    "glove": "train_baselines.py --method glove --min-count 1 --dim 8 --epochs 1".split(),
+    "ppmi": "train_baselines.py --method ppmi --min-count 1 --dim 8".split(),
+    "lsa": "train_baselines.py --method lsa --min-count 1 --dim 8".split(),
+    "tfidf": "train_baselines.py --method tfidf --min-count 1".split(),
+}
 CHECKPOINTED = ["skipgram", "nplm", "srn", "transformer", "glove"]
 
 
@@ -68,9 +67,12 @@ BAD_CORPORA = {
 
 # Every kind through one script; one kind through each of the others (they share the reader).
 UNREADABLE = [("skipgram", kind) for kind in BAD_CORPORA] + [
-    ("nplm", "binary"), ("srn", "not-utf8"), ("transformer", "empty"), ("glove", "missing"),
+    ("nplm", "binary"),
+    ("srn", "not-utf8"),
+    ("transformer", "empty"),
+    ("glove", "missing"),
     ("tfidf", "binary"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize("model, kind", UNREADABLE)
@@ -330,8 +332,17 @@ def test_evaluation_files_with_unknown_words_are_counted(vectors_file, tmp_path)
     similarity.write_text("# comment\nking\tqueen\t5\nking\tprince\t4\nman\twoman\t3\n")
     categories = tmp_path / "c.tsv"
     categories.write_text("king\troyal\nqueen\troyal\nprince\troyal\nman\tperson\nwoman\tperson\n")
-    result = run_script("evaluate.py", vectors_file, "--analogies", analogies, "--similarity",
-                        similarity, "--categories", categories, "--json")  # fmt: skip
+    result = run_script(
+        "evaluate.py",
+        vectors_file,
+        "--analogies",
+        analogies,
+        "--similarity",
+        similarity,
+        "--categories",
+        categories,
+        "--json",
+    )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["analogies"]["n_evaluated"] == 1 and report["analogies"]["n_oov"] == 1

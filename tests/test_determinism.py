@@ -27,8 +27,13 @@ from conftest import (
 )
 
 TIMING = ("seconds", "per_second", "peak_memory")
-SAME_BYTES = ("vectors.txt", "vectors.bin", "projector/vectors.tsv", "projector/metadata.tsv",
-              "loss.png")  # fmt: skip
+SAME_BYTES = (
+    "vectors.txt",
+    "vectors.bin",
+    "projector/vectors.tsv",
+    "projector/metadata.tsv",
+    "loss.png",
+)
 
 
 def metrics_without_timings(out) -> dict:
@@ -66,19 +71,26 @@ def test_same_seed_same_files_other_seed_other_vectors(model, world, reference_r
 # A learning rate large enough to overflow float32 for each optimiser: plain SGD / AdaGrad
 # blow up at 1e10; Adam moves each weight by about lr per step whatever the gradient, so its
 # (clipped, tanh-saturated) models only reach inf once weights near float32's 3.4e38.
-HUGE_LR = {"skipgram": "1e10", "cbow": "1e10", "fasttext": "1e10", "glove": "1e30",
-           "nplm": "1e37", "srn": "1e37", "transformer": "1e30"}  # fmt: skip
+HUGE_LR = {
+    "skipgram": "1e10",
+    "cbow": "1e10",
+    "fasttext": "1e10",
+    "glove": "1e30",
+    "nplm": "1e37",
+    "srn": "1e37",
+    "transformer": "1e30",
+}
 
 
 def accepted_flags(script: str) -> set[str]:
-    help_text = subprocess.run([sys.executable, str(SCRIPTS / script), "--help"],
-                               capture_output=True, text=True).stdout  # fmt: skip
+    help_text = subprocess.run(
+        [sys.executable, str(SCRIPTS / script), "--help"], capture_output=True, text=True
+    ).stdout
     return set(re.findall(r"(--[a-z][a-z0-9-]*)", help_text))
 
 
 @pytest.mark.parametrize("model", list(MODELS))
-def test_huge_learning_rate_stops_with_one_line_and_keeps_a_good_checkpoint(model, world,
-                                                                            tmp_path):  # fmt: skip
+def test_huge_learning_rate_stops_with_one_line_and_keeps_a_good_checkpoint(model, world, tmp_path):
     out = tmp_path / "out"
     flag = LR_FLAG.get(model, "--lr")
     command = model_command(model, world, out, 3, flag, HUGE_LR[model], "--checkpoint-every", "1")

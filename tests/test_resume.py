@@ -88,12 +88,14 @@ def test_external_sigkill_and_sigint_while_polling_for_the_checkpoint(world, tmp
     """
     out = tmp_path / "out"
     options = ["--min-count", "1", "--dim", "8", "--batch-size", "64", "--epochs", "40"]
-    command = [sys.executable, str(SCRIPTS / "train_skipgram.py"), *options, "--corpus",
-               str(world), "--out", str(out), "--seed", "5", "--checkpoint-every", "1"]  # fmt: skip
+    script = [sys.executable, str(SCRIPTS / "train_skipgram.py"), *options]
+    command = [*script, "--corpus", str(world), "--out", str(out), "--seed", "5"]
+    command += ["--checkpoint-every", "1"]
 
     def start_and_signal(extra: list[str], sig: int, after_step: int):
-        child = subprocess.Popen(command + extra, stdout=subprocess.PIPE,
-                                 stderr=subprocess.PIPE, text=True, cwd=ROOT)  # fmt: skip
+        child = subprocess.Popen(
+            command + extra, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT
+        )
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and child.poll() is None:
             try:
@@ -119,8 +121,9 @@ def test_external_sigkill_and_sigint_while_polling_for_the_checkpoint(world, tmp
     assert finished.returncode == 0, finished.stderr
 
     ref = tmp_path / "ref"
-    uninterrupted = run_script("train_skipgram.py", *options, "--corpus", world, "--out", ref,
-                               "--seed", 5)  # fmt: skip
+    uninterrupted = run_script(
+        "train_skipgram.py", *options, "--corpus", world, "--out", ref, "--seed", 5
+    )
     assert uninterrupted.returncode == 0, uninterrupted.stderr
     assert (out / "vectors.txt").read_bytes() == (ref / "vectors.txt").read_bytes()
 
@@ -129,8 +132,9 @@ def test_external_sigkill_and_sigint_while_polling_for_the_checkpoint(world, tmp
     "source, target",
     [("skipgram", "nplm"), ("nplm", "srn"), ("glove", "transformer"), ("transformer", "glove")],
 )
-def test_resume_from_another_models_checkpoint_is_refused(source, target, world, tmp_path,
-                                                          reference_run):  # fmt: skip
+def test_resume_from_another_models_checkpoint_is_refused(
+    source, target, world, tmp_path, reference_run
+):
     out = tmp_path / "out"
     out.mkdir()
     foreign = (reference_run(source) / "checkpoint.npz").read_bytes()

@@ -69,8 +69,9 @@ def mean_abs_w(epoch, params):
 def test_loss_decreases_and_history_is_filled():
     params = init_params()
     cfg = TrainConfig(epochs=15, lr=0.2, desc="linreg")
-    hist = train(loss_and_grads, params, RegressionBatches(), SGD(cfg.lr), cfg,
-                 on_epoch_end=mean_abs_w)  # fmt: skip
+    hist = train(
+        loss_and_grads, params, RegressionBatches(), SGD(cfg.lr), cfg, on_epoch_end=mean_abs_w
+    )
     assert isinstance(hist, History)
     assert hist.losses.dtype == np.float64 and hist.losses.shape == (120,)
     first, last = hist.losses[:8].mean(), hist.losses[-8:].mean()
@@ -81,16 +82,43 @@ def test_loss_decreases_and_history_is_filled():
     assert hist.tokens == 120 * BATCH and hist.tokens_per_second > 0 and hist.completed
 
 
-def run(out_dir, *, stop_after=0, resume=False, checkpoint_every=5, params=None, state=None,
-        loss=None, **kw):  # fmt: skip
+def run(
+    out_dir,
+    *,
+    stop_after=0,
+    resume=False,
+    checkpoint_every=5,
+    params=None,
+    state=None,
+    loss=None,
+    **kw,
+):
     """Adam + cosine schedule + clipping + carried state: everything resume must restore."""
     params = init_params() if params is None else params
     state = {"h": np.zeros(D)} if state is None else state
-    cfg = TrainConfig(epochs=3, lr=0.05, schedule="cosine", warmup=4, lr_floor=0.001, clip=1.0,
-                      checkpoint_every=checkpoint_every, out_dir=out_dir, resume=resume,
-                      stop_after=stop_after, desc="linreg", **kw)  # fmt: skip
-    hist = train(loss or make_stateful_loss(state), params, RegressionBatches(), Adam(cfg.lr),
-                 cfg, state=state, on_epoch_end=mean_abs_w)  # fmt: skip
+    cfg = TrainConfig(
+        epochs=3,
+        lr=0.05,
+        schedule="cosine",
+        warmup=4,
+        lr_floor=0.001,
+        clip=1.0,
+        checkpoint_every=checkpoint_every,
+        out_dir=out_dir,
+        resume=resume,
+        stop_after=stop_after,
+        desc="linreg",
+        **kw,
+    )
+    hist = train(
+        loss or make_stateful_loss(state),
+        params,
+        RegressionBatches(),
+        Adam(cfg.lr),
+        cfg,
+        state=state,
+        on_epoch_end=mean_abs_w,
+    )
     return params, state, hist
 
 
@@ -168,12 +196,27 @@ def test_sigint_during_evaluation_stops_at_the_epoch_boundary(tmp_path):
         return mean_abs_w(epoch, params)
 
     out = tmp_path / "interrupted"
-    cfg = TrainConfig(epochs=3, lr=0.05, schedule="cosine", warmup=4, lr_floor=0.001, clip=1.0,
-                      out_dir=out, desc="linreg")  # fmt: skip
+    cfg = TrainConfig(
+        epochs=3,
+        lr=0.05,
+        schedule="cosine",
+        warmup=4,
+        lr_floor=0.001,
+        clip=1.0,
+        out_dir=out,
+        desc="linreg",
+    )
     state = {"h": np.zeros(D)}
     with pytest.raises(Interrupted, match="after step 8"):
-        train(make_stateful_loss(state), init_params(), RegressionBatches(), Adam(cfg.lr), cfg,
-              state=state, on_epoch_end=hook)  # fmt: skip
+        train(
+            make_stateful_loss(state),
+            init_params(),
+            RegressionBatches(),
+            Adam(cfg.lr),
+            cfg,
+            state=state,
+            on_epoch_end=hook,
+        )
     ck = load_npz(out / CHECKPOINT)
     assert (int(ck["epoch"]), int(ck["step"]), int(ck["global_step"])) == (1, 0, 8)
     params, _, resumed = run(out, resume=True)
@@ -213,8 +256,10 @@ run_cli(main)
 def test_real_ctrl_c_in_a_script_checkpoints_and_exits_with_one_line(tmp_path):
     child = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(CHILD), str(tmp_path)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert child.stdout.readline().strip() == "running"
     time.sleep(0.05)
     child.send_signal(signal.SIGINT)
@@ -277,8 +322,14 @@ def test_resume_refuses_checkpoint_of_another_model_or_shape(tmp_path):
 
 def test_probe_and_epoch_lines_are_printed(capsys):
     cfg = TrainConfig(epochs=2, lr=0.1, desc="linreg", probe_every=4)
-    train(loss_and_grads, init_params(), RegressionBatches(), SGD(0.1), cfg,
-          probe=lambda p: f"probe w0={p['w'][0]:.2f}")  # fmt: skip
+    train(
+        loss_and_grads,
+        init_params(),
+        RegressionBatches(),
+        SGD(0.1),
+        cfg,
+        probe=lambda p: f"probe w0={p['w'][0]:.2f}",
+    )
     err = capsys.readouterr().err
     assert err.count("probe w0=") == 4  # steps 4, 8, 12, 16
     assert "epoch 1/2" in err and "epoch 2/2" in err

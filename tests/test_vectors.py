@@ -199,8 +199,10 @@ def test_duplicate_word_in_binary_projector_npz_and_memory(tmp_path):
     with pytest.raises(MinilmError, match=r"rows 1 and 3"):
         KeyedVectors(words, vectors)
     header = b"3 2\n"
-    records = b"".join(w.encode() + b" " + v.astype("<f4").tobytes() + b"\n"
-                       for w, v in zip(words, vectors, strict=True))  # fmt: skip
+    records = b"".join(
+        w.encode() + b" " + v.astype("<f4").tobytes() + b"\n"
+        for w, v in zip(words, vectors, strict=True)
+    )
     (tmp_path / "v.bin").write_bytes(header + records)
     with pytest.raises(MinilmError, match=r"records 1 and 3: the word 'king'"):
         KeyedVectors.load(tmp_path / "v.bin")

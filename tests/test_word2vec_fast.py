@@ -17,8 +17,7 @@ def _batch(kind: str, rng: np.random.Generator, N: int, K: int) -> tuple[sg.Conf
     """A float64 config and a batch with many repeated ids (7 words) for each kind of model."""
     cbow = kind.startswith("cbow")
     if kind.endswith("subwords"):
-        cfg = sg.Config(vocab_size=7, dim=4, cbow=cbow, buckets=5, minn=2, maxn=4,
-                        dtype="float64")  # fmt: skip
+        cfg = sg.Config(vocab_size=7, dim=4, cbow=cbow, buckets=5, minn=2, maxn=4, dtype="float64")
     else:
         cfg = sg.Config(vocab_size=7, dim=4, cbow=cbow, dtype="float64")
     batch = _cbow_batch(rng, 7, N, 2, K) if cbow else _skipgram_batch(rng, 7, N, K)
@@ -34,8 +33,9 @@ def _assert_same(params: dict, batch: dict, reference_batch: dict, update: str) 
     assert set(grads) == set(ref_grads)
     for name, (rows, values) in grads.items():
         assert np.all(np.diff(rows) > 0), "sparse row ids must be unique and sorted"
-        assert np.allclose(densify((rows, values), params[name].shape), ref_grads[name],
-                           rtol=1e-10, atol=1e-12), name  # fmt: skip
+        assert np.allclose(
+            densify((rows, values), params[name].shape), ref_grads[name], rtol=1e-10, atol=1e-12
+        ), name
 
 
 KINDS = ["skipgram", "cbow", "skipgram-subwords", "cbow-subwords"]
@@ -78,8 +78,12 @@ def test_shared_noise_equals_reference(kind, groups):
 
 def test_shared_noise_one_group_as_a_vector():
     cfg = sg.Config(vocab_size=3, dim=2, dtype="float64")
-    batch = {"context": np.array([2]), "center": np.array([0]), "negatives": np.array([0, 1]),
-             "noise_weight": 2.5}  # fmt: skip
+    batch = {
+        "context": np.array([2]),
+        "center": np.array([0]),
+        "negatives": np.array([0, 1]),
+        "noise_weight": 2.5,
+    }
     _assert_same(_params(cfg), batch, {**batch, "negatives": np.array([[0, 1]])}, "exact")
 
 
@@ -96,10 +100,11 @@ def test_shared_noise_is_unbiased():
     noise_terms = np.logaddexp(0, h @ U.T) * (np.arange(6) != batch["center"][:, None])  # (N, V)
     exact += K * (noise_terms @ p).sum()
     draws = [
-        fast.loss_and_grads(params, {**batch, "negatives": rng.choice(6, S, p=p),
-                                     "noise_weight": K / S})[0]
+        fast.loss_and_grads(
+            params, {**batch, "negatives": rng.choice(6, S, p=p), "noise_weight": K / S}
+        )[0]
         for _ in range(4000)
-    ]  # fmt: skip
+    ]
     assert abs(np.mean(draws) - exact) < 5 * np.std(draws) / np.sqrt(len(draws))
 
 
