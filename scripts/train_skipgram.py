@@ -40,8 +40,9 @@ import argparse
 
 import numpy as np
 
-from minilm.data.batchers import CbowWindows, SkipgramPairs, SubwordBatches
+from minilm.data.batchers import CbowWindows, HuffmanBatches, SkipgramPairs, SubwordBatches
 from minilm.data.corpus import load_corpus
+from minilm.data.huffman import huffman_tree
 from minilm.errors import ArgumentParser, MinilmError, run_cli, seed_arg
 from minilm.evaluate import evaluate_embedding, ground_truth_files
 from minilm.fast import word2vec as fast
@@ -65,7 +66,11 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--epochs", type=int, default=5, help="passes over the corpus (-iter)")
     ap.add_argument("--dim", type=int, default=100, help="D: vector size (-size)")
     ap.add_argument("--window", type=int, default=5, help="max window; each word draws 1..window")
-    ap.add_argument("--negative", type=int, default=5, help="K: noise words per pair")
+    ap.add_argument("--negative", type=int, default=5,
+                    help="K: noise words per pair (0 = none: needs --hs)")
+    ap.add_argument("--hs", action="store_true",
+                    help="hierarchical softmax over word2vec.c's Huffman tree (-hs 1);\n"
+                         "with --negative K > 0 both losses add, as in word2vec.c")
     ap.add_argument("--shared-negatives", type=int, metavar="S",
                     help="S noise words shared by a group of examples, each weighted K/S\n"
                          "(skip-gram 32; CBOW 0 = K per example, as word2vec.c)")  # fmt: skip
@@ -96,8 +101,10 @@ def parse_args() -> argparse.Namespace:
         if getattr(args, name) < 1:
             flag = "--" + name.replace("_", "-")
             raise MinilmError(f"{flag} must be >= 1, got {getattr(args, name)}")
-    if args.negative < 1:
-        raise MinilmError(f"--negative must be >= 1, got {args.negative}")
+    if args.negative < 0 or (args.negative == 0 and not args.hs):
+        raise MinilmError(
+            f"--negative must be >= 1 (or 0 with --hs), got {args.negative}"
+        )
     if args.shared_negatives is None:
         args.shared_negatives = 0 if args.cbow else 32
     if args.noise_group is None:
@@ -154,6 +161,8 @@ def main() -> None:
         vocab_size=len(vocab),
         dim=args.dim,
         cbow=args.cbow,
+        negative=args.negative > 0,
+        hs=args.hs,
         buckets=args.buckets if args.subwords else 0,
         minn=args.minn or 3,
         maxn=args.maxn or 6,
@@ -169,6 +178,8 @@ def main() -> None:
     if args.subwords:
         ngram_ids, ngram_mask = sg.ngram_buckets(words, cfg.minn, cfg.maxn, cfg.buckets)
         batches = SubwordBatches(batches, ngram_ids, ngram_mask)
+    if args.hs:  # each batch carries its centre words' paths (models never import data)
+        batches = HuffmanBatches(batches, huffman_tree(vocab.counts))
 
     def vectors(params: dict) -> np.ndarray:
         return sg.input_vectors(params, ngram_ids, ngram_mask)

@@ -25,6 +25,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from minilm.data.corpus import TokenStream
+from minilm.data.huffman import HuffmanTree
 from minilm.errors import MinilmError
 
 
@@ -459,6 +460,26 @@ class SubwordBatches:
         for batch in self.source.epoch(epoch):
             ctx = batch["context"]
             yield {**batch, "ngrams": self.ngram_ids[ctx], "ngram_mask": self.ngram_mask[ctx]}
+
+
+class HuffmanBatches:
+    """A word2vec batch source whose batches also carry the centre words' Huffman paths.
+
+    For the hierarchical softmax (`--hs`, minilm/layers/hsoftmax.py): every batch gets
+    "hs_points", "hs_codes" (N, L) and "hs_lengths" (N,) = tree.paths(batch["center"]), the
+    path of the word to predict - the centre, for skip-gram (h = the context word's vector) and
+    CBOW (h = the window's mean) alike, as in word2vec.c. L is the batch's longest path.
+    Wraps SkipgramPairs, CbowWindows or SubwordBatches; tree = huffman_tree(vocab.counts).
+    """
+
+    def __init__(self, source: SkipgramPairs | CbowWindows | SubwordBatches, tree: HuffmanTree):
+        self.source, self.tree = source, tree
+        self.steps_per_epoch = source.steps_per_epoch
+
+    def epoch(self, epoch: int) -> Iterator[dict]:
+        for batch in self.source.epoch(epoch):
+            points, codes, lengths = self.tree.paths(batch["center"])
+            yield {**batch, "hs_points": points, "hs_codes": codes, "hs_lengths": lengths}
 
 
 class MLMBatches:

@@ -37,6 +37,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from minilm.errors import MinilmError
 from minilm.fast.scatter import add_rows_at, sum_rows
+from minilm.layers.hsoftmax import hsoftmax_backward, hsoftmax_forward
 
 
 def _word_vectors(params: dict, batch: dict) -> tuple[np.ndarray, np.ndarray, tuple]:
@@ -153,13 +154,13 @@ def loss_and_grads(
           product per group of rows of H, T_g = H_g U_g^T, each weighted K/S times the
           number of pairs using that row (a pair whose centre was drawn skips that term)
       (4) L = Σ softplus(-s_centre) + Σ weight softplus(s_noise)
+      (3') with params["W_node"]: the hierarchical softmax of the reference, its dh summed
+           into dH; W_node's gradient sparse as minilm/layers/hsoftmax.py returns it
     and the backward mirrors it with add_rows_at for every scatter.
     """
     if cbow_update not in ("exact", "word2vec"):
         raise MinilmError(f"cbow_update must be 'exact' or 'word2vec', got {cbow_update!r}")
-    W_out = params["W_out"]
-    center, negatives = batch["center"], batch["negatives"]
-    N, cbow = center.size, "context_mask" in batch
+    N, cbow = batch["center"].size, "context_mask" in batch
 
     # (1) input vectors of the distinct context words, E (U, D); position i has E[where[i]]
     E, where, embed_cache = _word_vectors(params, batch)
@@ -177,8 +178,40 @@ def loss_and_grads(
     else:
         H, row = E, where  # (U, D), (N,)
     h = H[row]  # (N, D)
-    D = H.shape[1]
 
+    loss, dH, grads = 0.0, np.zeros_like(H), {}  # dH (R, D)
+    if "W_out" in params:  # (3)-(4) negative sampling, and its backward
+        loss, dH, grads["W_out"] = _negative_sampling(params["W_out"], batch, H, row, h, cbow)
+    if "W_node" in params:  # (3') hierarchical softmax, as the reference (the layer is vectorised)
+        hs_loss, cache = hsoftmax_forward(
+            h, params["W_node"], batch["hs_points"], batch["hs_codes"], batch["hs_lengths"]
+        )
+        dh_hs, grads["W_node"] = hsoftmax_backward(cache)  # sparse (node_ids, rows)
+        loss += hs_loss
+        if cbow:
+            dH += dh_hs  # row = n
+        else:
+            add_rows_at(dH, row, dh_hs)
+    # backward (2): skip-gram dE = dH. CBOW: h = Σ_k weight_k e_k -> de_k = weight_k dh
+    # (word2vec.c: de_k = dh), summed into the rows of E
+    if cbow:
+        slot_weight = mask.astype(H.dtype) if cbow_update == "word2vec" else weight  # (N, C)
+        dE = np.zeros_like(E)
+        add_rows_at(dE, where, windowed_sum_backward(dH, slot_weight))
+    else:
+        dE = dH
+    # backward (1): each word's rows of W_in (and Z) get its dE
+    grads.update(_word_vectors_backward(dE, embed_cache))
+    return loss, grads
+
+
+def _negative_sampling(
+    W_out: np.ndarray, batch: dict, H: np.ndarray, row: np.ndarray, h: np.ndarray, cbow: bool
+) -> tuple[float, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """Steps (3)-(4) of `loss_and_grads` and their backward: (loss, dH (R, D), W_out's sparse
+    gradient (out_ids, rows))."""
+    center, negatives = batch["center"], batch["negatives"]
+    N, D = center.size, H.shape[1]
     shared = "noise_weight" in batch
     if not shared:  # (3) per pair: U = W_out[[centre, negatives]], s = U · h
         out_ids = np.concatenate([center[:, None], negatives], axis=1)  # (N, K+1)
@@ -233,18 +266,7 @@ def loss_and_grads(
         dW_out = np.zeros((out_ids.size, D), dtype=H.dtype)
         add_rows_at(dW_out, slot[:N], ds_centre[:, None] * h)
         add_rows_at(dW_out, slot[N:], (ds_noise.transpose(0, 2, 1) @ H_groups).reshape(-1, D))
-    grads = {"W_out": (out_ids, dW_out)}
-    # backward (2): skip-gram dE = dH. CBOW: h = Σ_k weight_k e_k -> de_k = weight_k dh
-    # (word2vec.c: de_k = dh), summed into the rows of E
-    if cbow:
-        slot_weight = mask.astype(H.dtype) if cbow_update == "word2vec" else weight  # (N, C)
-        dE = np.zeros_like(E)
-        add_rows_at(dE, where, windowed_sum_backward(dH, slot_weight))
-    else:
-        dE = dH
-    # backward (1): each word's rows of W_in (and Z) get its dE
-    grads.update(_word_vectors_backward(dE, embed_cache))
-    return loss, grads
+    return loss, dH, (out_ids, dW_out)
 
 
 def _check_stretch(context: np.ndarray, mask: np.ndarray, N: int) -> None:

@@ -83,6 +83,7 @@ import numpy as np
 
 from minilm.errors import MinilmError
 from minilm.layers.core import sigmoid
+from minilm.layers.hsoftmax import hsoftmax_backward, hsoftmax_forward
 
 FNV_OFFSET = 2166136261  # 32-bit FNV-1a constants, as in fastText's Dictionary::hash
 FNV_PRIME = 16777619
@@ -93,6 +94,8 @@ class Config:
     vocab_size: int
     dim: int = 100  # D, word2vec.c's -size default
     cbow: bool = False  # CBOW (mean of context vectors) instead of skip-gram
+    negative: bool = True  # negative sampling: an output table W_out (word2vec.c -negative K > 0)
+    hs: bool = False  # hierarchical softmax: inner-node table W_node (word2vec.c -hs 1)
     buckets: int = 0  # hash buckets for character n-grams; 0 = no subwords (plain word2vec)
     minn: int = 3  # shortest character n-gram of "<word>" (fastText -minn)
     maxn: int = 6  # longest character n-gram (fastText -maxn)
@@ -102,16 +105,23 @@ class Config:
 def init_params(cfg: Config, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """word2vec.c's initialisation: W_in ~ U(-0.5/D, 0.5/D), W_out = 0 (and Z like W_in).
 
+    W_out (V, D) only with negative sampling; W_node (V - 1, D) = 0 (syn1) only with hs.
+
     A zero output table makes every initial score 0 (loss (K+1) ln 2 per pair) and lets the first
     updates of W_out carry the (small, random) input vectors.
     """
     if cfg.vocab_size < 1 or cfg.dim < 1:
         raise MinilmError(f"vocab_size and dim must be >= 1, got {cfg.vocab_size}, {cfg.dim}")
+    if not (cfg.negative or cfg.hs):
+        raise MinilmError("word2vec needs negative sampling or hierarchical softmax (or both)")
+    if cfg.hs and cfg.vocab_size < 2:
+        raise MinilmError(f"hierarchical softmax needs >= 2 words, got {cfg.vocab_size}")
     D, dtype = cfg.dim, np.dtype(cfg.dtype)
-    params = {
-        "W_in": ((rng.random((cfg.vocab_size, D)) - 0.5) / D).astype(dtype),
-        "W_out": np.zeros((cfg.vocab_size, D), dtype=dtype),
-    }
+    params = {"W_in": ((rng.random((cfg.vocab_size, D)) - 0.5) / D).astype(dtype)}
+    if cfg.negative:
+        params["W_out"] = np.zeros((cfg.vocab_size, D), dtype=dtype)
+    if cfg.hs:
+        params["W_node"] = np.zeros((cfg.vocab_size - 1, D), dtype=dtype)
     if cfg.buckets > 0:
         params["W_ngram"] = ((rng.random((cfg.buckets, D)) - 0.5) / D).astype(dtype)
     return params
@@ -171,6 +181,11 @@ def loss_and_grads(
       (2) hidden vector   h_n = Σ_c m_nc e_nc / |C_n|                        (N, D)
       (3) scores          s_nk = u_{t_nk} . h_n,  t_n = [centre, noise_1..K]  (N, K+1)
       (4) loss            L = Σ_n softplus(-s_n0) + w Σ_n Σ_k [t_nk != centre] softplus(s_nk)
+      (3') hierarchical softmax (word2vec.c -hs 1; params "W_node", batch "hs_points",
+           "hs_codes", "hs_lengths": the centre's Huffman path, minilm/layers/hsoftmax.py)
+                          L += Σ_n -log p(centre_n | h_n),  its dh added to (3)'s
+    Steps (3)-(4) run when params has "W_out" (K > 0), (3') when it has "W_node"; with both
+    the losses and their dh add, as in word2vec.c.
     Backward mirrors it: dL/ds = -σ(-s) for the centre, w σ(s) for noise (softplus' = σ);
     dh = Σ_k ds_k u_k, du_k = ds_k h; de = m dh / |C| ("exact") or m dh ("word2vec", CBOW:
     word2vec.c's update, not a gradient; see the module docstring). Repeated rows are summed
@@ -179,9 +194,7 @@ def loss_and_grads(
     """
     if cbow_update not in ("exact", "word2vec"):
         raise MinilmError(f"cbow_update must be 'exact' or 'word2vec', got {cbow_update!r}")
-    W_in, W_out = params["W_in"], params["W_out"]
-    center, negatives = batch["center"], batch["negatives"]  # (N,), (N, K)
-    N, K = negatives.shape
+    W_in, N = params["W_in"], batch["center"].size
 
     # (1) input words x (N, C) at positions pos of batch["context"], and their mask m
     cbow = "context_mask" in batch
@@ -207,6 +220,34 @@ def loss_and_grads(
         raise MinilmError("a CBOW example has no valid context word; drop such examples")
     weight = m / count  # (N, C)
     h = (weight[..., None] * e).sum(axis=1)  # (N, D)
+    loss, dh, grads = 0.0, np.zeros_like(h), {"W_in": np.zeros_like(W_in)}  # dh (N, D)
+    if "W_out" in params:  # (3)-(4) negative sampling, and its backward
+        loss, dh, grads["W_out"] = _negative_sampling(params["W_out"], h, batch)
+    if "W_node" in params:  # (3') hierarchical softmax along the centre's Huffman path
+        hs_loss, cache = hsoftmax_forward(
+            h, params["W_node"], batch["hs_points"], batch["hs_codes"], batch["hs_lengths"]
+        )
+        dh_hs, (node_ids, node_rows) = hsoftmax_backward(cache)
+        loss, dh = loss + hs_loss, dh + dh_hs  # both on: the losses add, as in word2vec.c
+        grads["W_node"] = np.zeros_like(params["W_node"])
+        grads["W_node"][node_ids] = node_rows  # ids are distinct: already summed
+    # backward (2): h = Σ_c weight_c e_c; word2vec.c gives each context word the whole dh
+    slot = m.astype(h.dtype) if cbow and cbow_update == "word2vec" else weight  # (N, C)
+    de = slot[..., None] * dh[:, None, :]  # (N, C, D)
+    # backward (1): e = W_in[x] (+ Σ Z[g])
+    np.add.at(grads["W_in"], x, de)
+    if "W_ngram" in params:
+        grads["W_ngram"] = np.zeros_like(params["W_ngram"])
+        np.add.at(grads["W_ngram"], g_ids, de[:, :, None, :] * g_mask[..., None])
+    return loss, grads
+
+
+def _negative_sampling(
+    W_out: np.ndarray, h: np.ndarray, batch: dict[str, np.ndarray]
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """Steps (3)-(4) of `loss_and_grads` and their backward: (loss, dh (N, D), dW_out (V, D))."""
+    center, negatives = batch["center"], batch["negatives"]  # (N,), (N, K)
+    N, K = negatives.shape
     # (3) scores of the centre (column 0) and of the noise words
     t = np.concatenate([center[:, None], negatives], axis=1)  # (N, K+1)
     u = W_out[t]  # (N, K+1, D)
@@ -224,16 +265,7 @@ def loss_and_grads(
     dh = np.einsum("nk,nkd->nd", ds, u)  # (N, D)
     dW_out = np.zeros_like(W_out)
     np.add.at(dW_out, t, ds[..., None] * h[:, None, :])  # rows repeat: summed
-    # backward (2): h = Σ_c weight_c e_c; word2vec.c gives each context word the whole dh
-    slot = m.astype(h.dtype) if cbow and cbow_update == "word2vec" else weight  # (N, C)
-    de = slot[..., None] * dh[:, None, :]  # (N, C, D)
-    # backward (1): e = W_in[x] (+ Σ Z[g])
-    grads = {"W_in": np.zeros_like(W_in), "W_out": dW_out}
-    np.add.at(grads["W_in"], x, de)
-    if "W_ngram" in params:
-        grads["W_ngram"] = np.zeros_like(params["W_ngram"])
-        np.add.at(grads["W_ngram"], g_ids, de[:, :, None, :] * g_mask[..., None])
-    return loss, grads
+    return loss, dh, dW_out
 
 
 # ----------------------------------------------------------------------------- fastText subwords
