@@ -2,6 +2,7 @@
 
     python scripts/train_skipgram.py --out runs/sgns                  # bundled world corpus
     python scripts/train_skipgram.py --out runs/cbow --cbow
+    python scripts/train_skipgram.py --out runs/hs --hs --negative 0  # hierarchical softmax
     python scripts/train_skipgram.py --out runs/fasttext --subwords 3-6
     python scripts/analogy.py runs/sgns/vectors.txt king - man + woman --no-exclude
 
@@ -26,6 +27,10 @@ CBOW agrees a little less (0.06 below gensim's floor for frequent words).
 instead of fastText's 2e6 (a laptop corpus has a few thousand distinct n-grams) and alpha 0.01:
 a word's vector is the SUM of its own and its ~20 n-gram rows, so one step moves it ~20 times
 as far as a row, and 0.025 diverges on the world corpus (fastText's code averages instead).
+
+--hs adds word2vec.c's hierarchical softmax over the Huffman tree of the word counts
+(minilm/layers/hsoftmax.py; inner-node table W_node, zeros at init); with --negative K > 0 too,
+the two losses add, as in word2vec.c (-hs 1 -negative K). Its defaults are hs off, K = 5.
 
 Writes vectors.txt/.bin (the input vectors W_in; with subwords W_in + the n-gram sum),
 projector/, model.npz, metrics.json and loss.png into --out. On the world corpus (or a folder
