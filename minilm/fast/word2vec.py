@@ -37,7 +37,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from minilm.errors import MinilmError
 from minilm.fast.scatter import add_rows_at, sum_rows
-from minilm.layers.hsoftmax import hsoftmax_backward, hsoftmax_forward
+from minilm.layers.hsoftmax import hsoftmax_forward
 
 
 def _word_vectors(params: dict, batch: dict) -> tuple[np.ndarray, np.ndarray, tuple]:
@@ -186,7 +186,7 @@ def loss_and_grads(
         hs_loss, cache = hsoftmax_forward(
             h, params["W_node"], batch["hs_points"], batch["hs_codes"], batch["hs_lengths"]
         )
-        dh_hs, grads["W_node"] = hsoftmax_backward(cache)  # sparse (node_ids, rows)
+        dh_hs, grads["W_node"] = _hsoftmax_backward(cache)  # sparse (node_ids, rows)
         loss += hs_loss
         if cbow:
             dH += dh_hs  # row = n
@@ -203,6 +203,15 @@ def loss_and_grads(
     # backward (1): each word's rows of W_in (and Z) get its dE
     grads.update(_word_vectors_backward(dE, embed_cache))
     return loss, grads
+
+
+def _hsoftmax_backward(cache: tuple) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """minilm.layers.hsoftmax.hsoftmax_backward (dloss = 1) with fast.scatter's row sums, ~10x
+    faster on skip-gram batches: every path starts at the root, so node ids repeat heavily."""
+    h, U, points, ds, mask = cache  # as hsoftmax_forward caches them
+    dh = np.matmul(ds[:, None, :], U)[:, 0, :]  # (N, D)
+    n, j = np.nonzero(mask)  # (M,) the real path entries
+    return dh, sum_rows(points[n, j], ds[n, j, None] * h[n])  # (R,), (R, D)
 
 
 def _negative_sampling(
