@@ -33,8 +33,10 @@ def _setup(kind: str, negative: bool, seed: int, N: int = 5, K: int = 3):
     repeated ids; without negative sampling the batch has no noise words at all."""
     cbow = kind.startswith("cbow")
     sub = kind.endswith("subwords")
-    cfg = sg.Config(vocab_size=7, dim=4, cbow=cbow, negative=negative, hs=True,
-                    buckets=5 if sub else 0, minn=2, maxn=4, dtype="float64")  # fmt: skip
+    cfg = sg.Config(
+        vocab_size=7, dim=4, cbow=cbow, negative=negative, hs=True,
+        buckets=5 if sub else 0, minn=2, maxn=4, dtype="float64",
+    )
     rng = np.random.default_rng(seed)
     params = {k: rng.standard_normal(v.shape) * 0.5 for k, v in sg.init_params(cfg, rng).items()}
     batch = _cbow_batch(rng, 7, N, 2, K) if cbow else _skipgram_batch(rng, 7, N, K)
@@ -66,8 +68,8 @@ def test_fast_equals_reference_with_hs(kind, negative, update):
     assert set(grads) == set(ref_grads) == set(params)
     for name, (rows, values) in grads.items():
         assert np.all(np.diff(rows) > 0), "sparse row ids must be unique and sorted"
-        assert np.allclose(densify((rows, values), params[name].shape), ref_grads[name],
-                           rtol=1e-10, atol=1e-12), name  # fmt: skip
+        dense = densify((rows, values), params[name].shape)
+        assert np.allclose(dense, ref_grads[name], rtol=1e-10, atol=1e-12), name
 
 
 def test_hs_adds_to_negative_sampling():
@@ -140,20 +142,24 @@ def test_huffman_batches_add_the_centres_paths(source):
 
 
 def test_script_negative_zero_needs_hs(tmp_path, world):
-    result = run_script("train_skipgram.py", "--corpus", world, "--out", tmp_path / "r",
-                        "--negative", "0")  # fmt: skip
+    out = tmp_path / "r"
+    result = run_script("train_skipgram.py", "--corpus", world, "--out", out, "--negative", "0")
     assert_one_line_error(result, "--negative", "--hs")
 
 
 @pytest.mark.parametrize("extra", [["--negative", "0"], ["--cbow"]], ids=["sg-hs", "cbow-hs+ns"])
 def test_script_hs_run_writes_vectors(tmp_path, extra):
-    sentences = ["the king rules the land", "the queen rules the land",
-                 "a man walks to the town", "a woman walks to the town"] * 30  # fmt: skip
+    sentences = [
+        "the king rules the land",
+        "the queen rules the land",
+        "a man walks to the town",
+        "a woman walks to the town",
+    ] * 30
     corpus = tmp_path / "tiny.txt"
     corpus.write_text("\n".join(sentences) + "\n", encoding="utf-8")
     out = tmp_path / "run"
-    result = run_script("train_skipgram.py", "--corpus", corpus, "--out", out, "--epochs", "1",
-                        "--dim", "8", "--min-count", "1", "--hs", *extra)  # fmt: skip
+    options = ["--epochs", "1", "--dim", "8", "--min-count", "1", "--hs", *extra]
+    result = run_script("train_skipgram.py", "--corpus", corpus, "--out", out, *options)
     assert result.returncode == 0, result.stderr
     header = (out / "vectors.txt").read_text().splitlines()[0].split()
     V = int(header[0])
