@@ -183,8 +183,8 @@ def _cbow_reference(stream, counts, sample, unk, window, rng):
     """(centre, ((offset, word), ...)) per example, a token at a time: lone words dropped."""
     p = keep_probability(counts, sample)
     u = rng.random(stream.n_tokens)
-    kept = [(int(w), int(s)) for w, s, r in zip(stream.ids, stream.sentence_index(), u,
-                                                 strict=True) if r < p[w] and w != unk]  # fmt: skip
+    rows = zip(stream.ids, stream.sentence_index(), u, strict=True)
+    kept = [(int(w), int(s)) for w, s, r in rows if r < p[w] and w != unk]
     sizes = {}
     for _, s in kept:
         sizes[s] = sizes.get(s, 0) + 1
@@ -233,8 +233,8 @@ def test_cbow_windows_match_brute_force(window, sample):
             assert not b["context_mask"][:, window].any()  # never the centre itself
             for n in range(N):
                 m = b["context_mask"][n]
-                bag = tuple(zip(d[m].tolist(), b["context"][n : n + 2 * window + 1][m].tolist(),
-                                strict=True))  # fmt: skip
+                words = b["context"][n : n + 2 * window + 1][m]
+                bag = tuple(zip(d[m].tolist(), words.tolist(), strict=True))
                 got.append((int(b["center"][n]), bag))
         ref = _cbow_reference(stream, counts, sample, 0, window, np.random.default_rng([1, e]))
         assert sorted(got) == ref
@@ -244,8 +244,9 @@ def test_cbow_batches_cover_the_text_in_a_shuffled_order():
     rng = np.random.default_rng(6)
     stream = _random_stream(rng, 300, 40, low=1, high=12)
     counts = np.bincount(stream.ids, minlength=40)
-    cw = CbowWindows(stream, counts, 4, 0, 64, seed=2, negative=3, shared_negatives=8,
-                     noise_group=20)  # fmt: skip
+    cw = CbowWindows(
+        stream, counts, 4, 0, 64, seed=2, negative=3, shared_negatives=8, noise_group=20
+    )
     batches = list(cw.epoch(0))
     assert len(batches) == cw.steps_per_epoch
     assert sum(b["n_tokens"] for b in batches) == stream.n_tokens
@@ -382,8 +383,16 @@ V = 500
 
 
 def _mlm_epoch(stream, max_len=8, batch_size=64, seed=0, e=0):
-    mb = MLMBatches(stream, batch_size, seed, pad_id=0, mask_id=1, vocab_size=V,
-                    max_len=max_len, special_ids=SPECIALS)  # fmt: skip
+    mb = MLMBatches(
+        stream,
+        batch_size,
+        seed,
+        pad_id=0,
+        mask_id=1,
+        vocab_size=V,
+        max_len=max_len,
+        special_ids=SPECIALS,
+    )
     return mb, list(mb.epoch(e))
 
 
@@ -478,8 +487,9 @@ def test_batchers_on_tiny_corpora(sentences, window, batch_size, cbow):
         for b in sp.epoch(1):
             assert b["center"].size == b["negatives"].shape[0] >= 1
 
-    mb = MLMBatches(stream, batch_size, 0, pad_id=0, mask_id=1, vocab_size=8, max_len=3,
-                    special_ids=SPECIALS)  # fmt: skip
+    mb = MLMBatches(
+        stream, batch_size, 0, pad_id=0, mask_id=1, vocab_size=8, max_len=3, special_ids=SPECIALS
+    )
     for b in mb.epoch(0):
         assert np.all(b["loss_mask"].any(axis=1))
 

@@ -57,8 +57,12 @@ def _cbow_batch(rng, V: int, N: int, W: int, K: int) -> dict[str, np.ndarray]:
     mask[np.flatnonzero(~mask.any(axis=1)), W - 1] = True
     negatives = rng.integers(0, V, (N, K))
     negatives[0, :2] = 1  # pair 0 draws its own centre as noise: word2vec.c skips that
-    return {"context": context, "context_mask": mask, "center": context[W : W + N],
-            "negatives": negatives}  # fmt: skip
+    return {
+        "context": context,
+        "context_mask": mask,
+        "center": context[W : W + N],
+        "negatives": negatives,
+    }
 
 
 def _add_ngrams(batch: dict, words: list[str], cfg: sg.Config) -> dict:
@@ -279,9 +283,9 @@ def test_script_end_to_end(tmp_path):
     cmd = [
         sys.executable,
         str(REPO / "scripts" / "train_skipgram.py"),
-        "--corpus", str(corpus), "--out", str(out), "--epochs", "1", "--dim", "8",
-        "--min-count", "1", "--seed", "3", "--subwords", "3-4", "--buckets", "100",
-    ]  # fmt: skip
+        *("--corpus", str(corpus), "--out", str(out)),
+        *"--epochs 1 --dim 8 --min-count 1 --seed 3 --subwords 3-4 --buckets 100".split(),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     for name in ("vectors.txt", "vectors.bin", "model.npz", "metrics.json", "loss.png"):

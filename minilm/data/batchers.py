@@ -290,8 +290,12 @@ class _Word2vecExamples(ABC):
     ):
         _check_positive("window", window, "--window")
         _check_positive("batch_size", batch_size, "--batch-size")
-        for name, value in (("negative", negative), ("shared_negatives", shared_negatives),
-                            ("noise_group", noise_group)):  # fmt: skip
+        non_negative = (
+            ("negative", negative),
+            ("shared_negatives", shared_negatives),
+            ("noise_group", noise_group),
+        )
+        for name, value in non_negative:
             if value < 0:
                 flag = "--" + name.replace("_", "-")
                 raise MinilmError(f"{name} must be >= 0, got {value}; fix {flag}")
@@ -433,8 +437,11 @@ class CbowWindows(_Word2vecExamples):
             a, b = borders[k], borders[k + 1]
             if a == b:
                 continue  # subsampling left fewer examples than batches this epoch
-            batch = {"center": ids[a:b], "context": text[a : b + 2 * W],
-                     "context_mask": masks[left[a:b], right[a:b]]}  # fmt: skip
+            batch = {
+                "center": ids[a:b],
+                "context": text[a : b + 2 * W],
+                "context_mask": masks[left[a:b], right[a:b]],
+            }
             batch["n_tokens"] = int(tokens[k + 1] - tokens[k])
             yield self._noise(batch, rng)
 
