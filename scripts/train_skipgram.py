@@ -42,12 +42,15 @@ query-word answers) and similarity_spearman.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterable
+from pathlib import Path
 
 import numpy as np
 
 from minilm.data.batchers import CbowWindows, HuffmanBatches, SkipgramPairs, SubwordBatches
-from minilm.data.corpus import load_corpus
+from minilm.data.corpus import TokenStream, load_corpus
 from minilm.data.huffman import huffman_tree
+from minilm.data.vocab import Vocab
 from minilm.errors import ArgumentParser, MinilmError, run_cli, seed_arg
 from minilm.evaluate import evaluate_embedding, ground_truth_files
 from minilm.fast import word2vec as fast
@@ -63,49 +66,69 @@ PROBES = ("king", "dog", "bread", "red", "france", "walked")
 SPAN = 65536  # examples shuffled together: the text's order at the scale of ~15k words
 
 
-def parse_args() -> argparse.Namespace:
-    ap = ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+def _add_size_args(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--corpus", help="text file or folder with train.txt (default: world)")
     ap.add_argument("--out", required=True, help="output folder")
     ap.add_argument("--seed", type=seed_arg, default=1)
     ap.add_argument("--epochs", type=int, default=5, help="passes over the corpus (-iter)")
     ap.add_argument("--dim", type=int, default=100, help="D: vector size (-size)")
     ap.add_argument("--window", type=int, default=5, help="max window; each word draws 1..window")
+
+
+def _add_noise_args(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--negative", type=int, default=5,
                     help="K: noise words per pair (0 = none: needs --hs)")
     ap.add_argument("--hs", action="store_true",
                     help="hierarchical softmax over word2vec.c's Huffman tree (-hs 1);\n"
                          "with --negative K > 0 both losses add, as in word2vec.c")
-    ap.add_argument("--shared-negatives", type=int, metavar="S",
-                    help="S noise words shared by a group of examples, each weighted K/S\n"
-                         "(skip-gram 32; CBOW 0 = K per example, as word2vec.c)")  # fmt: skip
-    ap.add_argument("--noise-group", type=int, metavar="G",
-                    help="examples per group sharing S noise words (skip-gram 16;\n"
-                         "0 = the whole batch)")  # fmt: skip
+    ap.add_argument(
+        "--shared-negatives",
+        type=int,
+        metavar="S",
+        help="S noise words shared by a group of examples, each weighted K/S\n"
+        "(skip-gram 32; CBOW 0 = K per example, as word2vec.c)",
+    )
+    ap.add_argument(
+        "--noise-group",
+        type=int,
+        metavar="G",
+        help="examples per group sharing S noise words (skip-gram 16;\n0 = the whole batch)",
+    )
     ap.add_argument("--shuffle-span", type=int, default=SPAN, metavar="N",
                     help=f"examples are shuffled within spans of N in the text's order\n"
                          f"(default {SPAN}; 0 = word2vec.c's order; -1 = the whole epoch)")
+
+
+def _add_training_args(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--sample", type=float, default=1e-3, help="subsampling threshold t (0 = off)")
     ap.add_argument("--alpha", type=float, help="start lr (0.025; CBOW 0.05; subwords 0.01)")
     ap.add_argument("--min-count", type=int, default=5, help="rarer words are dropped")
     ap.add_argument("--batch-size", type=int, help="examples per SGD step (1024; CBOW 128)")
     ap.add_argument("--cbow", action="store_true", help="CBOW: mean of the context predicts")
-    ap.add_argument("--cbow-update", choices=("word2vec", "exact"), default="word2vec",
-                    help="CBOW input-vector update: word2vec.c's (each context word gets the\n"
-                         "whole gradient of h; not the exact gradient) or the exact gradient\n"
-                         "of the mean (1/|C| of it); see minilm/models/skipgram.py")  # fmt: skip
+    ap.add_argument(
+        "--cbow-update",
+        choices=("word2vec", "exact"),
+        default="word2vec",
+        help="CBOW input-vector update: word2vec.c's (each context word gets the\n"
+        "whole gradient of h; not the exact gradient) or the exact gradient\n"
+        "of the mean (1/|C| of it); see minilm/models/skipgram.py",
+    )
     ap.add_argument("--subwords", metavar="MINN-MAXN", help="fastText char n-grams, e.g. 3-6")
     ap.add_argument("--buckets", type=int, default=100_000, help="n-gram hash buckets")
     ap.add_argument("--checkpoint-every", type=int, default=0, help="steps (0 = end only)")
     ap.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
-    add_threads_arg(ap, default=1)
-    args = ap.parse_args()
+
+
+def _check_sizes(args: argparse.Namespace) -> None:
     if args.batch_size is None:
         args.batch_size = 128 if args.cbow else 1024
     for name in ("epochs", "dim", "window", "min_count", "batch_size", "buckets"):
         if getattr(args, name) < 1:
             flag = "--" + name.replace("_", "-")
             raise MinilmError(f"{flag} must be >= 1, got {getattr(args, name)}")
+
+
+def _check_noise(args: argparse.Namespace) -> None:
     if args.negative < 0 or (args.negative == 0 and not args.hs):
         raise MinilmError(
             f"--negative must be >= 1 (or 0 with --hs), got {args.negative}"
@@ -120,6 +143,9 @@ def parse_args() -> argparse.Namespace:
         if getattr(args, name) < 0:
             flag = "--" + name.replace("_", "-")
             raise MinilmError(f"{flag} must be >= 0, got {getattr(args, name)}")
+
+
+def _check_rates_and_subwords(args: argparse.Namespace) -> None:
     if args.alpha is None:
         args.alpha = 0.01 if args.subwords else 0.05 if args.cbow else 0.025
     if not args.alpha > 0:
@@ -136,6 +162,19 @@ def parse_args() -> argparse.Namespace:
             ) from None
         if not 1 <= args.minn <= args.maxn:
             raise MinilmError(f"--subwords needs 1 <= MINN <= MAXN, got {args.subwords}")
+
+
+def parse_args() -> argparse.Namespace:
+    ap = ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    _add_size_args(ap)
+    _add_noise_args(ap)
+    _add_training_args(ap)
+    add_threads_arg(ap, default=1)
+    args = ap.parse_args()
+    # defaults that depend on other flags are filled in while checking, in this order
+    _check_sizes(args)
+    _check_noise(args)
+    _check_rates_and_subwords(args)
     return args
 
 
@@ -152,18 +191,9 @@ def per_pair(cbow_update: str):
     return loss_and_grads
 
 
-def main() -> None:
-    args = parse_args()
-    apply_threads(args.threads)
-    out = ensure_dir(args.out)
-    # No specials: words under --min-count are dropped before windowing, as in word2vec.c.
-    corpus = load_corpus(args.corpus, min_count=args.min_count, specials=())
-    vocab, stream = corpus.vocab, corpus.train
-    words = vocab.itos
-    name = "fasttext" if args.subwords else "cbow" if args.cbow else "skipgram"
-
-    cfg = sg.Config(
-        vocab_size=len(vocab),
+def model_config(args: argparse.Namespace, vocab_size: int) -> sg.Config:
+    return sg.Config(
+        vocab_size=vocab_size,
         dim=args.dim,
         cbow=args.cbow,
         negative=args.negative > 0,
@@ -172,30 +202,35 @@ def main() -> None:
         minn=args.minn or 3,
         maxn=args.maxn or 6,
     )
-    params = sg.init_params(cfg, np.random.default_rng(args.seed))
+
+
+def build_batches(
+    args: argparse.Namespace, vocab: Vocab, stream: TokenStream, cfg: sg.Config
+) -> tuple[Iterable, np.ndarray | None, np.ndarray | None]:
+    """The epoch's batches (with n-gram rows and Huffman paths as asked), ngram_ids, ngram_mask."""
     batches = (CbowWindows if args.cbow else SkipgramPairs)(
-        stream, vocab.counts, args.window, args.sample, args.batch_size, args.seed,
-        negative=args.negative, shared_negatives=args.shared_negatives,
+        stream,
+        vocab.counts,
+        args.window,
+        args.sample,
+        args.batch_size,
+        args.seed,
+        negative=args.negative,
+        shared_negatives=args.shared_negatives,
         noise_group=args.noise_group,
         shuffle_span=None if args.shuffle_span == -1 else args.shuffle_span,
-    )  # fmt: skip
+    )
     ngram_ids = ngram_mask = None
     if args.subwords:
-        ngram_ids, ngram_mask = sg.ngram_buckets(words, cfg.minn, cfg.maxn, cfg.buckets)
+        ngram_ids, ngram_mask = sg.ngram_buckets(vocab.itos, cfg.minn, cfg.maxn, cfg.buckets)
         batches = SubwordBatches(batches, ngram_ids, ngram_mask)
     if args.hs:  # each batch carries its centre words' paths (models never import data)
         batches = HuffmanBatches(batches, huffman_tree(vocab.counts))
+    return batches, ngram_ids, ngram_mask
 
-    def vectors(params: dict) -> np.ndarray:
-        return sg.input_vectors(params, ngram_ids, ngram_mask)
 
-    def probe(params: dict) -> str:
-        kv = KeyedVectors(words, vectors(params))
-        return "\n".join(
-            f"  {w}: " + " ".join(n for n, _ in kv.nearest(w, 6)) for w in PROBES if w in kv
-        )
-
-    loop = TrainConfig(
+def loop_config(args: argparse.Namespace, out: Path, name: str) -> TrainConfig:
+    return TrainConfig(
         epochs=args.epochs,
         lr=args.alpha,
         schedule="linear",
@@ -207,26 +242,61 @@ def main() -> None:
         desc=name,
         lr_flag="--alpha",
     )
-    history = train(
-        per_pair(args.cbow_update), params, batches, SGD(lr=args.alpha), loop, probe=probe
-    )
+
+
+def oov_neighbours(kv: KeyedVectors, params: dict, cfg: sg.Config) -> dict:
+    """An unseen spelling still gets a vector: the sum of its n-grams; its 5 nearest words."""
+    found = {}
+    for typo in [w + w[-1] for w in PROBES if w in kv]:  # "king" -> "kingg"
+        oov = sg.oov_vector(params, typo, cfg.minn, cfg.maxn)
+        cos = kv.unit @ (oov / max(float(np.linalg.norm(oov)), 1e-12))
+        found[typo] = [kv.words[i] for i in np.argsort(-cos)[:5]]
+    return found
+
+
+def main() -> None:
+    args = parse_args()
+    apply_threads(args.threads)
+    out = ensure_dir(args.out)
+    # No specials: words under --min-count are dropped before windowing, as in word2vec.c.
+    corpus = load_corpus(args.corpus, min_count=args.min_count, specials=())
+    vocab, stream = corpus.vocab, corpus.train
+    words = vocab.itos
+    name = "fasttext" if args.subwords else "cbow" if args.cbow else "skipgram"
+
+    cfg = model_config(args, len(vocab))
+    params = sg.init_params(cfg, np.random.default_rng(args.seed))
+    batches, ngram_ids, ngram_mask = build_batches(args, vocab, stream, cfg)
+
+    def vectors(params: dict) -> np.ndarray:
+        return sg.input_vectors(params, ngram_ids, ngram_mask)
+
+    def probe(params: dict) -> str:
+        kv = KeyedVectors(words, vectors(params))
+        return "\n".join(
+            f"  {w}: " + " ".join(n for n, _ in kv.nearest(w, 6)) for w in PROBES if w in kv
+        )
+
+    loss_fn, opt = per_pair(args.cbow_update), SGD(lr=args.alpha)
+    history = train(loss_fn, params, batches, opt, loop_config(args, out, name), probe=probe)
 
     kv = KeyedVectors(words, vectors(params))
     metrics = {"model": name, "train_tokens": int(stream.n_tokens), "seed": args.seed}
-    metrics |= {"train_seconds": history.train_seconds, "tokens_per_second":
-                history.tokens_per_second}  # fmt: skip
+    metrics |= {
+        "train_seconds": history.train_seconds,
+        "tokens_per_second": history.tokens_per_second,
+    }
     metrics |= evaluate_embedding(kv, ground_truth_files(args.corpus))
-    if args.subwords:  # an unseen spelling still gets a vector: the sum of its n-grams
-        metrics["oov_neighbours"] = {}
-        for typo in [w + w[-1] for w in PROBES if w in kv]:  # "king" -> "kingg"
-            oov = sg.oov_vector(params, typo, cfg.minn, cfg.maxn)
-            cos = kv.unit @ (oov / max(float(np.linalg.norm(oov)), 1e-12))
-            metrics["oov_neighbours"][typo] = [words[i] for i in np.argsort(-cos)[:5]]
+    if args.subwords:
+        metrics["oov_neighbours"] = oov_neighbours(kv, params, cfg)
     config = {"model": name, **vars(args), "model_config": vars(cfg)}
     write_run(out, words, kv.vectors, params, vocab, metrics, history, config, title=name)
 
-    head = [f"{name}: {len(words)} words x {args.dim}", f"{history.train_seconds:.0f}s",
-               f"{history.tokens_per_second:,.0f} tok/s"]  # fmt: skip
+    head = [
+        f"{name}: {len(words)} words x {args.dim}",
+        f"{history.train_seconds:.0f}s",
+        f"{history.tokens_per_second:,.0f} tok/s",
+    ]
     print(summary_line(head, metrics, out))
 
 
