@@ -4,7 +4,7 @@
     python scripts/train_nplm.py --corpus my.txt --out runs/mine --direct --sample 5
     python scripts/train_nplm.py --corpus /data/real_text --out runs/real --epochs 1
 
-Real vocabularies: above CLASS_OUTPUT_ABOVE words (--output auto) the output layer is Mikolov's
+Real vocabularies: above FULL_SOFTMAX_UP_TO words (--output auto) the output layer is Mikolov's
 class-factored softmax (minilm/layers/class_softmax.py): ~sqrt(V) classes of equal unigram
 mass, an exact distribution at ~2 sqrt(V) scores per word instead of V, so perplexities stay
 exact. --max-vocab caps the vocabulary (the rest becomes <unk>, for the baselines too).
@@ -30,9 +30,9 @@ from minilm.data.vocab import Vocab
 from minilm.errors import ArgumentParser, MinilmError, run_cli, seed_arg
 from minilm.evaluate import category_purity, perplexity
 from minilm.io import ensure_dir, write_text
-from minilm.layers.class_softmax import frequency_classes
+from minilm.layers.class_softmax import FULL_SOFTMAX_UP_TO, output_bounds
 from minilm.models import nplm
-from minilm.models.ngram import kneser_ney_baselines
+from minilm.models.ngram import kneser_ney_baselines, target_counts
 from minilm.optim import Adam
 from minilm.runs import write_run
 from minilm.threads import add_threads_arg, apply_threads
@@ -40,7 +40,6 @@ from minilm.train import History, TrainConfig, train
 from minilm.vectors import KeyedVectors
 
 SPECIALS = ("<unk>", "<bos>", "</s>")  # <bos> pads contexts, </s> ends every sentence
-CLASS_OUTPUT_ABOVE = 5000  # --output auto: the full softmax up to this many words, then classes
 PROBES = ("king", "dog", "bread", "red", "france", "three")
 SUMMARY_KEYS = ("valid_perplexity", "test_perplexity", "kn3_test_perplexity", "kn5_test_perplexity")
 
@@ -67,7 +66,7 @@ def parse_args() -> argparse.Namespace:
         "--output",
         choices=("auto", "full", "class"),
         default="auto",
-        help=f"softmax over V, class-factored, or auto: class above {CLASS_OUTPUT_ABOVE} words",
+        help=f"softmax over V, class-factored, or auto: class above {FULL_SOFTMAX_UP_TO} words",
     )
     ap.add_argument("--classes", type=int, default=0, help="word classes (0 = sqrt(V))")
     ap.add_argument("--sample", type=int, default=0, metavar="N", help="generate N sentences")
@@ -88,21 +87,14 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def output_classes(args: argparse.Namespace, counts: np.ndarray) -> tuple[int, ...]:
-    """Class bounds for a class output (() for the full softmax); counts (V,) of the targets."""
-    V = counts.size
-    if args.output == "full" or (args.output == "auto" and V <= CLASS_OUTPUT_ABOVE):
-        return ()
-    n_classes = args.classes or round(np.sqrt(V))
-    return tuple(frequency_classes(counts, n_classes).tolist())
-
-
 def main() -> None:
     args = parse_args()
     apply_threads(args.threads)
     out = ensure_dir(args.out)
     corpus = load_corpus(args.corpus, args.min_count, args.max_vocab, specials=SPECIALS)
-    bounds = output_classes(args, target_counts(corpus))
+    train_split, V = corpus.splits["train"], len(corpus.vocab)
+    counts = target_counts(train_split.ids, train_split.offsets, corpus.vocab.eos, V)
+    bounds = output_bounds(args.output, counts, args.classes)
     output = "class" if bounds else "full"
     cfg = nplm.Config(
         len(corpus.vocab), args.context, args.dim, args.hidden, args.direct, output, bounds
@@ -116,14 +108,6 @@ def main() -> None:
     itos = corpus.vocab.itos
     write_run(out, itos, params["C"], params, corpus.vocab, metrics, history, config, title="NPLM")
     print_summary(history, metrics, out)
-
-
-def target_counts(corpus: Corpus) -> np.ndarray:
-    """(V,) how often each id is a training target: every word, and </s> once per sentence."""
-    train_split = corpus.splits["train"]
-    counts = np.bincount(train_split.ids, minlength=len(corpus.vocab))
-    counts[corpus.vocab.eos] += train_split.n_sentences
-    return counts
 
 
 def examples(

@@ -4,7 +4,7 @@
     python scripts/train_srn.py --corpus corpus/elman --out runs/elman --onehot
     python scripts/train_srn.py --corpus /data/real_text --out runs/real --epochs 1
 
-Real vocabularies: above CLASS_OUTPUT_ABOVE words (--output auto) the output layer is Mikolov's
+Real vocabularies: above FULL_SOFTMAX_UP_TO words (--output auto) the output layer is Mikolov's
 class-factored softmax (minilm/layers/class_softmax.py), the RNNLM's own speed-up: ~sqrt(V)
 classes of equal unigram mass, an exact distribution at ~2 sqrt(V) scores per word instead of
 V, so perplexities stay exact. --max-vocab caps the vocabulary (the rest becomes <unk>).
@@ -33,9 +33,9 @@ from minilm.data.vocab import Vocab
 from minilm.errors import ArgumentParser, MinilmError, run_cli, seed_arg
 from minilm.evaluate import category_purity, category_r_precision, perplexity, read_categories
 from minilm.io import ensure_dir, write_text
-from minilm.layers.class_softmax import frequency_classes
+from minilm.layers.class_softmax import FULL_SOFTMAX_UP_TO, output_bounds
 from minilm.models import srn
-from minilm.models.ngram import kneser_ney_baselines, with_eos
+from minilm.models.ngram import kneser_ney_baselines, next_word_pairs, target_counts
 from minilm.optim import Adam
 from minilm.plots import plot_dendrogram
 from minilm.runs import write_run
@@ -45,7 +45,6 @@ from minilm.vectors import KeyedVectors
 
 SPECIALS = ("<unk>", "<bos>", "</s>")  # </s> ends every sentence; <bos> is the n-gram padding
 MAX_DENDROGRAM_WORDS = 60
-CLASS_OUTPUT_ABOVE = 5000  # --output auto: the full softmax up to this many words, then classes
 SUMMARY_KEYS = ("valid_perplexity", "test_perplexity", "kn3_test_perplexity", "kn5_test_perplexity")
 
 
@@ -70,7 +69,7 @@ def parse_args() -> argparse.Namespace:
         "--output",
         choices=("auto", "full", "class"),
         default="auto",
-        help=f"softmax over V, class-factored, or auto: class above {CLASS_OUTPUT_ABOVE} words",
+        help=f"softmax over V, class-factored, or auto: class above {FULL_SOFTMAX_UP_TO} words",
     )
     ap.add_argument("--classes", type=int, default=0, help="word classes (0 = sqrt(V))")
     ap.add_argument("--sample", type=int, default=0, metavar="N", help="generate N sentences")
@@ -89,26 +88,6 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def output_classes(args: argparse.Namespace, counts: np.ndarray) -> tuple[int, ...]:
-    """Class bounds for a class output (() for the full softmax); counts (V,) of the targets."""
-    V = counts.size
-    if args.output == "full" or (args.output == "auto" and V <= CLASS_OUTPUT_ABOVE):
-        return ()
-    n_classes = args.classes or round(np.sqrt(V))
-    return tuple(frequency_classes(counts, n_classes).tolist())
-
-
-def next_word_pairs(stream: TokenStream, eos: int) -> tuple[np.ndarray, np.ndarray]:
-    """(inputs, targets) over a whole split: every word and every </s> is a target.
-
-    The targets are exactly those of NgramBatches / Kneser-Ney with eos; each input is the
-    previous token, and the first sentence is preceded by </s> as every later one is.
-    """
-    targets, _ = with_eos(stream.ids, stream.offsets, eos)
-    inputs = np.concatenate([[eos], targets[:-1]])
-    return inputs, targets
-
-
 def categories_file(paths: dict[str, Path]) -> Path | None:
     """The ground-truth categories.tsv beside the training text, if the corpus has one."""
     path = paths["train"].parent / "categories.tsv"
@@ -120,7 +99,9 @@ def main() -> None:
     apply_threads(args.threads)
     out = ensure_dir(args.out)
     corpus = load_corpus(args.corpus, args.min_count, args.max_vocab, specials=SPECIALS)
-    bounds = output_classes(args, target_counts(corpus))
+    train_split, V = corpus.splits["train"], len(corpus.vocab)
+    counts = target_counts(train_split.ids, train_split.offsets, corpus.vocab.eos, V)
+    bounds = output_bounds(args.output, counts, args.classes)
     output = "class" if bounds else "full"
     cfg = srn.Config(len(corpus.vocab), args.dim, args.hidden, args.onehot, output, bounds)
     params = srn.init_params(cfg, np.random.default_rng(args.seed))
@@ -136,17 +117,9 @@ def main() -> None:
     print_summary(history, metrics, out)
 
 
-def target_counts(corpus: Corpus) -> np.ndarray:
-    """(V,) how often each id is a training target: every word, and </s> once per sentence."""
-    train_split = corpus.splits["train"]
-    counts = np.bincount(train_split.ids, minlength=len(corpus.vocab))
-    counts[corpus.vocab.eos] += train_split.n_sentences
-    return counts
-
-
 def split_perplexity(stream: TokenStream, eos: int, params: dict, bounds: tuple) -> float:
     """Perplexity of the model over every target of one split, read as one long sequence."""
-    inputs, targets = next_word_pairs(stream, eos)
+    inputs, targets = next_word_pairs(stream.ids, stream.offsets, eos)
     return perplexity(srn.nll_sum(params, inputs, targets, bounds=bounds), targets.size)
 
 
@@ -229,7 +202,8 @@ def elman_analysis(corpus: Corpus, params: dict, out: Path) -> tuple[np.ndarray,
     """The mean hidden state of every word over the training text (V, H), with its category
     scores; writes input_vectors.txt and dendrogram.png."""
     vocab = corpus.vocab
-    inputs, _ = next_word_pairs(corpus.splits["train"], vocab.eos)
+    train_split = corpus.splits["train"]
+    inputs, _ = next_word_pairs(train_split.ids, train_split.offsets, vocab.eos)
     means, counts = srn.mean_hidden_states(params, inputs, len(vocab))
     KeyedVectors(vocab.itos, srn.input_vectors(params)).save_text(out / "input_vectors.txt")
     categories = categories_file(corpus.paths)

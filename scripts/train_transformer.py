@@ -10,7 +10,7 @@ model.npz (the masked-LM model), metrics.json, loss.png, and contextual_vectors.
 token's mean last-layer vector over the training text). With --contrastive also
 sentence_model.npz (the parameters after contrastive tuning).
 
-Real vocabularies: above CLASS_OUTPUT_ABOVE tokens (--output auto) the masked-LM head is the
+Real vocabularies: above FULL_SOFTMAX_UP_TO tokens (--output auto) the masked-LM head is the
 class-factored softmax (minilm/layers/class_softmax.py), still tied to the embeddings and
 still an exact distribution; --max-vocab caps the word vocabulary.
 
@@ -44,7 +44,7 @@ from minilm.data.sentences import DropoutSeeds, PairBatches, Tokens, bpe_tokens,
 from minilm.errors import ArgumentParser, MinilmError, run_cli, seed_arg
 from minilm.evaluate import category_purity
 from minilm.io import ensure_dir, save_npz
-from minilm.layers.class_softmax import frequency_classes
+from minilm.layers.class_softmax import FULL_SOFTMAX_UP_TO, output_bounds
 from minilm.models import transformer as tf
 from minilm.optim import AdamW
 from minilm.runs import write_run
@@ -55,7 +55,6 @@ from minilm.vectors import KeyedVectors
 
 SPECIALS = ("<unk>", "<pad>", "<mask>")
 PROBES = ("king", "dog", "bread", "red", "bank", "bat")
-CLASS_OUTPUT_ABOVE = 5000  # --output auto: the full softmax up to this many tokens, then classes
 POSITIVE = ("epochs", "dim", "layers", "heads", "ffn", "max_len", "batch_size", "min_count",
             "max_vocab", "bpe_merges", "contrastive_epochs", "contrastive_batch_size")
 
@@ -92,7 +91,7 @@ def parse_args() -> argparse.Namespace:
         choices=("auto", "full", "class"),
         default="auto",
         help=f"masked-LM head: softmax over V, class-factored, or auto (class above "
-        f"{CLASS_OUTPUT_ABOVE} tokens)",
+        f"{FULL_SOFTMAX_UP_TO} tokens)",
     )
     ap.add_argument("--classes", type=int, default=0, help="word classes (0 = sqrt(V))")
     ap.add_argument("--contrastive", action="store_true", help="then tune on paraphrase pairs")
@@ -119,16 +118,10 @@ def parse_args() -> argparse.Namespace:
 
 def model_config(args: argparse.Namespace, tokens: Tokens, counts: np.ndarray) -> tf.Config:
     """The transformer's Config; a class-factored head on large vocabularies (counts (V,))."""
-    V = len(tokens.names)
-    output = args.output
-    if output == "auto":
-        output = "class" if V > CLASS_OUTPUT_ABOVE else "full"
-    bounds = ()
-    if output == "class":
-        bounds = tuple(frequency_classes(counts, args.classes or round(np.sqrt(V))).tolist())
+    bounds = output_bounds(args.output, counts, args.classes)
     return tf.Config(
-        V, args.max_len, args.dim, args.layers, args.heads, args.ffn, args.dropout,
-        args.positions, output, bounds,
+        len(tokens.names), args.max_len, args.dim, args.layers, args.heads, args.ffn, args.dropout,
+        args.positions, "class" if bounds else "full", bounds,
     )
 
 

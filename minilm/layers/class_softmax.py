@@ -38,6 +38,8 @@ import numpy as np
 from minilm.errors import MinilmError
 from minilm.layers.losses import log_softmax
 
+FULL_SOFTMAX_UP_TO = 5000  # output "auto": the full softmax up to this many words, then classes
+
 
 def frequency_classes(counts: np.ndarray, n_classes: int) -> np.ndarray:
     """Class bounds (C+1,) for word counts (V,): contiguous id ranges of ~equal unigram mass.
@@ -58,6 +60,16 @@ def frequency_classes(counts: np.ndarray, n_classes: int) -> np.ndarray:
     bins = np.minimum((share * n_classes).astype(np.int64), n_classes - 1)  # (V,) non-decreasing
     starts = np.flatnonzero(np.diff(bins, prepend=-1))  # first id of every non-empty bin
     return np.append(starts, V).astype(np.int64)
+
+
+def output_bounds(output: str, counts: np.ndarray, n_classes: int = 0) -> tuple[int, ...]:
+    """A language model's output layer from its training-target counts (V,): () for the full
+    softmax ("full", or "auto" with V <= FULL_SOFTMAX_UP_TO), else the class bounds of
+    `n_classes` frequency classes (0 = round(sqrt(V)), Mikolov's choice)."""
+    V = counts.size
+    if output == "full" or (output == "auto" and V <= FULL_SOFTMAX_UP_TO):
+        return ()
+    return tuple(frequency_classes(counts, n_classes or round(np.sqrt(V))).tolist())
 
 
 def check_bounds(bounds: np.ndarray, V: int) -> np.ndarray:

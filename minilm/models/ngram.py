@@ -152,6 +152,26 @@ def with_eos(
     return ids, offsets + np.arange(offsets.size)
 
 
+def next_word_pairs(
+    ids: np.ndarray, offsets: np.ndarray, eos_id: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(inputs, targets) of a next-word model over a whole split, read as one long sequence.
+
+    Every word and every eos_id is a target, exactly the targets of Kneser-Ney with eos (so
+    perplexities compare); each input is the previous token, the first preceded by eos_id as
+    every later sentence is.
+    """
+    targets, _ = with_eos(ids, offsets, eos_id)
+    return np.concatenate([[eos_id], targets[:-1]]), targets
+
+
+def target_counts(ids: np.ndarray, offsets: np.ndarray, eos_id: int, V: int) -> np.ndarray:
+    """(V,) how often each id is a next-word target: every word, and eos_id once per sentence."""
+    counts = np.bincount(np.asarray(ids, dtype=np.int64), minlength=V)
+    counts[eos_id] += len(offsets) - 1
+    return counts
+
+
 def ngram_windows(ids: np.ndarray, offsets: np.ndarray, n: int, bos_id: int) -> np.ndarray:
     """One row per token: its n-1 predecessors in the same sentence (<bos>-padded), then itself.
 
