@@ -47,7 +47,7 @@ from minilm.data.corpus import load_corpus
 from minilm.errors import MinilmError, run_cli
 from minilm.fast import word2vec as fast
 from minilm.models import skipgram as sg
-from minilm.optim import SGD
+from minilm.optim import ScatterSGD
 from minilm.train import TrainConfig, train
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -139,10 +139,10 @@ def run_minilm(corpus, args: argparse.Namespace, cbow: bool) -> dict:
     update = "word2vec" if cbow else "exact"  # gensim's (cbow_mean=1) CBOW update
 
     def loss_and_grads(params: dict, batch: dict) -> tuple[float, dict]:
-        return fast.loss_and_grads(params, batch, cbow_update=update)
+        return fast.loss_and_grads(params, batch, cbow_update=update, repeated_rows=True)
 
     cpu, wall = time.process_time(), time.perf_counter()
-    train(loss_and_grads, params, batches, SGD(lr=s["alpha"]), loop)
+    train(loss_and_grads, params, batches, ScatterSGD(s["alpha"], repeated_rows=True), loop)
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     tokens = stream.n_tokens * args.epochs
     return {

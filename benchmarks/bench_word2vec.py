@@ -51,7 +51,7 @@ from minilm.evaluate import category_purity, evaluate_analogies
 from minilm.fast import word2vec as fast
 from minilm.fast.scatter import sum_rows
 from minilm.models import skipgram as sg
-from minilm.optim import SGD
+from minilm.optim import ScatterSGD
 from minilm.train import TrainConfig, train
 from minilm.vectors import KeyedVectors
 
@@ -130,7 +130,8 @@ def run_minilm(corpus, args, cbow: bool, profile: bool) -> dict:
     if profiler:
         profiler.enable()
     update = "word2vec" if cbow else "exact"  # gensim's CBOW update (see the module docstring)
-    train(partial(fast.loss_and_grads, cbow_update=update), params, batches, SGD(lr=alpha), loop)
+    step = partial(fast.loss_and_grads, cbow_update=update, repeated_rows=True)
+    train(step, params, batches, ScatterSGD(lr=alpha, repeated_rows=True), loop)
     if profiler:
         profiler.disable()
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall

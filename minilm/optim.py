@@ -43,6 +43,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from minilm.errors import MinilmError
+from minilm.fast.scatter import add_rows_at
 
 Grad = np.ndarray | tuple[np.ndarray, np.ndarray]
 
@@ -144,6 +145,49 @@ class SGD(Optimizer):
             u += g
             g = u
         p -= lr * g
+
+
+class ScatterSGD(SGD):
+    """Plain SGD (p <- p - lr g) whose sparse rows are added into the table in one scatter.
+
+    SGD gathers a sparse gradient's rows, updates them and writes them back; here
+    p[row_ids] += -lr row_grads goes straight into the table with minilm.fast.scatter's
+    add_rows_at - the same numbers bit for bit (p + (-lr g) is p - lr g), at about half the
+    cost for word2vec's batches. With `repeated_rows=True` the row ids may repeat: each row is
+    added in turn (np.add.at), so a loss need not sum the rows of a word first - the same
+    update up to float rounding (the sum is taken in another order), as word2vec.c's one step
+    per pair would do. minilm/fast/word2vec.py's loss_and_grads(..., repeated_rows=True)
+    returns such gradients; no momentum (word2vec's SGD has none).
+    """
+
+    def __init__(self, lr: float, repeated_rows: bool = False) -> None:
+        super().__init__(lr)
+        self.repeated_rows = repeated_rows
+
+    def step(
+        self, params: dict[str, np.ndarray], grads: Mapping[str, Grad], lr: float | None = None
+    ) -> None:
+        """Apply one update to every parameter in place; `lr` overrides `self.lr` for this step."""
+        if params.keys() != grads.keys():
+            raise MinilmError(
+                f"grads keys {sorted(grads)} differ from params keys {sorted(params)}; "
+                "loss_and_grads must return a gradient for every parameter"
+            )
+        lr = self.lr if lr is None else float(lr)
+        self.t += 1
+        for name, p in params.items():
+            g = grads[name]
+            if not isinstance(g, tuple):
+                if g.shape != p.shape:
+                    raise MinilmError(f"gradient of {name} has shape {g.shape}, param {p.shape}")
+                p -= lr * g
+                continue
+            if self.repeated_rows:
+                rows, row_grads = _check_row_shapes(name, p, g)
+                add_rows_at(p, rows, row_grads * -lr)
+            else:
+                rows, row_grads = _check_rows(name, p, g)
+                p[rows] -= lr * row_grads
 
 
 class Adagrad(Optimizer):
@@ -253,6 +297,17 @@ class AdamW(Adam):
 
 def _check_rows(name: str, p: np.ndarray, g: tuple) -> tuple[np.ndarray, np.ndarray]:
     """Validate a sparse gradient: integer unique row ids, row_grads (R, *p.shape[1:])."""
+    rows, row_grads = _check_row_shapes(name, p, g)
+    # Duplicate ids would make `p[rows] = ...` keep only one of the updates, silently.
+    # Sorted ids (what embedding_backward_rows returns) are checked in O(R).
+    sorted_unique = rows.size < 2 or bool(np.all(rows[1:] > rows[:-1]))
+    if not sorted_unique and np.unique(rows).size != rows.size:
+        raise MinilmError(f"row_ids of {name} repeat; sum repeated rows first (core.sum_rows)")
+    return rows, row_grads
+
+
+def _check_row_shapes(name: str, p: np.ndarray, g: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """Validate a sparse gradient's form: integer row ids (R,), row_grads (R, *p.shape[1:])."""
     if len(g) != 2:
         raise MinilmError(f"sparse gradient of {name} must be (row_ids, row_grads)")
     rows, row_grads = np.asarray(g[0]), g[1]
@@ -262,11 +317,6 @@ def _check_rows(name: str, p: np.ndarray, g: tuple) -> tuple[np.ndarray, np.ndar
         raise MinilmError(
             f"row_grads of {name} has shape {row_grads.shape}, expected {(rows.size, *p.shape[1:])}"
         )
-    # Duplicate ids would make `p[rows] = ...` keep only one of the updates, silently.
-    # Sorted ids (what embedding_backward_rows returns) are checked in O(R).
-    sorted_unique = rows.size < 2 or bool(np.all(rows[1:] > rows[:-1]))
-    if not sorted_unique and np.unique(rows).size != rows.size:
-        raise MinilmError(f"row_ids of {name} repeat; sum repeated rows first (core.sum_rows)")
     return rows, row_grads
 
 

@@ -56,7 +56,7 @@ from minilm.evaluate import evaluate_embedding, ground_truth_files
 from minilm.fast import word2vec as fast
 from minilm.io import ensure_dir
 from minilm.models import skipgram as sg
-from minilm.optim import SGD
+from minilm.optim import ScatterSGD
 from minilm.runs import summary_line, write_run
 from minilm.threads import add_threads_arg, apply_threads
 from minilm.train import TrainConfig, train
@@ -181,11 +181,14 @@ def parse_args() -> argparse.Namespace:
 def per_pair(cbow_update: str):
     """The summed loss's gradients (word2vec's lr semantics), the loss shown per pair.
 
-    Trains with minilm/fast/word2vec.py, tested equal to minilm/models/skipgram.py.
+    Trains with minilm/fast/word2vec.py, tested equal to minilm/models/skipgram.py; a word's
+    rows are left unsummed for ScatterSGD(repeated_rows=True), which adds each into the table.
     """
 
     def loss_and_grads(params: dict, batch: dict) -> tuple[float, dict]:
-        loss, grads = fast.loss_and_grads(params, batch, cbow_update=cbow_update)
+        loss, grads = fast.loss_and_grads(
+            params, batch, cbow_update=cbow_update, repeated_rows=True
+        )
         return loss / len(batch["center"]), grads
 
     return loss_and_grads
@@ -277,7 +280,8 @@ def main() -> None:
             f"  {w}: " + " ".join(n for n, _ in kv.nearest(w, 6)) for w in PROBES if w in kv
         )
 
-    loss_fn, opt = per_pair(args.cbow_update), SGD(lr=args.alpha)
+    loss_fn = per_pair(args.cbow_update)
+    opt = ScatterSGD(lr=args.alpha, repeated_rows=True)
     history = train(loss_fn, params, batches, opt, loop_config(args, out, name), probe=probe)
 
     kv = KeyedVectors(words, vectors(params))

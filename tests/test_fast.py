@@ -35,6 +35,21 @@ def test_add_rows_at_is_bitwise_the_reference(D, dtype):
     assert got.dtype == dtype and np.array_equal(got, want)
 
 
+@pytest.mark.parametrize("looked_up", [True, False])
+def test_add_rows_at_cells_looked_up_or_computed(looked_up, monkeypatch):
+    # small tables read their flat cells from a cached table (grown for a longer table of the
+    # same width), big ones compute them: the same sums either way
+    if not looked_up:
+        monkeypatch.setattr(fast, "_MAX_CELLS", 0)
+    for V in (50, 80, 30):
+        ids, rows, _ = _ids_and_rows(6, np.float32, seed=V, V=V)
+        ids, rows = ids.reshape(-1), rows.reshape(-1, 6)
+        want, got = np.zeros((V, 6), np.float32), np.zeros((V, 6), np.float32)
+        core.add_rows_at(want, ids, rows)
+        fast.add_rows_at(got, ids, rows)
+        assert np.array_equal(got, want)
+
+
 def test_add_rows_at_on_a_non_contiguous_table_still_adds():
     ids, rows, V = _ids_and_rows(4, np.float64)
     ids, rows = ids.reshape(-1), rows.reshape(-1, 4)

@@ -11,6 +11,7 @@ from minilm.optim import (
     Adagrad,
     Adam,
     AdamW,
+    ScatterSGD,
     clip_global_norm,
     constant,
     linear_decay,
@@ -287,3 +288,40 @@ def test_schedules_start_end_and_floor():
     assert warmup_cosine(0, 100, 1.0, warmup=0, floor=0.0) == pytest.approx(1.0)
     lrs = [warmup_cosine(t, 100, 1.0, 10, 0.0) for t in range(10, 101)]
     assert all(a >= b for a, b in zip(lrs, lrs[1:], strict=False))  # monotone after warmup
+
+
+def test_scatter_sgd_is_sgd_bit_for_bit():
+    # unique rows (any order) and dense parameters: the very same bytes as SGD
+    rng = np.random.default_rng(3)
+    start = {"W": rng.normal(size=(9, 4)).astype(np.float32), "b": rng.normal(size=4)}
+    sgd = {k: v.copy() for k, v in start.items()}
+    scatter = {k: v.copy() for k, v in start.items()}
+    for step, rows in enumerate([np.array([1, 4, 6]), np.array([8, 0, 4]), np.array([5])]):
+        grads = {
+            "W": (rows, rng.normal(size=(rows.size, 4)).astype(np.float32)),
+            "b": rng.normal(size=4),
+        }
+        SGD(lr=0.1).step(sgd, grads, lr=0.1 / (step + 1))
+        ScatterSGD(lr=0.1).step(scatter, grads, lr=0.1 / (step + 1))
+        for k in start:
+            assert scatter[k].dtype == start[k].dtype
+            assert np.array_equal(scatter[k], sgd[k]), k
+
+
+def test_scatter_sgd_repeated_rows_sum_the_repeats():
+    # repeated ids: every repeat is applied (SGD on the summed rows, up to rounding); without
+    # repeated_rows=True repeats are refused, as by SGD
+    rng = np.random.default_rng(4)
+    W = rng.normal(size=(6, 3))
+    rows, row_grads = np.array([2, 5, 2, 2, 0]), rng.normal(size=(5, 3))
+    summed = np.zeros_like(W)
+    np.add.at(summed, rows, row_grads)
+    want = {"W": W.copy()}
+    SGD(lr=0.3).step(want, {"W": (np.array([0, 2, 5]), summed[[0, 2, 5]])})
+    got = {"W": W.copy()}
+    ScatterSGD(lr=0.3, repeated_rows=True).step(got, {"W": (rows, row_grads)})
+    np.testing.assert_allclose(got["W"], want["W"], rtol=0, atol=1e-15)
+    with pytest.raises(MinilmError, match="repeat"):
+        ScatterSGD(lr=0.3).step({"W": W.copy()}, {"W": (rows, row_grads)})
+    with pytest.raises(MinilmError, match="shape"):
+        ScatterSGD(lr=0.3, repeated_rows=True).step({"W": W.copy()}, {"W": (rows, row_grads[:2])})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from minilm.data.huffman import huffman_tree
 from minilm.fast import word2vec as fast
 from minilm.gradcheck import check_loss, densify
 from minilm.models import skipgram as sg
@@ -150,3 +151,25 @@ def test_float32_stays_float32():
         for mode in ("exact", "word2vec"):
             _, grads = fast.loss_and_grads(params, b, cbow_update=mode)
             assert all(g.dtype == np.float32 for _, g in grads.values()), mode
+
+
+@pytest.mark.parametrize("shared", [False, True])
+@pytest.mark.parametrize("kind", KINDS + ["skipgram-hs", "cbow-hs"])
+def test_repeated_rows_sum_to_the_gradient(kind, shared):
+    # repeated_rows=True leaves the rows of a word unsummed; summed they are the gradient
+    cfg, batch = _batch(kind.removesuffix("-hs"), np.random.default_rng(12), N=6, K=3)
+    params = _params(cfg)
+    if kind.endswith("-hs"):
+        params["W_node"] = np.random.default_rng(13).normal(size=(6, 4))
+        points, codes, lengths = huffman_tree(np.arange(7, 0, -1)).paths(batch["center"])
+        batch = {**batch, "hs_points": points, "hs_codes": codes, "hs_lengths": lengths}
+    if shared:
+        batch = {**batch, "negatives": np.array([[1, 4, 1], [2, 5, 0]]), "noise_weight": 1.0}
+    for update in ("exact", "word2vec"):
+        loss, grads = fast.loss_and_grads(params, batch, cbow_update=update)
+        loss_r, repeated = fast.loss_and_grads(params, batch, update, repeated_rows=True)
+        assert loss_r == loss and set(repeated) == set(grads)
+        for name, g in repeated.items():
+            summed = np.zeros_like(params[name])
+            np.add.at(summed, *g)
+            assert np.allclose(summed, densify(grads[name], params[name].shape), atol=1e-14), name

@@ -32,9 +32,25 @@ def add_rows_at(table: np.ndarray, ids: np.ndarray, rows: np.ndarray) -> None:
     pair = _PAIR.get(table.dtype.type)
     if pair is not None and table.shape[1] % 2 == 0:
         table, rows = table.view(pair), rows.view(pair)  # (V, D/2), (M, D/2)
-    D = table.shape[1]
-    cells = (ids[:, None] * D + np.arange(D)).reshape(-1)  # (M*D,) flat index into table
-    np.add.at(table.reshape(-1), cells, rows.reshape(-1))
+    V, D = table.shape
+    if V * D > _MAX_CELLS:
+        cells = ids[:, None] * D + np.arange(D)  # (M, D) flat index into table
+    else:
+        cells = np.take(_cell_table(V, D), ids, axis=0)  # the same, looked up
+    np.add.at(table.reshape(-1), cells.reshape(-1), rows.reshape(-1))
+
+
+_CELLS: dict[int, np.ndarray] = {}  # D -> (V, D) table of flat cell ids, the largest V asked
+_MAX_CELLS = 1 << 23  # beyond this (64 MB of ids) the cells are computed, not looked up
+
+
+def _cell_table(V: int, D: int) -> np.ndarray:
+    """(>= V, D) int64: the flat cell id * D + d of row id, column d. Copying a batch's rows out
+    of this table (np.take) is ~3x faster than computing ids[:, None] * D + arange(D)."""
+    cells = _CELLS.get(D)
+    if cells is None or len(cells) < V:
+        cells = _CELLS[D] = np.arange(V * D, dtype=np.int64).reshape(V, D)
+    return cells
 
 
 def scatter_add_rows(ids: np.ndarray, grads: np.ndarray, num_rows: int) -> np.ndarray:

@@ -49,6 +49,8 @@ def _word_vectors(params: dict, batch: dict) -> tuple[np.ndarray, np.ndarray, tu
     over each word's padded n-gram buckets, so the (U, G, D) work does not grow with repeats.
     """
     ids = batch["context"]
+    if "W_ngram" not in params and "context_mask" in batch:  # CBOW: a row per position
+        return params["W_in"][ids], None, (ids, None, None)
     words, where = distinct(ids, len(params["W_in"]))  # (U,), ids.shape
     if "W_ngram" not in params:
         return params["W_in"][words], where, (words, None, None)
@@ -62,13 +64,14 @@ def _word_vectors(params: dict, batch: dict) -> tuple[np.ndarray, np.ndarray, tu
     return params["W_in"][words] + z.sum(axis=1), where, (words, ngrams, gmask)
 
 
-def _word_vectors_backward(dE: np.ndarray, cache: tuple) -> dict:
-    """dE (U, D) -> sparse grads: W_in's row of each word gets its dE (and so does each of the
-    word's n-gram rows in Z, summed over the words sharing a bucket)."""
+def _word_vectors_backward(dE: np.ndarray, cache: tuple, repeated_rows: bool) -> dict:
+    """dE (U, D) of the distinct words -> sparse grads: W_in's row of each word gets its dE,
+    and so does each of the word's n-gram rows in Z (summed over the words sharing a bucket,
+    or with `repeated_rows` once per word)."""
     words, ngrams, gmask = cache
-    if ngrams is None:
-        return {"W_in": (words, dE)}
     dz = np.broadcast_to(dE[:, None, :], ngrams.shape + dE.shape[1:])  # (U, G, D)
+    if repeated_rows:
+        return {"W_in": (words, dE), "W_ngram": (ngrams[gmask], dz[gmask])}
     return {"W_in": (words, dE), "W_ngram": sum_rows(ngrams[gmask], dz[gmask])}
 
 
@@ -139,14 +142,20 @@ def windowed_sum_backward(dy: np.ndarray, weight: np.ndarray) -> np.ndarray:
 
 
 def loss_and_grads(
-    params: dict[str, np.ndarray], batch: dict[str, np.ndarray], cbow_update: str = "exact"
+    params: dict[str, np.ndarray],
+    batch: dict[str, np.ndarray],
+    cbow_update: str = "exact",
+    repeated_rows: bool = False,
 ):
     """minilm.models.skipgram.loss_and_grads, fast: the same loss, gradients sparse.
 
     Returns (loss, grads) with grads[name] = (row_ids, row_grads), unique ids, repeated ids
-    summed, so the optimiser touches only the rows a batch used (as word2vec.c does).
+    summed, so the optimiser touches only the rows a batch used (as word2vec.c does). With
+    `repeated_rows=True` the ids may repeat (rows of the same word not summed: for
+    minilm.optim.ScatterSGD(repeated_rows=True), which adds each row into the table).
     Forward, as in the reference, but:
-      (1) E (U, D): the input vectors of the U distinct context words, once each
+      (1) E (U, D): the input vectors of the U distinct context words, once each (CBOW
+          without subwords: of every position of the stretch, which holds few repeats)
       (2) H (R, D) with h_n = H[row_n]: skip-gram H = E (R = U); CBOW h = windowed_sum over
           the stretch's vectors, one row per example (R = N)
       (3) scores: per pair (negatives (N, K)): s = W_out[[centre, noise]] . h (N, K+1);
@@ -156,13 +165,16 @@ def loss_and_grads(
       (4) L = Σ softplus(-s_centre) + Σ weight softplus(s_noise)
       (3') with params["W_node"]: the hierarchical softmax of the reference, its dh summed
            into dH; W_node's gradient sparse as minilm/layers/hsoftmax.py returns it
-    and the backward mirrors it with add_rows_at for every scatter.
+    and the backward mirrors it with add_rows_at for every scatter. The backward keeps two
+    parts of dL/dH apart: dH (R, D) per row of H and dh (N, D) per example (h_n = H[row_n]),
+    so that skip-gram's per-pair part goes to the context words' rows in one scatter.
     """
     if cbow_update not in ("exact", "word2vec"):
         raise MinilmError(f"cbow_update must be 'exact' or 'word2vec', got {cbow_update!r}")
     N, cbow = batch["center"].size, "context_mask" in batch
 
     # (1) input vectors of the distinct context words, E (U, D); position i has E[where[i]]
+    # (where None: E has a row per position)
     E, where, embed_cache = _word_vectors(params, batch)
     # (2) hidden vectors, kept as H (R, D) with h_n = H[row_n]. Skip-gram: h is the context
     # word's vector, so H = E and the R distinct context words are all there is to score.
@@ -174,35 +186,62 @@ def loss_and_grads(
         if np.any(count == 0):
             raise MinilmError("a CBOW example has no valid context word; drop such examples")
         weight = mask / count[:, None].astype(E.dtype)  # (N, C): 1/|C| in the window, else 0
-        H, row = windowed_sum(E[where], weight), np.arange(N)  # (N, D)
+        H = windowed_sum(E if where is None else E[where], weight)  # (N, D)
+        row = h = None  # row_n = n, h = H
     else:
         H, row = E, where  # (U, D), (N,)
-    h = H[row]  # (N, D)
+        h = H[row]  # (N, D)
 
-    loss, dH, grads = 0.0, np.zeros_like(H), {}  # dH (R, D)
+    loss, dH, dh, grads = 0.0, None, None, {}  # dH (R, D) per row, dh (N, D) per example
     if "W_out" in params:  # (3)-(4) negative sampling, and its backward
-        loss, dH, grads["W_out"] = _negative_sampling(params["W_out"], batch, H, row, h, cbow)
+        loss, dH, dh, out = _negative_sampling(params["W_out"], batch, H, row, H if cbow else h)
+        grads["W_out"] = _row_grads(*out, len(params["W_out"]), repeated_rows)
     if "W_node" in params:  # (3') hierarchical softmax, as the reference (the layer is vectorised)
         hs_loss, cache = hsoftmax_forward(
-            h, params["W_node"], batch["hs_points"], batch["hs_codes"], batch["hs_lengths"]
+            H if cbow else h,
+            params["W_node"],
+            batch["hs_points"],
+            batch["hs_codes"],
+            batch["hs_lengths"],
         )
         dh_hs, grads["W_node"] = _hsoftmax_backward(cache)  # sparse (node_ids, rows)
         loss += hs_loss
-        if cbow:
-            dH += dh_hs  # row = n
-        else:
-            add_rows_at(dH, row, dh_hs)
-    # backward (2): skip-gram dE = dH. CBOW: h = Σ_k weight_k e_k -> de_k = weight_k dh
-    # (word2vec.c: de_k = dh), summed into the rows of E
-    if cbow:
+        dh = dh_hs if dh is None else dh + dh_hs
+    if cbow:  # row = n: both parts are per example
+        dH = dh if dH is None else dH + dh
+        # backward (2): h = Σ_k weight_k e_k -> de_k = weight_k dh (word2vec.c: de_k = dh)
         slot_weight = mask.astype(H.dtype) if cbow_update == "word2vec" else weight  # (N, C)
+        dx = windowed_sum_backward(dH, slot_weight)  # (N + 2W, D) per position
+        if where is None:
+            grads["W_in"] = _row_grads(batch["context"], dx, len(params["W_in"]), repeated_rows)
+            return loss, grads
         dE = np.zeros_like(E)
-        add_rows_at(dE, where, windowed_sum_backward(dH, slot_weight))
+        add_rows_at(dE, where, dx)
+    elif "W_ngram" not in params:  # skip-gram: dE = dH and dh to the context word's row
+        ids, rows = batch["context"], dh
+        if dH is not None:
+            ids, rows = np.concatenate([embed_cache[0], ids]), np.concatenate([dH, rows])
+        grads["W_in"] = _row_grads(ids, rows, len(params["W_in"]), repeated_rows)
+        return loss, grads
     else:
-        dE = dH
+        dE = np.zeros_like(H) if dH is None else dH
+        add_rows_at(dE, row, dh)
     # backward (1): each word's rows of W_in (and Z) get its dE
-    grads.update(_word_vectors_backward(dE, embed_cache))
+    grads.update(_word_vectors_backward(dE, embed_cache, repeated_rows))
     return loss, grads
+
+
+def _row_grads(
+    ids: np.ndarray, rows: np.ndarray, size: int, repeated_rows: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """A sparse gradient from rows whose ids may repeat: as they are (`repeated_rows`), or
+    summed per id into (distinct ids (R,), sums (R, D))."""
+    if repeated_rows:
+        return ids, rows
+    out_ids, slot = distinct(ids, size)
+    summed = np.zeros((out_ids.size, rows.shape[1]), dtype=rows.dtype)
+    add_rows_at(summed, slot, rows)
+    return out_ids, summed
 
 
 def _hsoftmax_backward(cache: tuple) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
@@ -215,10 +254,10 @@ def _hsoftmax_backward(cache: tuple) -> tuple[np.ndarray, tuple[np.ndarray, np.n
 
 
 def _negative_sampling(
-    W_out: np.ndarray, batch: dict, H: np.ndarray, row: np.ndarray, h: np.ndarray, cbow: bool
-) -> tuple[float, np.ndarray, tuple[np.ndarray, np.ndarray]]:
-    """Steps (3)-(4) of `loss_and_grads` and their backward: (loss, dH (R, D), W_out's sparse
-    gradient (out_ids, rows))."""
+    W_out: np.ndarray, batch: dict, H: np.ndarray, row: np.ndarray | None, h: np.ndarray
+) -> tuple[float, np.ndarray | None, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """Steps (3)-(4) of `loss_and_grads` and their backward: (loss, dH (R, D) or None, dh
+    (N, D), W_out's gradient as rows of repeated ids (out_ids (M,), rows (M, D)))."""
     center, negatives = batch["center"], batch["negatives"]
     N, D = center.size, H.shape[1]
     shared = "noise_weight" in batch
@@ -241,7 +280,12 @@ def _negative_sampling(
         H_groups = H_groups.reshape(G, size, D)
         s_noise = H_groups @ U.transpose(0, 2, 1)  # (G, size, S)
         noise_weight = _shared_noise_weight(
-            row, center, negatives, size, batch["noise_weight"], len(W_out)
+            np.arange(N) if row is None else row,
+            center,
+            negatives,
+            size,
+            batch["noise_weight"],
+            len(W_out),
         )
     # (4) logistic loss: label 1 for the centre (-log σ(s) = softplus(-s)), 0 for noise
     # (-log(1 - σ(s)) = softplus(s)), noise terms weighted
@@ -254,28 +298,20 @@ def _negative_sampling(
     # backward (4): dL/ds = -σ(-s) for the centre, weight σ(s) for noise
     ds_centre = -sig_centre  # (N,)
     ds_noise = (noise_weight * sig_noise).astype(H.dtype)  # (N, K) or (G, size, S)
-    # backward (3): dH = Σ ds U (through h = H[row], summed per row), dU = ds h summed per
-    # W_out row (rows repeat)
+    # backward (3): dh = Σ ds U per example (dH per row of H for the shared noise), dU = ds h
+    # per W_out row (rows repeat)
     if not shared:
         ds = np.concatenate([ds_centre[:, None], ds_noise], axis=1)  # (N, K+1)
         dh = np.matmul(ds[:, None, :], U)[:, 0, :]  # (N, D)
-        out_ids, slot = distinct(out_ids.reshape(-1), len(W_out))
-        dW_out = np.zeros((out_ids.size, D), dtype=H.dtype)
-        add_rows_at(dW_out, slot, (ds[:, :, None] * h[:, None, :]).reshape(-1, D))
-        dH = dh if cbow else np.zeros_like(H)  # CBOW: row = n, nothing to sum
-        if not cbow:
-            add_rows_at(dH, row, dh)
-    else:
-        dH = (ds_noise @ U).reshape(-1, D)[: len(H)]  # (R, D)
-        if cbow:
-            dH += ds_centre[:, None] * u  # row = n
-        else:
-            add_rows_at(dH, row, ds_centre[:, None] * u)
-        out_ids, slot = distinct(np.concatenate([center, negatives.reshape(-1)]), len(W_out))
-        dW_out = np.zeros((out_ids.size, D), dtype=H.dtype)
-        add_rows_at(dW_out, slot[:N], ds_centre[:, None] * h)
-        add_rows_at(dW_out, slot[N:], (ds_noise.transpose(0, 2, 1) @ H_groups).reshape(-1, D))
-    return loss, dH, (out_ids, dW_out)
+        dU = (ds[:, :, None] * h[:, None, :]).reshape(-1, D)  # (N * (K+1), D)
+        return loss, None, dh, (out_ids.reshape(-1), dU)
+    dH = (ds_noise @ U).reshape(-1, D)[: len(H)]  # (R, D)
+    dh = ds_centre[:, None] * u  # (N, D)
+    out_ids = np.concatenate([center, negatives.reshape(-1)])  # (N + G S,)
+    dU = np.concatenate(
+        [ds_centre[:, None] * h, (ds_noise.transpose(0, 2, 1) @ H_groups).reshape(-1, D)]
+    )
+    return loss, dH, dh, (out_ids, dU)
 
 
 def _check_stretch(context: np.ndarray, mask: np.ndarray, N: int) -> None:
