@@ -50,10 +50,10 @@ def _word_vectors(params: dict, batch: dict) -> tuple[np.ndarray, np.ndarray, tu
     """
     ids = batch["context"]
     if "W_ngram" not in params and "context_mask" in batch:  # CBOW: a row per position
-        return params["W_in"][ids], None, (ids, None, None)
+        return np.take(params["W_in"], ids, axis=0), None, (ids, None, None)
     words, where = distinct(ids, len(params["W_in"]))  # (U,), ids.shape
     if "W_ngram" not in params:
-        return params["W_in"][words], where, (words, None, None)
+        return np.take(params["W_in"], words, axis=0), where, (words, None, None)
     G = batch["ngrams"].shape[-1]
     some = np.empty(words.size, dtype=np.int64)  # a position of each word (all have its n-grams)
     some[where.reshape(-1)] = np.arange(ids.size)
@@ -190,7 +190,7 @@ def loss_and_grads(
         row = h = None  # row_n = n, h = H
     else:
         H, row = E, where  # (U, D), (N,)
-        h = H[row]  # (N, D)
+        h = np.take(H, row, axis=0)  # (N, D)
 
     loss, dH, dh, grads = 0.0, None, None, {}  # dH (R, D) per row, dh (N, D) per example
     if "W_out" in params:  # (3)-(4) negative sampling, and its backward
@@ -263,7 +263,7 @@ def _negative_sampling(
     shared = "noise_weight" in batch
     if not shared:  # (3) per pair: U = W_out[[centre, negatives]], s = U · h
         out_ids = np.concatenate([center[:, None], negatives], axis=1)  # (N, K+1)
-        U = W_out[out_ids]  # (N, K+1, D)
+        U = np.take(W_out, out_ids.reshape(-1), axis=0).reshape(N, -1, D)  # (N, K+1, D)
         s = np.matmul(U, h[:, :, None])[:, :, 0]  # (N, K+1), N small matrix-vector products
         s_centre, s_noise = s[:, 0], s[:, 1:]
         noise_weight = (negatives != center[:, None]).astype(s.dtype)  # (N, K), 0 = skipped
@@ -271,7 +271,8 @@ def _negative_sampling(
         negatives = np.atleast_2d(negatives)  # (G, S)
         G, S = negatives.shape
         size = -(-len(H) // G)  # rows of H per group; the last group is padded with zeros
-        u, U = W_out[center], W_out[negatives]  # (N, D), (G, S, D)
+        u = np.take(W_out, center, axis=0)  # (N, D)
+        U = np.take(W_out, negatives.reshape(-1), axis=0).reshape(G, S, D)
         s_centre = np.einsum("nd,nd->n", u, h)  # (N,)
         H_groups = H
         if G * size > len(H):
@@ -285,18 +286,18 @@ def _negative_sampling(
             negatives,
             size,
             batch["noise_weight"],
-            len(W_out),
         )
     # (4) logistic loss: label 1 for the centre (-log σ(s) = softplus(-s)), 0 for noise
-    # (-log(1 - σ(s)) = softplus(s)), noise terms weighted
-    loss_centre, sig_centre = softplus_and_sigmoid(-s_centre)  # σ(-s) = 1 - σ(s)
-    loss_noise, sig_noise = softplus_and_sigmoid(s_noise)
+    # (-log(1 - σ(s)) = softplus(s)), noise terms weighted; one pass over all the scores
+    z = np.concatenate([-s_centre, s_noise.reshape(-1)])  # (N + noise scores,)
+    softplus, sig = softplus_and_sigmoid(z)  # σ(-s) = 1 - σ(s) for the centre
+    loss_noise, sig_noise = softplus[N:].reshape(s_noise.shape), sig[N:].reshape(s_noise.shape)
     loss = float(
-        loss_centre.sum(dtype=np.float64) + (noise_weight * loss_noise).sum(dtype=np.float64)
+        softplus[:N].sum(dtype=np.float64) + (noise_weight * loss_noise).sum(dtype=np.float64)
     )
 
     # backward (4): dL/ds = -σ(-s) for the centre, weight σ(s) for noise
-    ds_centre = -sig_centre  # (N,)
+    ds_centre = -sig[:N]  # (N,)
     ds_noise = (noise_weight * sig_noise).astype(H.dtype)  # (N, K) or (G, size, S)
     # backward (3): dh = Σ ds U per example (dH per row of H for the shared noise), dU = ds h
     # per W_out row (rows repeat)
@@ -324,7 +325,7 @@ def _check_stretch(context: np.ndarray, mask: np.ndarray, N: int) -> None:
 
 
 def _shared_noise_weight(
-    row: np.ndarray, center: np.ndarray, negatives: np.ndarray, size: int, weight: float, V: int
+    row: np.ndarray, center: np.ndarray, negatives: np.ndarray, size: int, weight: float
 ) -> np.ndarray:
     """(G, size, S): each noise score's weight, K/S per pair using the row, pairs skipped.
 
@@ -334,10 +335,7 @@ def _shared_noise_weight(
     G, S = negatives.shape
     uses = np.bincount(row, minlength=G * size)  # pairs per row (CBOW: 1; padding: 0)
     noise_weight = np.repeat(weight * uses[:, None], S, axis=1)  # (G * size, S)
-    group = row // size  # (N,)
-    drawn = np.zeros((G, V), dtype=bool)
-    drawn[np.arange(G)[:, None], negatives] = True
-    hit = np.flatnonzero(drawn[group, center])  # the few pairs whose centre was drawn as noise
-    n, k = np.nonzero(center[hit, None] == negatives[group[hit]])
-    np.add.at(noise_weight, (row[hit[n]], k), -weight)
+    # the few (pair n, slot k) whose centre is its group's k-th noise word
+    n, k = np.nonzero(np.take(negatives, row // size, axis=0) == center[:, None])  # (N, S) test
+    np.add.at(noise_weight, (row[n], k), -weight)
     return noise_weight.reshape(G, size, S)
