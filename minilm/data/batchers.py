@@ -175,7 +175,8 @@ class NegativeSampler:
     construction): n equal columns, column k holds word k with probability prob[k] and its
     alias word otherwise, so a draw is one uniform column and one coin - exact, and about twice
     as fast as inverting the cumulative sum with `searchsorted` (word2vec.c uses a 1e8-entry
-    table, which rounds the probabilities). Only words with a positive count get a
+    table, which rounds the probabilities). One uniform draw gives both the column and the
+    coin. Only words with a positive count get a
     column, so a word with count 0 (the specials, or any word you zero out) is never drawn.
     """
 
@@ -204,9 +205,10 @@ class NegativeSampler:
         rng = rng if rng is not None else self.rng
         if rng is None:
             raise ValueError("NegativeSampler.sample needs an rng (here or at construction)")
-        column = rng.integers(0, self.prob.size, size=shape)
+        u = rng.random(shape) * self.prob.size  # one uniform: its integer part is the column,
+        column = u.astype(np.int64)  # its fraction the coin (~39 of its 53 bits are left for it)
         word = self.alias[column]
-        np.copyto(word, column, where=rng.random(shape) < self.prob[column])
+        np.copyto(word, column, where=u - column < self.prob[column])
         return self.support[word]
 
 
@@ -236,7 +238,22 @@ def _span_shuffle(n: int, span: int | None, rng: np.random.Generator) -> np.ndar
         return rng.permutation(n)
     if span <= 1:
         return np.arange(n)
-    return np.argsort(np.arange(n) // span + rng.random(n), kind="stable")  # (n,)
+    whole = n - n % span
+    order = np.empty(n, dtype=np.int64)  # (n,) each row of spans shuffled on its own, O(n)
+    order[:whole] = rng.permuted(np.arange(whole).reshape(-1, span), axis=1).reshape(-1)
+    order[whole:] = whole + rng.permutation(n - whole)
+    return order
+
+
+def _reaches(sentence: np.ndarray, radius: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """How far each kept word's window reaches to the left and to the right: its radius, cut
+    short at its sentence's ends. sentence (M,) non-decreasing, radius (M,) -> (M,), (M,)."""
+    starts = np.flatnonzero(np.diff(sentence, prepend=-1, append=-1))  # (S+1,) sentence borders
+    sizes = np.diff(starts)  # kept words per sentence
+    first = np.repeat(starts[:-1], sizes)  # (M,) its sentence's first word
+    last = first + np.repeat(sizes, sizes) - 1  # (M,) and last word
+    i = np.arange(sentence.size)
+    return np.minimum(radius, i - first), np.minimum(radius, last - i)
 
 
 class _Word2vecExamples(ABC):
@@ -368,15 +385,13 @@ class SkipgramPairs(_Word2vecExamples):
     def _examples(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """One epoch's (center, context) pairs, in text order."""
         ids, sentence = self.subsample(rng)  # (M,), (M,)
-        M, W = ids.size, self.window
-        radius = rng.integers(1, W + 1, size=M)  # (M,) uniform in 1..window
+        W = self.window
+        radius = rng.integers(1, W + 1, size=ids.size)  # (M,) uniform in 1..window
+        left, right = _reaches(sentence, radius)  # (M,), (M,)
         offsets = np.concatenate([np.arange(-W, 0), np.arange(1, W + 1)])  # (2W,) left to right
-        j = np.arange(M)[:, None] + offsets  # (M, 2W) the context candidates of each centre
-        inside = (j >= 0) & (j < M)
-        j = np.where(inside, j, 0)
-        ok = inside & (np.abs(offsets) <= radius[:, None]) & (sentence[j] == sentence[:, None])
-        i, k = np.nonzero(ok)  # row-major: by centre, then by offset
-        return ids[i], ids[j[i, k]]
+        ok = np.concatenate([-offsets[:W] <= left[:, None], offsets[W:] <= right[:, None]], axis=1)
+        i, k = np.nonzero(ok)  # (M, 2W) row-major: by centre, then by offset
+        return ids[i], ids[i + offsets[k]]
 
     def epoch(self, epoch: int) -> Iterator[dict]:
         rng = _epoch_rng(self.seed, epoch)
@@ -413,14 +428,12 @@ class CbowWindows(_Word2vecExamples):
     def _examples(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """One epoch's (centre, left, right) in text order: (M,) ids and window reaches."""
         ids, sentence = self.subsample(rng)  # (M,), (M,)
-        starts = np.flatnonzero(np.diff(sentence, prepend=-1))  # first kept word of a sentence
-        sizes = np.diff(np.append(starts, ids.size))  # kept words per sentence
-        ids, sizes = ids[np.repeat(sizes > 1, sizes)], sizes[sizes > 1]  # drop the lone words
-        first = np.repeat(np.cumsum(sizes) - sizes, sizes)  # (M,) its sentence's first word
-        last = first + np.repeat(sizes, sizes) - 1  # (M,) and last word
-        i = np.arange(ids.size)
+        borders = np.flatnonzero(np.diff(sentence, prepend=-1, append=-1))  # (S+1,)
+        sizes = np.diff(borders)  # kept words per sentence
+        keep = np.repeat(sizes > 1, sizes)  # drop the lone words
+        ids, sentence = ids[keep], sentence[keep]
         radius = rng.integers(1, self.window + 1, size=ids.size)  # (M,) uniform in 1..window
-        return ids, np.minimum(radius, i - first), np.minimum(radius, last - i)
+        return ids, *_reaches(sentence, radius)
 
     def epoch(self, epoch: int) -> Iterator[dict]:
         rng = _epoch_rng(self.seed, epoch)
