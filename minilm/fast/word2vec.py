@@ -286,6 +286,7 @@ def _negative_sampling(
             negatives,
             size,
             batch["noise_weight"],
+            len(W_out),
         )
     # (4) logistic loss: label 1 for the centre (-log σ(s) = softplus(-s)), 0 for noise
     # (-log(1 - σ(s)) = softplus(s)), noise terms weighted; one pass over all the scores
@@ -309,9 +310,9 @@ def _negative_sampling(
     dH = (ds_noise @ U).reshape(-1, D)[: len(H)]  # (R, D)
     dh = ds_centre[:, None] * u  # (N, D)
     out_ids = np.concatenate([center, negatives.reshape(-1)])  # (N + G S,)
-    dU = np.concatenate(
-        [ds_centre[:, None] * h, (ds_noise.transpose(0, 2, 1) @ H_groups).reshape(-1, D)]
-    )
+    dU = np.empty((out_ids.size, D), dtype=H.dtype)  # the centres' rows, then the noise words'
+    np.multiply(ds_centre[:, None], h, out=dU[:N])
+    np.matmul(ds_noise.transpose(0, 2, 1), H_groups, out=dU[N:].reshape(G, S, D))
     return loss, dH, dh, (out_ids, dU)
 
 
@@ -325,7 +326,7 @@ def _check_stretch(context: np.ndarray, mask: np.ndarray, N: int) -> None:
 
 
 def _shared_noise_weight(
-    row: np.ndarray, center: np.ndarray, negatives: np.ndarray, size: int, weight: float
+    row: np.ndarray, center: np.ndarray, negatives: np.ndarray, size: int, weight: float, V: int
 ) -> np.ndarray:
     """(G, size, S): each noise score's weight, K/S per pair using the row, pairs skipped.
 
@@ -335,7 +336,11 @@ def _shared_noise_weight(
     G, S = negatives.shape
     uses = np.bincount(row, minlength=G * size)  # pairs per row (CBOW: 1; padding: 0)
     noise_weight = np.repeat(weight * uses[:, None], S, axis=1)  # (G * size, S)
-    # the few (pair n, slot k) whose centre is its group's k-th noise word
-    n, k = np.nonzero(np.take(negatives, row // size, axis=0) == center[:, None])  # (N, S) test
-    np.add.at(noise_weight, (row[n], k), -weight)
+    # the few (pair n, slot k) whose centre is its group's k-th noise word, among the pairs
+    # whose centre is drawn in some group
+    drawn = np.zeros(V, dtype=bool)
+    drawn[negatives] = True
+    some = np.flatnonzero(drawn[center])  # (n,)
+    n, k = np.nonzero(np.take(negatives, row[some] // size, axis=0) == center[some, None])
+    np.add.at(noise_weight, (row[some[n]], k), -weight)
     return noise_weight.reshape(G, size, S)
