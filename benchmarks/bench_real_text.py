@@ -291,21 +291,21 @@ def report(arch: str, runs: dict[str, dict], scores: dict, table: dict) -> None:
             f"{name:11s} {s['wordsim']:8.3f} {s['simlex']:8.3f} {s['analogy']:8.3f} "
             f"{table[name]['median_rank']:12,.0f}"
         )
-    bands = "  ".join(f"{a // 1000}-{b // 1000}k" for a, b in BANDS)
+    bands = " ".join(f"{a // 1000}-{b // 1000}k".rjust(6) for a, b in BANDS)
     print(f"top-{TOP} neighbour overlap      {bands}")
     ours, floor = table["minilm"]["bands"], table["gensim-0"]["bands"]
-    print("minilm vs gensim (mean of 2)  " + "  ".join(f"{x:5.2f}" for x in ours))
-    print("gensim seed 0 vs 1 (floor)    " + "  ".join(f"{x:5.2f}" for x in floor))
+    print("minilm vs gensim (mean of 2)  " + "  ".join(f"{x:6.3f}" for x in ours))
+    print("gensim seed 0 vs 1 (floor)    " + "  ".join(f"{x:6.3f}" for x in floor))
     shuffled = table["gensim-shuf"]["bands"]
     print(
         "gensim shuffled vs gensim     "
-        + "  ".join(f"{x:5.2f}" for x in shuffled)
+        + "  ".join(f"{x:6.3f}" for x in shuffled)
         + "   (the same sentences in another order)"
     )
     gaps = [m - g for m, g in zip(ours, floor, strict=True)]
     print(
         "minilm - floor                "
-        + "  ".join(f"{x:+5.2f}" for x in gaps)
+        + "  ".join(f"{x:+6.3f}" for x in gaps)
         + "   (target: >= -0.03 in every band)"
     )
 

@@ -33,7 +33,6 @@ context words, C = 2W + 1 window slots, G groups of S shared noise words.
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from minilm.errors import MinilmError
 from minilm.fast.scatter import add_rows_at, sum_rows
@@ -113,9 +112,16 @@ def windowed_sum(x: np.ndarray, weight: np.ndarray) -> np.ndarray:
     gather of N * C rows.
     """
     N, C = weight.shape
-    step, along = x.strides
-    windows = as_strided(x, shape=(N, C, x.shape[1]), strides=(step, step, along), writeable=False)
+    x = np.ascontiguousarray(x)
+    windows = _view(x, (N, C, x.shape[1]), (x.strides[0], *x.strides))  # (N, C, D)
     return np.matmul(weight[:, None, :], windows)[:, 0]  # (N, D)
+
+
+def _view(x: np.ndarray, shape: tuple, strides: tuple, offset: int = 0) -> np.ndarray:
+    """A strided view of contiguous x's memory (the first element `offset` items in), for
+    internal reads: as_strided does the same at ~10x the cost (3 us), a cost that CBOW pays
+    three times a step."""
+    return np.ndarray(shape, x.dtype, x, offset * x.itemsize, strides)
 
 
 def windowed_sum_backward(dy: np.ndarray, weight: np.ndarray) -> np.ndarray:
@@ -134,10 +140,7 @@ def windowed_sum_backward(dy: np.ndarray, weight: np.ndarray) -> np.ndarray:
     weight_pad = np.zeros((N + 2 * pad, C), dtype=dy.dtype)
     weight_pad[pad : pad + N] = weight
     size = weight_pad.itemsize  # weight_t[p, j] = weight_pad[p + j, pad - j]:
-    weight_t = as_strided(
-        weight_pad.reshape(-1)[pad:], shape=(N + pad, C), strides=(C * size, (C - 1) * size),
-        writeable=False,
-    )
+    weight_t = _view(weight_pad, (N + pad, C), (C * size, (C - 1) * size), offset=pad)
     return windowed_sum(dy_pad, weight_t)
 
 
@@ -183,7 +186,7 @@ def loss_and_grads(
         mask = batch["context_mask"]  # (N, C), C = 2W + 1
         _check_stretch(batch["context"], mask, N)
         count = mask.sum(axis=1)  # (N,)
-        if np.any(count == 0):
+        if not count.all():
             raise MinilmError("a CBOW example has no valid context word; drop such examples")
         weight = mask / count[:, None].astype(E.dtype)  # (N, C): 1/|C| in the window, else 0
         H = windowed_sum(E if where is None else E[where], weight)  # (N, D)
