@@ -97,11 +97,11 @@ def parse_args() -> argparse.Namespace:
 def minilm_defaults(args: argparse.Namespace, cbow: bool) -> dict:
     """The training script's settings for this architecture, overridden by the flags given."""
     settings = {
-        "batch_size": 128 if cbow else 1024,
+        "batch_size": 512 if cbow else 1024,
         "shared_negatives": 0 if cbow else 32,
         "noise_group": 256 if cbow else 16,
         "alpha": 0.05 if cbow else 0.025,
-        "shuffle_span": 65536,
+        "shuffle_span": 0 if cbow else 65536,
     }
     for name in ("batch_size", "shared_negatives", "noise_group", "shuffle_span"):
         if getattr(args, name) is not None:

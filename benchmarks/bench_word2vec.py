@@ -9,8 +9,8 @@ same run, and the table shows the throughput ratio and both models' quality side
 
 Both run on one core: gensim with workers=1, minilm with its BLAS pinned to one thread (the
 script re-executes itself with OMP/OPENBLAS/MKL_NUM_THREADS=1). minilm uses the training
-script's defaults: examples in the text's order shuffled within spans of 65536
-(--shuffle-span), batches of 1024 (CBOW 128); skip-gram shares 32 noise words per group of 16
+script's defaults: examples in the text's order (skip-gram: shuffled within spans of 65536,
+--shuffle-span), batches of 1024 (CBOW 512); skip-gram shares 32 noise words per group of 16
 examples, CBOW draws K per example (--shared-negatives 0). Sharing noise words in bigger groups
 is faster and less faithful to word2vec.c (benchmarks/bench_real_text.py).
 Wall-clock time is what a user sees; CPU time (process_time) is reported beside it because it
@@ -67,9 +67,11 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--negative", type=int, default=5)
     ap.add_argument("--sample", type=float, default=1e-3)
     ap.add_argument("--min-count", type=int, default=5)
-    ap.add_argument("--batch-size", type=int, help="examples per step (1024; CBOW 128)")
+    ap.add_argument("--batch-size", type=int, help="examples per step (1024; CBOW 512)")
     ap.add_argument("--shared-negatives", type=int, help="S (skip-gram 32, CBOW 0 = K per pair)")
-    ap.add_argument("--shuffle-span", type=int, default=65536, help="-1 = the whole epoch")
+    ap.add_argument(
+        "--shuffle-span", type=int, help="skip-gram 65536, CBOW 0 (-1 = the whole epoch)"
+    )
     ap.add_argument("--noise-group", type=int, help="examples sharing S (skip-gram 16, CBOW 256)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--profile", action="store_true", help="cProfile minilm's runs")
@@ -103,7 +105,8 @@ def run_minilm(corpus, args, cbow: bool, profile: bool) -> dict:
     shared = args.shared_negatives
     if shared is None:
         shared = 0 if cbow else 32
-    size = args.batch_size or (128 if cbow else 1024)
+    size = args.batch_size or (512 if cbow else 1024)
+    span = args.shuffle_span if args.shuffle_span is not None else 0 if cbow else 65536
     batches = (CbowWindows if cbow else SkipgramPairs)(
         stream,
         vocab.counts,
@@ -114,7 +117,7 @@ def run_minilm(corpus, args, cbow: bool, profile: bool) -> dict:
         negative=args.negative,
         shared_negatives=shared,
         noise_group=group,
-        shuffle_span=None if args.shuffle_span == -1 else args.shuffle_span,
+        shuffle_span=None if span == -1 else span,
     )
     loop = TrainConfig(
         epochs=args.epochs,
@@ -297,8 +300,9 @@ def main() -> None:
     print(
         f"corpus {args.folder}: {stream.n_tokens:,} tokens, {len(itos)} words; "
         f"{args.epochs} epochs, dim {args.dim}, window {args.window}, negative "
-        f"{args.negative}, sample {args.sample:g}, batch {args.batch_size or '1024 (CBOW 128)'}, "
-        f"noise {args.shared_negatives or 'default'}, span {args.shuffle_span}"
+        f"{args.negative}, sample {args.sample:g}, batch {args.batch_size or '1024 (CBOW 512)'}, "
+        f"noise {args.shared_negatives or 'default'}, span "
+        f"{'default' if args.shuffle_span is None else args.shuffle_span}"
     )
     print(f"numpy {np.__version__}, python {platform.python_version()}, {platform.machine()}")
 

@@ -11,9 +11,10 @@ decay to 1e-4 alpha, -min-count 5, -iter 5); CBOW uses word2vec.c's own -alpha 0
 default, its update of the context vectors (--cbow-update word2vec: every context word gets the
 whole gradient of the mean h, |C| times the exact gradient; --cbow-update exact trains with the
 true gradient and, at the same alpha, learns weaker analogies). Choices of ours: examples are
-processed --batch-size at a time (1024; CBOW 128), one SGD step of lr alpha per example, all
-summed: the same update size as word2vec.c. The examples follow the text's order, shuffled only
-within spans of --shuffle-span examples. Noise words: skip-gram shares S = 32 per group of 16
+processed --batch-size at a time (1024; CBOW 512), one SGD step of lr alpha per example, all
+summed: the same update size as word2vec.c. The examples follow the text's order: skip-gram's
+pairs shuffled only within spans of --shuffle-span examples, CBOW's stretches of text in order
+(span 0) as word2vec.c reads them. Noise words: skip-gram shares S = 32 per group of 16
 examples (--shared-negatives, --noise-group; each weighted K/S, the same expected gradient as K
 per example, 2x faster); CBOW draws K per example. On real English
 (benchmarks/bench_real_text.py) these defaults make minilm learn gensim's vectors: its top-10
@@ -21,8 +22,9 @@ neighbours agree with gensim's as often as two gensim seeds agree with each othe
 in every frequency band, skip-gram and CBOW). Shuffling the whole epoch, or sharing noise words
 in big groups (skip-gram: the whole batch; CBOW: 256 examples) learns different vectors:
 agreement drops by up to 0.2 (see minilm/data/batchers.py and minilm/fast/word2vec.py). CBOW
-batches are stretches of text (minilm.data.batchers.CbowWindows); with 1024 of them in a batch,
-CBOW agrees a little less (0.06 below gensim's floor for frequent words).
+batches are stretches of text (minilm.data.batchers.CbowWindows); read in the text's order they
+agree with gensim within 0.02 of its floor at 512 examples a batch (0.04 below it at 1024), but
+0.03 below it already at 128 when the batches are shuffled within spans of 65536 examples.
 --subwords uses --buckets 100000 hash buckets
 instead of fastText's 2e6 (a laptop corpus has a few thousand distinct n-grams) and alpha 0.01:
 a word's vector is the SUM of its own and its ~20 n-gram rows, so one step moves it ~20 times
@@ -94,16 +96,16 @@ def _add_noise_args(ap: argparse.ArgumentParser) -> None:
         metavar="G",
         help="examples per group sharing S noise words (skip-gram 16;\n0 = the whole batch)",
     )
-    ap.add_argument("--shuffle-span", type=int, default=SPAN, metavar="N",
+    ap.add_argument("--shuffle-span", type=int, metavar="N",
                     help=f"examples are shuffled within spans of N in the text's order\n"
-                         f"(default {SPAN}; 0 = word2vec.c's order; -1 = the whole epoch)")
+                         f"(skip-gram {SPAN}; CBOW 0 = word2vec.c's order; -1 = the whole epoch)")
 
 
 def _add_training_args(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--sample", type=float, default=1e-3, help="subsampling threshold t (0 = off)")
     ap.add_argument("--alpha", type=float, help="start lr (0.025; CBOW 0.05; subwords 0.01)")
     ap.add_argument("--min-count", type=int, default=5, help="rarer words are dropped")
-    ap.add_argument("--batch-size", type=int, help="examples per SGD step (1024; CBOW 128)")
+    ap.add_argument("--batch-size", type=int, help="examples per SGD step (1024; CBOW 512)")
     ap.add_argument("--cbow", action="store_true", help="CBOW: mean of the context predicts")
     ap.add_argument(
         "--cbow-update",
@@ -121,7 +123,7 @@ def _add_training_args(ap: argparse.ArgumentParser) -> None:
 
 def _check_sizes(args: argparse.Namespace) -> None:
     if args.batch_size is None:
-        args.batch_size = 128 if args.cbow else 1024
+        args.batch_size = 512 if args.cbow else 1024
     for name in ("epochs", "dim", "window", "min_count", "batch_size", "buckets"):
         if getattr(args, name) < 1:
             flag = "--" + name.replace("_", "-")
@@ -137,6 +139,8 @@ def _check_noise(args: argparse.Namespace) -> None:
         args.shared_negatives = 0 if args.cbow else 32
     if args.noise_group is None:
         args.noise_group = 256 if args.cbow else 16
+    if args.shuffle_span is None:
+        args.shuffle_span = 0 if args.cbow else SPAN
     if args.shuffle_span < -1:
         raise MinilmError(f"--shuffle-span must be >= -1, got {args.shuffle_span}")
     for name in ("shared_negatives", "noise_group"):
