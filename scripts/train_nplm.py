@@ -57,6 +57,7 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--context", type=int, default=4, help="n-1: context words (n-gram order n)")
     ap.add_argument("--direct", action="store_true", help="add direct connections W (x -> y)")
     ap.add_argument("--dropout", type=float, default=0.0, help="on the embeddings and hidden layer")
+    ap.add_argument("--tie", action="store_true", help="tie the output weights: U = C^T")
     ap.add_argument("--batch-size", type=int, default=256)
     ap.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate (decayed linearly)")
     ap.add_argument("--clip", type=float, default=5.0, help="max global gradient norm (0 = off)")
@@ -82,6 +83,8 @@ def parse_args() -> argparse.Namespace:
         raise MinilmError(f"--lr must be > 0, got {args.lr}")
     if not 0 <= args.dropout < 1:
         raise MinilmError(f"--dropout must be in [0, 1), got {args.dropout}")
+    if args.tie and args.dim != args.hidden:
+        raise MinilmError(f"--tie needs --dim == --hidden, got {args.dim} and {args.hidden}")
     if args.sample < 0 or args.classes < 0:
         raise MinilmError("--sample and --classes must be >= 0")
     return args
@@ -96,9 +99,7 @@ def main() -> None:
     counts = target_counts(train_split.ids, train_split.offsets, corpus.vocab.eos, V)
     bounds = output_bounds(args.output, counts, args.classes)
     output = "class" if bounds else "full"
-    cfg = nplm.Config(
-        len(corpus.vocab), args.context, args.dim, args.hidden, args.direct, output, bounds
-    )
+    cfg = nplm.Config(V, args.context, args.dim, args.hidden, args.direct, output, bounds, args.tie)
     params = nplm.init_params(cfg, np.random.default_rng(args.seed))
     params, history, metrics = fit(args, out, corpus, params, bounds)
     metrics |= evaluate(args, corpus, params, bounds)
