@@ -9,6 +9,17 @@ class-factored softmax (minilm/layers/class_softmax.py), the RNNLM's own speed-u
 classes of equal unigram mass, an exact distribution at ~2 sqrt(V) scores per word instead of
 V, so perplexities stay exact. --max-vocab caps the vocabulary (the rest becomes <unk>).
 
+Real-text recipe (docs/04-srn-bptt.md, "Real text"): beats Kneser-Ney 5-gram in < 10 minutes
+on one core. Dropout on the non-recurrent connections (--dropout, Zaremba et al. 2014) and
+tied input/output embeddings (--tie, W_hy = C^T, needs --dim == --hidden):
+
+    python scripts/train_srn.py --corpus /data/real_text --out runs/srn_real --threads 1 \
+        --dim 256 --hidden 256 --tie --dropout 0.35 --batch-size 64 --bptt 32 --epochs 5
+
+On the 1.18M-word real_text corpus (V = 30000, 173 classes): test perplexity 156.8 (valid
+174.4) against Kneser-Ney 5-gram 159.3 and trigram 174.7; 394 CPU-seconds, 8.5 min wall on a
+2-core machine shared with other jobs (load ~2.4).
+
 Writes into --out every file of README.md, where vectors.txt holds each word's *mean hidden
 state* over all its occurrences (Elman's analysis), plus input_vectors.txt (the input
 embedding, or the rows of W_xh with --onehot) and dendrogram.png: average-linkage clustering of
