@@ -9,6 +9,18 @@ class-factored softmax (minilm/layers/class_softmax.py): ~sqrt(V) classes of equ
 mass, an exact distribution at ~2 sqrt(V) scores per word instead of V, so perplexities stay
 exact. --max-vocab caps the vocabulary (the rest becomes <unk>, for the baselines too).
 
+Real-text recipe (docs/03-nplm.md, "Real text"): beats Kneser-Ney 5-gram in < 10 minutes on
+one core, with 6 words of context, dropout (--dropout) and the output weights tied to the word
+features (--tie, U = C^T, needs --dim == --hidden):
+
+    python scripts/train_nplm.py --corpus /data/real_text --out runs/nplm_real --threads 1 \
+        --context 6 --dim 128 --hidden 128 --tie --dropout 0.25 --batch-size 512 --lr 4e-3 \
+        --epochs 5
+
+On the 1.18M-word real_text corpus (V = 30000, 173 classes): test perplexity 157.7 (valid
+179.7) against Kneser-Ney 5-gram 159.3 and trigram 174.7; 495 CPU-seconds, 8.4 min wall on a
+2-core machine shared with other jobs.
+
 Writes vectors.txt/.bin (the word feature table C), projector/, model.npz, metrics.json and
 loss.png into --out (README.md). metrics.json holds valid/test perplexity and the Kneser-Ney
 trigram and 5-gram test perplexities on the same split, vocabulary and targets.
