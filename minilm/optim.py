@@ -31,7 +31,8 @@ checkpoint is one `np.savez` away: `state_dict()` / `load_state_dict()`.
 State arrays take the parameter's dtype: float32 parameters stay float32 throughout.
 
 Schedules are plain functions of the (0-based) step; `clip_global_norm` rescales all gradients
-(dense and sparse) together.
+(dense and sparse) together, and `clip_if_above` does the same, bit for bit, at a fraction of
+the cost on the (most) steps that are far below the threshold.
 """
 
 from __future__ import annotations

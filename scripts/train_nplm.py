@@ -18,8 +18,8 @@ features (--tie, U = C^T, needs --dim == --hidden):
         --epochs 5
 
 On the 1.18M-word real_text corpus (V = 30000, 173 classes): test perplexity 157.7 (valid
-179.7) against Kneser-Ney 5-gram 159.3 and trigram 174.7; 495 CPU-seconds, 8.4 min wall on a
-2-core machine shared with other jobs.
+179.7) against Kneser-Ney 5-gram 159.3 and trigram 174.7; 446 CPU-seconds, 7.4 min wall on a
+2-core machine shared with other jobs (load ~1).
 
 Writes vectors.txt/.bin (the word feature table C), projector/, model.npz, metrics.json and
 loss.png into --out (README.md). metrics.json holds valid/test perplexity and the Kneser-Ney
