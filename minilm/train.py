@@ -67,7 +67,7 @@ from tqdm import tqdm
 from minilm.errors import EXIT_INTERRUPTED, MinilmError
 from minilm.fast.memory import keep_freed_memory
 from minilm.io import load_npz, save_npz
-from minilm.optim import Optimizer, clip_global_norm, constant, linear_decay, warmup_cosine
+from minilm.optim import Optimizer, clip_if_above, constant, linear_decay, warmup_cosine
 from minilm.runs import start_run
 from minilm.threads import get_num_threads
 
@@ -232,8 +232,8 @@ class _Loop:
                 f"loss is {loss} at step {self.gstep + 1} (epoch {epoch + 1}): training "
                 f"diverged; try a lower {cfg.lr_flag} (now {cfg.lr:g}){self.ckpt.kept()}"
             )
-        if cfg.clip > 0:
-            clip_global_norm(grads, cfg.clip)
+        if cfg.clip > 0:  # clip_global_norm's result, cheaper on the steps it leaves alone
+            clip_if_above(grads, cfg.clip)
         lr = self.lr_at(self.gstep)
         self.optimizer.step(self.params, grads, lr=lr)
         self.losses.append(loss)

@@ -9,6 +9,18 @@ class-factored softmax (minilm/layers/class_softmax.py): ~sqrt(V) classes of equ
 mass, an exact distribution at ~2 sqrt(V) scores per word instead of V, so perplexities stay
 exact. --max-vocab caps the vocabulary (the rest becomes <unk>, for the baselines too).
 
+Real-text recipe (docs/03-nplm.md, "Real text"): beats Kneser-Ney 5-gram in < 10 minutes on
+one core, with 6 words of context, dropout (--dropout) and the output weights tied to the word
+features (--tie, U = C^T, needs --dim == --hidden):
+
+    python scripts/train_nplm.py --corpus /data/real_text --out runs/nplm_real --threads 1 \
+        --context 6 --dim 128 --hidden 128 --tie --dropout 0.25 --batch-size 512 --lr 4e-3 \
+        --epochs 5
+
+On the 1.18M-word real_text corpus (V = 30000, 173 classes): test perplexity 157.7 (valid
+179.7) against Kneser-Ney 5-gram 159.3 and trigram 174.7; 446 CPU-seconds, 7.4 min wall on a
+2-core machine shared with other jobs (load ~1).
+
 Writes vectors.txt/.bin (the word feature table C), projector/, model.npz, metrics.json and
 loss.png into --out (README.md). metrics.json holds valid/test perplexity and the Kneser-Ney
 trigram and 5-gram test perplexities on the same split, vocabulary and targets.
@@ -57,6 +69,7 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--context", type=int, default=4, help="n-1: context words (n-gram order n)")
     ap.add_argument("--direct", action="store_true", help="add direct connections W (x -> y)")
     ap.add_argument("--dropout", type=float, default=0.0, help="on the embeddings and hidden layer")
+    ap.add_argument("--tie", action="store_true", help="tie the output weights: U = C^T")
     ap.add_argument("--batch-size", type=int, default=256)
     ap.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate (decayed linearly)")
     ap.add_argument("--clip", type=float, default=5.0, help="max global gradient norm (0 = off)")
@@ -82,6 +95,8 @@ def parse_args() -> argparse.Namespace:
         raise MinilmError(f"--lr must be > 0, got {args.lr}")
     if not 0 <= args.dropout < 1:
         raise MinilmError(f"--dropout must be in [0, 1), got {args.dropout}")
+    if args.tie and args.dim != args.hidden:
+        raise MinilmError(f"--tie needs --dim == --hidden, got {args.dim} and {args.hidden}")
     if args.sample < 0 or args.classes < 0:
         raise MinilmError("--sample and --classes must be >= 0")
     return args
@@ -96,9 +111,7 @@ def main() -> None:
     counts = target_counts(train_split.ids, train_split.offsets, corpus.vocab.eos, V)
     bounds = output_bounds(args.output, counts, args.classes)
     output = "class" if bounds else "full"
-    cfg = nplm.Config(
-        len(corpus.vocab), args.context, args.dim, args.hidden, args.direct, output, bounds
-    )
+    cfg = nplm.Config(V, args.context, args.dim, args.hidden, args.direct, output, bounds, args.tie)
     params = nplm.init_params(cfg, np.random.default_rng(args.seed))
     params, history, metrics = fit(args, out, corpus, params, bounds)
     metrics |= evaluate(args, corpus, params, bounds)

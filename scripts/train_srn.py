@@ -9,6 +9,17 @@ class-factored softmax (minilm/layers/class_softmax.py), the RNNLM's own speed-u
 classes of equal unigram mass, an exact distribution at ~2 sqrt(V) scores per word instead of
 V, so perplexities stay exact. --max-vocab caps the vocabulary (the rest becomes <unk>).
 
+Real-text recipe (docs/04-srn-bptt.md, "Real text"): beats Kneser-Ney 5-gram in < 10 minutes
+on one core. Dropout on the non-recurrent connections (--dropout, Zaremba et al. 2014) and
+tied input/output embeddings (--tie, W_hy = C^T, needs --dim == --hidden):
+
+    python scripts/train_srn.py --corpus /data/real_text --out runs/srn_real --threads 1 \
+        --dim 256 --hidden 256 --tie --dropout 0.35 --batch-size 64 --bptt 32 --epochs 5
+
+On the 1.18M-word real_text corpus (V = 30000, 173 classes): test perplexity 156.8 (valid
+174.4) against Kneser-Ney 5-gram 159.3 and trigram 174.7; 334 CPU-seconds, 5.6 min wall on a
+2-core machine shared with other jobs (load ~1).
+
 Writes into --out every file of README.md, where vectors.txt holds each word's *mean hidden
 state* over all its occurrences (Elman's analysis), plus input_vectors.txt (the input
 embedding, or the rows of W_xh with --onehot) and dendrogram.png: average-linkage clustering of
@@ -29,6 +40,7 @@ import numpy as np
 from minilm.cluster import linkage
 from minilm.data.batchers import StreamBatches
 from minilm.data.corpus import Corpus, TokenStream, load_corpus
+from minilm.data.sentences import DropoutSeeds
 from minilm.data.vocab import Vocab
 from minilm.errors import ArgumentParser, MinilmError, run_cli, seed_arg
 from minilm.evaluate import category_purity, category_r_precision, perplexity, read_categories
@@ -59,6 +71,10 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--dim", type=int, default=64, help="D: input embedding size (not --onehot)")
     ap.add_argument("--hidden", type=int, default=128, help="H: hidden (context) units")
     ap.add_argument("--onehot", action="store_true", help="one-hot input, as in Elman (1990)")
+    ap.add_argument(
+        "--dropout", type=float, default=0.0, help="on x_t and the output's h_t (not h_t-1 -> h_t)"
+    )
+    ap.add_argument("--tie", action="store_true", help="tie the output weights: W_hy = C^T")
     ap.add_argument("--bptt", type=int, default=16, help="T: steps per truncated-BPTT window")
     ap.add_argument("--batch-size", type=int, default=32, help="N: parallel streams")
     ap.add_argument("--lr", type=float, default=5e-3, help="Adam learning rate (decayed linearly)")
@@ -83,6 +99,13 @@ def parse_args() -> argparse.Namespace:
             raise MinilmError(f"{flag} must be >= 1, got {getattr(args, name)}")
     if not args.lr > 0:
         raise MinilmError(f"--lr must be > 0, got {args.lr}")
+    if not 0 <= args.dropout < 1:
+        raise MinilmError(f"--dropout must be in [0, 1), got {args.dropout}")
+    if args.tie and (args.onehot or args.dim != args.hidden):
+        raise MinilmError(
+            f"--tie needs --dim == --hidden and no --onehot, got --dim {args.dim} "
+            f"--hidden {args.hidden}{' --onehot' if args.onehot else ''}"
+        )
     if args.sample < 0 or args.classes < 0:
         raise MinilmError("--sample and --classes must be >= 0")
     return args
@@ -103,7 +126,7 @@ def main() -> None:
     counts = target_counts(train_split.ids, train_split.offsets, corpus.vocab.eos, V)
     bounds = output_bounds(args.output, counts, args.classes)
     output = "class" if bounds else "full"
-    cfg = srn.Config(len(corpus.vocab), args.dim, args.hidden, args.onehot, output, bounds)
+    cfg = srn.Config(V, args.dim, args.hidden, args.onehot, output, bounds, args.tie)
     params = srn.init_params(cfg, np.random.default_rng(args.seed))
     params, history, metrics = fit(args, out, corpus, params, bounds)
     metrics |= held_out_metrics(corpus, params, bounds)
@@ -157,9 +180,14 @@ def fit(
         return {"valid_perplexity": ppl}
 
     batches = StreamBatches(splits["train"], args.batch_size, args.bptt, args.seed, eos_id=eos)
+    if args.dropout > 0:  # each batch carries its dropout seed: resume draws the same masks
+        batches = DropoutSeeds(batches, args.seed)
     cpu_start = time.process_time()
+    loss_fn = functools.partial(
+        srn.loss_and_grads, state=state, bounds=bounds, dropout=args.dropout
+    )
     history = train(
-        functools.partial(srn.loss_and_grads, state=state, bounds=bounds),
+        loss_fn,
         params,
         batches,
         Adam(lr=args.lr),

@@ -237,3 +237,71 @@ def test_dropout_masks_come_from_the_batch_seed():
     a = nplm.loss_and_grads(params, seeded, dropout=0.5)[0]
     assert a == nplm.loss_and_grads(params, seeded, dropout=0.5)[0]
     assert a != nplm.loss_and_grads(params, batch)[0]
+
+
+def tiny_tied(output, direct=False, N=6, V=11, seed=0):
+    """A float64 tied NPLM (m = h = 5, so U = C^T fits), full or class output, and a batch."""
+    bounds = (0, 3, 4, 8, 11) if output == "class" else ()
+    cfg = nplm.Config(V, 3, 5, 5, direct, output, bounds, tie=True, dtype="float64")
+    rng = np.random.default_rng(seed)
+    params = nplm.init_params(cfg, rng)
+    for k in params:
+        params[k] = rng.standard_normal(params[k].shape) * 0.5
+    context = rng.integers(0, V, size=(N, 3))
+    context[0] = [2, 2, 2]  # a word read three times in one context ...
+    target = rng.integers(0, V, size=N)
+    target[0] = 2  # ... and predicted there: its row of C gets input and output gradients
+    return cfg, params, {"context": context, "target": target}
+
+
+@pytest.mark.parametrize(
+    "output, direct, N",
+    [("full", False, 6), ("full", True, 6), ("class", False, 6), ("class", False, 1)],
+)
+@pytest.mark.parametrize("p_drop", [0.0, 0.3])
+def test_tied_gradients(output, direct, N, p_drop):
+    cfg, params, batch = tiny_tied(output, direct, N)
+    assert "U" not in params
+    masks = nplm.dropout_masks((N, 15, 5), p_drop, np.random.default_rng(4))
+
+    def loss_fn(p, b):
+        return nplm.loss_and_grads(p, b, cfg.class_bounds or None, p_drop, masks)
+
+    errors = check_loss(loss_fn, params, batch)
+    assert set(errors) == set(params)
+    assert max(errors.values()) < GRAD_TOL, errors
+
+
+def test_tied_gradient_is_the_sum_of_the_input_and_output_gradients():
+    cfg, params, batch = tiny_tied("class")
+    untied = {**params, "U": params["C"].T.copy()}  # the same numbers, two parameters
+    loss, grads = nplm.loss_and_grads(params, batch, cfg.class_bounds)
+    loss2, grads2 = nplm.loss_and_grads(untied, batch, cfg.class_bounds)
+    assert loss == loss2
+    both = densify(grads2["C"], params["C"].shape) + grads2["U"].T
+    np.testing.assert_allclose(grads["C"], both, rtol=1e-12, atol=1e-15)
+    nll = nplm.nll_sum(params, batch["context"], batch["target"], bounds=cfg.class_bounds)
+    assert nll == pytest.approx(6 * loss, rel=1e-12)
+
+
+def test_tying_needs_dim_equal_to_hidden():
+    with pytest.raises(MinilmError, match="dim == hidden"):
+        nplm.Config(10, dim=4, hidden=5, tie=True)
+
+
+@pytest.mark.slow  # subprocesses
+@pytest.mark.parametrize(
+    "flags, fragment",
+    [(["--tie", "--dim", "8", "--hidden", "16"], "--tie"), (["--dropout", "1"], "--dropout")],
+)
+def test_script_bad_regulariser_flags_are_one_line_errors(tmp_path, flags, fragment):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "scripts" / "train_nplm.py"
+    cmd = [sys.executable, str(script), "--out", str(tmp_path / "x"), *flags]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("error:") and fragment in line

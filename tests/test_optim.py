@@ -13,6 +13,7 @@ from minilm.optim import (
     AdamW,
     ScatterSGD,
     clip_global_norm,
+    clip_if_above,
     constant,
     linear_decay,
     warmup_cosine,
@@ -268,6 +269,31 @@ def test_clip_global_norm_float32_in_place():
     assert norm == pytest.approx(100.0)
     assert g["W"].dtype == np.float32
     assert float(np.linalg.norm(g["W"].astype(np.float64))) == pytest.approx(10.0, rel=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
+@pytest.mark.parametrize("ratio", [0.3, 0.949, 0.9501, 0.999, 1.0001, 3.0])
+def test_clip_if_above_equals_clip_global_norm_bit_for_bit(dtype, ratio):
+    """Norms far below, just around (where the certificate gives up) and above max_norm; a
+    table larger than one certificate chunk; sparse rows. Same bits as clip_global_norm."""
+    rng = np.random.default_rng(int(ratio * 1e4))
+    big = rng.standard_normal((3, (1 << 20) // 2 + 7)).astype(dtype)  # > one chunk
+    grads = {"C": big, "E": (np.array([0, 4]), rng.standard_normal((2, 5)).astype(dtype))}
+    norm = float(np.sqrt(sum(np.sum(np.square(a, dtype=np.float64)) for a in (big, grads["E"][1]))))
+    max_norm = norm / ratio
+    exact = {"C": big.copy(), "E": (grads["E"][0], grads["E"][1].copy())}
+    clipped_exact = clip_global_norm(exact, max_norm) > max_norm
+    assert clip_if_above(grads, max_norm) == clipped_exact == (ratio > 1)
+    np.testing.assert_array_equal(grads["C"], exact["C"])
+    np.testing.assert_array_equal(grads["E"][1], exact["E"][1])
+
+
+def test_clip_if_above_falls_back_on_overflow():
+    g = {"W": np.full(4, 3e19, np.float32)}  # the float32 dot overflows to inf
+    assert not clip_if_above(g, max_norm=1e20)  # the exact float64 norm, 6e19, decides
+    np.testing.assert_array_equal(g["W"], np.full(4, 3e19, np.float32))
+    assert clip_if_above(g, max_norm=1e19)
+    assert float(np.linalg.norm(g["W"].astype(np.float64))) == pytest.approx(1e19, rel=1e-6)
 
 
 def test_schedules_start_end_and_floor():

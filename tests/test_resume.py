@@ -168,3 +168,28 @@ def test_checkpoint_is_plain_arrays(reference_run):
         assert str(ck["model"]) == model
         assert all(ck[k].dtype != object for k in ck)
         assert int(ck["epoch"]) == 2 and int(ck["step"]) == 0  # the end of the run
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "model, regularisers",
+    [
+        ("srn", ["--dim", "16", "--tie", "--dropout", "0.3"]),
+        ("nplm", ["--dim", "16", "--tie", "--dropout", "0.3"]),
+    ],
+)
+def test_resume_with_tying_and_dropout_is_bit_identical(model, regularisers, world, tmp_path):
+    """The dropout masks come from (seed, epoch, step), not from a generator's position, and
+    the tied table C is one parameter: an interrupted run resumes to the same bits."""
+    ref, out = tmp_path / "ref", tmp_path / "out"
+    whole = run_script(*model_command(model, world, ref, 3, *regularisers))
+    assert whole.returncode == 0, whole.stderr
+    command = model_command(model, world, out, 3, *regularisers)
+    interrupted = run_until("INT", 0.6, *command)  # inside the second of two epochs
+    assert interrupted.returncode == 130, interrupted.stderr
+    assert checkpoint_position(out)[0] == 1
+    finished = run_script(*command, "--resume")
+    assert finished.returncode == 0, finished.stderr
+    assert_same_run(out, ref)
+    assert "p/W_hy" not in load_arrays(out / "model.npz")  # tied: C^T is the output table
+    assert "p/U" not in load_arrays(out / "model.npz")

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from minilm.gradcheck import check_loss
+from minilm.errors import MinilmError
+from minilm.gradcheck import check_loss, densify
 from minilm.layers.class_softmax import class_log_probs
 from minilm.models import srn
 from minilm.optim import Adam
@@ -238,3 +239,122 @@ def test_class_output_overfits_one_small_batch():
         loss, grads = srn.loss_and_grads(params, batch, None, bounds)
         opt.step(params, grads)
     assert first > 3.0 and loss < 0.1
+
+
+def tiny_regularised(output, tie, N, T, V=9, seed=0):
+    """A float64 SRN with D = H = 5 (tying needs it), full or class output, and a batch."""
+    bounds = BOUNDS if output == "class" else ()
+    cfg = srn.Config(V, 5, 5, output=output, class_bounds=bounds, tie=tie, dtype="float64")
+    rng = np.random.default_rng(seed)
+    params = srn.init_params(cfg, rng)
+    for k in params:
+        params[k] = rng.standard_normal(params[k].shape) * 0.5
+    inputs = rng.integers(0, V, size=(N, T))
+    inputs[0, :] = 2  # one word read at every step, and it is a target too
+    targets = rng.integers(0, V, size=(N, T))
+    targets[-1, -1] = 2
+    return cfg, params, {"inputs": inputs, "targets": targets}, rng
+
+
+@pytest.mark.parametrize("output", ["full", "class"])
+@pytest.mark.parametrize("tie", [False, True])
+@pytest.mark.parametrize("N,T", [(3, 4), (1, 1)])
+def test_dropout_and_tying_gradients_with_a_carried_state(output, tie, N, T):
+    """Fixed keep-masks make dropout a fixed linear map: the backward is exact again."""
+    cfg, params, batch, rng = tiny_regularised(output, tie, N, T)
+    bounds = cfg.class_bounds or None
+    state = {}
+    srn.loss_and_grads(params, tiny_regularised(output, tie, N, T, seed=1)[2], state, bounds)
+    masks = srn.dropout_masks((N, T, 5, 5), 0.4, rng)
+    masks["x"][0, 0] = [True, False, True, False, True]  # something kept, something dropped
+    masks["h"][0, 0] = [False, True, False, True, False]
+
+    def loss_fn(p, b):
+        return srn.loss_and_grads(p, b, {"h": state["h"].copy()}, bounds, 0.4, masks)
+
+    errors = check_loss(loss_fn, params, batch)
+    assert ("W_hy" in errors) != tie and "C" in errors
+    assert max(errors.values()) < GRAD_TOL, errors
+
+
+def test_tied_gradient_is_the_sum_of_the_input_and_output_gradients():
+    cfg, params, batch, _ = tiny_regularised("class", True, 3, 4)
+    untied = {**params, "W_hy": params["C"].T.copy()}  # the same numbers, two parameters
+    loss, grads = srn.loss_and_grads(params, batch, None, cfg.class_bounds)
+    loss2, grads2 = srn.loss_and_grads(untied, batch, None, cfg.class_bounds)
+    assert loss == loss2
+    both = densify(grads2["C"], params["C"].shape) + grads2["W_hy"].T
+    np.testing.assert_allclose(grads["C"], both, rtol=1e-12, atol=1e-15)
+    assert set(grads) == set(params) and "W_hy" not in params
+
+
+def test_dropout_never_touches_the_recurrent_path():
+    """Dropping only output-side units leaves every h_t (and the carried state) unchanged."""
+    _, params, batch, rng = tiny_regularised("full", False, 3, 4)
+    masks = srn.dropout_masks((3, 4, 5, 5), 0.5, rng)
+    masks["x"][...] = True  # the input kept whole (and scaled by 1/(1-p) = 2, exactly) ...
+    plain, dropped = {}, {}
+    doubled = {**params, "C": 2 * params["C"]}  # ... which is the input of a doubled C
+    loss = srn.loss_and_grads(doubled, batch, plain)[0]
+    loss_dropped = srn.loss_and_grads(params, batch, dropped, None, 0.5, masks)[0]
+    assert loss_dropped != loss
+    np.testing.assert_array_equal(dropped["h"], plain["h"])
+
+
+def test_dropout_masks_come_from_the_batch_seed():
+    _, params, batch, _ = tiny_regularised("full", True, 3, 4)
+    with pytest.raises(MinilmError, match="dropout_seed"):
+        srn.loss_and_grads(params, batch, dropout=0.5)
+    seeded = {**batch, "dropout_seed": np.array([0, 1, 2])}
+    a = srn.loss_and_grads(params, seeded, dropout=0.5)[0]
+    assert a == srn.loss_and_grads(params, seeded, dropout=0.5)[0]
+    assert a != srn.loss_and_grads(params, batch)[0]
+    other = {**batch, "dropout_seed": np.array([0, 1, 3])}
+    assert a != srn.loss_and_grads(params, other, dropout=0.5)[0]
+
+
+def test_dropout_masks_keep_one_minus_p():
+    masks = srn.dropout_masks((64, 32, 20, 30), 0.3, np.random.default_rng(0))
+    assert masks["x"].shape == (64, 32, 20) and masks["h"].shape == (64, 32, 30)
+    # 40960 and 61440 Bernoulli(0.7) draws: standard errors ~0.0023 and ~0.0018
+    assert abs(masks["x"].mean() - 0.7) < 0.01 and abs(masks["h"].mean() - 0.7) < 0.01
+
+
+def test_tying_needs_an_embedding_of_the_hidden_size():
+    with pytest.raises(MinilmError, match="dim == hidden"):
+        srn.Config(9, dim=4, hidden=6, tie=True)
+    with pytest.raises(MinilmError, match="dim == hidden"):
+        srn.Config(9, dim=6, hidden=6, onehot=True, tie=True)
+
+
+def test_tied_model_scores_with_c_transposed():
+    cfg, params, batch, _ = tiny_regularised("class", True, 1, 6)
+    inputs, targets = batch["inputs"][0], batch["targets"][0]
+    nll = srn.nll_sum(params, inputs, targets, n_streams=1, T=6, bounds=cfg.class_bounds)
+    loss, _ = srn.loss_and_grads(params, batch, None, cfg.class_bounds)
+    assert nll == pytest.approx(6 * loss, rel=1e-12)
+    drawn = srn.sample(params, np.random.default_rng(0), 2, 5, bounds=cfg.class_bounds)
+    assert drawn.shape == (5,)
+
+
+@pytest.mark.slow  # subprocesses
+@pytest.mark.parametrize(
+    "flags, fragment",
+    [
+        (["--tie", "--dim", "8", "--hidden", "16"], "--tie"),
+        (["--tie", "--dim", "16", "--hidden", "16", "--onehot"], "--onehot"),
+        (["--dropout", "1"], "--dropout"),
+        (["--dropout", "-0.1"], "--dropout"),
+    ],
+)
+def test_script_bad_regulariser_flags_are_one_line_errors(tmp_path, flags, fragment):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "scripts" / "train_srn.py"
+    cmd = [sys.executable, str(script), "--out", str(tmp_path / "x"), *flags]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("error:") and fragment in line

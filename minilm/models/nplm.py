@@ -38,6 +38,11 @@ Dropout (not in the 2003 paper; Srivastava et al. 2014), optional for real corpo
 embeddings and output weights of rare words otherwise memorise the training text: in training,
 x and a are multiplied by Bernoulli keep-masks / (1 - p).
 
+Weight tying (`tie=True`, not in the 2003 paper either; Press & Wolf 2017, Inan, Khosravi &
+Socher 2017): the output word weights are the word features, U = C^T, which needs m = h. There
+is no U parameter: C gets both gradients, its rows from the context lookup and C^T's from the
+output (dC = dU^T + ...). A word's feature vector then also says which contexts predict it.
+
 Shapes: N batch, V vocabulary, n-1 context words, m embedding size, h hidden units, C classes.
 A batch is {"context": (N, n-1) int, "target": (N,) int}. The gradient of C is returned as
 sparse rows (row_ids, row_grads): only the words in the batch change.
@@ -83,6 +88,7 @@ class Config:
     direct: bool = False  # add the direct connections W (x -> y)
     output: str = "full"  # "full" softmax over V, or "class": factored through word classes
     class_bounds: tuple[int, ...] = ()  # output="class": class c = ids [bounds[c], bounds[c+1])
+    tie: bool = False  # U = C^T (weight tying): needs dim == hidden
     dtype: str = "float32"  # float32 for training, float64 for gradient checks
 
     def __post_init__(self) -> None:
@@ -95,6 +101,10 @@ class Config:
             if self.direct:
                 raise MinilmError("direct connections need the full softmax: drop one of them")
             self.class_bounds = tuple(check_bounds(self.class_bounds, self.vocab_size).tolist())
+        if self.tie and self.dim != self.hidden:
+            raise MinilmError(
+                f"NPLM weight tying (U = C^T) needs dim == hidden, got {self.dim} and {self.hidden}"
+            )
 
 
 def init_params(cfg: Config, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -116,6 +126,8 @@ def init_params(cfg: Config, rng: np.random.Generator) -> dict[str, np.ndarray]:
         "U": normal((h, V), 0.1 / np.sqrt(h)),
         "b": np.zeros(V, dtype=dt),
     }
+    if cfg.tie:
+        del params["U"]  # drawn all the same, so the other parameters match an untied model's
     if cfg.direct:
         params["W"] = normal((n1 * m, V), 0.1 / np.sqrt(n1 * m))
     if cfg.output == "class":
@@ -123,6 +135,11 @@ def init_params(cfg: Config, rng: np.random.Generator) -> dict[str, np.ndarray]:
         params["U_c"] = normal((h, n_classes), 0.1 / np.sqrt(h))
         params["b_c"] = np.zeros(n_classes, dtype=dt)
     return params
+
+
+def output_weights(params: dict[str, np.ndarray]) -> np.ndarray:
+    """U (h, V): the parameter, or C^T (a view) when the weights are tied."""
+    return params["U"] if "U" in params else params["C"].T
 
 
 def hidden_forward(
@@ -184,7 +201,7 @@ def forward(params: dict[str, np.ndarray], context: np.ndarray) -> tuple[np.ndar
     a, hidden_cache = hidden_forward(params, context)  # (N, h)
     x = hidden_cache[0]
     # (3) output scores                                         y = b + x W + a U
-    y, out_cache = affine_forward(a, params["U"], params["b"])  # (N, V)
+    y, out_cache = affine_forward(a, output_weights(params), params["b"])  # (N, V)
     if "W" in params:
         y += x @ params["W"]  # (N, V) direct connections
     return y, (hidden_cache, out_cache)
@@ -213,10 +230,11 @@ def loss_and_grads(
         masks = dropout_masks(shape, dropout, np.random.default_rng(batch["dropout_seed"]))
     a, hidden_cache = hidden_forward(params, context, dropout, masks)  # (N, h)
     x, drop_x = hidden_cache[0], hidden_cache[4]
-    grads = {}
+    U = output_weights(params)  # (h, V)
+    grads = {}  # in the order clip_global_norm sums them (the bytes of a run depend on it)
     if "U_c" in params:
         # (3c) + (4) class-factored output and its loss: -ln P(c(w)|a) - ln P(w|c(w), a)
-        args = (params["U_c"], params["b_c"], params["U"], params["b"])
+        args = (params["U_c"], params["b_c"], U, params["b"])
         loss, out_cache = class_softmax_forward(a, *args, target, _bounds(bounds))
         # backward (3c)-(4)
         da, grads["U_c"], grads["b_c"], grads["U"], grads["b"] = class_softmax_backward(
@@ -224,7 +242,7 @@ def loss_and_grads(
         )
     else:
         # (3) output scores                                     y = b + x W + a U
-        y, out_cache = affine_forward(a, params["U"], params["b"])  # (N, V)
+        y, out_cache = affine_forward(a, U, params["b"])  # (N, V)
         if "W" in params:
             y += x @ params["W"]  # (N, V) direct connections
         # (4) loss = mean_i -ln softmax(y_i)[target_i]
@@ -242,6 +260,11 @@ def loss_and_grads(
     # backward (1): x = C[context] -- a word used twice in a batch gets both rows' gradients
     de = dx.reshape(N, n1, -1)  # (N, n-1, m)
     grads["C"] = embedding_backward_rows(de, hidden_cache[1])  # (row_ids, row_grads)
+    if "U" not in params:  # tied: C is read as the context table and as U = C^T
+        rows, row_grads = grads["C"]
+        dC = np.ascontiguousarray(grads.pop("U").T)  # (V, m) dU^T: every row
+        dC[rows] += row_grads  # plus the lookup's rows (unique): both contributions add
+        grads["C"] = dC
     return float(loss), grads
 
 
@@ -257,7 +280,7 @@ def log_probs(
     """ln P(. | context) for contexts (N, n-1) -> (N, V); `bounds` for a class output."""
     if "U_c" in params:
         a, _ = hidden_forward(params, context)
-        args = (params["U_c"], params["b_c"], params["U"], params["b"])
+        args = (params["U_c"], params["b_c"], output_weights(params), params["b"])
         return class_log_probs(a, *args, _bounds(bounds))
     return log_softmax(forward(params, context)[0])
 
@@ -278,7 +301,7 @@ def token_nll(
         ctx, tgt = context[i : i + chunk], target[i : i + chunk]
         if "U_c" in params:
             a, _ = hidden_forward(params, ctx)
-            args = (params["U_c"], params["b_c"], params["U"], params["b"])
+            args = (params["U_c"], params["b_c"], output_weights(params), params["b"])
             out[i : i + chunk] = class_nll(a, *args, tgt, _bounds(bounds))
             continue
         lp = log_probs(params, ctx)  # (chunk, V)

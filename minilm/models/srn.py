@@ -33,6 +33,16 @@ an exact distribution at ~C + V/C scores per target instead of V. Two parameters
     W_hc    (H, C)               hidden -> class weights   (only with output="class")
     b_c     (C,)                 class biases
 
+Two regularisers for real corpora (docs/04-srn-bptt.md, "Real text"):
+
+- Dropout on the non-recurrent connections only (Zaremba, Sutskever & Vinyals 2014): in
+  training, the input x_t (C[w_t], or the row of W_xh with `onehot`) and the h_t that the
+  output reads are multiplied by Bernoulli keep-masks / (1 - p); the h_{t-1} -> h_t path never
+  is, so the memory the recurrence carries is not erased at every step.
+- Weight tying (`tie=True`; Press & Wolf 2017, Inan, Khosravi & Socher 2017): the output word
+  weights are the input embedding, W_hy = C^T, so D = H. There is no W_hy parameter: C gets
+  both gradients, its rows from the input lookup and C^T's from the output (dC = dW_hy^T + ...).
+
 Shapes: N batch (streams), T time steps, D embedding, H hidden, V vocabulary, C classes.
 A batch is {"inputs": (N, T) int, "targets": (N, T) int} (targets = inputs shifted by one),
 optionally "reset": True when the streams start afresh (StreamBatches, first batch of an epoch).
@@ -59,6 +69,8 @@ from minilm.layers.class_softmax import (
 from minilm.layers.core import (
     affine_backward,
     affine_forward,
+    dropout_backward,
+    dropout_forward,
     embedding_forward,
 )
 from minilm.layers.losses import log_softmax, softmax_cross_entropy
@@ -80,12 +92,18 @@ class Config:
     onehot: bool = False  # Elman's one-hot input instead of a learned embedding C
     output: str = "full"  # "full" softmax over V, or "class": factored through word classes
     class_bounds: tuple[int, ...] = ()  # output="class": class c = ids [bounds[c], bounds[c+1])
+    tie: bool = False  # W_hy = C^T (weight tying): needs an embedding C with dim == hidden
     dtype: str = "float32"  # float32 for training, float64 for gradient checks
 
     def __post_init__(self) -> None:
         for name in ("vocab_size", "dim", "hidden"):
             if getattr(self, name) < 1:
                 raise MinilmError(f"SRN {name} must be >= 1, got {getattr(self, name)}")
+        if self.tie and (self.onehot or self.dim != self.hidden):
+            raise MinilmError(
+                "SRN weight tying (W_hy = C^T) needs an input embedding with dim == hidden, "
+                f"got onehot={self.onehot}, dim {self.dim}, hidden {self.hidden}"
+            )
         if self.output not in OUTPUTS:
             raise MinilmError(f"SRN output must be one of {OUTPUTS}, got {self.output!r}")
         if self.output == "class":
@@ -115,6 +133,8 @@ def init_params(cfg: Config, rng: np.random.Generator) -> dict[str, np.ndarray]:
     params["b_h"] = np.zeros(H, dtype=dt)
     params["W_hy"] = normal((H, V), 0.1 / np.sqrt(H))
     params["b_y"] = np.zeros(V, dtype=dt)
+    if cfg.tie:
+        del params["W_hy"]  # drawn all the same, so the other parameters match an untied model's
     if cfg.output == "class":
         n_classes = len(cfg.class_bounds) - 1
         params["W_hc"] = normal((H, n_classes), 0.1 / np.sqrt(H))
@@ -122,21 +142,53 @@ def init_params(cfg: Config, rng: np.random.Generator) -> dict[str, np.ndarray]:
     return params
 
 
+def output_weights(params: dict[str, np.ndarray]) -> np.ndarray:
+    """W_hy (H, V): the parameter, or C^T (a view) when the weights are tied."""
+    return params["W_hy"] if "W_hy" in params else params["C"].T
+
+
 def hidden_forward(
-    params: dict[str, np.ndarray], inputs: np.ndarray, h0: np.ndarray
+    params: dict[str, np.ndarray],
+    inputs: np.ndarray,
+    h0: np.ndarray,
+    p_drop: float = 0.0,
+    keep_x: np.ndarray | None = None,
 ) -> tuple[np.ndarray, tuple]:
-    """States h_1..h_T (N, T, H) for inputs (N, T) from state h0 (N, H), and the cache."""
+    """States h_1..h_T (N, T, H) for inputs (N, T) from state h0 (N, H), and the cache.
+
+    With a keep-mask `keep_x` (bool, the shape of the input x: (N, T, D), or (N, T, H) with
+    one-hot input) and p_drop > 0, the input is dropped out (training only).
+    """
+    drop = keep_x is not None and p_drop > 0
+    drop_cache = None
     if "C" in params:
         # (1a) embed the input words                 x_t = C[w_t]
         x, emb_cache = embedding_forward(inputs, params["C"])  # (N, T, D)
+        if drop:  # (1a') x_t = Dropout(x_t): an input connection, not a recurrent one
+            x, drop_cache = dropout_forward(x, p_drop, mask=keep_x)
         # (2a) recurrence                            h_t = tanh(x_t W_xh + h_{t-1} W_hh + b_h)
         hs, rnn_cache = rnn_forward(x, h0, params["W_xh"], params["W_hh"], params["b_h"])
     else:
         # (1b) one-hot input: x_t W_xh is the row of W_xh for word w_t
         xw, emb_cache = embedding_forward(inputs, params["W_xh"])  # (N, T, H)
+        if drop:  # (1b') xw_t = Dropout(xw_t)
+            xw, drop_cache = dropout_forward(xw, p_drop, mask=keep_x)
         # (2b) recurrence                            h_t = tanh(xw_t + h_{t-1} W_hh + b_h)
         hs, rnn_cache = recurrence_forward(xw, h0, params["W_hh"], params["b_h"])
-    return hs, (emb_cache, rnn_cache)
+    return hs, (emb_cache, drop_cache, rnn_cache)
+
+
+def dropout_masks(
+    shape: tuple[int, int, int, int], p_drop: float, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
+    """Keep-masks for a window, shape = (N, T, input size, H): True with probability 1 - p.
+
+    "x" (N, T, D) for the input, "h" (N, T, H) for the states the output reads.
+    """
+    N, T, Dx, H = shape
+    keep_x = rng.random((N, T, Dx), dtype=np.float32) >= p_drop  # (N, T, D)
+    keep_h = rng.random((N, T, H), dtype=np.float32) >= p_drop  # (N, T, H)
+    return {"x": keep_x, "h": keep_h}
 
 
 def loss_and_grads(
@@ -144,6 +196,8 @@ def loss_and_grads(
     batch: dict[str, np.ndarray],
     state: dict[str, np.ndarray] | None = None,
     bounds: np.ndarray | None = None,
+    dropout: float = 0.0,
+    masks: dict[str, np.ndarray] | None = None,
 ) -> tuple[float, dict[str, np.ndarray | tuple[np.ndarray, np.ndarray]]]:
     """Mean next-word cross-entropy over the window, and every parameter's gradient.
 
@@ -151,21 +205,39 @@ def loss_and_grads(
     so the gradient is cut there) and replaced by this window's last state h_T.
     Without a state, or when the batch says `reset` (a new epoch: the streams jumped), the
     window starts from zeros. `bounds` (C+1,): the word classes of a class output (W_hc).
+    `dropout` p > 0: dropout on x_t and on the h_t the output reads, with the keep-masks given
+    (`masks`, as from `dropout_masks`, e.g. in gradient checks) or drawn from
+    np.random.default_rng(batch["dropout_seed"]) (minilm/data/sentences.py DropoutSeeds), so a
+    resumed run draws the same masks. The carried state is the h_T before its dropout.
     """
     inputs, targets = batch["inputs"], batch["targets"]
     N, T = inputs.shape
     H = params["W_hh"].shape[0]
+    if dropout > 0 and masks is None:
+        if "dropout_seed" not in batch:
+            raise MinilmError("SRN dropout needs batch['dropout_seed'] (DropoutSeeds) or masks")
+        Dx = params["C"].shape[1] if "C" in params else H
+        rng = np.random.default_rng(batch["dropout_seed"])
+        masks = dropout_masks((N, T, Dx, H), dropout, rng)
+    drop = masks is not None and dropout > 0
     h0 = np.zeros((N, H), dtype=params["W_hh"].dtype)
     if state is not None and "h" in state and not batch.get("reset", False):
         h0 = state["h"]
-    hs, (emb_cache, rnn_cache) = hidden_forward(params, inputs, h0)  # (N, T, H)
-    grads = {}
+    keep_x = masks["x"] if drop else None
+    hs, (emb_cache, drop_x, rnn_cache) = hidden_forward(params, inputs, h0, dropout, keep_x)
+    if state is not None:
+        state["h"] = hs[:, -1].copy()  # carried forward; the graph is not
     # All N*T positions as one (N*T, H) matrix: one large matmul, where (N, T, H) @ (H, V)
     # would run N separate (T, H) @ (H, V) products (measured 1.5x slower at V = 10000).
     hflat = hs.reshape(N * T, H)
+    drop_h = None
+    if drop:  # (2') the output reads Dropout(h_t); the recurrence above read h_t itself
+        hflat, drop_h = dropout_forward(hflat, dropout, mask=masks["h"].reshape(N * T, H))
+    W_hy = output_weights(params)  # (H, V)
+    grads = {}  # in the order clip_global_norm sums them (the bytes of a run depend on it)
     if "W_hc" in params:
         # (3c) + (4) class-factored output and loss: -ln P(c(w)|h_t) - ln P(w|c(w), h_t)
-        args = (params["W_hc"], params["b_c"], params["W_hy"], params["b_y"])
+        args = (params["W_hc"], params["b_c"], W_hy, params["b_y"])
         flat_targets = targets.reshape(N * T)
         loss, out_cache = class_softmax_forward(hflat, *args, flat_targets, _bounds(bounds))
         # backward (3c)-(4)
@@ -174,25 +246,34 @@ def loss_and_grads(
         )
     else:
         # (3) output scores                              y_t = h_t W_hy + b_y
-        y, out_cache = affine_forward(hflat, params["W_hy"], params["b_y"])  # (N*T, V)
+        y, out_cache = affine_forward(hflat, W_hy, params["b_y"])  # (N*T, V)
         # (4) loss = mean over N*T positions of -ln softmax(y_t)[w_{t+1}]
         loss, dy = softmax_cross_entropy(y, targets.reshape(N * T))  # (N*T, V)
         # backward (3): the same W_hy at every step, summed inside affine_backward
         dhs, grads["W_hy"], grads["b_y"] = affine_backward(dy, out_cache)  # (N*T, H)
-    if state is not None:
-        state["h"] = hs[:, -1].copy()  # carried forward; the graph is not
+    if drop_h is not None:  # backward (2')
+        dhs = dropout_backward(dhs, drop_h)
 
     dhs = dhs.reshape(N, T, H)
     if "C" in params:
         # backward (2a): through time; dh0 would go to the previous window: cut
         dx, _dh0, grads["W_xh"], grads["W_hh"], grads["b_h"] = rnn_backward(dhs, rnn_cache)
+        if drop_x is not None:  # backward (1a')
+            dx = dropout_backward(dx, drop_x)
         # backward (1a): repeated words add their rows' gradients
         grads["C"] = embedding_backward_rows(dx, emb_cache)  # (row_ids, row_grads)
     else:
         # backward (2b)
         dxw, _dh0, grads["W_hh"], grads["b_h"] = recurrence_backward(dhs, rnn_cache)
+        if drop_x is not None:  # backward (1b')
+            dxw = dropout_backward(dxw, drop_x)
         # backward (1b): the one-hot product's gradient lands on the rows that were read
         grads["W_xh"] = embedding_backward_rows(dxw, emb_cache)  # (row_ids, row_grads)
+    if "W_hy" not in params:  # tied: C is read as the input table and as W_hy = C^T
+        rows, row_grads = grads["C"]
+        dC = np.ascontiguousarray(grads.pop("W_hy").T)  # (V, D) dW_hy^T: every row
+        dC[rows] += row_grads  # plus the lookup's rows (unique): both contributions add
+        grads["C"] = dC
     return float(loss), grads
 
 
@@ -237,10 +318,10 @@ def token_nll(
         at = pos[valid]  # (n,) the real positions of this window
         h = hs[valid]  # (n, H)
         if "W_hc" in params:
-            args = (params["W_hc"], params["b_c"], params["W_hy"], params["b_y"])
+            args = (params["W_hc"], params["b_c"], output_weights(params), params["b_y"])
             out[at] = class_nll(h, *args, targets[at], _bounds(bounds))
             continue
-        lp = log_softmax(affine_forward(h, params["W_hy"], params["b_y"])[0])  # (n, V)
+        lp = log_softmax(affine_forward(h, output_weights(params), params["b_y"])[0])  # (n, V)
         out[at] = -lp[np.arange(at.size), targets[at]]
     return out
 
@@ -301,10 +382,10 @@ def sample(
         hs, _ = hidden_forward(params, np.array([[w]]), h)
         h = hs[:, -1]
         if "W_hc" in params:
-            args = (params["W_hc"], params["b_c"], params["W_hy"], params["b_y"])
+            args = (params["W_hc"], params["b_c"], output_weights(params), params["b_y"])
             lp = class_log_probs(h, *args, _bounds(bounds))  # (1, V)
         else:
-            lp = log_softmax(affine_forward(h, params["W_hy"], params["b_y"])[0])
+            lp = log_softmax(affine_forward(h, output_weights(params), params["b_y"])[0])
         p = np.exp(lp[0].astype(np.float64))
         w = int(rng.choice(p.shape[0], p=p / p.sum()))
         out.append(w)
