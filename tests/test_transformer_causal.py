@@ -2,6 +2,10 @@
 mask really hiding the future, exact held-out scoring in sliding windows, and the script."""
 
 import functools
+import json
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,6 +18,7 @@ from minilm.models.ngram import next_word_pairs
 # float64 central differences through LayerNorm, softmax attention and GELU: a correct backward
 # scores ~1e-8 .. 1e-10 here; a missing term (e.g. a future key's gradient) scores ~1e-2 .. 1.
 GRAD_TOL = 1e-6
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "train_gpt.py"
 
 
 def tiny(seed=0, N=3, T=5, V=9, layers=2, dropout=0.2, output="full", max_len=6):
@@ -156,3 +161,73 @@ def test_causal_functions_refuse_a_bidirectional_config():
         tf.causal_loss_and_grads(params, batch, mlm_cfg)
     with pytest.raises(MinilmError, match="causal"):
         tf.causal_nll(params, mlm_cfg, np.arange(3, 8), np.array([0, 5]), 2)
+
+
+# ---------------------------------------------------------------------------------------------
+# scripts/train_gpt.py
+# ---------------------------------------------------------------------------------------------
+
+TINY = ["--epochs", "2", "--dim", "16", "--heads", "2", "--ffn", "32", "--layers", "1",
+        "--max-len", "8", "--batch-size", "8", "--warmup", "5", "--threads", "1"]  # fmt: skip
+
+
+def _corpus(tmp_path):
+    from minilm.data import world
+
+    corpus = tmp_path / "world"
+    corpus.mkdir()
+    w = world.generate_world(600)
+    for split, lines in w.splits.items():
+        (corpus / f"{split}.txt").write_text("\n".join(lines) + "\n")
+    return corpus
+
+
+def _run(corpus, out, *extra):
+    cmd = [sys.executable, str(SCRIPT), "--corpus", str(corpus), "--out", str(out), *TINY]
+    return subprocess.run([*cmd, *extra], capture_output=True, text=True)
+
+
+@pytest.mark.slow
+def test_script_end_to_end_deterministic_and_resumable(tmp_path):
+    corpus = _corpus(tmp_path)
+    result = _run(corpus, tmp_path / "a")
+    assert result.returncode == 0, result.stderr
+    out = tmp_path / "a"
+    for name in ("vectors.txt", "vectors.bin", "model.npz", "metrics.json", "loss.png"):
+        assert (out / name).exists(), name
+    m = json.loads((out / "metrics.json").read_text())
+    for key in ("valid_perplexity", "test_perplexity", "kn3_test_perplexity",
+                "kn5_test_perplexity", "tokens_per_second", "train_cpu_seconds"):  # fmt: skip
+        assert key in m, key
+    assert 1 < m["test_perplexity"] < m["vocab_size"]  # learned something, an exact perplexity
+    assert "-> " + str(out) in result.stdout
+
+    # same seed and threads: the same bytes (model.npz's config names its own --out: skipped)
+    assert _run(corpus, tmp_path / "b").returncode == 0
+    assert (out / "vectors.bin").read_bytes() == (tmp_path / "b" / "vectors.bin").read_bytes()
+    a, b = np.load(out / "model.npz"), np.load(tmp_path / "b" / "model.npz")
+    for key in a.files:
+        if key != "config":
+            assert a[key].tobytes() == b[key].tobytes(), key
+    m_b = json.loads((tmp_path / "b" / "metrics.json").read_text())
+    assert m_b["test_perplexity"] == m["test_perplexity"]
+
+    # stop after one epoch's worth of steps, resume: the same model as the straight run
+    steps = json.loads((out / "metrics.json").read_text())["steps_per_epoch"]
+    half = _run(corpus, tmp_path / "c", "--stop-after", str(steps))
+    assert half.returncode == 0, half.stderr
+    resumed = _run(corpus, tmp_path / "c", "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    c = np.load(tmp_path / "c" / "model.npz")
+    for key in a.files:
+        if key.startswith("p/"):
+            np.testing.assert_array_equal(a[key], c[key], err_msg=key)
+
+
+def test_script_bad_input_is_one_line(tmp_path):
+    for extra in (["--heads", "3"], ["--epochs", "0"], ["--corpus", str(tmp_path / "missing")]):
+        cmd = [sys.executable, str(SCRIPT), "--out", str(tmp_path / "x"), *extra]
+        result = subprocess.run(cmd, capture_output=True, text=True)
+        assert result.returncode != 0
+        assert "Traceback" not in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
