@@ -45,7 +45,7 @@ from minilm.evaluate import perplexity
 from minilm.io import ensure_dir
 from minilm.layers.class_softmax import FULL_SOFTMAX_UP_TO, output_bounds
 from minilm.models import transformer as tf
-from minilm.models.ngram import kneser_ney_baselines, target_counts
+from minilm.models.ngram import kneser_ney_baselines, next_word_pairs, target_counts
 from minilm.optim import AdamW
 from minilm.runs import write_run
 from minilm.threads import add_threads_arg, apply_threads
@@ -174,10 +174,8 @@ def held_out_metrics(args: argparse.Namespace, cfg: tf.Config, params: dict, cor
     found = {}
     for name in ("valid", "test"):
         if name in splits:
-            s = splits[name]
-            nll = tf.causal_nll(
-                params, cfg, s.ids, s.offsets, vocab.eos, args.eval_stride, args.batch_size
-            )
+            inputs, targets = next_word_pairs(splits[name].ids, splits[name].offsets, vocab.eos)
+            nll = tf.causal_nll(params, cfg, inputs, targets, args.eval_stride, args.batch_size)
             found[f"{name}_perplexity"] = perplexity(float(nll.sum()), nll.size)
     if "test" in splits:
         found |= kneser_ney_baselines(

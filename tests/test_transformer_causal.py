@@ -131,8 +131,8 @@ def test_causal_nll_equals_the_full_context_computation_when_the_split_fits_one_
     cfg, params, _, _ = tiny(seed=3, max_len=12, output="class", dropout=0.0)
     ids, offsets = _split(np.random.default_rng(4), cfg.vocab_size, [3, 4, 2])
     eos = 2
-    nll = tf.causal_nll(params, cfg, ids, offsets, eos, stride=5)
     inputs, targets = next_word_pairs(ids, offsets, eos)
+    nll = tf.causal_nll(params, cfg, inputs, targets, stride=5)
     assert nll.shape == (ids.size + 3,) == targets.shape  # every word and one </s> per sentence
     lp = tf.causal_log_probs(params, cfg, inputs[None])[0]  # (n, V), all in one window
     np.testing.assert_allclose(nll, -lp[np.arange(targets.size), targets], rtol=1e-12)
@@ -142,8 +142,8 @@ def test_causal_nll_in_windows_scores_each_target_with_its_window_context():
     cfg, params, _, _ = tiny(seed=5, max_len=6, dropout=0.0)
     ids, offsets = _split(np.random.default_rng(6), cfg.vocab_size, [5, 7, 4, 6])
     eos, stride = 2, 2
-    nll = tf.causal_nll(params, cfg, ids, offsets, eos, stride=stride, batch_size=3)
     inputs, targets = next_word_pairs(ids, offsets, eos)
+    nll = tf.causal_nll(params, cfg, inputs, targets, stride=stride, batch_size=3)
     expected = np.full(targets.size, np.nan)
     for start, first in tf.eval_windows(targets.size, cfg.max_len, stride):
         window = inputs[None, start : start + cfg.max_len]
@@ -160,7 +160,7 @@ def test_causal_functions_refuse_a_bidirectional_config():
     with pytest.raises(MinilmError, match="causal"):
         tf.causal_loss_and_grads(params, batch, mlm_cfg)
     with pytest.raises(MinilmError, match="causal"):
-        tf.causal_nll(params, mlm_cfg, np.arange(3, 8), np.array([0, 5]), 2)
+        tf.causal_nll(params, mlm_cfg, np.arange(2, 7), np.arange(3, 8))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -49,7 +49,7 @@ positions <= t only, so h_t depends on w_1..w_t and the head predicts the *next*
 
 Held-out perplexity is exact: `causal_nll` scores every target of a split exactly once, in
 sliding windows of max_len tokens (`eval_windows`), with the targets of Kneser-Ney with </s>
-(minilm/models/ngram.py `next_word_pairs`), so the two perplexities compare.
+(minilm/models/ngram.py `next_word_pairs` makes them), so the two perplexities compare.
 
 Shapes: N batch, T time, D model width, F feed-forward width, V vocabulary, L layers, h heads,
 M masked positions in the batch, C word classes. A batch (minilm.data.batchers.MLMBatches) is
@@ -99,7 +99,6 @@ from minilm.layers.core import (
     layernorm_forward,
 )
 from minilm.layers.losses import log_softmax, softmax_cross_entropy
-from minilm.models.ngram import next_word_pairs
 
 POSITIONS = ("learned", "sinusoidal")
 OUTPUTS = ("full", "class")
@@ -591,22 +590,23 @@ def eval_windows(n: int, max_len: int, stride: int) -> np.ndarray:
 def causal_nll(
     params: dict[str, np.ndarray],
     cfg: Config,
-    ids: np.ndarray,
-    offsets: np.ndarray,
-    eos_id: int,
+    inputs: np.ndarray,
+    targets: np.ndarray,
     stride: int = 0,
     batch_size: int = 32,
 ) -> np.ndarray:
-    """-ln P(target | left context) of every target of a split, float64, in eval mode.
+    """-ln P(targets_t | inputs_<=t) of every target of a split (n,), float64, in eval mode.
 
-    The split (ids, sentence offsets) is read as one long sequence with eos_id after every
-    sentence: the targets are exactly Kneser-Ney's with </s> (`next_word_pairs`), so
-    exp(mean) is a perplexity comparable with KN's. Each target is scored once, in the
-    `eval_windows` of cfg.max_len tokens moved by `stride` (0 = max_len // 2).
+    inputs, targets (n,): the split read as one long sequence, targets_t the word after
+    inputs_t - from minilm/models/ngram.py `next_word_pairs`, whose targets (every word and a
+    </s> per sentence) are exactly Kneser-Ney's, so exp(mean) compares with KN's perplexity.
+    Each target is scored once, in the `eval_windows` of cfg.max_len tokens moved by `stride`
+    (0 = max_len // 2).
     """
     _check_causal(cfg)
-    inputs, targets = next_word_pairs(ids, offsets, eos_id)
     n = targets.size
+    if inputs.shape != (n,):
+        raise MinilmError(f"causal_nll: inputs {inputs.shape} and targets {targets.shape} differ")
     windows = eval_windows(n, cfg.max_len, stride or max(cfg.max_len // 2, 1))
     T = min(cfg.max_len, n)
     nll = np.empty(n, dtype=np.float64)
