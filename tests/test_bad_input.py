@@ -31,12 +31,15 @@ TRAIN = {
     "transformer": (
         "train_transformer.py --dim 16 --heads 2 --ffn 32 --layers 1 --epochs 1 --batch-size 16"
     ).split(),
+    "gpt": (
+        "train_gpt.py --dim 16 --heads 2 --ffn 32 --layers 1 --epochs 1 --batch-size 4 --max-len 8"
+    ).split(),
     "glove": "train_baselines.py --method glove --min-count 1 --dim 8 --epochs 1".split(),
     "ppmi": "train_baselines.py --method ppmi --min-count 1 --dim 8".split(),
     "lsa": "train_baselines.py --method lsa --min-count 1 --dim 8".split(),
     "tfidf": "train_baselines.py --method tfidf --min-count 1".split(),
 }
-CHECKPOINTED = ["skipgram", "nplm", "srn", "transformer", "glove"]
+CHECKPOINTED = ["skipgram", "nplm", "srn", "transformer", "gpt", "glove"]
 
 
 @pytest.fixture
@@ -145,6 +148,8 @@ OUT_OF_RANGE = [
     ("transformer", ["--heads", "3"], "--heads"),
     ("transformer", ["--dropout", "1.5"], "--dropout"),
     ("transformer", ["--lr", "0"], "--lr"),
+    ("gpt", ["--heads", "3"], "--heads"),
+    ("gpt", ["--eval-stride", "65"], "--eval-stride"),
     ("glove", ["--window", "0"], "--window"),
     ("glove", ["--lr", "0"], "--lr"),
     ("ppmi", ["--window", "0"], "--window"),

@@ -1,6 +1,8 @@
 """Self-attention, positions and masked mean: forward against naive loops, backward against
 finite differences, and the padding rules (padded keys are invisible, a fully padded row is finite).
 
+The causal (decoder) mask is checked the same ways, alone and with padding.
+
 Gradient checks are float64 central differences (h = 1e-5); every check asserts rel. error < 1e-7.
 """
 
@@ -46,8 +48,8 @@ def _pad_mask(N, T, kind):
     return mask
 
 
-def _reference_attention(x, W_qkv, b_qkv, W_o, b_o, n_heads, pad_mask=None):
-    """The definition, one sequence and one head at a time."""
+def _reference_attention(x, W_qkv, b_qkv, W_o, b_o, n_heads, pad_mask=None, causal=False):
+    """The definition, one sequence, one head and (causal) one query at a time."""
     N, T, D = x.shape
     d = D // n_heads
     out = np.zeros_like(x)
@@ -59,10 +61,12 @@ def _reference_attention(x, W_qkv, b_qkv, W_o, b_o, n_heads, pad_mask=None):
             q, k, v = qkv[:, :D][:, cols], qkv[:, D : 2 * D][:, cols], qkv[:, 2 * D :][:, cols]
             valid = np.ones(T, bool) if pad_mask is None else ~pad_mask[n]
             weights = np.zeros((T, T))
-            if valid.any():
-                s = q @ k[valid].T / np.sqrt(d)  # (T, T_valid)
-                e = np.exp(s - s.max(axis=1, keepdims=True))
-                weights[:, valid] = e / e.sum(axis=1, keepdims=True)
+            for i in range(T):
+                keys = valid & (np.arange(T) <= i) if causal else valid  # causal: j <= i only
+                if keys.any():
+                    s = q[i] @ k[keys].T / np.sqrt(d)  # (T_keys,)
+                    e = np.exp(s - s.max())
+                    weights[i, keys] = e / e.sum()
             heads.append(weights @ v)  # (T, d)
         out[n] = np.concatenate(heads, axis=1) @ W_o + b_o
     return out
@@ -80,26 +84,28 @@ ATTN_SHAPES = [  # (N, T, D, n_heads)
 
 @pytest.mark.parametrize("N,T,D,n_heads", ATTN_SHAPES)
 @pytest.mark.parametrize("kind", ["none", "some_keys", "full_row"])
-def test_attention_forward_matches_definition(N, T, D, n_heads, kind):
+@pytest.mark.parametrize("causal", [False, True])
+def test_attention_forward_matches_definition(N, T, D, n_heads, kind, causal):
     rng = np.random.default_rng(1)
     x = rng.standard_normal((N, T, D))
     params = _attn_params(rng, D)
     mask = _pad_mask(N, T, kind)
-    out, _ = attention_forward(x, *params, n_heads, pad_mask=mask)
-    ref = _reference_attention(x, *params, n_heads, pad_mask=mask)
+    out, _ = attention_forward(x, *params, n_heads, pad_mask=mask, causal=causal)
+    ref = _reference_attention(x, *params, n_heads, pad_mask=mask, causal=causal)
     np.testing.assert_allclose(out, ref, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("N,T,D,n_heads", ATTN_SHAPES)
 @pytest.mark.parametrize("kind", ["none", "some_keys", "full_row"])
-def test_attention_gradients(N, T, D, n_heads, kind):
+@pytest.mark.parametrize("causal", [False, True])
+def test_attention_gradients(N, T, D, n_heads, kind, causal):
     rng = np.random.default_rng(2)
     args = [rng.standard_normal((N, T, D))] + _attn_params(rng, D)
     errors = check_layer(
         attention_forward,
         attention_backward,
         args,
-        kwargs={"n_heads": n_heads, "pad_mask": _pad_mask(N, T, kind)},
+        kwargs={"n_heads": n_heads, "pad_mask": _pad_mask(N, T, kind), "causal": causal},
         names=ATTN_NAMES,
         seed=3,
     )
@@ -158,6 +164,29 @@ def test_padded_keys_are_invisible():
     dx = attention_backward(dout, cache)[0]
     np.testing.assert_array_equal(dx[mask], 0.0)
     assert np.all(np.abs(dx[~mask]).max(axis=-1) > 0)
+
+
+def test_causal_outputs_do_not_see_the_future():
+    """Causal: changing position t + 1 leaves every output <= t unchanged, and with a loss on
+    the outputs <= t only, no gradient reaches the positions after t."""
+    rng = np.random.default_rng(10)
+    N, T, D, t = 2, 6, 8, 2
+    x = rng.standard_normal((N, T, D))
+    params = _attn_params(rng, D)
+    out, cache = attention_forward(x, *params, 2, causal=True)
+    x_changed = x.copy()
+    x_changed[:, t + 1 :] += rng.standard_normal((N, T - t - 1, D)) * 10
+    out_changed, _ = attention_forward(x_changed, *params, 2, causal=True)
+    np.testing.assert_array_equal(out_changed[:, : t + 1], out[:, : t + 1])
+    assert np.abs(out_changed[:, t + 1 :] - out[:, t + 1 :]).min() > 0  # the future did change
+
+    dout = np.zeros((N, T, D))
+    dout[:, : t + 1] = rng.standard_normal((N, t + 1, D))
+    dx = attention_backward(dout, cache)[0]
+    np.testing.assert_array_equal(dx[:, t + 1 :], 0.0)
+    # without the mask, the same loss does reach the future positions
+    _, cache_full = attention_forward(x, *params, 2)
+    assert np.abs(attention_backward(dout, cache_full)[0][:, t + 1 :]).max() > 0
 
 
 def _all_arrays(obj):

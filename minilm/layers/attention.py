@@ -6,7 +6,8 @@ Self-attention over a sequence x (N, T, D) with h heads of size d = D / h:
     Q, K, V split into heads                       each                          (N, h, T, d)
     S = Q K^T / sqrt(d)                            scores, query i vs key j      (N, h, T, T)
     P = softmax(S) over keys j, padded keys j      attention weights             (N, h, T, T)
-        excluded (weight exactly 0)
+        excluded (weight exactly 0); causal: also
+        every future key j > i (GPT's decoder mask)
     C = P V                                        context per head              (N, h, T, d)
     out = concat_heads(C) W_o + b_o                output projection             (N, T, D)
 
@@ -21,6 +22,10 @@ Backward, in reverse (every forward line has its d-line):
     dS = P * (dP - sum_j P dP)                     softmax backward, per row (each query)
     dQ = dS K / sqrt(d),   dK = dS^T Q / sqrt(d)
     d[Q|K|V] -> the fused affine's backward -> dx, dW_qkv, db_qkv
+
+The causal mask (Radford et al. 2018) sets S_ij = -inf for j > i before the softmax, so position
+i reads only positions <= i and a next-word model cannot see the word it predicts. Masked
+weights are exactly 0, so the same backward holds unchanged: dS_ij = P_ij (...) = 0 there.
 
 Heads and batch are batched with reshapes and `@` on (N, h, T, .) arrays: no Python loop.
 
@@ -47,6 +52,7 @@ def attention_forward(
     b_o: np.ndarray,
     n_heads: int,
     pad_mask: np.ndarray | None = None,
+    causal: bool = False,
 ) -> tuple[np.ndarray, tuple]:
     """Multi-head scaled dot-product self-attention with an optional key-padding mask.
 
@@ -58,6 +64,7 @@ def attention_forward(
     n_heads:  h, must divide D
     pad_mask: (N, T) bool, True = padding: that position is never attended to as a key.
               Padded positions still produce an output row (as queries); the loss ignores it.
+    causal:   True = query i never attends to a key j > i (a left-to-right decoder).
     Returns out (N, T, D) and the cache for `attention_backward`.
     """
     N, T, D = x.shape
@@ -77,7 +84,7 @@ def attention_forward(
     scores = q @ k.swapaxes(-1, -2)  # (N, h, T, T) query i (rows) vs key j
     scores *= scale  # in place: (N, h, T, T) is the largest array here, avoid a second one
     # a fully padded row gets all-zero weights (finite, see _masked_softmax for why)
-    p = _masked_softmax(scores, pad_mask)  # (N, h, T, T), computed in the buffer of scores
+    p = _masked_softmax(scores, pad_mask, causal)  # (N, h, T, T), in the buffer of scores
     # C = P V written straight into the (N, T, h, d) layout that concatenates the heads, so
     # the concatenation below is a free reshape instead of a transpose copy
     ctx = np.empty((N, T, h, d), dtype=p.dtype)
@@ -110,7 +117,8 @@ def attention_backward(
     dp = dctx @ v.swapaxes(-1, -2)  # (N, h, T, T)
     np.matmul(p.swapaxes(-1, -2), dctx, out=dv)  # dv = p^T dctx
     # p = softmax(scores) per row: dscores = p * (dp - sum_j p_j dp_j). Where p is exactly 0
-    # (padded keys, fully padded rows) dscores is 0 too: no gradient reaches padded keys.
+    # (padded keys, future keys when causal, fully padded rows) dscores is 0 too: no gradient
+    # reaches a masked key.
     # Computed in the buffer of dp (ours), the row sums with einsum (no (N, h, T, T) product).
     dp -= np.einsum("nhij,nhij->nhi", p, dp)[..., None]
     dp *= p
@@ -123,11 +131,13 @@ def attention_backward(
     return dx, dW_qkv, db_qkv, dW_o, db_o
 
 
-def _masked_softmax(scores: np.ndarray, pad_mask: np.ndarray | None) -> np.ndarray:
-    """Softmax over the keys (last axis) of scores (N, h, T, T), in place, padded keys excluded.
+def _masked_softmax(
+    scores: np.ndarray, pad_mask: np.ndarray | None, causal: bool = False
+) -> np.ndarray:
+    """Softmax over the keys (last axis) of scores (N, h, T, T), in place, masked keys excluded.
 
-    pad_mask (N, T) True = padded key, or None. Overwrites `scores` (a fresh buffer of the
-    caller's) and returns it.
+    pad_mask (N, T) True = padded key, or None; causal: keys j > i of query i are masked too.
+    Overwrites `scores` (a fresh buffer of the caller's) and returns it.
 
     Stable: the row maximum over kept entries is subtracted before exp. A padded key's score
     becomes -inf (an additive bias row of 0 / -inf), and exp(-inf) = 0: its weight is exactly 0.
@@ -139,9 +149,13 @@ def _masked_softmax(scores: np.ndarray, pad_mask: np.ndarray | None) -> np.ndarr
     the padding - finite, but it quietly averages padding vectors and sends gradient to them.
     Zero weights keep the output finite (no 0/0) and padded keys gradient-free in every case.
     """
-    if pad_mask is not None:
+    if pad_mask is not None and pad_mask.any():  # no padding at all: nothing to add
         bias = np.where(pad_mask, -np.inf, 0).astype(scores.dtype)  # (N, T): 0 keep, -inf pad
         scores += bias[:, None, None, :]  # broadcast over heads and queries
+    if causal:
+        T = scores.shape[-1]
+        future = np.triu(np.ones((T, T), dtype=bool), k=1)  # (T, T) True where key j > query i
+        np.copyto(scores, -np.inf, where=future)  # broadcast over batch and heads
     row_max = scores.max(axis=-1, keepdims=True)  # (N, h, T, 1)
     row_max[~np.isfinite(row_max)] = 0  # fully masked row: avoid -inf - -inf = nan
     scores -= row_max

@@ -40,6 +40,17 @@ Real vocabularies: with output="class" the head is Mikolov's class-factored soft
 softmax_{j in c(w)}(h E_j^T + c_j)[w], still tied to E and still an exact distribution, at
 ~C + V/C scores per masked position instead of V.
 
+The causal variant (cfg.causal, a GPT-style decoder after Radford et al. 2018) is the same
+network with the causal mask in every attention (layers/attention.py): position t attends to
+positions <= t only, so h_t depends on w_1..w_t and the head predicts the *next* word:
+
+    P(w_{t+1} | w_1..w_t) = softmax(h_t E^T + c)[w_{t+1}]     (class-factored: as above)
+    loss = mean over every position t of -ln P(w_{t+1} | w_<=t)     `causal_loss_and_grads`
+
+Held-out perplexity is exact: `causal_nll` scores every target of a split exactly once, in
+sliding windows of max_len tokens (`eval_windows`), with the targets of Kneser-Ney with </s>
+(minilm/models/ngram.py `next_word_pairs` makes them), so the two perplexities compare.
+
 Shapes: N batch, T time, D model width, F feed-forward width, V vocabulary, L layers, h heads,
 M masked positions in the batch, C word classes. A batch (minilm.data.batchers.MLMBatches) is
 {"inputs" (N, T), "targets" (N, T), "pad_mask" (N, T) True = padding, "loss_mask" (N, T)
@@ -105,6 +116,7 @@ class Config:
     positions: str = "learned"  # "learned" (BERT) or "sinusoidal" (Vaswani, no parameters)
     output: str = "full"  # masked-LM head: "full" softmax over V, or "class"-factored
     class_bounds: tuple[int, ...] = ()  # output="class": class c = ids [bounds[c], bounds[c+1])
+    causal: bool = False  # True: attend to positions <= t only (GPT), a next-word model
     dtype: str = "float32"  # float32 for training, float64 for gradient checks
 
     def __post_init__(self) -> None:
@@ -219,6 +231,7 @@ def block_forward(
     p_drop: float = 0.0,
     masks: dict[str, np.ndarray] | None = None,
     rows: np.ndarray | None = None,
+    causal: bool = False,
 ) -> tuple[np.ndarray, tuple]:
     """One pre-LayerNorm encoder block on the residual stream x (N*T, D) -> (x_out, cache).
 
@@ -228,6 +241,7 @@ def block_forward(
     `prefix` names the block's parameters ("blocks.0."); pad_mask (N, T) True = padding;
     masks: flat dropout keep-masks {site: (N*T, D)}, None = no dropout. `rows` (M,): keep only
     those positions after the attention (everything later is position-wise), x_out (M, D).
+    causal: position t attends to positions <= t only.
     """
     N, T = pad_mask.shape
     D = x.shape[1]
@@ -241,6 +255,7 @@ def block_forward(
         params[prefix + "attn.b_o"],
         n_heads,
         pad_mask,
+        causal,
     )  # (N, T, D)
     att = att.reshape(N * T, D)
     if rows is not None:  # from here on every step is position-wise: keep the wanted rows
@@ -332,8 +347,9 @@ def encoder_forward(
     block_caches = []
     for layer in range(L):
         keep = rows if layer == L - 1 else None
+        prefix = f"blocks.{layer}."
         x, block_cache = block_forward(
-            x, params, f"blocks.{layer}.", cfg.n_heads, pad_mask, p_drop, flat_masks, keep
+            x, params, prefix, cfg.n_heads, pad_mask, p_drop, flat_masks, keep, cfg.causal
         )
         states.append(x if keep is not None else x.reshape(N, T, D))
         block_caches.append(block_cache)
@@ -405,43 +421,69 @@ def loss_and_grads(
     ids, targets = batch["inputs"], batch["targets"]
     pad_mask, loss_mask = batch["pad_mask"], batch["loss_mask"]
     N, T = ids.shape
-    E, c = params["tok_emb"], params["out_bias"]
     masks = _masks_for(cfg, batch, masks, (N, T))
     # (1)-(5) encoder, its output only at the masked positions (the rest is never scored:
     # asking for these rows only skips ~85% of the last block's position-wise work)
     rows = np.flatnonzero(loss_mask)  # (M,) flat indices, row-major = the order of h[loss_mask]
     hm, _, enc_cache = encoder_forward(params, cfg, ids, pad_mask, masks, rows)  # (M, D)
     target = targets.reshape(-1)[rows]  # (M,)
+    # (6)-(7) tied output head: mean over masked positions of -ln P(target | h_m)
+    loss, dhm, head_grads = _head_loss_and_grads(params, cfg, hm, target)
+    # backward (5)-(1): the encoder scatters dhm back to the masked positions itself
+    grads, dtok_emb_lookup = encoder_backward(dhm, enc_cache)
+    return loss, _tied_grads(grads, dtok_emb_lookup, head_grads)
+
+
+def _head_loss_and_grads(
+    params: dict[str, np.ndarray], cfg: Config, hm: np.ndarray, target: np.ndarray
+) -> tuple[float, np.ndarray, dict[str, np.ndarray]]:
+    """The tied output head on rows hm (M, D) with targets (M,): mean -ln P(target | h_m).
+
+    Returns (loss, dhm (M, D), head grads): "tok_emb" holds the *output* path's (V, D) only.
+    """
+    E, c = params["tok_emb"], params["out_bias"]
+    grads: dict[str, np.ndarray] = {}
     if cfg.output == "class":
         # (6c)-(7) class-factored head, word weights tied to E: -ln P(c(w)|h) - ln P(w|c(w), h)
         head = (params["out_class.W"], params["out_class.b"], E.T, c)
         loss, head_cache = class_softmax_forward(hm, *head, target, np.array(cfg.class_bounds))
-        dhm, dW_class, db_class, dE_T, dout_bias = class_softmax_backward(1.0, head_cache)
-        dtok_emb_output = dE_T.T  # (V, D)
+        dhm, grads["out_class.W"], grads["out_class.b"], dE_T, grads["out_bias"] = (
+            class_softmax_backward(1.0, head_cache)
+        )
+        grads["tok_emb"] = dE_T.T  # (V, D)
     else:
         # (6) tied output projection                            logits = h_m E^T + c
         logits = hm @ E.T  # (M, V)
         logits += c  # in place: no second (M, V) temporary
-        # (7) loss = mean over masked positions of -ln softmax(logits)[target]
+        # (7) loss = mean over the scored positions of -ln softmax(logits)[target]
         loss, dlogits = softmax_cross_entropy(logits, target)  # (M, V)
         # backward (6): logits = hm E^T + c
         dhm = dlogits @ E  # (M, D)
-        dtok_emb_output = dlogits.T @ hm  # (V, D): E used as the output projection
-        dout_bias = dlogits.sum(axis=0)  # (V,)
-    # backward (5)-(1): the encoder scatters dhm back to the masked positions itself
-    grads, dtok_emb_lookup = encoder_backward(dhm, enc_cache)
+        grads["tok_emb"] = dlogits.T @ hm  # (V, D): E used as the output projection
+        grads["out_bias"] = dlogits.sum(axis=0)  # (V,)
+    return float(loss), dhm, grads
+
+
+def _tied_grads(
+    grads: dict[str, np.ndarray], dtok_emb_lookup: np.ndarray, head_grads: dict[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    """The encoder's grads plus the head's, E's two paths summed (lookup + output projection)."""
     # E is used twice - looked up at the bottom and projected onto at the top: sum both paths
     # (in place into the fresh lookup gradient: one (V, D) temporary fewer per step)
-    dtok_emb_lookup += dtok_emb_output
+    dtok_emb_lookup += head_grads["tok_emb"]
     grads["tok_emb"] = dtok_emb_lookup
-    grads["out_bias"] = dout_bias
-    if cfg.output == "class":
-        grads["out_class.W"], grads["out_class.b"] = dW_class, db_class
-    return float(loss), grads
+    # the head's own, in a fixed order (the global-norm clip sums the grads in dict order)
+    for name in ("out_bias", "out_class.W", "out_class.b"):
+        if name in head_grads:
+            grads[name] = head_grads[name]
+    return grads
 
 
 def mlm_log_probs(params: dict[str, np.ndarray], cfg: Config, hm: np.ndarray) -> np.ndarray:
-    """ln P(token | masked context) over the whole vocabulary (M, V) from head inputs hm (M, D)."""
+    """ln P(token | h) of the output head over the whole vocabulary (M, V), head inputs hm (M, D).
+
+    (The masked-LM's distribution at masked positions; the causal model's next-word one.)
+    """
     E, c = params["tok_emb"], params["out_bias"]
     if cfg.output == "class":
         head = (params["out_class.W"], params["out_class.b"], E.T, c)
@@ -467,11 +509,117 @@ def mlm_nll(params: dict[str, np.ndarray], cfg: Config, batch: dict[str, np.ndar
     rows = np.flatnonzero(batch["loss_mask"])
     target = batch["targets"].reshape(-1)[rows]
     hm, _, _ = encoder_forward(params, cfg, batch["inputs"], batch["pad_mask"], rows=rows)
+    return _head_nll(params, cfg, hm, target)
+
+
+def _head_nll(
+    params: dict[str, np.ndarray], cfg: Config, hm: np.ndarray, target: np.ndarray
+) -> np.ndarray:
+    """-ln P(target | h_m) of the output head for each row, float64 (M,); hm (M, D)."""
     if cfg.output == "class":
         head = (params["out_class.W"], params["out_class.b"], params["tok_emb"].T)
         return class_nll(hm, *head, params["out_bias"], target, np.array(cfg.class_bounds))
     lp = mlm_log_probs(params, cfg, hm)  # (M, V)
     return -lp[np.arange(target.size), target].astype(np.float64)
+
+
+# ---------------------------------------------------------------------------------------------
+# Causal (next-word) LM: the same network with the causal mask
+# ---------------------------------------------------------------------------------------------
+
+
+def _check_causal(cfg: Config) -> None:
+    if not cfg.causal:
+        raise MinilmError("a next-word (causal) loss needs Config(causal=True)")
+
+
+def causal_loss_and_grads(
+    params: dict[str, np.ndarray],
+    batch: dict[str, np.ndarray],
+    cfg: Config,
+    masks: dict[str, np.ndarray] | None = None,
+) -> tuple[float, dict[str, np.ndarray]]:
+    """Next-word loss, the mean over every position t of -ln P(targets_t | inputs_<=t), and grads.
+
+    batch: {"inputs" (N, T), "targets" (N, T)}, targets_t the word after inputs_t (no padding:
+    `StreamBatches` windows). Bind `cfg` (causal=True) with functools.partial for the loop;
+    dropout masks as in `loss_and_grads`.
+    """
+    _check_causal(cfg)
+    ids, targets = batch["inputs"], batch["targets"]
+    N, T = ids.shape
+    masks = _masks_for(cfg, batch, masks, (N, T))
+    # (1)-(5) the masked (causal) encoder: h_t reads positions <= t only
+    h, _, enc_cache = encoder_forward(params, cfg, ids, np.zeros((N, T), dtype=bool), masks)
+    # (6)-(7) the tied head at every position                  (N*T, D) -> mean -ln P
+    loss, dh, head_grads = _head_loss_and_grads(
+        params, cfg, h.reshape(N * T, cfg.dim), targets.reshape(-1)
+    )
+    # backward (5)-(1)
+    grads, dtok_emb_lookup = encoder_backward(dh, enc_cache)
+    return loss, _tied_grads(grads, dtok_emb_lookup, head_grads)
+
+
+def causal_log_probs(params: dict[str, np.ndarray], cfg: Config, ids: np.ndarray) -> np.ndarray:
+    """ln P(next word | ids_<=t) over the vocabulary at every position: (N, T, V), eval mode."""
+    _check_causal(cfg)
+    N, T = ids.shape
+    h, _, _ = encoder_forward(params, cfg, ids, np.zeros((N, T), dtype=bool))  # (N, T, D)
+    return mlm_log_probs(params, cfg, h.reshape(N * T, cfg.dim)).reshape(N, T, -1)
+
+
+def eval_windows(n: int, max_len: int, stride: int) -> np.ndarray:
+    """Sliding windows that score each of n targets exactly once: (W, 2) rows [start, first].
+
+    Every window covers positions [start, start + T), T = min(max_len, n), and scores the
+    targets [first, start + T). The first window scores all of its T positions; each later one
+    moves on by `stride` (the last one by less, to end at n) and scores only its new positions,
+    so a target there sees at least T - stride earlier tokens as context.
+    """
+    if n < 1 or max_len < 1 or not 1 <= stride <= max_len:
+        raise MinilmError(
+            f"eval windows need n >= 1 targets and 1 <= stride <= max_len, got n={n}, "
+            f"max_len={max_len}, stride={stride}"
+        )
+    T = min(max_len, n)
+    ends = np.append(np.arange(T, n, stride), n)  # (W,) one past each window's last position
+    firsts = np.append(0, ends[:-1])  # each window scores where the previous one stopped
+    return np.stack([ends - T, firsts], axis=1).astype(np.int64)
+
+
+def causal_nll(
+    params: dict[str, np.ndarray],
+    cfg: Config,
+    inputs: np.ndarray,
+    targets: np.ndarray,
+    stride: int = 0,
+    batch_size: int = 32,
+) -> np.ndarray:
+    """-ln P(targets_t | inputs_<=t) of every target of a split (n,), float64, in eval mode.
+
+    inputs, targets (n,): the split read as one long sequence, targets_t the word after
+    inputs_t - from minilm/models/ngram.py `next_word_pairs`, whose targets (every word and a
+    </s> per sentence) are exactly Kneser-Ney's, so exp(mean) compares with KN's perplexity.
+    Each target is scored once, in the `eval_windows` of cfg.max_len tokens moved by `stride`
+    (0 = max_len // 2).
+    """
+    _check_causal(cfg)
+    n = targets.size
+    if inputs.shape != (n,):
+        raise MinilmError(f"causal_nll: inputs {inputs.shape} and targets {targets.shape} differ")
+    windows = eval_windows(n, cfg.max_len, stride or max(cfg.max_len // 2, 1))
+    T = min(cfg.max_len, n)
+    nll = np.empty(n, dtype=np.float64)
+    for b in range(0, len(windows), batch_size):
+        start, first = windows[b : b + batch_size].T  # (B,) each
+        at = start[:, None] + np.arange(T)  # (B, T) positions of the windows
+        rows = np.flatnonzero(at >= first[:, None])  # flat indices of the scored positions
+        h, _, _ = encoder_forward(
+            params, cfg, inputs[at], np.zeros(at.shape, dtype=bool), rows=rows
+        )  # (M, D): only the scored rows leave the last block
+        scored = at.reshape(-1)[rows]  # (M,) their target positions, each once over all b
+        nll[scored] = _head_nll(params, cfg, h, targets[scored])
+    return nll
 
 
 # ---------------------------------------------------------------------------------------------
