@@ -69,13 +69,7 @@ class Optimizer(ABC):
         self, params: dict[str, np.ndarray], grads: Mapping[str, Grad], lr: float | None = None
     ) -> None:
         """Apply one update to every parameter in place; `lr` overrides `self.lr` for this step."""
-        if params.keys() != grads.keys():
-            raise MinilmError(
-                f"grads keys {sorted(grads)} differ from params keys {sorted(params)}; "
-                "loss_and_grads must return a gradient for every parameter"
-            )
-        lr = self.lr if lr is None else float(lr)
-        self.t += 1
+        lr = self._begin_step(params, grads, lr)
         for name, p in params.items():
             g = grads[name]
             slots = [self._slot(s, name, p) for s in self.slots]
@@ -93,6 +87,16 @@ class Optimizer(ABC):
                 if g.shape != p.shape:
                     raise MinilmError(f"gradient of {name} has shape {g.shape}, param {p.shape}")
                 self._update(p, g, slots, lr, self.t)
+
+    def _begin_step(self, params: dict, grads: Mapping[str, Grad], lr: float | None) -> float:
+        """Check every parameter has a gradient, count the step; -> this step's learning rate."""
+        if params.keys() != grads.keys():
+            raise MinilmError(
+                f"grads keys {sorted(grads)} differ from params keys {sorted(params)}; "
+                "loss_and_grads must return a gradient for every parameter"
+            )
+        self.t += 1
+        return self.lr if lr is None else float(lr)
 
     def _slot(self, slot: str, name: str, p: np.ndarray) -> np.ndarray:
         key = f"{slot}/{name}"
@@ -169,13 +173,7 @@ class ScatterSGD(SGD):
         self, params: dict[str, np.ndarray], grads: Mapping[str, Grad], lr: float | None = None
     ) -> None:
         """Apply one update to every parameter in place; `lr` overrides `self.lr` for this step."""
-        if params.keys() != grads.keys():
-            raise MinilmError(
-                f"grads keys {sorted(grads)} differ from params keys {sorted(params)}; "
-                "loss_and_grads must return a gradient for every parameter"
-            )
-        lr = self.lr if lr is None else float(lr)
-        self.t += 1
+        lr = self._begin_step(params, grads, lr)
         for name, p in params.items():
             g = grads[name]
             if not isinstance(g, tuple):
