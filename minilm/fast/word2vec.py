@@ -283,26 +283,30 @@ def _negative_sampling(
             H_groups[: len(H)] = H
         H_groups = H_groups.reshape(G, size, D)
         s_noise = H_groups @ U.transpose(0, 2, 1)  # (G, size, S)
-        noise_weight = _shared_noise_weight(
-            np.arange(N) if row is None else row,
-            center,
-            negatives,
-            size,
-            batch["noise_weight"],
-            len(W_out),
+        uses, skipped = _shared_noise_weight(
+            np.arange(N) if row is None else row, center, negatives, size, len(W_out)
         )
     # (4) logistic loss: label 1 for the centre (-log σ(s) = softplus(-s)), 0 for noise
     # (-log(1 - σ(s)) = softplus(s)), noise terms weighted; one pass over all the scores
     z = np.concatenate([-s_centre, s_noise.reshape(-1)])  # (N + noise scores,)
     softplus, sig = softplus_and_sigmoid(z)  # σ(-s) = 1 - σ(s) for the centre
     loss_noise, sig_noise = softplus[N:].reshape(s_noise.shape), sig[N:].reshape(s_noise.shape)
-    loss = float(
-        softplus[:N].sum(dtype=np.float64) + (noise_weight * loss_noise).sum(dtype=np.float64)
-    )
-
+    loss = float(softplus[:N].sum(dtype=np.float64))
     # backward (4): dL/ds = -σ(-s) for the centre, weight σ(s) for noise
     ds_centre = -sig[:N]  # (N,)
-    ds_noise = (noise_weight * sig_noise).astype(H.dtype)  # (N, K) or (G, size, S)
+    if not shared:
+        loss += float((noise_weight * loss_noise).sum(dtype=np.float64))
+        ds_noise = noise_weight * sig_noise  # (N, K)
+    else:  # score (r, k) weighs w uses[r], less w for each pair that skips it
+        w = batch["noise_weight"]
+        loss_noise, sig_noise = loss_noise.reshape(-1, S), sig_noise.reshape(-1, S)
+        loss += w * float(uses @ loss_noise.sum(axis=1, dtype=np.float64))
+        loss -= w * float(loss_noise[skipped].sum(dtype=np.float64))
+        w = np.asarray(w, dtype=H.dtype)
+        ds_noise = sig_noise * (w * uses.astype(H.dtype))[:, None]  # (G * size, S)
+        np.subtract.at(ds_noise, skipped, w * sig_noise[skipped])  # exactly 0 if all skip it
+        ds_noise = ds_noise.reshape(G, size, S)
+
     # backward (3): dh = Σ ds U per example (dH per row of H for the shared noise), dU = ds h
     # per W_out row (rows repeat)
     if not shared:
@@ -329,21 +333,22 @@ def _check_stretch(context: np.ndarray, mask: np.ndarray, N: int) -> None:
 
 
 def _shared_noise_weight(
-    row: np.ndarray, center: np.ndarray, negatives: np.ndarray, size: int, weight: float, V: int
-) -> np.ndarray:
-    """(G, size, S): each noise score's weight, K/S per pair using the row, pairs skipped.
+    row: np.ndarray, center: np.ndarray, negatives: np.ndarray, size: int, V: int
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """How often each noise score counts, in units of K/S: (uses (G * size,), skipped).
 
-    Row r of H is used by the pairs with row_n = r and belongs to group r // size; a pair
-    whose centre is one of its group's noise words skips that term (as word2vec.c does).
+    Row r of H is used by uses[r] pairs (those with row_n = r) and belongs to group r // size;
+    score (r, k) counts uses[r] times, less once for each pair of row r whose centre is its
+    group's k-th noise word (word2vec.c skips a noise word equal to the centre): the
+    `skipped` cells (rows (m,), slots (m,)), repeated if several pairs skip the same cell.
     """
-    G, S = negatives.shape
-    uses = np.bincount(row, minlength=G * size)  # pairs per row (CBOW: 1; padding: 0)
-    noise_weight = np.repeat(weight * uses[:, None], S, axis=1)  # (G * size, S)
+    S = negatives.shape[1]
+    uses = np.bincount(row, minlength=negatives.shape[0] * size)  # (G * size,) CBOW: 1 each
     # the few (pair n, slot k) whose centre is its group's k-th noise word, among the pairs
     # whose centre is drawn in some group
     drawn = np.zeros(V, dtype=bool)
     drawn[negatives] = True
     some = np.flatnonzero(drawn[center])  # (n,)
-    n, k = np.nonzero(np.take(negatives, row[some] // size, axis=0) == center[some, None])
-    np.add.at(noise_weight, (row[some[n]], k), -weight)
-    return noise_weight.reshape(G, size, S)
+    same = np.take(negatives, row[some] // size, axis=0) == center[some, None]  # (n, S)
+    cell = np.flatnonzero(same)  # one flat index: ~10x cheaper than np.nonzero's two
+    return uses, (row[some[cell // S]], cell % S)
