@@ -235,8 +235,14 @@ def class_output_table(steps: int, warmup: int) -> list[dict]:
             for _ in range(steps):
                 step()
             cpu = (time.process_time() - t0) / steps
-            rows.append({"model": model, "output": output, "cpu_ms": 1e3 * cpu,
-                         "tokens_per_cpu_second": n_targets / cpu})
+            rows.append(
+                {
+                    "model": model,
+                    "output": output,
+                    "cpu_ms": 1e3 * cpu,
+                    "tokens_per_cpu_second": n_targets / cpu,
+                }
+            )
     return rows
 
 

@@ -94,24 +94,9 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def minilm_defaults(args: argparse.Namespace, cbow: bool) -> dict:
-    """The training script's settings for this architecture, overridden by the flags given."""
-    settings = {
-        "batch_size": 512 if cbow else 1024,
-        "shared_negatives": 0 if cbow else 32,
-        "noise_group": 256 if cbow else 16,
-        "alpha": 0.05 if cbow else 0.025,
-        "shuffle_span": 0 if cbow else 65536,
-    }
-    for name in ("batch_size", "shared_negatives", "noise_group", "shuffle_span"):
-        if getattr(args, name) is not None:
-            settings[name] = getattr(args, name)
-    return settings
-
-
 def run_minilm(corpus, args: argparse.Namespace, cbow: bool) -> dict:
     """Train minilm's skip-gram or CBOW as scripts/train_skipgram.py does; vectors and timing."""
-    s = minilm_defaults(args, cbow)
+    s = sg.training_defaults(cbow, vars(args))  # the script's, but for the flags given
     vocab, stream = corpus.vocab, corpus.train
     cfg = sg.Config(vocab_size=len(vocab), dim=args.dim, cbow=cbow)
     params = sg.init_params(cfg, np.random.default_rng(args.seed))
@@ -161,7 +146,7 @@ def run_gensim(
 
     `shuffled`: the sentences in a random order (the same every epoch) instead of the text's.
     """
-    alpha = 0.05 if cbow else 0.025
+    alpha = sg.training_defaults(cbow)["alpha"]  # word2vec.c's
     if shuffled:
         order = np.random.default_rng(seed).permutation(len(sentences))
         sentences = [sentences[i] for i in order]

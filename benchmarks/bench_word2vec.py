@@ -10,9 +10,9 @@ same run, and the table shows the throughput ratio and both models' quality side
 Both run on one core: gensim with workers=1, minilm with its BLAS pinned to one thread (the
 script re-executes itself with OMP/OPENBLAS/MKL_NUM_THREADS=1). minilm uses the training
 script's defaults: examples in the text's order (skip-gram: shuffled within spans of 65536,
---shuffle-span), batches of 1024 (CBOW 512); skip-gram shares 32 noise words per group of 16
-examples, CBOW draws K per example (--shared-negatives 0). Sharing noise words in bigger groups
-is faster and less faithful to word2vec.c (benchmarks/bench_real_text.py).
+--shuffle-span), batches of 1024 (CBOW 512), 32 noise words shared per group of 24 examples
+(minilm.models.skipgram.training_defaults). Sharing noise words in bigger groups is faster and
+less faithful to word2vec.c (benchmarks/bench_real_text.py).
 Wall-clock time is what a user sees; CPU time (process_time) is reported beside it because it
 stays meaningful on a shared machine. `--profile` prints where minilm's time goes (cProfile).
 CBOW uses word2vec.c's update of the context vectors (cbow_update="word2vec"), as gensim's
@@ -68,11 +68,11 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--sample", type=float, default=1e-3)
     ap.add_argument("--min-count", type=int, default=5)
     ap.add_argument("--batch-size", type=int, help="examples per step (1024; CBOW 512)")
-    ap.add_argument("--shared-negatives", type=int, help="S (skip-gram 32, CBOW 0 = K per pair)")
+    ap.add_argument("--shared-negatives", type=int, help="S (32; 0 = K per example)")
     ap.add_argument(
         "--shuffle-span", type=int, help="skip-gram 65536, CBOW 0 (-1 = the whole epoch)"
     )
-    ap.add_argument("--noise-group", type=int, help="examples sharing S (skip-gram 16, CBOW 256)")
+    ap.add_argument("--noise-group", type=int, help="examples sharing S (24)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--profile", action="store_true", help="cProfile minilm's runs")
     ap.add_argument("--no-gensim", action="store_true", help="skip gensim even if installed")
@@ -95,28 +95,21 @@ def quality(words: list[str], vectors: np.ndarray, folder: Path) -> dict[str, fl
 
 
 def run_minilm(corpus, args, cbow: bool, profile: bool) -> dict:
-    alpha = 0.05 if cbow else 0.025  # word2vec.c's defaults for the two architectures
+    s = sg.training_defaults(cbow, vars(args))  # the training script's, but for the flags given
+    alpha, span = s["alpha"], s["shuffle_span"]
     vocab, stream = corpus.vocab, corpus.train
     cfg = sg.Config(vocab_size=len(vocab), dim=args.dim, cbow=cbow)
     params = sg.init_params(cfg, np.random.default_rng(args.seed))
-    group = args.noise_group
-    if group is None:
-        group = 256 if cbow else 16  # the training script's defaults
-    shared = args.shared_negatives
-    if shared is None:
-        shared = 0 if cbow else 32
-    size = args.batch_size or (512 if cbow else 1024)
-    span = args.shuffle_span if args.shuffle_span is not None else 0 if cbow else 65536
     batches = (CbowWindows if cbow else SkipgramPairs)(
         stream,
         vocab.counts,
         args.window,
         args.sample,
-        size,
+        s["batch_size"],
         args.seed,
         negative=args.negative,
-        shared_negatives=shared,
-        noise_group=group,
+        shared_negatives=s["shared_negatives"],
+        noise_group=s["noise_group"],
         shuffle_span=None if span == -1 else span,
     )
     loop = TrainConfig(
@@ -160,8 +153,8 @@ def run_gensim(sentences: list[list[str]], args, cbow: bool) -> dict:
         min_count=args.min_count,
         sg=0 if cbow else 1,
         cbow_mean=1,
-        alpha=0.05 if cbow else 0.025,
-        min_alpha=1e-4 * (0.05 if cbow else 0.025),
+        alpha=sg.training_defaults(cbow)["alpha"],
+        min_alpha=1e-4 * sg.training_defaults(cbow)["alpha"],
         workers=1,
         seed=args.seed,
     )

@@ -14,17 +14,20 @@ true gradient and, at the same alpha, learns weaker analogies). Choices of ours:
 processed --batch-size at a time (1024; CBOW 512), one SGD step of lr alpha per example, all
 summed: the same update size as word2vec.c. The examples follow the text's order: skip-gram's
 pairs shuffled only within spans of --shuffle-span examples, CBOW's stretches of text in order
-(span 0) as word2vec.c reads them. Noise words: skip-gram shares S = 32 per group of 16
-examples (--shared-negatives, --noise-group; each weighted K/S, the same expected gradient as K
-per example, 2x faster); CBOW draws K per example. On real English
+(span 0) as word2vec.c reads them. Noise words: both share S = 32 per group of 24 examples
+(--shared-negatives, --noise-group; each weighted K/S, the same expected gradient as K per
+example; minilm.models.skipgram.training_defaults). On real English
 (benchmarks/bench_real_text.py) these defaults make minilm learn gensim's vectors: its top-10
-neighbours agree with gensim's as often as two gensim seeds agree with each other (within 0.02
-in every frequency band, skip-gram and CBOW). Shuffling the whole epoch, or sharing noise words
-in big groups (skip-gram: the whole batch; CBOW: 256 examples) learns different vectors:
-agreement drops by up to 0.2 (see minilm/data/batchers.py and minilm/fast/word2vec.py). CBOW
-batches are stretches of text (minilm.data.batchers.CbowWindows); read in the text's order they
-agree with gensim within 0.02 of its floor at 512 examples a batch (0.04 below it at 1024), but
-0.03 below it already at 128 when the batches are shuffled within spans of 65536 examples.
+neighbours agree with gensim's within 0.02 of how often two gensim seeds agree with each other,
+in every frequency band, skip-gram and CBOW, at over half gensim's speed (one core each).
+Groups of 16 agree a little more (skip-gram within 0.01) and train ~15% slower; K words per
+example (--shared-negatives 0, word2vec.c's way) agree no better - 32 shared words average out
+more of the noise than 5 do - and are the slowest. Shuffling the whole epoch, or sharing noise
+words in big groups (the whole batch) learns different vectors: agreement drops by up to 0.2
+(see minilm/data/batchers.py and minilm/fast/word2vec.py). CBOW batches are stretches of text
+(minilm.data.batchers.CbowWindows); with K noise words per example they agreed with gensim
+within 0.02 of its floor read in the text's order at 512 examples a batch (0.04 below it at
+1024), but 0.03 below it already at 128 when shuffled within spans of 65536 examples.
 --subwords uses --buckets 100000 hash buckets
 instead of fastText's 2e6 (a laptop corpus has a few thousand distinct n-grams) and alpha 0.01:
 a word's vector is the SUM of its own and its ~20 n-gram rows, so one step moves it ~20 times
@@ -65,7 +68,6 @@ from minilm.train import TrainConfig, train
 from minilm.vectors import KeyedVectors
 
 PROBES = ("king", "dog", "bread", "red", "france", "walked")
-SPAN = 65536  # examples shuffled together: the text's order at the scale of ~15k words
 
 
 def _add_size_args(ap: argparse.ArgumentParser) -> None:
@@ -88,17 +90,17 @@ def _add_noise_args(ap: argparse.ArgumentParser) -> None:
         type=int,
         metavar="S",
         help="S noise words shared by a group of examples, each weighted K/S\n"
-        "(skip-gram 32; CBOW 0 = K per example, as word2vec.c)",
+        "(32; 0 = K per example, as word2vec.c)",
     )
     ap.add_argument(
         "--noise-group",
         type=int,
         metavar="G",
-        help="examples per group sharing S noise words (skip-gram 16;\n0 = the whole batch)",
+        help="examples per group sharing S noise words (24; 0 = the whole batch)",
     )
     ap.add_argument("--shuffle-span", type=int, metavar="N",
-                    help=f"examples are shuffled within spans of N in the text's order\n"
-                         f"(skip-gram {SPAN}; CBOW 0 = word2vec.c's order; -1 = the whole epoch)")
+                    help="examples are shuffled within spans of N in the text's order\n"
+                         "(skip-gram 65536; CBOW 0 = word2vec.c's order; -1 = the whole epoch)")
 
 
 def _add_training_args(ap: argparse.ArgumentParser) -> None:
@@ -122,8 +124,10 @@ def _add_training_args(ap: argparse.ArgumentParser) -> None:
 
 
 def _check_sizes(args: argparse.Namespace) -> None:
-    if args.batch_size is None:
-        args.batch_size = 512 if args.cbow else 1024
+    if args.subwords and args.alpha is None:
+        args.alpha = 0.01  # a word's vector sums ~20 rows: see the docstring
+    for name, value in sg.training_defaults(args.cbow, vars(args)).items():
+        setattr(args, name, value)
     for name in ("epochs", "dim", "window", "min_count", "batch_size", "buckets"):
         if getattr(args, name) < 1:
             flag = "--" + name.replace("_", "-")
@@ -135,12 +139,6 @@ def _check_noise(args: argparse.Namespace) -> None:
         raise MinilmError(
             f"--negative must be >= 1 (or 0 with --hs), got {args.negative}"
         )
-    if args.shared_negatives is None:
-        args.shared_negatives = 0 if args.cbow else 32
-    if args.noise_group is None:
-        args.noise_group = 256 if args.cbow else 16
-    if args.shuffle_span is None:
-        args.shuffle_span = 0 if args.cbow else SPAN
     if args.shuffle_span < -1:
         raise MinilmError(f"--shuffle-span must be >= -1, got {args.shuffle_span}")
     for name in ("shared_negatives", "noise_group"):
@@ -150,8 +148,6 @@ def _check_noise(args: argparse.Namespace) -> None:
 
 
 def _check_rates_and_subwords(args: argparse.Namespace) -> None:
-    if args.alpha is None:
-        args.alpha = 0.01 if args.subwords else 0.05 if args.cbow else 0.025
     if not args.alpha > 0:
         raise MinilmError(f"--alpha must be > 0, got {args.alpha}")
     if args.sample < 0:

@@ -245,7 +245,7 @@ CHECKS: dict[tuple[str, int], Callable] = {
     ("04-srn-bptt", 3): lambda lab, out: lab.metrics("elman")["coarse_category_purity"] > 0.75,
     ("05-word2vec", 1): _check_05_1,
     ("05-word2vec", 2): lambda lab, out: _purity(lab, "sg_k1") < _purity(lab, "sg_k10"),
-    ("05-word2vec", 3): lambda lab, out: (lab.metrics("cbow")["tokens_per_second"]
+    ("05-word2vec", 3): lambda lab, out: (lab.metrics("cbow_k")["tokens_per_second"]
                                           > lab.metrics("sg_k")["tokens_per_second"]),
     ("06-fasttext", 1): _check_06_1,
     ("06-fasttext", 2): lambda lab, out: (

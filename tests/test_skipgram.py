@@ -302,3 +302,13 @@ def test_script_end_to_end(tmp_path):
     proc = subprocess.run(look, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert "unseen" in proc.stdout and len(proc.stdout.splitlines()) == 4
+
+
+def test_training_defaults_take_the_values_given():
+    # the script's flags default to None: those stay at the defaults, the given ones win
+    cbow, sg_defaults = sg.training_defaults(True), sg.training_defaults(False)
+    assert cbow["alpha"] == 0.05 and sg_defaults["alpha"] == 0.025  # word2vec.c's
+    assert cbow["shuffle_span"] == 0 and sg_defaults["shuffle_span"] > 0
+    given = {"batch_size": 64, "noise_group": None, "epochs": 3}
+    got = sg.training_defaults(False, given)
+    assert got == {**sg_defaults, "batch_size": 64}

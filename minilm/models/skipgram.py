@@ -77,6 +77,7 @@ seeds agree with each other.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -87,6 +88,28 @@ from minilm.layers.hsoftmax import hsoftmax_backward, hsoftmax_forward
 
 FNV_OFFSET = 2166136261  # 32-bit FNV-1a constants, as in fastText's Dictionary::hash
 FNV_PRIME = 16777619
+
+
+def training_defaults(cbow: bool, given: Mapping | None = None) -> dict[str, float | int]:
+    """How scripts/train_skipgram.py and the benchmarks train each architecture by default,
+    overridden by the values in `given` (vars(args), say) that are not None.
+
+    alpha is word2vec.c's (0.025; 0.05 for CBOW). The rest is our batching: examples per SGD
+    step, S = `shared_negatives` noise words shared by each group of `noise_group` examples
+    (each weighted K/S: minilm/fast/word2vec.py), and the span of examples shuffled together
+    (0: the text's order; minilm/data/batchers.py). Chosen on real English
+    (benchmarks/bench_real_text.py): smaller groups or more noise words per group learn
+    vectors closer to gensim's, bigger groups train faster.
+    """
+    noise = {"shared_negatives": 32, "noise_group": 24}
+    if cbow:
+        settings = {"alpha": 0.05, "batch_size": 512, **noise, "shuffle_span": 0}
+    else:
+        settings = {"alpha": 0.025, "batch_size": 1024, **noise, "shuffle_span": 65536}
+    given = given or {}
+    return {
+        name: value if given.get(name) is None else given[name] for name, value in settings.items()
+    }
 
 
 @dataclass
