@@ -33,8 +33,8 @@ Where the reference code does not follow its own gradient:
   not the gradient of L (nor of any loss: the forward still uses the mean). `loss_and_grads`
   offers both: cbow_update="exact" (its default, what the gradient checks test) and
   cbow_update="word2vec" (tested against word2vec.c's loop), which the training script uses
-  by default. On the world corpus at word2vec.c's alpha 0.05, analogy accuracy is 0.87 with
-  word2vec.c's update (gensim 0.83) and 0.80 with the exact gradient, whose input vectors move
+  by default. On the world corpus at word2vec.c's alpha 0.05, analogy accuracy is 0.86 with
+  word2vec.c's update (gensim 0.83) and 0.83 with the exact gradient, whose input vectors move
   ~|C| times less per step (its purity and similarity are a little higher). Think of the
   word2vec.c update as SGD with a |C| times larger step for the context vectors.
 - fastText. The paper sums a word's n-gram vectors (as here); fastText's code averages them
