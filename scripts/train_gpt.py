@@ -43,7 +43,7 @@ from minilm.data.sentences import DropoutSeeds
 from minilm.errors import ArgumentParser, MinilmError, run_cli, seed_arg
 from minilm.evaluate import perplexity
 from minilm.io import ensure_dir
-from minilm.layers.class_softmax import FULL_SOFTMAX_UP_TO, output_bounds
+from minilm.layers.class_softmax import add_vocab_args, output_bounds
 from minilm.models import transformer as tf
 from minilm.models.ngram import kneser_ney_baselines, next_word_pairs, target_counts
 from minilm.optim import AdamW
@@ -75,15 +75,7 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--weight-decay", type=float, default=0.01)
     ap.add_argument("--clip", type=float, default=1.0, help="max global gradient norm (0 = off)")
     ap.add_argument("--dropout", type=float, default=0.1)
-    ap.add_argument("--min-count", type=int, default=1, help="rarer words become <unk>")
-    ap.add_argument("--max-vocab", type=int, default=30000, help="keep the most frequent words")
-    ap.add_argument(
-        "--output",
-        choices=("auto", "full", "class"),
-        default="auto",
-        help=f"softmax over V, class-factored, or auto: class above {FULL_SOFTMAX_UP_TO} words",
-    )
-    ap.add_argument("--classes", type=int, default=0, help="word classes (0 = sqrt(V))")
+    add_vocab_args(ap)
     ap.add_argument("--eval-stride", type=int, default=0, help="held-out window step (0 = T/2)")
     ap.add_argument("--checkpoint-every", type=int, default=0, help="steps (0 = end only)")
     ap.add_argument("--stop-after", type=int, default=0, help="stop after N steps (resumable)")

@@ -45,7 +45,7 @@ from minilm.data.vocab import Vocab
 from minilm.errors import ArgumentParser, MinilmError, run_cli, seed_arg
 from minilm.evaluate import category_purity, category_r_precision, perplexity, read_categories
 from minilm.io import ensure_dir, write_text
-from minilm.layers.class_softmax import FULL_SOFTMAX_UP_TO, output_bounds
+from minilm.layers.class_softmax import add_vocab_args, output_bounds
 from minilm.models import srn
 from minilm.models.ngram import kneser_ney_baselines, next_word_pairs, target_counts
 from minilm.optim import Adam
@@ -79,15 +79,7 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--batch-size", type=int, default=32, help="N: parallel streams")
     ap.add_argument("--lr", type=float, default=5e-3, help="Adam learning rate (decayed linearly)")
     ap.add_argument("--clip", type=float, default=5.0, help="max global gradient norm (0 = off)")
-    ap.add_argument("--min-count", type=int, default=1, help="rarer words become <unk>")
-    ap.add_argument("--max-vocab", type=int, default=30000, help="keep the most frequent words")
-    ap.add_argument(
-        "--output",
-        choices=("auto", "full", "class"),
-        default="auto",
-        help=f"softmax over V, class-factored, or auto: class above {FULL_SOFTMAX_UP_TO} words",
-    )
-    ap.add_argument("--classes", type=int, default=0, help="word classes (0 = sqrt(V))")
+    add_vocab_args(ap)
     ap.add_argument("--sample", type=int, default=0, metavar="N", help="generate N sentences")
     ap.add_argument("--checkpoint-every", type=int, default=0, help="steps (0 = end only)")
     ap.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")

@@ -44,7 +44,7 @@ from minilm.data.sentences import DropoutSeeds, PairBatches, Tokens, bpe_tokens,
 from minilm.errors import ArgumentParser, MinilmError, run_cli, seed_arg
 from minilm.evaluate import category_purity
 from minilm.io import ensure_dir, save_npz
-from minilm.layers.class_softmax import FULL_SOFTMAX_UP_TO, output_bounds
+from minilm.layers.class_softmax import add_vocab_args, output_bounds
 from minilm.models import transformer as tf
 from minilm.optim import AdamW
 from minilm.runs import write_run
@@ -84,16 +84,7 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--warmup", type=int, default=200, help="warmup steps before the cosine decay")
     ap.add_argument("--weight-decay", type=float, default=0.01)
     ap.add_argument("--clip", type=float, default=1.0, help="max global gradient norm (0 = off)")
-    ap.add_argument("--min-count", type=int, default=1, help="rarer words become <unk>")
-    ap.add_argument("--max-vocab", type=int, default=30000, help="keep the most frequent words")
-    ap.add_argument(
-        "--output",
-        choices=("auto", "full", "class"),
-        default="auto",
-        help=f"masked-LM head: softmax over V, class-factored, or auto (class above "
-        f"{FULL_SOFTMAX_UP_TO} tokens)",
-    )
-    ap.add_argument("--classes", type=int, default=0, help="word classes (0 = sqrt(V))")
+    add_vocab_args(ap, head="masked-LM head: ")
     ap.add_argument("--contrastive", action="store_true", help="then tune on paraphrase pairs")
     ap.add_argument("--contrastive-epochs", type=int, default=3)
     ap.add_argument("--contrastive-lr", type=float, default=3e-4)
