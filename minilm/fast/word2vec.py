@@ -22,7 +22,7 @@ tests/test_word2vec_fast.py. What makes it fast:
   skip-gram's top-10 neighbours agree with gensim's 0.42 / 0.29 / 0.22 of the time
   (frequency bands 0-1k / 2-3k / 8-9k) when a batch of 1024 shares S = 32, 0.55 / 0.43 /
   0.29 in groups of 64, 0.58 / 0.47 / 0.30 in groups of 24 (the training script's default,
-  ~2x faster than K per pair), 0.60 / 0.47 / 0.31 in groups of 16 and 0.58 / 0.46 / 0.27 with
+  ~1.7x faster than K per pair), 0.60 / 0.47 / 0.31 in groups of 16 and 0.58 / 0.46 / 0.27 with
   K per pair - gensim's own seed-to-seed agreement being 0.60 / 0.48 / 0.28. CBOW, whose rows
   are its examples, shares noise words the same way: 0.53 / 0.28 / 0.12 in groups of 24
   (gensim: 0.55 / 0.29 / 0.13).
