@@ -285,7 +285,7 @@ def _negative_sampling(
             H_groups[: len(H)] = H
         H_groups = H_groups.reshape(G, size, D)
         s_noise = H_groups @ U.transpose(0, 2, 1)  # (G, size, S)
-        uses, skipped = _shared_noise_weight(
+        uses, skipped = _shared_noise_uses(
             np.arange(N) if row is None else row, center, negatives, size, len(W_out)
         )
     # (4) logistic loss: label 1 for the centre (-log σ(s) = softplus(-s)), 0 for noise
@@ -334,7 +334,7 @@ def _check_stretch(context: np.ndarray, mask: np.ndarray, N: int) -> None:
         )
 
 
-def _shared_noise_weight(
+def _shared_noise_uses(
     row: np.ndarray, center: np.ndarray, negatives: np.ndarray, size: int, V: int
 ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
     """How often each noise score counts, in units of K/S: (uses (G * size,), skipped).
