@@ -31,8 +31,8 @@ from minilm.lab_models import VectorSet
 from minilm.project import pca, procrustes, trustworthiness, tsne
 from minilm.vectors import KeyedVectors
 
-HEATMAP_WORDS = ("king queen man woman dog cat horse bread cheese milk car bus red blue france "
-                 "paris").split()
+HEATMAP_WORDS = ("king queen man woman dog cat horse bread cheese milk car bus red blue egypt "
+                 "cairo").split()
 TRUST_K = 5
 
 

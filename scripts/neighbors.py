@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Nearest neighbours by cosine: the quickest look at what a model has learned.
 
-python scripts/neighbors.py runs/skipgram/vectors.txt king paris walked
+python scripts/neighbors.py runs/skipgram/vectors.txt king cairo walked
 python scripts/neighbors.py runs/lab king                  (every model of a lab run side by side)
 python scripts/neighbors.py --interactive runs/lab         (type words, see them side by side)
 """
