@@ -1,132 +1,41 @@
-"""The graded exercises: what to write, the reference it must match, the test inputs, a hint.
+"""The graded exercises: what to write, the reference it must match, the test inputs, two hints.
 
 Each exercise names reference functions; `start` copies their signatures and docstrings (never
-their bodies) into the learner's file, so the task and the reference cannot drift apart. The
-inputs are small float64 arrays from a fixed seed, with the cases that catch the classic bugs:
-repeated ids, masks and padding, batch or sequence length 1.
+their bodies) into the learner's file, so the task and the reference cannot drift apart. Where a
+reference's docstring states its gradient, `starter_docs` gives the starter a docstring without
+it: the starter says what to compute, never how to differentiate it. `hint` is a nudge in words
+(`--hint`); `formula` gives the equations (`--hint 2`). The test inputs live in
+minilm/exercises/cases.py. EXERCISES is in the order of the docs pages (docs/README.md).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from minilm.exercises import references
+from minilm.exercises import cases, references
 from minilm.layers import attention, core, losses, recurrent
-
-Inputs = dict[str, object]
 
 
 @dataclass(frozen=True)
 class Exercise:
     name: str
     title: str
-    kind: str  # "layer": forward(**inputs) -> (out, cache), backward(dout, cache) -> grads;
+    kind: str  # "layer": forward(**inputs) -> (*outputs, cache), backward(*douts, cache) -> grads;
     #            "loss": fn(**inputs) -> (loss, *grads)
     functions: tuple[Callable, ...]  # the references: (forward, backward) or (loss,)
     grad_args: tuple[str, ...]  # inputs that get a gradient, in the order they come back
-    cases: Callable[[np.random.Generator], list[tuple[str, Inputs]]]
+    cases: Callable[[np.random.Generator], list[tuple[str, dict]]]
     task: str
-    hint: str
-    docs: str = ""  # the docs page that explains it
+    hint: str  # a nudge in words, no formula
+    formula: str  # the equations of the backward
+    docs: str  # the docs page that explains it
+    minutes: int  # a first-timer's time estimate
     equations: str = ""  # the forward's equations, when the reference's docstring lacks them
-
-
-def _normal(rng: np.random.Generator, *shape: int, scale: float = 1.0) -> np.ndarray:
-    return scale * rng.standard_normal(shape)
-
-
-def _affine_cases(rng):
-    return [
-        ("x of shape (2, 3, 4), W (4, 5)",
-         {"x": _normal(rng, 2, 3, 4), "W": _normal(rng, 4, 5), "b": _normal(rng, 5)}),
-        ("a batch of one, x (1, 3)",
-         {"x": _normal(rng, 1, 3), "W": _normal(rng, 3, 2), "b": _normal(rng, 2)}),
-    ]
-
-
-def _embedding_cases(rng):
-    return [
-        ("ids (2, 3) with repeats", {"ids": np.array([[1, 4, 1], [0, 1, 4]]),
-                                     "W": _normal(rng, 5, 3)}),
-        ("one id", {"ids": np.array([2]), "W": _normal(rng, 4, 2)}),
-    ]
-
-
-def _softmax_cases(rng):
-    mask = np.array([[True, True, False], [True, False, False]])
-    return [
-        ("logits (4, 5), no mask",
-         {"logits": _normal(rng, 4, 5), "targets": np.array([0, 3, 3, 4])}),
-        ("logits (2, 3, 4) with a mask",
-         {"logits": _normal(rng, 2, 3, 4), "targets": np.array([[1, 2, 0], [3, 0, 0]]),
-          "mask": mask}),
-        ("large logits (+-1000): the max must be subtracted",
-         {"logits": np.array([[1000.0, 0.0, -1000.0], [0.0, 1000.0, 999.0]]),
-          "targets": np.array([2, 1])}),
-    ]
-
-
-def _rnn_step_cases(rng):
-    return [
-        ("N=3, D=4, H=5",
-         {"x": _normal(rng, 3, 4), "h_prev": _normal(rng, 3, 5, scale=0.5),
-          "W_xh": _normal(rng, 4, 5, scale=0.5), "W_hh": _normal(rng, 5, 5, scale=0.5),
-          "b_h": _normal(rng, 5, scale=0.1)}),
-    ]
-
-
-def _rnn_cases(rng):
-    def case(N, T, D, H):
-        return {"x": _normal(rng, N, T, D), "h0": _normal(rng, N, H, scale=0.5),
-                "W_xh": _normal(rng, D, H, scale=0.5), "W_hh": _normal(rng, H, H, scale=0.5),
-                "b_h": _normal(rng, H, scale=0.1)}
-
-    return [("N=2, T=4, D=3, H=5", case(2, 4, 3, 5)), ("one step, T=1", case(3, 1, 2, 4))]
-
-
-def _layernorm_cases(rng):
-    return [
-        ("x (3, 5)", {"x": _normal(rng, 3, 5, scale=2.0) + 1.0, "gamma": _normal(rng, 5),
-                      "beta": _normal(rng, 5)}),
-        ("x (2, 3, 4)", {"x": _normal(rng, 2, 3, 4), "gamma": _normal(rng, 4),
-                         "beta": _normal(rng, 4)}),
-    ]
-
-
-def _attention_cases(rng):
-    def case(N, T, D, pad_mask):
-        return {"x": _normal(rng, N, T, D), "W_qkv": _normal(rng, D, 3 * D, scale=0.5),
-                "b_qkv": _normal(rng, 3 * D, scale=0.1), "W_o": _normal(rng, D, D, scale=0.5),
-                "b_o": _normal(rng, D, scale=0.1), "n_heads": 2, "pad_mask": pad_mask}
-
-    pad = np.array([[False, False, False, False], [False, False, True, True]])
-    return [
-        ("N=2, T=3, D=4, 2 heads, no padding", case(2, 3, 4, None)),
-        ("N=2, T=4, D=4, 2 heads, the second sequence ends in two pads", case(2, 4, 4, pad)),
-    ]
-
-
-def _sgns_cases(rng):
-    return [
-        ("4 pairs, K=3 negatives, repeated ids",
-         {"W_in": _normal(rng, 6, 3), "W_out": _normal(rng, 6, 3),
-          "context": np.array([0, 2, 2, 5]), "center": np.array([1, 3, 1, 0]),
-          "negatives": np.array([[4, 4, 1], [0, 5, 2], [3, 4, 0], [1, 1, 2]])}),
-    ]
-
-
-def _glove_cases(rng):
-    V, D = 5, 3
-    return [
-        ("6 entries, repeated rows and columns, counts on both sides of x_max",
-         {"W": _normal(rng, V, D), "W_tilde": _normal(rng, V, D), "b": _normal(rng, V),
-          "b_tilde": _normal(rng, V), "i": np.array([0, 1, 1, 3, 4, 0]),
-          "j": np.array([1, 0, 2, 3, 1, 1]), "x": np.array([1.0, 3.0, 250.0, 7.5, 40.0, 120.0]),
-          "x_max": 100.0, "alpha": 0.75}),
-    ]
+    outputs: tuple[str, ...] = ("out",)  # a layer's outputs (before the cache)
+    starter_docs: dict[str, str] = field(default_factory=dict)  # docstrings without the answer
 
 
 EXERCISES: dict[str, Exercise] = {}
@@ -136,105 +45,312 @@ def _add(ex: Exercise) -> None:
     EXERCISES[ex.name] = ex
 
 
-_add(Exercise(
-    "affine", "the affine layer, out = x W + b",
-    "layer", (core.affine_forward, core.affine_backward), ("x", "W", "b"), _affine_cases,
-    task="Write the forward (x may have any number of leading axes) and the backward.",
-    hint="Flatten the leading axes: x2 = x.reshape(-1, D), dout2 = dout.reshape(-1, H). Then "
-         "dx = dout2 @ W.T (reshaped back to x's shape), dW = x2.T @ dout2, db = dout2.sum(0): "
-         "W and b were used at every position, so their gradients sum over all of them. Check "
-         "each gradient's shape against its parameter's first.",
-    docs="docs/03-nplm.md",
-))
-_add(Exercise(
-    "embedding", "the embedding lookup and its duplicate-safe backward",
-    "layer", (core.embedding_forward, core.embedding_backward), ("W",), _embedding_cases,
-    task="Write the lookup out = W[ids] and its backward dW (ids get no gradient). The "
-         "forward's input validation is optional.",
-    hint="dW[ids] += dout looks right and is wrong: with a repeated id, NumPy's fancy "
-         "assignment keeps one of the contributions. Use np.add.at(dW, ids, dout) (flatten "
-         "ids to (M,) and dout to (M, D) first).",
-    docs="docs/03-nplm.md",
-))
-_add(Exercise(
-    "softmax_cross_entropy", "softmax cross-entropy, fused with its gradient",
-    "loss", (losses.softmax_cross_entropy,), ("logits",), _softmax_cases,
-    task="Return the mean loss over the counted positions and dloss/dlogits. Input validation "
-         "is optional.",
-    hint="Subtract each row's max before exp (softmax does not change, nothing overflows). "
-         "log p_y = z_y - max - log(sum exp(z - max)). The gradient is (softmax - onehot) / n "
-         "on counted rows and 0 on the others, n = the number of counted rows.",
-    docs="docs/03-nplm.md",
-))
-_add(Exercise(
-    "rnn_step", "one step of a tanh RNN",
-    "layer", (references.rnn_step_forward, references.rnn_step_backward),
-    ("x", "h_prev", "W_xh", "W_hh", "b_h"), _rnn_step_cases,
-    task="Write one step of the recurrence and its backward (five gradients).",
-    hint="Keep h in the cache: tanh'(a) = 1 - h^2, so da = dh * (1 - h**2). Then the step is "
-         "two affine maps with one output: dx = da @ W_xh.T, dW_xh = x.T @ da, and the same "
-         "for h_prev and W_hh; db_h = da.sum(0).",
-    docs="docs/04-srn-bptt.md",
-))
-_add(Exercise(
-    "rnn_bptt", "a tanh RNN over a sequence, and backpropagation through time",
-    "layer", (recurrent.rnn_forward, recurrent.rnn_backward), ("x", "h0", "W_xh", "W_hh", "b_h"),
-    _rnn_cases,
-    task="Run the recurrence over T steps (return every h_t), then write BPTT. You may reuse "
-         "your rnn_step solution inside.",
-    hint="Go backwards in time carrying dh_next (zeros after the last step): at step t the "
-         "state gets dhs[:, t] + dh_next. Run the step backward, keep its dh_prev as the new "
-         "dh_next and ADD its dW_xh, dW_hh, db_h into running sums: the same weights were used "
-         "at every step. What is left in dh_next at the end is dh0.",
-    docs="docs/04-srn-bptt.md",
-))
-_add(Exercise(
-    "layernorm", "layer normalisation",
-    "layer", (core.layernorm_forward, core.layernorm_backward), ("x", "gamma", "beta"),
-    _layernorm_cases,
-    task="Normalise over the last axis; write the backward. Input validation is optional.",
-    hint="Write dxhat = dout * gamma first. x reaches xhat twice: through the mean and through "
-         "the standard deviation. Differentiating both gives "
-         "dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), means over the last "
-         "axis (keepdims=True), rstd = 1 / sqrt(var + eps). dgamma and dbeta sum over every "
-         "leading axis.",
-    docs="docs/07-transformer-mlm.md",
-))
-_add(Exercise(
-    "attention", "multi-head self-attention with a padding mask",
-    "layer", (attention.attention_forward, attention.attention_backward),
-    ("x", "W_qkv", "b_qkv", "W_o", "b_o"), _attention_cases,
-    task="Write the forward (heads batched, padded keys get weight exactly 0) and the backward "
-         "(five gradients). Input validation is optional.",
-    equations="""h heads of size d = D / h:
+_add(
+    Exercise(
+        "glove",
+        "GloVe's weighted least-squares loss",
+        "loss",
+        (references.glove_loss,),
+        ("W", "W_tilde", "b", "b_tilde"),
+        cases.glove,
+        task="Return J and the dense gradients of the four tables (the counts x get none).",
+        hint="Give the bracket a name first; everything else is the chain rule through a square. "
+        "The same row can appear in several entries, so think about what plain indexed "
+        "assignment does with repeated indices.",
+        formula="diff = w_i . w~_j + b_i + b~_j - log x;  dJ/ddiff = 2 f(x) diff;  "
+        "dw_i = ddiff w~_j,  dw~_j = ddiff w_i,  db_i = db~_j = ddiff, added into the tables "
+        "with np.add.at (ids repeat). f(x) = min(1, (x / x_max)^alpha).",
+        docs="docs/02-ppmi-glove.md",
+        minutes=30,
+    )
+)
+_add(
+    Exercise(
+        "affine",
+        "the affine layer, out = x W + b",
+        "layer",
+        (core.affine_forward, core.affine_backward),
+        ("x", "W", "b"),
+        cases.affine,
+        task="Write the forward (x may have any number of leading axes) and the backward.",
+        hint="Make x two-dimensional first, so there is one matrix product. Then match shapes: "
+        "each gradient has the shape of what it is the gradient of, and W and b were used at "
+        "every position, so their gradients add up over all positions.",
+        formula="x2 = x.reshape(-1, D), dout2 = dout.reshape(-1, H); dx = dout2 @ W.T reshaped "
+        "to x's shape, dW = x2.T @ dout2, db = dout2.sum(axis=0).",
+        docs="docs/03-nplm.md",
+        minutes=20,
+        starter_docs={
+            "affine_backward": "Gradients of out = x @ W + b.\n\n"
+            "Returns (dx (..., D), dW (D, H), db (H,))."
+        },
+    )
+)
+_add(
+    Exercise(
+        "embedding",
+        "the embedding lookup and its duplicate-safe backward",
+        "layer",
+        (core.embedding_forward, core.embedding_backward),
+        ("W",),
+        cases.embedding,
+        task="Write the lookup out = W[ids] and its backward dW (ids get no gradient). The "
+        "forward's input validation is optional.",
+        hint="A lookup is a matrix product with a one-hot matrix, so the gradient is a sum. Try "
+        "your backward with an id that appears twice: does its row get both contributions?",
+        formula="dW = zeros((V, D)) in dout's dtype; np.add.at(dW, ids.reshape(-1), "
+        "dout.reshape(-1, D)). dW[ids] += dout keeps only one of the repeated rows.",
+        docs="docs/03-nplm.md",
+        minutes=15,
+        starter_docs={"embedding_backward": "dW (V, D), the gradient of the table (ids get none)."},
+    )
+)
+_add(
+    Exercise(
+        "tanh",
+        "the tanh activation",
+        "layer",
+        (core.tanh_forward, core.tanh_backward),
+        ("x",),
+        cases.elementwise,
+        task="Write out = tanh(x) and its backward; keep in the cache what the derivative needs.",
+        hint="The derivative of tanh can be written with tanh's own output: cache that.",
+        formula="dx = dout * (1 - out**2), out = tanh(x) from the cache.",
+        docs="docs/03-nplm.md",
+        minutes=5,
+        starter_docs={"tanh_backward": "Backward for tanh_forward: dx, the shape of dout."},
+    )
+)
+_add(
+    Exercise(
+        "softmax_cross_entropy",
+        "softmax cross-entropy, fused with its gradient",
+        "loss",
+        (losses.softmax_cross_entropy,),
+        ("logits",),
+        cases.softmax,
+        task="Return the mean loss over the counted positions and dloss/dlogits. Input validation "
+        "is optional.",
+        hint="exp of 1000 overflows: change the logits in a way the softmax cannot see. Only "
+        "counted positions enter the mean (and their count is the divisor); targets at the "
+        "others can hold anything, even -100. With nothing counted there is nothing to "
+        "divide by.",
+        formula="z - max(z) per row; log p_y = z_y - max - log(sum exp(z - max)); "
+        "dlogits = (softmax - onehot(y)) / n on counted rows, 0 elsewhere, n = rows counted; "
+        "n = 0 gives loss 0 and zero gradients.",
+        docs="docs/03-nplm.md",
+        minutes=25,
+        starter_docs={
+            "softmax_cross_entropy": (
+                "Mean negative log-likelihood of the targets under softmax(logits).\n\n"
+                "logits (..., V), targets int (...), mask bool (...) True = counted -> "
+                "(loss, dlogits (..., V)).\n\n"
+                "    loss = (1/n) sum_{counted i} -log softmax(z_i)[y_i],   n = number counted\n\n"
+                "Targets at uncounted positions are ignored (they may hold any value, e.g. -100).\n"
+                "With nothing counted the loss is 0 and dlogits is all zeros."
+            )
+        },
+    )
+)
+_add(
+    Exercise(
+        "rnn_step",
+        "one step of a tanh RNN",
+        "layer",
+        (references.rnn_step_forward, references.rnn_step_backward),
+        ("x", "h_prev", "W_xh", "W_hh", "b_h"),
+        cases.rnn_step,
+        task="Write one step of the recurrence and its backward (five gradients).",
+        hint="Keep the step's output in the cache: the derivative of tanh needs nothing else. "
+        "After the tanh, the step is two affine maps that share one output.",
+        formula="da = dh * (1 - h**2); dx = da @ W_xh.T, dh_prev = da @ W_hh.T, "
+        "dW_xh = x.T @ da, dW_hh = h_prev.T @ da, db_h = da.sum(0).",
+        docs="docs/04-srn-bptt.md",
+        minutes=20,
+    )
+)
+_add(
+    Exercise(
+        "rnn_bptt",
+        "a tanh RNN over a sequence, and backpropagation through time",
+        "layer",
+        (recurrent.rnn_forward, recurrent.rnn_backward),
+        ("x", "h0", "W_xh", "W_hh", "b_h"),
+        cases.rnn_bptt,
+        task="Run the recurrence over T steps (return every h_t), then write BPTT. You may reuse "
+        "your rnn_step solution inside.",
+        hint="Walk backwards in time. Each state is used twice: by the output at its step and by "
+        "the next step. The weights are the same at every step, so what do their gradients "
+        "do across steps? Never write into the gradient you were handed.",
+        formula="dh_next = 0; for t = T-1..0: dh = dhs[:, t] + dh_next (a new array); run the step "
+        "backward; dh_next = its dh_prev; dW_xh, dW_hh, db_h += its weight gradients. "
+        "dh0 = dh_next at the end.",
+        docs="docs/04-srn-bptt.md",
+        minutes=40,
+    )
+)
+_add(
+    Exercise(
+        "lstm_step",
+        "one step of an LSTM",
+        "layer",
+        (references.lstm_step_forward, references.lstm_step_backward),
+        ("x", "h_prev", "c_prev", "W_x", "W_h", "b"),
+        cases.lstm_step,
+        outputs=("h", "c"),
+        task="Write one LSTM step (four gates from one fused product) and its backward (six "
+        "gradients). The backward gets the gradients of both outputs, h and c.",
+        hint="The cell state reaches the loss two ways: directly (dc) and through h. Add both "
+        "before going further. Each gate is one elementwise product away from c; cache the "
+        "gate values, their derivatives are written with them.",
+        formula="dc_t = dc + dh * o * (1 - tanh(c)^2); do = dh * tanh(c); di = dc_t * g; "
+        "df = dc_t * c_prev; dg = dc_t * i; dc_prev = dc_t * f; da = [di i(1-i) | df f(1-f) "
+        "| do o(1-o) | dg (1-g^2)]; dx = da @ W_x.T, dh_prev = da @ W_h.T, dW_x = x.T @ da, "
+        "dW_h = h_prev.T @ da, db = da.sum(0).",
+        docs="docs/04-srn-bptt.md",
+        minutes=45,
+    )
+)
+_add(
+    Exercise(
+        "sgns",
+        "the skip-gram negative-sampling loss",
+        "loss",
+        (references.sgns_loss,),
+        ("W_in", "W_out"),
+        cases.sgns,
+        task="Return the summed loss and the dense gradients of both tables.",
+        hint="Write the loss with a function that cannot overflow for scores of +-1000. The "
+        "derivative of -log sigma(z) is a sigmoid, too. A word can be a context twice or a "
+        "negative of several pairs: its row must collect every contribution.",
+        formula="-log sigma(z) = np.logaddexp(0, -z); d/dz = sigma(z) - 1 for the positive and "
+        "sigma(z) for a negative; dh = sum_k dz_k u_k, du_k = dz_k h, scattered with "
+        "np.add.at.",
+        docs="docs/05-word2vec.md",
+        minutes=35,
+    )
+)
+_add(
+    Exercise(
+        "hsoftmax",
+        "hierarchical softmax over a word tree",
+        "loss",
+        (references.hsoftmax_loss,),
+        ("h", "W_node"),
+        cases.hsoftmax,
+        task="Return the summed loss over every decision on each path and the dense gradients of h "
+        "and W_node; padding entries (j >= lengths[n]) count nothing.",
+        hint="Every decision is a logistic loss on one score; the code only flips its sign. Mask "
+        "the padding before anything is summed, and remember that the root is on every path.",
+        formula="s = h . W_node[points]; sign = 1 - 2 codes; "
+        "loss = sum mask logaddexp(0, -sign s); "
+        "ds = -sign sigma(-sign s) mask; dh = sum_j ds_j W_node[points_j]; "
+        "np.add.at(dW_node, points, ds[..., None] h[:, None]).",
+        docs="docs/05-word2vec.md",
+        minutes=35,
+    )
+)
+_add(
+    Exercise(
+        "layernorm",
+        "layer normalisation",
+        "layer",
+        (core.layernorm_forward, core.layernorm_backward),
+        ("x", "gamma", "beta"),
+        cases.layernorm,
+        task="Normalise over the last axis; write the backward. Input validation is optional.",
+        hint="Name the gradient of the normalised x first. x reaches it twice: through the mean "
+        "and "
+        "through the standard deviation, and both paths count. gamma and beta were used at "
+        "every position.",
+        formula="dxhat = dout * gamma; "
+        "dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)) "
+        "with means over the last axis (keepdims), rstd = 1 / sqrt(var + eps); dgamma = "
+        "sum(dout * xhat), dbeta = sum(dout) over every leading axis.",
+        docs="docs/07-transformer-mlm.md",
+        minutes=40,
+    )
+)
+_add(
+    Exercise(
+        "gelu",
+        "the GELU activation (tanh approximation)",
+        "layer",
+        (core.gelu_forward, core.gelu_backward),
+        ("x",),
+        cases.elementwise,
+        task="Write GELU's tanh approximation and its backward.",
+        hint="The output is a product of x and something that depends on x: the product rule, "
+        "then the chain rule through the tanh.",
+        formula="t = tanh(u), u = c (x + a x^3); dx = dout * (0.5 (1 + t) + 0.5 x (1 - t^2) "
+        "c (1 + 3 a x^2)), c = sqrt(2/pi), a = 0.044715.",
+        docs="docs/07-transformer-mlm.md",
+        minutes=15,
+        starter_docs={"gelu_backward": "Backward for gelu_forward: dx, the shape of dout."},
+    )
+)
+_add(
+    Exercise(
+        "attention",
+        "multi-head self-attention with padding and causal masks",
+        "layer",
+        (attention.attention_forward, attention.attention_backward),
+        ("x", "W_qkv", "b_qkv", "W_o", "b_o"),
+        cases.attention,
+        task="Write the forward (heads batched, masked keys get weight exactly 0, a query with no "
+        "key left gets all-zero weights) and the backward (five gradients). Input validation "
+        "is optional.",
+        equations="""h heads of size d = D / h:
     [Q | K | V] = x W_qkv + b_qkv                  (N, T, 3D); head j owns columns [j d, (j+1) d)
                                                    of each of the three D-column blocks
     S = Q K^T / sqrt(d)                            (N, h, T, T), query i (rows) vs key j
-    P = softmax(S) over keys j                     a padded key gets weight exactly 0
+    P = softmax(S) over keys j                     a padded key gets weight exactly 0;
+                                                   causal: every key j > i too
     C = P V                                        (N, h, T, d)
     out = concat_heads(C) W_o + b_o                (N, T, D)""",
-    hint="Split heads with qkv.reshape(N, T, 3, h, d).transpose(2, 0, 3, 1, 4). Mask by adding "
-         "-inf to padded keys' scores before the softmax. Backward, in reverse: dP = dC V^T, "
-         "dV = P^T dC, dS = P * (dP - sum_j P dP) per row, dQ = dS K / sqrt(d), "
-         "dK = dS^T Q / sqrt(d); then undo the head split and run the affine backward twice.",
-    docs="docs/07-transformer-mlm.md",
-))
-_add(Exercise(
-    "sgns", "the skip-gram negative-sampling loss",
-    "loss", (references.sgns_loss,), ("W_in", "W_out"), _sgns_cases,
-    task="Return the summed loss and the dense gradients of both tables.",
-    hint="With z = u . h and -log sigma(z) = np.logaddexp(0, -z): d/dz[-log sigma(z)] = "
-         "sigma(z) - 1 for the positive and d/dz[-log sigma(-z)] = sigma(z) for a negative. "
-         "Then dh = sum_k dz_k u_k and du_k = dz_k h. Scatter them with np.add.at: a word can "
-         "be a context twice, or a negative of several pairs.",
-    docs="docs/05-word2vec.md",
-))
-_add(Exercise(
-    "glove", "GloVe's weighted least-squares loss",
-    "loss", (references.glove_loss,), ("W", "W_tilde", "b", "b_tilde"), _glove_cases,
-    task="Return J and the dense gradients of the four tables (the counts x get none).",
-    hint="Call diff = w_i . w~_j + b_i + b~_j - log x. Then dJ/ddiff = 2 f(x) diff, "
-         "dw_i = ddiff w~_j, dw~_j = ddiff w_i, db_i = db~_j = ddiff. Add them into the tables "
-         "with np.add.at (ids repeat). f(x) = min(1, (x / x_max)^alpha).",
-    docs="docs/02-ppmi-glove.md",
-))
+        hint="Count heads and head size separately: they are equal only by accident. Masking is "
+        "something added to the scores before the softmax, and a row of scores can be huge. "
+        "Backward, walk the forward's lines in reverse; the softmax backward is per row.",
+        formula="split heads: qkv.reshape(N, T, 3, h, d).transpose(2, 0, 3, 1, 4); mask with -inf, "
+        "subtract the row max; dP = dC V^T, dV = P^T dC, dS = P * (dP - sum_j P dP), "
+        "dQ = dS K / sqrt(d), dK = dS^T Q / sqrt(d); undo the head split; two affine "
+        "backwards.",
+        docs="docs/07-transformer-mlm.md",
+        minutes=60,
+    )
+)
+_add(
+    Exercise(
+        "info_nce",
+        "symmetric InfoNCE with in-batch negatives",
+        "loss",
+        (references.info_nce_loss,),
+        ("a", "b"),
+        cases.info_nce,
+        task="Return the symmetric InfoNCE loss of N pairs and the gradients of both sides.",
+        hint="Each half is a softmax cross-entropy whose targets are the diagonal. Then two more "
+        "steps back: the division by tau, and the normalisation of each row.",
+        formula="dS = 1/2 [(softmax_rows(S) - I) / N + ((softmax_rows(S^T) - I) / N)^T]; "
+        "du = dS v / tau, dv = dS^T u / tau; da = (du - u (u . du)) / |a|, the same for b.",
+        docs="docs/08-contrastive.md",
+        minutes=40,
+    )
+)
+_add(
+    Exercise(
+        "tsne",
+        "the t-SNE cost and its gradient",
+        "loss",
+        (references.tsne_gradient,),
+        ("Y",),
+        cases.tsne,
+        task="Return KL(P || Q) for the map Y and its gradient dY (P is data: no gradient).",
+        hint="Q is normalised over all pairs, so moving one point changes every Q_ij. The known "
+        "result is short; derive it or check yours against it with central differences. "
+        "Pairs with zero affinity contribute nothing to the sum (never take log 0).",
+        formula="w_ij = 1 / (1 + |y_i - y_j|^2), w_ii = 0, Q = w / sum w; "
+        "dY_i = 4 sum_j (P_ij - Q_ij) w_ij (y_i - y_j).",
+        docs="docs/11-tsne.md",
+        minutes=30,
+    )
+)
