@@ -178,6 +178,10 @@ def elman_purity(run: ModelRun, categories: Path) -> dict:
     m = {"category_purity": ev.category_purity(kv, categories, level="fine")}
     try:
         m["coarse_category_purity"] = ev.category_purity(kv, categories, level="coarse")
+        rows = zip(*read_categories(categories), read_categories(categories, 2)[1], strict=True)
+        known = [row for row in rows if row[0] in kv]
+        if len(known) >= 2:  # what figure 2's top merge joins, for the report's sentence
+            m |= lab_figures.elman_top_split(kv, *(list(col) for col in zip(*known, strict=True)))
     except MinilmError:  # a categories file without the noun/verb column
         pass
     return m

@@ -17,6 +17,7 @@ nothing imports the lab back. Figures reuse `minilm.plots` where it fits.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +26,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from minilm import plots
-from minilm.cluster import linkage
+from minilm.cluster import cut_tree, linkage
 from minilm.directions import SenseAxes, project_on_sense_axis, sense_axis, sense_axis_labels
 from minilm.lab_models import VectorSet
 from minilm.project import pca, procrustes, trustworthiness, tsne
@@ -111,10 +112,33 @@ def cluster_maps(sets, words: list[str], method: str, seed: int, quick: bool) ->
 
 
 # ---- 2. Elman's dendrogram -------------------------------------------------------------------
+def elman_tree(kv: KeyedVectors, words: Sequence[str]) -> np.ndarray:
+    """Figure 2's tree: average-linkage clustering (cosine) of the words' vectors; Z (n-1, 4)."""
+    return linkage(kv.vectors[kv.indices(list(words))].astype(np.float64), "average", "cosine")
+
+
+def elman_top_split(
+    kv: KeyedVectors, words: Sequence[str], fine: Sequence[str], coarse: Sequence[str]
+) -> dict:
+    """What figure 2's top merge joins: {"dendrogram_top_split": [group, group]}, each group
+    {"words", "fine": {category: count}, "coarse": {noun/verb: count}}, read from the tree
+    itself (`cut_tree` at two clusters), not from a neighbour score."""
+    labels = cut_tree(elman_tree(kv, words), 2)
+    groups = []
+    for g in (0, 1):
+        idx = np.flatnonzero(labels == g)
+        groups.append({
+            "words": [words[i] for i in idx],
+            "fine": dict(Counter(fine[i] for i in idx)),
+            "coarse": dict(Counter(coarse[i] for i in idx)),
+        })
+    return {"dendrogram_top_split": groups}
+
+
 def plot_elman(elman: ElmanInputs, path: Path) -> Path:
     """Average-linkage clustering (cosine) of the SRN's mean hidden states of Elman's words."""
     kv, m = elman.kv, elman.metrics
-    Z = linkage(kv.vectors[kv.indices(elman.words)].astype(np.float64), "average", "cosine")
+    Z = elman_tree(kv, elman.words)
     subtitle = f"purity fine {_pct(m.get('category_purity'))}"
     if m.get("coarse_category_purity") is not None:
         subtitle += f", noun/verb {m['coarse_category_purity']:.2f}"
@@ -187,6 +211,18 @@ def _pct(v: float | None) -> str:
 
 
 # ---- 5. anisotropy ---------------------------------------------------------------------------
+# Ethayarajh (2019), "How Contextual are Contextualized Word Representations?": in GPT-2's last
+# layer two random words have a mean cosine of almost 1. Drawn as a dotted line for scale.
+ETHAYARAJH_GPT2_TOP = 0.99
+
+
+def _cosine_range(values: Sequence[float]) -> tuple[float, float]:
+    """The y-range of a mean-cosine axis: its whole scale, up to 1, so that 0.03 -> 0.08 looks
+    as small as it is (never auto-scaled to the data)."""
+    low = min([0.0, *(float(v) for v in values if v is not None)])
+    return min(-0.1, low - 0.05), 1.05
+
+
 def plot_anisotropy(sets, metrics: dict, layers: dict[str, tuple], path: Path) -> Path:
     """Left: mean random-pair cosine per table, raw and mean-centred. Right: per transformer
     layer (embeddings -> last block), when a transformer ran."""
@@ -199,10 +235,11 @@ def plot_anisotropy(sets, metrics: dict, layers: dict[str, tuple], path: Path) -
     ax.bar(x - 0.2, raw, 0.4, label="raw", color="tab:red")
     ax.bar(x + 0.2, cen, 0.4, label="mean-centred", color="tab:gray")
     ax.axhline(0, color="0.3", lw=0.8)
+    ax.set_ylim(*_cosine_range(raw + cen))
     ax.set_xticks(x)
     ax.set_xticklabels([s.label for s in sets], rotation=35, ha="right", fontsize=8)
     ax.set_ylabel("mean cosine of random word pairs")
-    ax.set_title("Anisotropy per model (0 = isotropic)")
+    ax.set_title("Anisotropy per model (0 = isotropic, 1 = one direction)")
     ax.legend(fontsize=8)
     ax.grid(axis="y", alpha=0.3)
     if layers:
@@ -214,6 +251,9 @@ def plot_anisotropy(sets, metrics: dict, layers: dict[str, tuple], path: Path) -
             ax.set_xticks(xs)
             ax.set_xticklabels(["emb"] + [f"block {i}" for i in range(1, len(xs))])
         ax.axhline(0, color="0.3", lw=0.8)
+        ax.axhline(ETHAYARAJH_GPT2_TOP, color="tab:purple", ls=":", lw=1.2,
+                   label="GPT-2's last layer, for contrast (Ethayarajh 2019): near 1")
+        ax.set_ylim(*_cosine_range([v for pair in layers.values() for c in pair for v in c]))
         ax.set_xlabel("layer")
         ax.set_ylabel("mean cosine of random token pairs")
         ax.set_title("Transformer: anisotropy per layer (Ethayarajh 2019)")
@@ -262,8 +302,19 @@ def plot_bias(sets, metrics: dict, path: Path) -> Path:
         ax.grid(alpha=0.3)
     fig.suptitle("Occupations on the gendered nouns' direction (Bolukbasi 2016 PCA) vs the "
                  "planted skew; grey: he - she", fontsize=11)
-    fig.tight_layout(rect=(0, 0, 1, 0.96))
+    fig.text(0.5, 0.005, BIAS_FOOTNOTE, ha="center", va="bottom", fontsize=7, wrap=True)
+    fig.tight_layout(rect=(0, 0.05, 1, 0.96))
     return plots.save_figure(fig, path)
+
+
+BIAS_FOOTNOTE = (
+    "r: the linear trend of the purple dots, over every occupation, on ONE direction (the pairs' "
+    "first principal component). WEAT d: are the occupations planted above 0.5 closer, on "
+    "average, to the male nouns themselves than those below 0.5? No common direction, no "
+    "linear trend.\nThey disagree when the pairs do not share one direction (each noun still "
+    "carries the skew, their first component does not: high d, r near 0), or when the trend "
+    "lies within the two halves rather than between them (high r, small d)."
+)
 
 
 # ---- 7. static vs contextual -----------------------------------------------------------------
@@ -277,13 +328,24 @@ def sense_frame(occ) -> tuple[SenseAxes, np.ndarray, float]:
     return frame, Y, float(np.mean((Y[:, 0] > 0) == right))
 
 
-def plot_static_contextual(occurrences: dict, model_metrics: dict, path: Path) -> Path:
+def _static_point(vector: np.ndarray, occurrences: np.ndarray, frame: SenseAxes) -> np.ndarray:
+    """(2,) a static vector in the sense frame, rescaled to the occurrences' mean length."""
+    v = np.asarray(vector, dtype=np.float64)
+    length = np.linalg.norm(np.asarray(occurrences, dtype=np.float64), axis=1).mean()
+    return project_on_sense_axis((v * length / max(np.linalg.norm(v), 1e-12))[None], frame)[0]
+
+
+def plot_static_contextual(
+    occurrences: dict, model_metrics: dict, path: Path, static_kv: KeyedVectors | None = None
+) -> Path:
     """Per polysemous word: its drawn occurrences' vectors (held-out when there are enough) on the
     axis that separates its senses - the difference of the two sense centroids (by cosine) of
     its train occurrences - against the largest remaining variance, coloured by sense (dot area
     = how many occurrences share a vector). x = 0 (dashed) is the nearest-centroid boundary the
-    sense accuracy counts. The star is the one point a static table has: the mean of the word's
-    train occurrences."""
+    sense accuracy counts. The star is the one point a static table has: the model's own static
+    vector of the word, its token embedding row (`static_kv`, the run's vectors.txt), where the
+    residual stream starts; scaled to the occurrences' mean length (by cosine, the side of
+    x = 0 it falls on does not depend on its length)."""
     fig, axes = _grid(len(occurrences), 2, 5.0, 4.2)
     acc = model_metrics.get("sense_accuracy") or {}
     static = model_metrics.get("static_sense_accuracy") or {}
@@ -298,9 +360,11 @@ def plot_static_contextual(occurrences: dict, model_metrics: dict, path: Path) -
             ax.scatter(points[:, 0], points[:, 1], s=12 + 10 * counts, alpha=0.7,
                        color=colors[s], edgecolor="white",
                        label=f"'{s}': {len(m)} {occ.split} occurrences, {len(points)} distinct")
-        star = project_on_sense_axis(np.asarray(occ.fit).mean(axis=0)[None], frame)[0]
-        ax.scatter(star[0], star[1], marker="*", s=260, color="black", edgecolor="white",
-                   label="the one static point (mean of its train occurrences)")
+        if static_kv is not None and word in static_kv:
+            star = _static_point(static_kv[word], occ.vectors, frame)
+            star_side = frame.senses[int(star[0] > 0)]
+            ax.scatter(star[0], star[1], marker="*", s=260, color="black", edgecolor="white",
+                       label=f"its static vector (embedding row): '{star_side}' side")
         ax.axvline(0, color="0.3", ls="--", lw=1)
         title = (f"'{word}' ({occ.representation}): {side:.2f} of the {occ.split} occurrences "
                  "on their sense's side")
@@ -418,8 +482,10 @@ def _draw_tables(out: Path, inp: FigureInputs, drawn: Drawn) -> None:
         drawn.notes.append("Figure 6 skipped: no bias.tsv, or no model knows a gendered noun pair "
                             "and three of its occupations.")
     if inp.occurrences and inp.contextual_model is not None:
+        static = next((s.kv for s in sets if s.name == inp.contextual_model), None)
         drawn.figures["contextual"] = plot_static_contextual(
-            inp.occurrences, models[inp.contextual_model], out / "fig7_static_vs_contextual.png"
+            inp.occurrences, models[inp.contextual_model], out / "fig7_static_vs_contextual.png",
+            static,
         )
     else:
         drawn.notes.append("Figure 7 skipped: needs the transformer and the corpus' senses.tsv.")

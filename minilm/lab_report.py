@@ -110,12 +110,29 @@ def p_elman(M: dict) -> str:
     )
     text += ("(The SRN row of the metrics table is a second SRN, trained on the lab's corpus "
              "like every other model.) ")
-    if coarse is not None and coarse < 1.0:
-        text += (f"Unlike Elman's Figure 7, nouns and verbs are not cleanly separated in this run "
-                 f"(noun/verb purity {coarse:.2f} < 1).")
-    elif coarse is not None:
-        text += "As in Elman's Figure 7, the first split of the tree is nouns versus verbs."
-    return text
+    return text + top_split_sentence(m.get("dendrogram_top_split"))
+
+
+def _group(g: dict) -> str:
+    """'10 words, all nouns (NOUN-HUM 4, NOUN-ANIM 4, NOUN-AGRESS 2)'."""
+    coarse = g["coarse"]
+    kinds = (f"all {next(iter(coarse))}s" if len(coarse) == 1
+             else " and ".join(f"{n} {c}s" for c, n in sorted(coarse.items())))
+    fine = ", ".join(f"{c} {n}" for c, n in sorted(g["fine"].items(), key=lambda p: -p[1]))
+    return f"{len(g['words'])} words, {kinds} ({fine})"
+
+
+def top_split_sentence(split: list[dict] | None) -> str:
+    """Figure 2's top merge, read from the tree (lab_figures.elman_top_split), in words."""
+    if not split:
+        return ""
+    a, b = split
+    text = f"The tree's top merge joins {_group(a)} with {_group(b)}: "
+    if all(len(g["coarse"]) == 1 for g in split) and a["coarse"].keys() != b["coarse"].keys():
+        return text + "the first split is nouns versus verbs, as in Elman's Figure 7."
+    return text + ("the first split is not nouns versus verbs, as it was in Elman's Figure 7; "
+                   "the noun/verb purity above counts neighbours, and a word's nearest "
+                   "neighbours can share its class while the tree's top split does not follow it.")
 
 
 def p_similarity(M: dict) -> str:
@@ -183,7 +200,9 @@ def p_anisotropy(M: dict) -> str:
     text = (
         "Ethayarajh (2019) found that contextual vectors are anisotropic — two random words "
         "have a high cosine — and more so in deeper layers. Mean cosine of random word pairs: "
-        f"{_listing(raw)}; after subtracting the mean vector: {_listing(cen)}. "
+        f"{_listing(raw)}; after subtracting the mean vector: {_listing(cen)}. Figure 5 draws "
+        "them on the cosine's whole scale (0 to 1), with the near-1 of GPT-2's last layer "
+        "(Ethayarajh 2019) as a dotted line for contrast. "
     )
     for name, m in models.items():
         layers = m.get("layer_anisotropy")
@@ -231,6 +250,7 @@ def p_bias(M: dict) -> str:
     if shares:
         text += (f"The first component explains {min(shares):.2f}–{max(shares):.2f} of the "
                  "pairs' variance: the lower it is, the less the pairs agree on one direction. ")
+    text += bias_disagreements(weat)
     he_she = [(label, b["pearson_he_she"]) for label, b in rows
               if b.get("pearson_he_she") is not None]
     if he_she:
@@ -248,6 +268,30 @@ def p_bias(M: dict) -> str:
                  f"those vectors do not (yet) mirror the planted skew{hint}.")
     elif not weak:
         text += "Every model recovers the planted skew (r ≥ 0.5): the bias is in the data."
+    return text
+
+
+def bias_disagreements(weat: list[tuple[str, dict]]) -> str:
+    """Where r and WEAT tell different stories (figure 6's titles), say which and why."""
+    only_weat = [(label, b) for label, b in weat if abs(b["pearson"]) < 0.5 and b["weat_p"] < 0.05]
+    only_r = [(label, b) for label, b in weat if b["pearson"] >= 0.5 and b["weat_p"] >= 0.05]
+    text = ""
+    if only_weat:
+        text += (
+            "r and WEAT disagree for " + ", ".join(
+                f"{label} (r = {b['pearson']:.2f}, d = {b['weat_d']:.2f}, first component "
+                f"{fmt(b.get('pc1_share'))} of the pairs' variance)" for label, b in only_weat)
+            + ": WEAT compares each occupation with the male and female nouns themselves, r "
+            "projects it on the pairs' single first component. When the pairs do not share one "
+            "direction, every noun can still carry the skew while their common direction does "
+            "not, so WEAT finds it and r does not. ")
+    if only_r:
+        text += (
+            "For " + ", ".join(f"{label} (r = {b['pearson']:.2f}, p = {b['weat_p']:.3f})"
+                               for label, b in only_r)
+            + " r finds a trend that WEAT does not confirm: WEAT only compares the occupations "
+            "planted above 0.5 with those below, so a trend within each half counts for r, "
+            "not for WEAT. ")
     return text
 
 
