@@ -236,7 +236,16 @@ def sgns(rng: Rng) -> Cases:
             },
         ),
         ("one pair, one negative", case(3, 2, 1, 1)),
-        ("scores of +-1000: -log sigma must stay finite", case(4, 3, 3, 2, scale=18.0)),
+        (
+            "scores of +-1200: -log sigma must stay finite",
+            {
+                "W_in": 20 * np.array([1.0, -1, 1, -1])[:, None] + _n(rng, 4, 3, scale=0.1),
+                "W_out": 20 * np.array([1.0, -1, -1, 1])[:, None] + _n(rng, 4, 3, scale=0.1),
+                "context": np.array([0, 1, 2]),
+                "center": np.array([2, 3, 0]),
+                "negatives": np.array([[0, 1], [2, 3], [1, 2]]),
+            },
+        ),
         (f"random: V={V}, D={D}, N={N}, K={K}", case(V, D, N, K)),
     ]
 
@@ -287,7 +296,7 @@ def hsoftmax(rng: Rng) -> Cases:
     return [
         ("N=4, D=3, 5 nodes, paths of 1 to 3 nodes", case(4, 3, 6, 3)),
         ("one example", case(1, 2, 4, 2)),
-        ("scores of +-1000: -log sigma must stay finite", case(3, 3, 5, 3, scale=18.0)),
+        ("scores beyond +-1000: -log sigma must stay finite", case(3, 3, 5, 3, scale=40.0)),
         (f"random: N={N}, D={D}, V={V}, L={L}", case(N, D, V, L)),
     ]
 

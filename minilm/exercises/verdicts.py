@@ -43,10 +43,10 @@ def scalar_problem(got: object) -> str | None:
     """Why `got` is not a real float scalar (a loss), or None."""
     if got is None:
         return "is None: that part is not written yet"
+    if isinstance(got, complex) or np.iscomplexobj(got):
+        return "is complex; it must be a real float"
     if isinstance(got, bool) or not isinstance(got, float | int | np.number | np.ndarray):
         return f"is a {type(got).__name__}; it must be a float"
-    if np.iscomplexobj(got):
-        return "is complex; it must be a real float"
     if np.ndim(got) != 0:
         return f"has shape {np.shape(got)}; it must be one number (sum or average it)"
     return None
