@@ -20,9 +20,12 @@ FLOORS = {
     "models": ("minilm.models",),
     "data": ("minilm.data",),
     "training": ("minilm.train", "minilm.optim"),
-    "tables": ("minilm.vectors", "minilm.truth", "minilm.project", "minilm.cluster"),
-    "evaluation": ("minilm.evaluate", "minilm.directions", "minilm.plots", "minilm.runs"),
-    "lab": ("minilm.lab", "minilm.lab_", "minilm.contextual", "minilm.exercises"),
+    "tables": ("minilm.vectors", "minilm.truth", "minilm.project", "minilm.cluster",
+               "minilm.search"),
+    "evaluation": ("minilm.evaluate", "minilm.directions", "minilm.plots", "minilm.runs",
+                   "minilm.mteb", "minilm.mteb_metrics", "minilm.quantize"),
+    "lab": ("minilm.lab", "minilm.lab_", "minilm.contextual", "minilm.exercises",
+            "minilm.encoders"),
 }
 BELOW_LAB = {"foundation", "layers", "fast", "models", "data", "training", "tables", "evaluation"}
 ALLOWED = {  # floor -> floors (or exact modules) it may import

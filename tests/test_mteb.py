@@ -1,0 +1,132 @@
+"""The small MTEB: its scores on cases with known answers, the probe's gradient, the tasks."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from minilm.errors import MinilmError
+from minilm.gradcheck import check_loss
+from minilm.mteb import build_tasks, parse_fact, run_mteb
+from minilm.mteb_metrics import (
+    average_precision,
+    kmeans,
+    ndcg_at_k,
+    probe_accuracy,
+    probe_loss_and_grads,
+    recall_at_k,
+    v_measure,
+)
+from minilm.truth import BUNDLED_WORLD
+from minilm.vectors import KeyedVectors
+
+SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
+
+
+def test_ndcg_and_recall():
+    ranked = np.array([[5, 1, 2], [0, 1, 2]])
+    relevant = [{5}, {2, 9}]
+    assert ndcg_at_k(ranked[:1], relevant[:1], 3) == 1.0
+    expected = (1 / np.log2(4)) / (1 + 1 / np.log2(3))  # one of two relevant, at rank 3
+    np.testing.assert_allclose(ndcg_at_k(ranked[1:], relevant[1:], 3), expected)
+    assert recall_at_k(ranked, relevant, 3) == pytest.approx((1 + 0.5) / 2)
+    assert recall_at_k(ranked, relevant, 1) == pytest.approx(0.5)
+
+
+def test_average_precision():
+    assert average_precision(np.array([3, 2, 1, 0]), np.array([1, 1, 0, 0])) == 1.0
+    np.testing.assert_allclose(
+        average_precision(np.array([3, 2, 1]), np.array([0, 1, 1])), (1 / 2 + 2 / 3) / 2
+    )
+    with pytest.raises(MinilmError):
+        average_precision(np.zeros(2), np.zeros(2))
+
+
+def test_v_measure_is_one_for_the_same_partition_and_low_for_a_random_one():
+    labels = np.repeat(["a", "b", "c"], 30)
+    assert v_measure(labels, np.repeat([2, 0, 1], 30)) == pytest.approx(1.0)
+    rng = np.random.default_rng(0)
+    assert v_measure(labels, rng.integers(0, 3, 90)) < 0.1
+    assert v_measure(labels, np.zeros(90)) == 0.0  # one cluster: complete but not homogeneous
+
+
+def test_kmeans_finds_separated_blobs():
+    rng = np.random.default_rng(1)
+    centres = np.array([[0, 0], [10, 0], [0, 10]])
+    X = np.repeat(centres, 20, axis=0) + rng.normal(size=(60, 2))
+    assert v_measure(np.repeat([0, 1, 2], 20), kmeans(X, 3, rng)) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("N", [1, 7])
+def test_probe_gradient(N):
+    rng = np.random.default_rng(N)
+    params = {"W": rng.normal(size=(4, 3)), "b": rng.normal(size=3)}
+    batch = {"x": rng.normal(size=(N, 4)), "y": rng.integers(0, 3, N)}
+    errors = check_loss(probe_loss_and_grads, params, batch)
+    assert max(errors.values()) < 1e-7, errors
+
+
+def test_probe_accuracy_separable_and_chance():
+    rng = np.random.default_rng(2)
+    y = np.repeat(["u", "v"], 40)
+    X = rng.normal(size=(80, 5))
+    X[:40, 0] += 6
+    assert probe_accuracy(X, y, rng) == 1.0
+    assert probe_accuracy(rng.normal(size=(80, 5)), y, rng) < 0.8
+
+
+def test_parse_fact_reads_both_templates():
+    f = parse_fact("the niece ate the purple bread .", "the bread that the niece ate was purple .")
+    assert f.slots() == ("niece", "ate", "purple", "bread")
+    f = parse_fact(
+        "the black drill was found by the son .", "the son found the drill , which was black ."
+    )
+    assert f.slots() == ("son", "found", "black", "drill")
+    assert parse_fact("the cat sleeps .", "the cat is asleep .") is None
+
+
+def test_mteb_on_the_world_one_hot_words_beat_random_vectors():
+    tasks = build_tasks(BUNDLED_WORLD, np.random.default_rng(0))
+    assert len(tasks.a) == 500 and set(tasks.sts_grades) == {0, 1, 2, 3, 4}
+    assert all(len(r) >= 2 for r in tasks.relevant)  # both sides of a pair answer its query
+    words = sorted({w for s in tasks.a + tasks.b + tasks.queries for w in s.split()})
+    words += [w for w in tasks.words if w not in words]
+    index = {w: i for i, w in enumerate(words)}
+    rng = np.random.default_rng(3)
+
+    def bag(sentences, table):
+        return np.array([sum(table[index[w]] for w in s.split()) for s in sentences])
+
+    onehot = run_mteb(lambda s: bag(s, np.eye(len(words))), tasks)
+    noise = run_mteb(lambda s: rng.normal(size=(len(s), 16)), tasks)
+    assert onehot["retrieval_ndcg10"] > 0.8 > 0.2 > noise["retrieval_ndcg10"]
+    assert onehot["sts"] > 0.5 and abs(noise["sts"]) < 0.2
+    assert onehot["pairs_ap"] > noise["pairs_ap"]
+
+
+def test_search_script_index_and_query(tmp_path):
+    words = ["dog", "cat", "eats", "bread", "tehran", "iran", "lies", "in", "the"]
+    rng = np.random.default_rng(4)
+    vectors = tmp_path / "v.txt"
+    KeyedVectors(words, rng.normal(size=(len(words), 6))).save_text(vectors)
+    text = tmp_path / "s.txt"
+    text.write_text("the dog eats the bread\ntehran lies in iran\nthe cat eats\n")
+
+    def run(*args, stdin=None):
+        cmd = [sys.executable, str(SCRIPTS / "search.py"), *map(str, args)]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=60, input=stdin)
+
+    for encoder in ("mean", "sif"):
+        built = run("index", vectors, text, "--out", tmp_path / encoder, "--encoder", encoder)
+        assert built.returncode == 0, built.stderr
+        got = run("query", tmp_path / encoder, "-k", "1", stdin="tehran lies in iran\n")
+        assert got.returncode == 0, got.stderr
+        assert got.stdout.splitlines()[1].endswith("tehran lies in iran")
+    bad = run("query", tmp_path / "nothing", "x")
+    assert bad.returncode == 2 and bad.stderr.startswith("error:")
+    bad = run("index", vectors, text, "--out", tmp_path / "t", "--encoder", "transformer")
+    assert bad.returncode == 2 and "run folder" in bad.stderr
