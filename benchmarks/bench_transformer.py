@@ -65,15 +65,15 @@ def numpy_step(seed: int = 0):
     """A zero-argument function doing one full NumPy training step."""
     import numpy as np
 
-    from minilm.models import transformer as tf
+    from minilm.models import encoder, masked_lm
     from minilm.optim import AdamW
 
     s = SIZE
-    cfg = tf.Config(s["V"], s["T"], s["dim"], s["layers"], s["heads"], s["ffn"], s["dropout"])
-    params = tf.init_params(cfg, np.random.default_rng(seed))
+    cfg = encoder.Config(s["V"], s["T"], s["dim"], s["layers"], s["heads"], s["ffn"], s["dropout"])
+    params = encoder.init_params(cfg, np.random.default_rng(seed))
     batch = make_batch(seed)
     opt = AdamW(lr=1e-4)
-    loss_and_grads = functools.partial(tf.loss_and_grads, cfg=cfg)
+    loss_and_grads = functools.partial(masked_lm.loss_and_grads, cfg=cfg)
 
     def step():
         _, grads = loss_and_grads(params, batch)

@@ -24,9 +24,9 @@ from minilm.data.batchers import MLMBatches
 from minilm.data.corpus import Corpus, TokenStream
 from minilm.data.sentences import Tokens, iter_padded, pad_sentences
 from minilm.data.text import read_lines, tokenize
-from minilm.evaluate import anisotropy
+from minilm.evaluate import anisotropy, retrieval_recall_at_1
 from minilm.fast.scatter import scatter_add_rows
-from minilm.models import transformer as tf
+from minilm.models import contrastive, encoder, masked_lm
 from minilm.truth import read_paraphrases
 
 EVAL_BATCH = 256  # sentences per evaluation batch
@@ -34,7 +34,7 @@ EVAL_BATCH = 256  # sentences per evaluation batch
 
 def mlm_metrics(
     params: dict[str, np.ndarray],
-    cfg: tf.Config,
+    cfg: encoder.Config,
     stream: TokenStream,
     tokens: Tokens,
     seed: int,
@@ -48,7 +48,13 @@ def mlm_metrics(
     not comparable with a left-to-right perplexity (NPLM, SRN, Kneser-Ney).
     """
     batches = MLMBatches(
-        stream, EVAL_BATCH, seed, tokens.pad, tokens.mask, cfg.vocab_size, cfg.max_len,
+        stream,
+        EVAL_BATCH,
+        seed,
+        tokens.pad,
+        tokens.mask,
+        cfg.vocab_size,
+        cfg.max_len,
         np.arange(tokens.n_specials),
     )
     correct = baseline = total = 0
@@ -56,8 +62,10 @@ def mlm_metrics(
     for batch in batches.epoch(0):
         rows = np.flatnonzero(batch["loss_mask"])  # the masked positions, row-major
         target = batch["targets"].reshape(-1)[rows]  # (M,)
-        hm, _, _ = tf.encoder_forward(params, cfg, batch["inputs"], batch["pad_mask"], rows=rows)
-        log_p = tf.mlm_log_probs(params, cfg, hm)  # (M, V) the whole distribution
+        hm, _, _ = encoder.encoder_forward(
+            params, cfg, batch["inputs"], batch["pad_mask"], rows=rows
+        )
+        log_p = masked_lm.log_probs(params, cfg, hm)  # (M, V) the whole distribution
         correct += int((log_p.argmax(axis=1) == target).sum())
         nll -= float(log_p[np.arange(rows.size), target].sum(dtype=np.float64))
         baseline += int((target == unigram).sum())
@@ -75,7 +83,7 @@ def contextual_means(params, cfg, stream, tokens) -> tuple[np.ndarray, np.ndarra
     V, D = cfg.vocab_size, cfg.dim
     sums, counts = np.zeros((V, D)), np.zeros(V, dtype=np.int64)
     for _, ids, pad_mask in iter_padded(stream, EVAL_BATCH, tokens.pad, cfg.max_len):
-        h = tf.encode(params, cfg, ids, pad_mask)[-1]  # (N, T, D)
+        h = encoder.encode(params, cfg, ids, pad_mask)[-1]  # (N, T, D)
         valid = ~pad_mask
         sums += scatter_add_rows(ids[valid], h[valid].astype(np.float64), V)
         counts += np.bincount(ids[valid], minlength=V)
@@ -110,7 +118,7 @@ def occurrence_vectors(params, cfg, corpus, tokens, split, occurrences) -> np.nd
     for b in range(0, k_all.size, EVAL_BATCH):
         sl = slice(b, b + EVAL_BATCH)
         ids, pad_mask = pad_sentences(tok_stream, sent[sl], tokens.pad, cfg.max_len)
-        states = np.stack(tf.encode(params, cfg, ids, pad_mask), axis=1)  # (N, L+1, T, D)
+        states = np.stack(encoder.encode(params, cfg, ids, pad_mask), axis=1)  # (N, L+1, T, D)
         T = ids.shape[1]
         t = np.arange(T)
         span = (t >= start[sl, None]) & (t < (start + count)[sl, None]) & ~pad_mask  # (N, T)
@@ -276,7 +284,7 @@ def layer_anisotropy(params, cfg, stream, tokens, seed, n_sentences=2000) -> dic
     rng = np.random.default_rng(seed)
     which = rng.choice(stream.n_sentences, min(n_sentences, stream.n_sentences), replace=False)
     ids, pad_mask = pad_sentences(stream, which, tokens.pad, cfg.max_len)
-    states = tf.encode(params, cfg, ids, pad_mask)
+    states = encoder.encode(params, cfg, ids, pad_mask)
     stats = [anisotropy(s[~pad_mask], np.random.default_rng(seed)) for s in states]
     return {
         "anisotropy": [s["mean_cosine"] for s in stats],
@@ -303,6 +311,6 @@ def recall_at_1(params, cfg, pairs, tokens) -> float:
 
     def vectors(stream):
         ids, pad_mask = pad_sentences(stream, n, tokens.pad, cfg.max_len)
-        return tf.sentence_vectors(params, cfg, ids, pad_mask)
+        return contrastive.sentence_vectors(params, cfg, ids, pad_mask)
 
-    return tf.retrieval_recall_at_1(vectors(a), vectors(b))
+    return retrieval_recall_at_1(vectors(a), vectors(b))

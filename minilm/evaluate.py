@@ -487,6 +487,16 @@ def perplexity(total_nll: float, n_tokens: int) -> float:
 GROUND_TRUTH = ("categories.tsv", "analogies.txt", "similarity.tsv")
 
 
+def retrieval_recall_at_1(a: np.ndarray, b: np.ndarray) -> float:
+    """Fraction of rows i whose nearest b by cosine (among all rows of b) is b_i. a, b (N, D).
+
+    (Paraphrase retrieval: a_i a sentence's vector, b_i its paraphrase's; minilm/contextual.py.)
+    """
+    u = a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
+    v = b / np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-12)
+    return float(np.mean((u @ v.T).argmax(axis=1) == np.arange(len(a))))
+
+
 def ground_truth_files(corpus: str | os.PathLike | None) -> dict[str, Path]:
     """The evaluation files in (or beside) the corpus a model was trained on; corpus None is the
     bundled world (the training scripts' default corpus), so its own files."""

@@ -18,7 +18,7 @@ from typing import NamedTuple
 import numpy as np
 
 from minilm.data.text import read_lines, tokenize
-from minilm.models import transformer as tf
+from minilm.models import encoder
 from minilm.runs import load_run
 from minilm.truth import SenseRow, Truth, read_senses
 
@@ -93,7 +93,7 @@ def states_at(
     at, parts = np.array(positions), []
     for b in range(0, N, ENCODE_BATCH):
         rows = slice(b, b + ENCODE_BATCH)
-        states = tf.encode(run.params, cfg, ids[rows], pad_mask[rows])  # L+1 of (n, T, D)
+        states = encoder.encode(run.params, cfg, ids[rows], pad_mask[rows])  # L+1 of (n, T, D)
         here = [h[np.arange(len(h)), at[rows]] for h in states]  # L+1 of (n, D)
         if representation == "mean of layers":
             parts.append(np.mean(here, axis=0))
@@ -131,7 +131,7 @@ def contextual_occurrences(run_dir: Path, truth: Truth, per_word: int = 120) -> 
     run = load_run(run_dir)
     if run.vocab is None or run.config.get("tokenizer", "word") != "word":
         return {}
-    cfg = tf.Config(**run.config["model_config"])
+    cfg = encoder.Config(**run.config["model_config"])
     representation = run.metrics.get("sense_representation") or LAST_LAYER
     rows = read_senses(path)
     split, wanted = pick_occurrences(rows, per_word)

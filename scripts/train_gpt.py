@@ -4,7 +4,7 @@
     python scripts/train_gpt.py --corpus /data/real_text --out runs/gpt-real --epochs 5
 
 The network of scripts/train_transformer.py with the causal mask (Radford et al. 2018; the
-model is minilm/models/transformer.py, docs/07-transformer-mlm.md): position t attends to
+model is minilm/models/causal_lm.py, docs/07-transformer-mlm.md): position t attends to
 positions <= t only and predicts the word after it, so its perplexity is a true next-word
 perplexity, comparable with Kneser-Ney's (a masked LM's pseudo-perplexity is not). Training
 reads the split as one stream (</s> after every sentence) cut into windows of --max-len tokens,
@@ -44,7 +44,7 @@ from minilm.errors import ArgumentParser, MinilmError, run_cli, seed_arg
 from minilm.evaluate import perplexity
 from minilm.io import ensure_dir
 from minilm.layers.class_softmax import add_vocab_args, output_bounds
-from minilm.models import transformer as tf
+from minilm.models import causal_lm, encoder
 from minilm.models.ngram import kneser_ney_baselines, next_word_pairs, target_counts
 from minilm.optim import AdamW
 from minilm.runs import write_run
@@ -105,11 +105,11 @@ def main() -> None:
     train_split, vocab = corpus.splits["train"], corpus.vocab
     counts = target_counts(train_split.ids, train_split.offsets, vocab.eos, len(vocab))
     bounds = output_bounds(args.output, counts, args.classes)
-    cfg = tf.Config(
+    cfg = encoder.Config(
         len(vocab), args.max_len, args.dim, args.layers, args.heads, args.ffn, args.dropout,
         output="class" if bounds else "full", class_bounds=bounds, causal=True,
     )  # fmt: skip
-    params = tf.init_params(cfg, np.random.default_rng(args.seed))
+    params = encoder.init_params(cfg, np.random.default_rng(args.seed))
     cpu_start = time.process_time()  # CPU seconds of all threads: honest on a shared machine
     history = fit(args, cfg, params, corpus, out)
     if not history.completed:  # --stop-after: the checkpoint is written, nothing else
@@ -133,7 +133,7 @@ def main() -> None:
     print(summary(history, metrics, out))
 
 
-def fit(args: argparse.Namespace, cfg: tf.Config, params: dict, corpus: Corpus, out: Path):
+def fit(args: argparse.Namespace, cfg: encoder.Config, params: dict, corpus: Corpus, out: Path):
     """Train params in place on --max-len windows of the train stream; returns the History."""
     split, eos, N, T = corpus.splits["train"], corpus.vocab.eos, args.batch_size, args.max_len
     n = split.n_tokens + len(split.offsets) - 1  # the stream with </s> after every sentence
@@ -158,18 +158,18 @@ def fit(args: argparse.Namespace, cfg: tf.Config, params: dict, corpus: Corpus, 
         stop_after=args.stop_after,
     )  # fmt: skip
     optimizer = AdamW(lr=args.lr, weight_decay=args.weight_decay)
-    loss_fn = functools.partial(tf.causal_loss_and_grads, cfg=cfg)
+    loss_fn = functools.partial(causal_lm.loss_and_grads, cfg=cfg)
     return train(loss_fn, params, batches, optimizer, loop, probe=probe)
 
 
-def held_out_metrics(args: argparse.Namespace, cfg: tf.Config, params: dict, corpus: Corpus):
+def held_out_metrics(args: argparse.Namespace, cfg: encoder.Config, params: dict, corpus: Corpus):
     """Valid and test perplexity (each target once), and Kneser-Ney on the test targets."""
     splits, vocab = corpus.splits, corpus.vocab
     found = {}
     for name in ("valid", "test"):
         if name in splits:
             inputs, targets = next_word_pairs(splits[name].ids, splits[name].offsets, vocab.eos)
-            nll = tf.causal_nll(params, cfg, inputs, targets, args.eval_stride, args.batch_size)
+            nll = causal_lm.nll(params, cfg, inputs, targets, args.eval_stride, args.batch_size)
             found[f"{name}_perplexity"] = perplexity(float(nll.sum()), nll.size)
     if "test" in splits:
         found |= kneser_ney_baselines(

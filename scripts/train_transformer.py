@@ -45,7 +45,7 @@ from minilm.errors import ArgumentParser, MinilmError, run_cli, seed_arg
 from minilm.evaluate import category_purity
 from minilm.io import ensure_dir, save_npz
 from minilm.layers.class_softmax import add_vocab_args, output_bounds
-from minilm.models import transformer as tf
+from minilm.models import contrastive, encoder, masked_lm
 from minilm.optim import AdamW
 from minilm.runs import write_run
 from minilm.threads import add_threads_arg, apply_threads
@@ -55,8 +55,20 @@ from minilm.vectors import KeyedVectors
 
 SPECIALS = ("<unk>", "<pad>", "<mask>")
 PROBES = ("king", "dog", "bread", "red", "bank", "bat")
-POSITIVE = ("epochs", "dim", "layers", "heads", "ffn", "max_len", "batch_size", "min_count",
-            "max_vocab", "bpe_merges", "contrastive_epochs", "contrastive_batch_size")
+POSITIVE = (
+    "epochs",
+    "dim",
+    "layers",
+    "heads",
+    "ffn",
+    "max_len",
+    "batch_size",
+    "min_count",
+    "max_vocab",
+    "bpe_merges",
+    "contrastive_epochs",
+    "contrastive_batch_size",
+)
 
 
 def parse_args() -> argparse.Namespace:
@@ -76,7 +88,7 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--ffn", type=int, default=512, help="F: feed-forward width")
     ap.add_argument("--max-len", type=int, default=32, help="longest sequence (tokens)")
     ap.add_argument("--dropout", type=float, default=0.1)
-    ap.add_argument("--positions", choices=tf.POSITIONS, default="learned")
+    ap.add_argument("--positions", choices=encoder.POSITIONS, default="learned")
     ap.add_argument("--tokenizer", choices=("word", "bpe"), default="word")
     ap.add_argument("--bpe-merges", type=int, default=400, help="BPE merges to learn")
     ap.add_argument("--batch-size", type=int, default=128, help="sentences per batch")
@@ -107,20 +119,36 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def model_config(args: argparse.Namespace, tokens: Tokens, counts: np.ndarray) -> tf.Config:
+def model_config(args: argparse.Namespace, tokens: Tokens, counts: np.ndarray) -> encoder.Config:
     """The transformer's Config; a class-factored head on large vocabularies (counts (V,))."""
     bounds = output_bounds(args.output, counts, args.classes)
-    return tf.Config(
-        len(tokens.names), args.max_len, args.dim, args.layers, args.heads, args.ffn, args.dropout,
-        args.positions, "class" if bounds else "full", bounds,
+    return encoder.Config(
+        len(tokens.names),
+        args.max_len,
+        args.dim,
+        args.layers,
+        args.heads,
+        args.ffn,
+        args.dropout,
+        args.positions,
+        "class" if bounds else "full",
+        bounds,
     )
 
 
 def train_mlm(args, cfg, params, train_stream, tokens, out) -> History:
     """The masked-LM training run (params in place)."""
     batches = DropoutSeeds(
-        MLMBatches(train_stream, args.batch_size, args.seed, tokens.pad, tokens.mask,
-                   cfg.vocab_size, args.max_len, np.arange(tokens.n_specials)),
+        MLMBatches(
+            train_stream,
+            args.batch_size,
+            args.seed,
+            tokens.pad,
+            tokens.mask,
+            cfg.vocab_size,
+            args.max_len,
+            np.arange(tokens.n_specials),
+        ),
         args.seed,
     )
 
@@ -131,12 +159,20 @@ def train_mlm(args, cfg, params, train_stream, tokens, out) -> History:
         )
 
     loop = TrainConfig(
-        epochs=args.epochs, lr=args.lr, schedule="cosine", warmup=args.warmup,
-        lr_floor=args.lr * 0.05, clip=args.clip, seed=args.seed, out_dir=out,
-        checkpoint_every=args.checkpoint_every, resume=args.resume, desc="transformer",
+        epochs=args.epochs,
+        lr=args.lr,
+        schedule="cosine",
+        warmup=args.warmup,
+        lr_floor=args.lr * 0.05,
+        clip=args.clip,
+        seed=args.seed,
+        out_dir=out,
+        checkpoint_every=args.checkpoint_every,
+        resume=args.resume,
+        desc="transformer",
     )
     optimizer = AdamW(lr=args.lr, weight_decay=args.weight_decay)
-    loss_fn = functools.partial(tf.loss_and_grads, cfg=cfg)
+    loss_fn = functools.partial(masked_lm.loss_and_grads, cfg=cfg)
     return train(loss_fn, params, batches, optimizer, loop, probe=probe)
 
 
@@ -144,19 +180,28 @@ def contrastive_tuning(args, cfg, params, pairs, tokens, out) -> tuple[dict, His
     """Sentence-BERT tuning of a copy of params on the train paraphrase pairs."""
     tuned = {k: v.copy() for k, v in params.items()}
     pair_batches = DropoutSeeds(
-        PairBatches(*pairs["train"], args.contrastive_batch_size, args.seed, tokens.pad,
-                    args.max_len),
+        PairBatches(
+            *pairs["train"], args.contrastive_batch_size, args.seed, tokens.pad, args.max_len
+        ),
         args.seed,
     )
     ckpt_dir = out / "contrastive"
     loop = TrainConfig(
-        epochs=args.contrastive_epochs, lr=args.contrastive_lr, schedule="cosine",
-        warmup=min(50, pair_batches.steps_per_epoch), clip=args.clip, seed=args.seed,
-        out_dir=ckpt_dir, checkpoint_every=args.checkpoint_every,
-        resume=args.resume and (ckpt_dir / "checkpoint.npz").exists(), desc="contrastive",
+        epochs=args.contrastive_epochs,
+        lr=args.contrastive_lr,
+        schedule="cosine",
+        warmup=min(50, pair_batches.steps_per_epoch),
+        clip=args.clip,
+        seed=args.seed,
+        out_dir=ckpt_dir,
+        checkpoint_every=args.checkpoint_every,
+        resume=args.resume and (ckpt_dir / "checkpoint.npz").exists(),
+        desc="contrastive",
     )
     loss_fn = functools.partial(
-        tf.contrastive_loss_and_grads, cfg=cfg, temperature=args.temperature,
+        contrastive.loss_and_grads,
+        cfg=cfg,
+        temperature=args.temperature,
         symmetric=not args.one_directional,
     )
     optimizer = AdamW(lr=args.contrastive_lr, weight_decay=args.weight_decay)
@@ -202,7 +247,7 @@ def main() -> None:
     streams = {split: tokens.stream(s)[0] for split, s in corpus.splits.items()}
     V = len(tokens.names)
     cfg = model_config(args, tokens, np.bincount(streams["train"].ids, minlength=V))
-    params = tf.init_params(cfg, np.random.default_rng(args.seed))
+    params = encoder.init_params(cfg, np.random.default_rng(args.seed))
     cpu_start = time.process_time()  # CPU seconds of all threads: honest on a shared machine
     history = train_mlm(args, cfg, params, streams["train"], tokens, out)
     metrics: dict = {

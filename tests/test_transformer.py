@@ -7,13 +7,14 @@ import functools
 import numpy as np
 import pytest
 
-from minilm import contextual
+from minilm import contextual, evaluate
 from minilm.data import sentences
 from minilm.data.corpus import TokenStream
 from minilm.errors import MinilmError
 from minilm.gradcheck import check_loss, numerical_gradient, rel_error
+from minilm.layers import losses
 from minilm.layers.losses import softmax_cross_entropy
-from minilm.models import transformer as tf
+from minilm.models import contrastive, encoder, masked_lm
 from minilm.optim import AdamW
 
 # float64 central differences through LayerNorm, softmax attention and GELU: a correct backward
@@ -25,7 +26,7 @@ PAD = 0
 def tiny(seed=0, N=3, T=5, V=9, layers=2, positions="learned", dropout=0.2, output="full"):
     """A small float64 model with random (not init-scale) weights, padding, masking, dropout."""
     bounds = (0, 1, 3, 4, V) if output == "class" else ()  # 4 classes, two of one word
-    cfg = tf.Config(
+    cfg = encoder.Config(
         vocab_size=V,
         max_len=6,
         dim=8,
@@ -39,7 +40,7 @@ def tiny(seed=0, N=3, T=5, V=9, layers=2, positions="learned", dropout=0.2, outp
         dtype="float64",
     )
     rng = np.random.default_rng(seed)
-    params = tf.init_params(cfg, rng)
+    params = encoder.init_params(cfg, rng)
     for k in params:  # larger than the init so every term of every block matters
         params[k] = rng.standard_normal(params[k].shape) * 0.5
     lengths = np.array([T, max(1, T - 2), max(1, T - 3)])[:N]
@@ -50,12 +51,12 @@ def tiny(seed=0, N=3, T=5, V=9, layers=2, positions="learned", dropout=0.2, outp
     loss_mask[np.arange(N), 0] = True  # every row predicts something
     inputs = np.where(loss_mask, V - 1, targets)  # V-1 plays <mask>
     batch = {"inputs": inputs, "targets": targets, "pad_mask": pad_mask, "loss_mask": loss_mask}
-    masks = tf.draw_dropout_masks(cfg, (N, T), rng) if dropout else None
+    masks = encoder.draw_dropout_masks(cfg, (N, T), rng) if dropout else None
     return cfg, params, batch, masks
 
 
 def mlm(cfg, masks):
-    return functools.partial(tf.loss_and_grads, cfg=cfg, masks=masks)
+    return functools.partial(masked_lm.loss_and_grads, cfg=cfg, masks=masks)
 
 
 def assert_gradients_ok(loss_fn, params, batch):
@@ -70,8 +71,8 @@ def test_parameter_names():
     assert {"tok_emb", "pos_emb", "ln_f.gamma", "ln_f.beta", "out_bias"} <= set(params)
     assert params["blocks.1.attn.W_qkv"].shape == (8, 24)
     assert params["blocks.0.ffn.W_1"].shape == (8, 12)
-    assert "pos_emb" not in tf.init_params(
-        tf.Config(vocab_size=5, positions="sinusoidal"), np.random.default_rng(0)
+    assert "pos_emb" not in encoder.init_params(
+        encoder.Config(vocab_size=5, positions="sinusoidal"), np.random.default_rng(0)
     )
 
 
@@ -102,12 +103,12 @@ def test_tied_embedding_gets_both_contributions():
     """E is looked up at the bottom and projected onto at the top; grads["tok_emb"] must be the
     sum of both paths, each checked on its own with E split into two independent copies."""
     cfg, params, batch, masks = tiny(seed=4)
-    _, grads = tf.loss_and_grads(params, batch, cfg, masks)
+    _, grads = masked_lm.loss_and_grads(params, batch, cfg, masks)
     E = params["tok_emb"]
     E_in, E_out = E.copy(), E.copy()
 
     def split_loss():  # the same model, with the lookup reading E_in and the output E_out
-        h, _, _ = tf.encoder_forward(
+        h, _, _ = encoder.encoder_forward(
             {**params, "tok_emb": E_in}, cfg, batch["inputs"], batch["pad_mask"], masks
         )
         logits = h[batch["loss_mask"]] @ E_out.T + params["out_bias"]
@@ -126,10 +127,10 @@ def test_tied_embedding_gets_both_contributions():
 def test_info_nce_gradients(symmetric, temperature):
     rng = np.random.default_rng(5)
     a, b = rng.standard_normal((2, 4, 6))
-    loss, da, db = tf.info_nce(a, b, temperature, symmetric)
+    loss, da, db = losses.info_nce(a, b, temperature, symmetric)
     assert np.isfinite(loss)
-    num_a = numerical_gradient(lambda: tf.info_nce(a, b, temperature, symmetric)[0], a)
-    num_b = numerical_gradient(lambda: tf.info_nce(a, b, temperature, symmetric)[0], b)
+    num_a = numerical_gradient(lambda: losses.info_nce(a, b, temperature, symmetric)[0], a)
+    num_b = numerical_gradient(lambda: losses.info_nce(a, b, temperature, symmetric)[0], b)
     assert rel_error(da, num_a) < GRAD_TOL  # tolerance: float64 central differences
     assert rel_error(db, num_b) < GRAD_TOL
 
@@ -138,13 +139,13 @@ def test_info_nce_values():
     rng = np.random.default_rng(6)
     a = rng.standard_normal((5, 8))
     # identical pairs with well-separated rows: each positive wins, loss near 0
-    assert tf.info_nce(a, 3 * a, 0.05)[0] < 1e-3  # cosine ignores the scale
+    assert losses.info_nce(a, 3 * a, 0.05)[0] < 1e-3  # cosine ignores the scale
     # all pairs equally similar: loss = ln N in both directions
     same = np.ones((5, 8))
-    assert abs(tf.info_nce(same, same, 0.05)[0] - np.log(5)) < 1e-9
+    assert abs(losses.info_nce(same, same, 0.05)[0] - np.log(5)) < 1e-9
     # one direction differs from the symmetric loss in general
     b = rng.standard_normal((5, 8))
-    assert tf.info_nce(a, b, 0.5, True)[0] != tf.info_nce(a, b, 0.5, False)[0]
+    assert losses.info_nce(a, b, 0.5, True)[0] != losses.info_nce(a, b, 0.5, False)[0]
 
 
 def test_contrastive_model_gradients():
@@ -153,10 +154,8 @@ def test_contrastive_model_gradients():
     pad_mask = np.array([[0, 0, 0, 1], [0, 0, 1, 1], [0, 0, 0, 0], [0, 1, 1, 1]], dtype=bool)
     inputs = np.where(pad_mask, PAD, rng.integers(1, 9, size=(4, 4)))
     batch = {"inputs": inputs, "pad_mask": pad_mask}
-    masks = tf.draw_dropout_masks(cfg, (4, 4), rng)
-    loss_fn = functools.partial(
-        tf.contrastive_loss_and_grads, cfg=cfg, temperature=0.1, masks=masks
-    )
+    masks = encoder.draw_dropout_masks(cfg, (4, 4), rng)
+    loss_fn = functools.partial(contrastive.loss_and_grads, cfg=cfg, temperature=0.1, masks=masks)
     errors = check_loss(loss_fn, params, batch)
     errors.pop("out_bias")  # unused by this loss: its gradient is exactly 0, numerically too
     assert max(errors.values()) < GRAD_TOL, errors
@@ -164,25 +163,25 @@ def test_contrastive_model_gradients():
 
 def test_loss_at_init_is_ln_v():
     V = 500
-    cfg = tf.Config(vocab_size=V, dim=32, n_heads=4, ffn=64, dropout=0.0)
+    cfg = encoder.Config(vocab_size=V, dim=32, n_heads=4, ffn=64, dropout=0.0)
     rng = np.random.default_rng(8)
-    params = tf.init_params(cfg, rng)
+    params = encoder.init_params(cfg, rng)
     ids = rng.integers(1, V, size=(16, 12))
     loss_mask = rng.random((16, 12)) < 0.15
     pad_mask = np.zeros_like(ids, dtype=bool)
     batch = {"inputs": ids, "targets": ids, "pad_mask": pad_mask, "loss_mask": loss_mask}
-    loss, grads = tf.loss_and_grads(params, batch, cfg)
+    loss, grads = masked_lm.loss_and_grads(params, batch, cfg)
     assert abs(loss - np.log(V)) < 0.02 * np.log(V)  # within 2% of ln V
     assert grads["blocks.0.attn.W_qkv"].dtype == np.float32  # dtype follows the params
 
 
 def test_overfits_one_tiny_batch():
     cfg, params, batch, _ = tiny(seed=9, dropout=0.0)
-    params = tf.init_params(cfg, np.random.default_rng(9))
+    params = encoder.init_params(cfg, np.random.default_rng(9))
     opt = AdamW(lr=5e-3, weight_decay=0.0)
     first = None
     for _ in range(300):
-        loss, grads = tf.loss_and_grads(params, batch, cfg)
+        loss, grads = masked_lm.loss_and_grads(params, batch, cfg)
         first = loss if first is None else first
         opt.step(params, grads)
     assert first > 1.5 and loss < 0.05, (first, loss)
@@ -191,44 +190,47 @@ def test_overfits_one_tiny_batch():
 def test_dropout_needs_a_seed_or_masks_and_seeds_are_deterministic():
     cfg, params, batch, _ = tiny(seed=10)
     with pytest.raises(MinilmError, match="dropout_seed"):
-        tf.loss_and_grads(params, batch, cfg)
+        masked_lm.loss_and_grads(params, batch, cfg)
     seeded = {**batch, "dropout_seed": np.array([1, 0, 3])}
-    l1, _ = tf.loss_and_grads(params, seeded, cfg)
-    l2, _ = tf.loss_and_grads(params, seeded, cfg)
-    l3, _ = tf.loss_and_grads(params, {**seeded, "dropout_seed": np.array([1, 0, 4])}, cfg)
+    l1, _ = masked_lm.loss_and_grads(params, seeded, cfg)
+    l2, _ = masked_lm.loss_and_grads(params, seeded, cfg)
+    l3, _ = masked_lm.loss_and_grads(params, {**seeded, "dropout_seed": np.array([1, 0, 4])}, cfg)
     assert l1 == l2 and l1 != l3
 
 
 def test_encode_shapes_and_padding_invariance():
     cfg, params, batch, _ = tiny(seed=11, N=3, T=5)
     ids, pad_mask = batch["inputs"], batch["pad_mask"]
-    states = tf.encode(params, cfg, ids, pad_mask)
+    states = encoder.encode(params, cfg, ids, pad_mask)
     assert len(states) == cfg.n_layers + 1
     assert all(s.shape == (3, 5, 8) for s in states)
     # one more padded column changes nothing at the valid positions, in any layer
     ids2 = np.concatenate([ids, np.full((3, 1), PAD)], axis=1)
     pad2 = np.concatenate([pad_mask, np.ones((3, 1), dtype=bool)], axis=1)
-    states2 = tf.encode(params, cfg, ids2, pad2)
+    states2 = encoder.encode(params, cfg, ids2, pad2)
     valid = ~pad_mask
     for s, s2 in zip(states, states2, strict=True):
         np.testing.assert_allclose(s2[:, :5][valid], s[valid], rtol=0, atol=1e-12)
     # what sits in the padded slots does not matter either
     ids3 = np.where(pad_mask, 5, ids)
     np.testing.assert_allclose(
-        tf.encode(params, cfg, ids3, pad_mask)[-1][valid], states[-1][valid], rtol=0, atol=1e-12
+        encoder.encode(params, cfg, ids3, pad_mask)[-1][valid],
+        states[-1][valid],
+        rtol=0,
+        atol=1e-12,
     )
     # a sentence alone equals the same sentence inside a padded batch
     n = int(valid[2].sum())
-    alone = tf.encode(params, cfg, ids[2:3, :n], pad_mask[2:3, :n])[-1]
+    alone = encoder.encode(params, cfg, ids[2:3, :n], pad_mask[2:3, :n])[-1]
     np.testing.assert_allclose(alone[0], states[-1][2, :n], rtol=0, atol=1e-12)
-    vecs = tf.sentence_vectors(params, cfg, ids, pad_mask)
+    vecs = contrastive.sentence_vectors(params, cfg, ids, pad_mask)
     np.testing.assert_allclose(vecs[2], alone[0].mean(axis=0), rtol=0, atol=1e-12)
 
 
 def test_too_long_sequences_are_refused():
     cfg, params, _, _ = tiny()
     with pytest.raises(MinilmError, match="max_len"):
-        tf.encode(params, cfg, np.ones((1, 7), dtype=np.int64), np.zeros((1, 7), dtype=bool))
+        encoder.encode(params, cfg, np.ones((1, 7), dtype=np.int64), np.zeros((1, 7), dtype=bool))
 
 
 def test_pad_sentences_and_pair_batches():
@@ -257,8 +259,8 @@ def test_pad_sentences_and_pair_batches():
 def test_retrieval_recall():
     rng = np.random.default_rng(12)
     a = rng.standard_normal((20, 16))
-    assert tf.retrieval_recall_at_1(a, a + 0.01 * rng.standard_normal((20, 16))) == 1.0
-    assert tf.retrieval_recall_at_1(a, np.roll(a, 1, axis=0)) == 0.0
+    assert evaluate.retrieval_recall_at_1(a, a + 0.01 * rng.standard_normal((20, 16))) == 1.0
+    assert evaluate.retrieval_recall_at_1(a, np.roll(a, 1, axis=0)) == 0.0
 
 
 @pytest.mark.slow
@@ -359,8 +361,10 @@ def test_encoder_on_selected_rows_equals_the_full_encoder_at_those_rows(dropout)
     # what those rows compute, with or without dropout.
     cfg, params, batch, masks = tiny(seed=4, dropout=dropout)
     rows = np.flatnonzero(batch["loss_mask"])
-    full, _, _ = tf.encoder_forward(params, cfg, batch["inputs"], batch["pad_mask"], masks)
-    some, _, _ = tf.encoder_forward(params, cfg, batch["inputs"], batch["pad_mask"], masks, rows)
+    full, _, _ = encoder.encoder_forward(params, cfg, batch["inputs"], batch["pad_mask"], masks)
+    some, _, _ = encoder.encoder_forward(
+        params, cfg, batch["inputs"], batch["pad_mask"], masks, rows
+    )
     D = full.shape[-1]
     np.testing.assert_allclose(some.reshape(-1, D), full.reshape(-1, D)[rows], rtol=1e-12)
 
@@ -374,48 +378,62 @@ def test_class_output_gradients(N, T):
 
 def test_class_output_nll_is_exact_and_matches_the_loss():
     cfg, params, batch, _ = tiny(seed=7, output="class", dropout=0.0)
-    loss, _ = tf.loss_and_grads(params, batch, cfg)
-    nll = tf.mlm_nll(params, cfg, batch)
+    loss, _ = masked_lm.loss_and_grads(params, batch, cfg)
+    nll = masked_lm.nll(params, cfg, batch)
     assert nll.size == batch["loss_mask"].sum()
     assert loss == pytest.approx(nll.mean(), rel=1e-12)
     rows = np.flatnonzero(batch["loss_mask"])
-    hm, _, _ = tf.encoder_forward(params, cfg, batch["inputs"], batch["pad_mask"], rows=rows)
-    lp = tf.mlm_log_probs(params, cfg, hm)  # (M, V)
+    hm, _, _ = encoder.encoder_forward(params, cfg, batch["inputs"], batch["pad_mask"], rows=rows)
+    lp = masked_lm.log_probs(params, cfg, hm)  # (M, V)
     np.testing.assert_allclose(np.exp(lp).sum(axis=1), 1.0, atol=1e-13)
     target = batch["targets"].reshape(-1)[rows]
     np.testing.assert_allclose(nll, -lp[np.arange(rows.size), target], rtol=1e-12)
     # the full head's nll is its cross-entropy too
     cfg, params, batch, _ = tiny(seed=7, dropout=0.0)
-    loss, _ = tf.loss_and_grads(params, batch, cfg)
-    assert loss == pytest.approx(tf.mlm_nll(params, cfg, batch).mean(), rel=1e-12)
+    loss, _ = masked_lm.loss_and_grads(params, batch, cfg)
+    assert loss == pytest.approx(masked_lm.nll(params, cfg, batch).mean(), rel=1e-12)
 
 
-def test_block_pair_gradients_and_backward_twice():
-    """block_forward/block_backward alone, on a few kept rows, against central differences."""
+def test_sublayer_pairs_gradients_and_backward_twice():
+    """A block's two sublayer pairs alone, the rows kept between them (as the encoder's last
+    block does for a masked LM), against central differences; each backward run twice."""
     cfg, params, batch, masks = tiny(seed=8)
     N, T = batch["inputs"].shape
     flat = {k: m.reshape(N * T, cfg.dim) for k, m in masks.items()}
     x = np.random.default_rng(9).standard_normal((N * T, cfg.dim))
     rows = np.array([0, 4, 7])
     dout = np.random.default_rng(10).standard_normal((rows.size, cfg.dim))
+    p = "blocks.1."
+
+    def forward():
+        a, a_cache = encoder.attention_sublayer_forward(
+            x, params, p, cfg, batch["pad_mask"], flat[p + "attn"]
+        )
+        out, f_cache = encoder.ffn_sublayer_forward(a[rows], params, p, cfg, flat[p + "ffn"][rows])
+        return out, a_cache, f_cache
 
     def f():
-        out, _ = tf.block_forward(x, params, "blocks.1.", 2, batch["pad_mask"], 0.2, flat, rows)
-        return float(np.sum(out * dout))
+        return float(np.sum(forward()[0] * dout))
 
-    _, cache = tf.block_forward(x, params, "blocks.1.", 2, batch["pad_mask"], 0.2, flat, rows)
-    dx, grads = tf.block_backward(dout, cache)
-    dx2, _ = tf.block_backward(dout, cache)
+    _, a_cache, f_cache = forward()
+    da, f_grads = encoder.ffn_sublayer_backward(dout, f_cache)
+    da2, _ = encoder.ffn_sublayer_backward(dout, f_cache)
+    np.testing.assert_array_equal(da, da2)
+    da_all = np.zeros((N * T, cfg.dim))
+    da_all[rows] = da
+    dx, a_grads = encoder.attention_sublayer_backward(da_all, a_cache)
+    dx2, _ = encoder.attention_sublayer_backward(da_all, a_cache)
     np.testing.assert_array_equal(dx, dx2)
     assert rel_error(dx, numerical_gradient(f, x)) < GRAD_TOL
-    for name in ("blocks.1.attn.W_qkv", "blocks.1.ffn.W_2", "blocks.1.ln1.gamma"):
-        assert rel_error(grads[name], numerical_gradient(f, params[name])) < GRAD_TOL, name
+    grads = f_grads | a_grads
+    for name in ("attn.W_qkv", "attn.b_o", "ffn.W_2", "ffn.b_1", "ln1.gamma", "ln2.beta"):
+        assert rel_error(grads[p + name], numerical_gradient(f, params[p + name])) < GRAD_TOL, name
 
 
 def test_contrastive_loss_with_a_class_head_gives_every_parameter_a_gradient():
     cfg, params, _, _ = tiny(seed=11, output="class", dropout=0.0)
     rng = np.random.default_rng(12)
     batch = {"inputs": rng.integers(1, 9, size=(4, 3)), "pad_mask": np.zeros((4, 3), bool)}
-    _, grads = tf.contrastive_loss_and_grads(params, batch, cfg)
+    _, grads = contrastive.loss_and_grads(params, batch, cfg)
     assert set(grads) == set(params)
     assert not np.any(grads["out_class.W"]) and not np.any(grads["out_class.b"])

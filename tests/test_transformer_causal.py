@@ -12,7 +12,7 @@ import pytest
 
 from minilm.errors import MinilmError
 from minilm.gradcheck import check_loss
-from minilm.models import transformer as tf
+from minilm.models import causal_lm, encoder
 from minilm.models.ngram import next_word_pairs
 
 # float64 central differences through LayerNorm, softmax attention and GELU: a correct backward
@@ -24,23 +24,23 @@ SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "train_gpt.py"
 def tiny(seed=0, N=3, T=5, V=9, layers=2, dropout=0.2, output="full", max_len=6):
     """A small float64 causal model with random (not init-scale) weights and a stream batch."""
     bounds = (0, 1, 3, 4, V) if output == "class" else ()  # 4 classes, two of one word
-    cfg = tf.Config(
+    cfg = encoder.Config(
         vocab_size=V, max_len=max_len, dim=8, n_layers=layers, n_heads=2, ffn=12,
         dropout=dropout, output=output, class_bounds=bounds, causal=True, dtype="float64",
     )  # fmt: skip
     rng = np.random.default_rng(seed)
-    params = tf.init_params(cfg, rng)
+    params = encoder.init_params(cfg, rng)
     for k in params:  # larger than the init so every term of every block matters
         params[k] = rng.standard_normal(params[k].shape) * 0.5
     stream = rng.integers(0, V, size=N * T + 1)
     stream[:3] = 3  # a word repeated: E's lookup and output gradients must sum every row
     inputs, targets = stream[:-1].reshape(N, T), stream[1:].reshape(N, T)
-    masks = tf.draw_dropout_masks(cfg, (N, T), rng) if dropout else None
+    masks = encoder.draw_dropout_masks(cfg, (N, T), rng) if dropout else None
     return cfg, params, {"inputs": inputs, "targets": targets}, masks
 
 
 def assert_gradients_ok(cfg, params, batch, masks):
-    loss_fn = functools.partial(tf.causal_loss_and_grads, cfg=cfg, masks=masks)
+    loss_fn = functools.partial(causal_lm.loss_and_grads, cfg=cfg, masks=masks)
     errors = check_loss(loss_fn, params, batch)
     assert set(errors) == set(params)
     worst = max(errors, key=errors.get)
@@ -65,8 +65,8 @@ def test_causal_loss_gradients(N, T, layers, dropout, output):
 
 def test_causal_loss_is_the_mean_next_word_nll_of_causal_log_probs():
     cfg, params, batch, _ = tiny(seed=1, dropout=0.0, output="class")
-    loss, _ = tf.causal_loss_and_grads(params, batch, cfg)
-    lp = tf.causal_log_probs(params, cfg, batch["inputs"])  # (N, T, V)
+    loss, _ = causal_lm.loss_and_grads(params, batch, cfg)
+    lp = causal_lm.log_probs(params, cfg, batch["inputs"])  # (N, T, V)
     np.testing.assert_allclose(np.exp(lp).sum(axis=-1), 1.0, rtol=1e-12)  # a distribution
     n, t = np.indices(batch["targets"].shape)
     np.testing.assert_allclose(loss, -lp[n, t, batch["targets"]].mean(), rtol=1e-12)
@@ -74,29 +74,29 @@ def test_causal_loss_is_the_mean_next_word_nll_of_causal_log_probs():
 
 def test_loss_at_init_is_ln_v():
     V = 50
-    cfg = tf.Config(vocab_size=V, dim=16, n_heads=2, ffn=32, dropout=0.0, causal=True)
-    params = tf.init_params(cfg, np.random.default_rng(0))
+    cfg = encoder.Config(vocab_size=V, dim=16, n_heads=2, ffn=32, dropout=0.0, causal=True)
+    params = encoder.init_params(cfg, np.random.default_rng(0))
     ids = np.random.default_rng(1).integers(0, V, size=(4, 9))
-    loss, _ = tf.causal_loss_and_grads(params, {"inputs": ids[:, :-1], "targets": ids[:, 1:]}, cfg)
+    loss, _ = causal_lm.loss_and_grads(params, {"inputs": ids[:, :-1], "targets": ids[:, 1:]}, cfg)
     assert abs(loss - np.log(V)) < 0.1
 
 
 def test_changing_token_t_plus_1_leaves_outputs_up_to_t_unchanged():
     cfg, params, batch, _ = tiny(seed=2, T=6, dropout=0.0)
     ids = batch["inputs"]
-    before = tf.causal_log_probs(params, cfg, ids)
+    before = causal_lm.log_probs(params, cfg, ids)
     for t in range(ids.shape[1] - 1):
         changed = ids.copy()
         changed[:, t + 1] = (changed[:, t + 1] + 1) % cfg.vocab_size
-        after = tf.causal_log_probs(params, cfg, changed)
+        after = causal_lm.log_probs(params, cfg, changed)
         np.testing.assert_array_equal(after[:, : t + 1], before[:, : t + 1])
         assert np.abs(after[:, t + 1] - before[:, t + 1]).max() > 1e-6  # position t+1 did move
     # the masked LM (no causal mask) does look ahead: the same change moves position 0
-    bidirectional = tf.Config(**{**vars(cfg), "causal": False})
-    h0 = tf.encode(params, bidirectional, ids, np.zeros(ids.shape, bool))[-1]
+    bidirectional = encoder.Config(**{**vars(cfg), "causal": False})
+    h0 = encoder.encode(params, bidirectional, ids, np.zeros(ids.shape, bool))[-1]
     changed = ids.copy()
     changed[:, 1] = (changed[:, 1] + 1) % cfg.vocab_size
-    h1 = tf.encode(params, bidirectional, changed, np.zeros(ids.shape, bool))[-1]
+    h1 = encoder.encode(params, bidirectional, changed, np.zeros(ids.shape, bool))[-1]
     assert np.abs(h1[:, 0] - h0[:, 0]).max() > 1e-6
 
 
@@ -104,7 +104,7 @@ def test_changing_token_t_plus_1_leaves_outputs_up_to_t_unchanged():
     "n,max_len,stride", [(1, 4, 2), (4, 4, 1), (5, 4, 4), (17, 4, 3), (20, 8, 4), (9, 16, 8)]
 )
 def test_eval_windows_score_each_target_once_with_enough_context(n, max_len, stride):
-    windows = tf.eval_windows(n, max_len, stride)
+    windows = causal_lm.eval_windows(n, max_len, stride)
     T = min(max_len, n)
     start, first = windows.T
     assert start[0] == 0 and first[0] == 0  # the first window scores all its positions
@@ -119,7 +119,7 @@ def test_eval_windows_score_each_target_once_with_enough_context(n, max_len, str
 def test_eval_windows_bad_arguments():
     for n, max_len, stride in [(0, 4, 2), (5, 4, 0), (5, 4, 5)]:
         with pytest.raises(MinilmError):
-            tf.eval_windows(n, max_len, stride)
+            causal_lm.eval_windows(n, max_len, stride)
 
 
 def _split(rng, V, lengths):
@@ -132,9 +132,9 @@ def test_causal_nll_equals_the_full_context_computation_when_the_split_fits_one_
     ids, offsets = _split(np.random.default_rng(4), cfg.vocab_size, [3, 4, 2])
     eos = 2
     inputs, targets = next_word_pairs(ids, offsets, eos)
-    nll = tf.causal_nll(params, cfg, inputs, targets, stride=5)
+    nll = causal_lm.nll(params, cfg, inputs, targets, stride=5)
     assert nll.shape == (ids.size + 3,) == targets.shape  # every word and one </s> per sentence
-    lp = tf.causal_log_probs(params, cfg, inputs[None])[0]  # (n, V), all in one window
+    lp = causal_lm.log_probs(params, cfg, inputs[None])[0]  # (n, V), all in one window
     np.testing.assert_allclose(nll, -lp[np.arange(targets.size), targets], rtol=1e-12)
 
 
@@ -143,11 +143,11 @@ def test_causal_nll_in_windows_scores_each_target_with_its_window_context():
     ids, offsets = _split(np.random.default_rng(6), cfg.vocab_size, [5, 7, 4, 6])
     eos, stride = 2, 2
     inputs, targets = next_word_pairs(ids, offsets, eos)
-    nll = tf.causal_nll(params, cfg, inputs, targets, stride=stride, batch_size=3)
+    nll = causal_lm.nll(params, cfg, inputs, targets, stride=stride, batch_size=3)
     expected = np.full(targets.size, np.nan)
-    for start, first in tf.eval_windows(targets.size, cfg.max_len, stride):
+    for start, first in causal_lm.eval_windows(targets.size, cfg.max_len, stride):
         window = inputs[None, start : start + cfg.max_len]
-        lp = tf.causal_log_probs(params, cfg, window)[0]  # one window at a time
+        lp = causal_lm.log_probs(params, cfg, window)[0]  # one window at a time
         for t in range(first, start + cfg.max_len):
             assert np.isnan(expected[t])  # scored once
             expected[t] = -lp[t - start, targets[t]]
@@ -156,11 +156,11 @@ def test_causal_nll_in_windows_scores_each_target_with_its_window_context():
 
 def test_causal_functions_refuse_a_bidirectional_config():
     cfg, params, batch, _ = tiny(dropout=0.0)
-    mlm_cfg = tf.Config(**{**vars(cfg), "causal": False})
+    mlm_cfg = encoder.Config(**{**vars(cfg), "causal": False})
     with pytest.raises(MinilmError, match="causal"):
-        tf.causal_loss_and_grads(params, batch, mlm_cfg)
+        causal_lm.loss_and_grads(params, batch, mlm_cfg)
     with pytest.raises(MinilmError, match="causal"):
-        tf.causal_nll(params, mlm_cfg, np.arange(2, 7), np.arange(3, 8))
+        causal_lm.nll(params, mlm_cfg, np.arange(2, 7), np.arange(3, 8))
 
 
 # ---------------------------------------------------------------------------------------------

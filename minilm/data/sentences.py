@@ -55,7 +55,7 @@ def iter_padded(
 
 
 class PairBatches:
-    """Batches of paraphrase pairs for `contrastive_loss_and_grads` (a BatchSource).
+    """Batches of paraphrase pairs for minilm/models/contrastive.py (a BatchSource).
 
     a, b: TokenStreams with one sentence per pair (sentence i of a pairs with sentence i of b).
     Each epoch the pairs are shuffled; a batch stacks its a's over its b's, padded together:

@@ -29,8 +29,11 @@ weights are exactly 0, so the same backward holds unchanged: dS_ij = P_ij (...) 
 
 Heads and batch are batched with reshapes and `@` on (N, h, T, .) arrays: no Python loop.
 
-Also here: sinusoidal positions (fixed), learned positions (a table P, sliced), and the masked
-mean that pools a padded sequence into one vector.
+Also here: the position-wise feed-forward net of a block, out = GELU(x W_1 + b_1) W_2 + b_2;
+sinusoidal positions (fixed), learned positions (a table P, sliced); the token embedding's
+backward (a dense (V, D) scatter); and the masked mean that pools a padded sequence into one
+vector. The GELU and the scatter run in the fast forms of minilm/fast/ (gelu.py, scatter.py),
+each tested equal to its textbook form in minilm/layers/core.py (tests/test_fast.py).
 
 Shapes: N batch, T time, D model width, h heads, d = D / h head size.
 """
@@ -41,6 +44,8 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from minilm.errors import MinilmError
+from minilm.fast import gelu as fast_gelu
+from minilm.fast import scatter as fast_scatter
 from minilm.layers.core import affine_backward, affine_forward
 
 
@@ -164,6 +169,41 @@ def _masked_softmax(
     total[total == 0] = 1  # fully masked row: 0 / 1 = 0
     scores /= total
     return scores
+
+
+def feed_forward_forward(
+    x: np.ndarray, W_1: np.ndarray, b_1: np.ndarray, W_2: np.ndarray, b_2: np.ndarray
+) -> tuple[np.ndarray, tuple]:
+    """Position-wise feed-forward net (Vaswani et al. 2017, eq. 2, with GELU for ReLU).
+
+        z = x W_1 + b_1      (., F)
+        g = GELU(z)          (., F)   tanh approximation, in place (minilm/fast/gelu.py)
+        out = g W_2 + b_2    (., D)
+
+    x (..., D), W_1 (D, F), b_1 (F,), W_2 (F, D), b_2 (D,) -> out (..., D), cache.
+    """
+    z, fc1 = affine_forward(x, W_1, b_1)  # (., F)
+    g, gelu_cache = fast_gelu.gelu_forward(z)  # (., F)
+    out, fc2 = affine_forward(g, W_2, b_2)  # (., D)
+    return out, (fc1, gelu_cache, fc2)
+
+
+def feed_forward_backward(dout: np.ndarray, cache: tuple) -> tuple[np.ndarray, ...]:
+    """Backward of `feed_forward_forward`: (dx, dW_1, db_1, dW_2, db_2)."""
+    fc1, gelu_cache, fc2 = cache
+    dg, dW_2, db_2 = affine_backward(dout, fc2)  # (., F)
+    dz = fast_gelu.gelu_backward(dg, gelu_cache)  # (., F)
+    dx, dW_1, db_1 = affine_backward(dz, fc1)  # (., D)
+    return dx, dW_1, db_1, dW_2, db_2
+
+
+def token_embedding_backward(dout: np.ndarray, cache: tuple[np.ndarray, int]) -> np.ndarray:
+    """core.embedding_backward with the fast row scatter: dE (V, D), repeated ids summed.
+
+    dout (N, T, D), cache from core.embedding_forward. The (V, D) gradient is dense here: the
+    tied output projection makes every row of E non-zero anyway.
+    """
+    return fast_scatter.embedding_backward(dout, cache)
 
 
 def sinusoidal_positions(T: int, D: int, dtype: DTypeLike = np.float32) -> np.ndarray:

@@ -8,6 +8,9 @@ dlogits has the dtype of the logits.
 Stability: softmax goes through logsumexp with the row maximum subtracted, and the logistic
 loss through np.logaddexp, so logits of +-1e4 give finite, correct values.
 
+Also here: `info_nce`, the contrastive loss over pairs of vectors (van den Oord et al. 2018),
+`loss, da, db = info_nce(a, b)`, used by minilm/models/contrastive.py.
+
 Shape legend: "..." any leading dimensions (N) or (N, T); V classes (the vocabulary).
 """
 
@@ -123,3 +126,48 @@ def logistic_loss(
     dlogits *= counted
     dlogits /= n
     return loss, dlogits
+
+
+def info_nce(
+    a: np.ndarray, b: np.ndarray, temperature: float = 0.05, symmetric: bool = True
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """InfoNCE over cosine similarities; pair i of a and b is the positive, the rest negatives.
+
+        u_i = a_i / |a_i|,  v_j = b_j / |b_j|,  S_ij = u_i . v_j / tau          S (N, N)
+        loss_ab = (1/N) sum_i -ln softmax_j(S_i.)[i]      find b_i among all b for each a_i
+        loss_ba = (1/N) sum_j -ln softmax_i(S_.j)[j]      and a_j among all a for each b_j
+        loss = (loss_ab + loss_ba) / 2   if symmetric, else loss_ab
+
+    A small temperature tau sharpens the softmax, so near-miss negatives are pushed hard.
+    a, b (N, D) -> (loss, da (N, D), db (N, D)).
+
+    Backward, in reverse:
+        dS = (dS_ab + dS_ba^T) / 2     from the two cross-entropies (a plain softmax CE each)
+        du = dS v / tau,   dv = dS^T u / tau
+        da = (du - u (u . du)) / |a|   the normalisation keeps only the part orthogonal to u
+    """
+    N, D = a.shape
+    if b.shape != (N, D):
+        raise MinilmError(f"info_nce: a {a.shape} and b {b.shape} must have the same shape")
+    if not temperature > 0:
+        raise MinilmError(f"temperature must be > 0, got {temperature}")
+    # (1) unit vectors; a zero vector stays zero instead of dividing by 0
+    na = np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)  # (N, 1)
+    nb = np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-12)
+    u, v = a / na, b / nb  # (N, D)
+    # (2) similarities
+    S = (u @ v.T) / temperature  # (N, N)
+    # (3) cross-entropy with target i in row i (and in column i for the other direction)
+    target = np.arange(N)
+    loss, dS = softmax_cross_entropy(S, target)
+    if symmetric:
+        loss_ba, dS_ba = softmax_cross_entropy(S.T, target)
+        loss = (loss + loss_ba) / 2
+        dS = (dS + dS_ba.T) / 2
+    # backward (2)
+    du = (dS @ v) / temperature  # (N, D)
+    dv = (dS.T @ u) / temperature
+    # backward (1): d(a/|a|) = (I - u u^T) / |a|
+    da = (du - u * np.sum(u * du, axis=1, keepdims=True)) / na
+    db = (dv - v * np.sum(v * dv, axis=1, keepdims=True)) / nb
+    return float(loss), da, db
