@@ -30,7 +30,7 @@ from minilm.data.sentences import iter_padded
 from minilm.data.text import tokenize
 from minilm.errors import MinilmError
 from minilm.io import load_npz
-from minilm.models import transformer as tf
+from minilm.models import contrastive, encoder
 from minilm.runs import load_run
 from minilm.search import common_component, mean_pool, remove_component, sif_weights
 from minilm.vectors import KeyedVectors
@@ -95,7 +95,7 @@ class StaticEncoder(Encoder):
 
 
 class TransformerEncoder(Encoder):
-    """Mean of the last layer over each sentence's tokens (`transformer.sentence_vectors`)."""
+    """Mean of the last layer over each sentence's tokens (contrastive.sentence_vectors)."""
 
     def __init__(self, kind, source, params, cfg, token_ids, pad) -> None:
         super().__init__(kind, source)
@@ -109,14 +109,14 @@ class TransformerEncoder(Encoder):
         has = np.flatnonzero([len(x) > 0 for x in ids])  # an empty sentence stays a zero row
         stream = TokenStream.from_sentences([ids[i] for i in has])
         for which, batch, pad_mask in iter_padded(stream, ENCODE_BATCH, self.pad, self.cfg.max_len):
-            out[has[which]] = tf.sentence_vectors(self.params, self.cfg, batch, pad_mask)
+            out[has[which]] = contrastive.sentence_vectors(self.params, self.cfg, batch, pad_mask)
         return out
 
 
 def _transformer(run, folder: Path, kind: str) -> TransformerEncoder:
     model_cfg = dict(run.config["model_config"])
     model_cfg["class_bounds"] = tuple(model_cfg.get("class_bounds") or ())
-    cfg = tf.Config(**model_cfg)
+    cfg = encoder.Config(**model_cfg)
     params = run.params
     if kind == "contrastive":
         path = folder / "sentence_model.npz"
