@@ -62,7 +62,7 @@ def metrics_page(run: Path, note: str = "") -> str:
     table = rest.split("\n## ", 1)[0]
     text = (
         "# The gallery's run\n\nThe figures beside this page come from one lab run "
-        "(`python scripts/lab.py`), shrunk by `scripts/make_gallery.py`. "
+        "(`python scripts/lab.py --out runs/lab`), shrunk by `scripts/make_gallery.py`. "
         + (f"{note} " if note else "")
         + "Its metrics, from its report:\n\n"
         + head.split("\n", 1)[1].strip() + "\n\n## Metrics" + table.rstrip() + "\n"
