@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from minilm import evaluate as ev
-from minilm import lab_figures, lab_report
+from minilm import explore_sources, lab_figures, lab_report
 from minilm.data.text import read_lines, resolve_corpus, tokenize
 from minilm.data.world import GENDER_PAIRS
 from minilm.errors import MinilmError
@@ -355,7 +355,9 @@ def run_lab(
         "notes": drawn.notes,
     }
     write_json(out / "metrics.json", _finite_or_none(metrics))
-    write_text(out / "report.md", lab_report.render(metrics, drawn.figures, drawn.notes))
+    report_md = lab_report.render(metrics, drawn.figures, drawn.notes)
+    write_text(out / "report.md", report_md)
+    explore_sources.write_lab_page(out, sets, metrics, inputs, drawn, truth, report_md)
     return LabResult(out, runs, metrics, drawn.figures, drawn.notes)
 
 

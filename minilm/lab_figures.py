@@ -73,6 +73,7 @@ class Drawn:
     figures: dict[str, Path] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     trust: dict[str, dict[str, float]] = field(default_factory=dict)  # table -> {method: T}
+    maps: dict[str, tuple] = field(default_factory=dict)  # method -> (words, cats, maps)
 
 
 def _grid(n: int, ncols: int, w: float, h: float):
@@ -442,6 +443,7 @@ def _draw_clusters(out: Path, inp: FigureInputs, drawn: Drawn) -> None:
         return
     for method, label in (("pca", "PCA (sign-fixed)"), ("tsne", "t-SNE")):
         maps = cluster_maps(inp.sets, words, method, inp.seed, inp.quick)
+        drawn.maps[method] = (words, cats, maps)  # for the explorer page (minilm.explore)
         for vs, (_, _, trust) in zip(inp.sets, maps, strict=True):
             drawn.trust.setdefault(vs.name, {})[method] = trust
         title = f"{len(words)} words of categories.tsv, {label}, aligned by Procrustes"

@@ -25,7 +25,7 @@ FLOORS = {
     "evaluation": ("minilm.evaluate", "minilm.directions", "minilm.plots", "minilm.runs",
                    "minilm.mteb", "minilm.mteb_metrics", "minilm.quantize"),
     "lab": ("minilm.lab", "minilm.lab_", "minilm.contextual", "minilm.exercises",
-            "minilm.encoders"),
+            "minilm.encoders", "minilm.explore", "minilm.explore_sources"),
 }
 BELOW_LAB = {"foundation", "layers", "fast", "models", "data", "training", "tables", "evaluation"}
 ALLOWED = {  # floor -> floors (or exact modules) it may import
