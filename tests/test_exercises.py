@@ -309,6 +309,7 @@ def test_cli_bad_input_is_one_line(tmp_path):
         ["check", "affine", "--workspace", str(tmp_path / "a_file")],
         ["start", "affine", "--workspace", str(tmp_path / "a_file" / "sub")],
         ["check", "affine", "--hint", "3"],
+        ["capstone", "nonesuch"],
     ):
         result = run(*args, cwd=tmp_path)
         assert result.returncode == 2, (args, result)

@@ -18,7 +18,7 @@ from minilm.errors import ArgumentParser, MinilmError, run_cli, seed_arg
 from minilm.exercises import grader, progress, sandbox
 from minilm.io import write_text
 
-COMMANDS = ["list", "start", "check", "solution"]
+COMMANDS = ["list", "start", "check", "solution", "capstone"]
 
 
 def parse_args() -> argparse.Namespace:
