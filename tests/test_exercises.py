@@ -314,3 +314,18 @@ def test_cli_bad_input_is_one_line(tmp_path):
         result = run(*args, cwd=tmp_path)
         assert result.returncode == 2, (args, result)
         assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: "), args
+
+
+def test_the_info_nce_reference_agrees_with_the_library():
+    """exercises/references.py's InfoNCE is the library's loss (minilm/layers/losses.py)."""
+    from minilm.exercises import references
+    from minilm.layers import losses
+
+    library = getattr(losses, "info_nce", None)
+    if library is None:
+        pytest.skip("minilm.layers.losses.info_nce has not landed")
+    for _, inputs in EXERCISES["info_nce"].cases(np.random.default_rng(3)):
+        mine = references.info_nce_loss(**inputs)
+        theirs = library(inputs["a"], inputs["b"], inputs["tau"])
+        for m, t in zip(mine, theirs, strict=True):
+            assert rel_error(np.asarray(m), np.asarray(t)) < 1e-10
