@@ -52,9 +52,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
-import signal
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -68,6 +66,7 @@ from minilm.errors import EXIT_INTERRUPTED, MinilmError
 from minilm.fast.memory import keep_freed_memory
 from minilm.io import load_npz, save_npz
 from minilm.optim import Optimizer, clip_if_above, constant, linear_decay, warmup_cosine
+from minilm.progress import DeferSigint, Progress
 from minilm.runs import start_run
 from minilm.threads import get_num_threads
 
@@ -153,7 +152,7 @@ def train(
     loop = _Loop(loss_and_grads, params, optimizer, cfg, _steps_per_epoch(batches), state)
     epoch0, skip = loop.begin()
     try:
-        with _DeferSigint() as sigint:
+        with DeferSigint() as sigint:
             for epoch in range(epoch0, cfg.epochs):
                 step = skip if epoch == epoch0 else 0
                 first = len(loop.losses) - step  # this epoch's first loss (on resume: earlier)
@@ -203,7 +202,7 @@ class _Loop:
         if self.cfg.resume:
             epoch0, skip, self.gstep, self.run = self.ckpt.load()
             self.losses = self.run.losses.tolist()
-        self.progress = _Progress(self.cfg, self.total, self.gstep)
+        self.progress = Progress(self.cfg, self.total, self.gstep)
         out_dir = self.cfg.out_dir
         if out_dir is not None:  # inputs are checked: from here on this run replaces any other
             removed = start_run(out_dir)
@@ -242,7 +241,7 @@ class _Loop:
         self.run.train_seconds += time.perf_counter() - tick
         self.progress.step(self.gstep, loss, lr, self.run)
 
-    def after_step(self, epoch: int, step: int, sigint: _DeferSigint, probe) -> bool:
+    def after_step(self, epoch: int, step: int, sigint: DeferSigint, probe) -> bool:
         """Probe, checkpoint, Ctrl-C; True when `stop_after` ends the session here."""
         cfg, gstep = self.cfg, self.gstep
         if probe is not None and cfg.probe_every and gstep % cfg.probe_every == 0:
@@ -257,7 +256,7 @@ class _Loop:
             self.progress.write(f"stopped after step {gstep} (stop_after)")
         return stop
 
-    def end_epoch(self, epoch: int, first: int, sigint: _DeferSigint, on_epoch_end, probe) -> None:
+    def end_epoch(self, epoch: int, first: int, sigint: DeferSigint, on_epoch_end, probe) -> None:
         """Evaluate, log the epoch line, probe; Ctrl-C during all that stops at the boundary."""
         metrics = dict(on_epoch_end(epoch, self.params)) if on_epoch_end else {}
         self.run.epoch_metrics.append({"epoch": epoch + 1, **metrics})
@@ -423,81 +422,3 @@ class _Checkpointer:
 
 def _shapes(shapes: dict) -> str:
     return ", ".join(f"{k} {tuple(s)} {d}" for k, (s, d) in sorted(shapes.items()))
-
-
-class _Progress:
-    """A tqdm bar on a terminal; elsewhere (CI logs, files) a plain status line every 10 s."""
-
-    LINE_SECONDS = 10.0
-
-    def __init__(self, cfg: TrainConfig, total: int, initial: int) -> None:
-        self.cfg, self.total, self.initial = cfg, total, initial
-        self.tty = sys.stderr.isatty()
-        self.bar = tqdm(
-            total=total,
-            initial=initial,
-            desc=cfg.desc,
-            unit="step",
-            file=sys.stderr,
-            dynamic_ncols=True,
-            disable=not self.tty,
-        )
-        self.ema, self.n = 0.0, 0  # exponential moving average of the loss, steps this session
-        self.start = self.last_line = time.perf_counter()
-
-    def step(self, gstep: int, loss: float, lr: float, run: History) -> None:
-        # Bias-corrected EMA (as in Adam): without the correction it starts near 0.
-        self.n += 1
-        self.ema = 0.98 * self.ema + 0.02 * loss
-        smoothed = self.ema / (1.0 - 0.98**self.n)
-        self.bar.update(1)
-        if gstep % self.cfg.log_every and gstep != self.total:
-            return
-        tok_s = run.tokens / run.train_seconds if run.train_seconds > 0 else 0.0
-        if self.tty:
-            postfix = {"loss": f"{smoothed:.4f}", "tok/s": f"{tok_s:,.0f}", "lr": f"{lr:.3g}"}
-            self.bar.set_postfix(postfix, refresh=False)
-            return
-        now = time.perf_counter()
-        if now - self.last_line >= self.LINE_SECONDS:
-            self.last_line = now
-            per_step = (now - self.start) / self.n
-            eta = (self.total - gstep) * per_step
-            self.write(
-                f"{self.cfg.desc} step {gstep}/{self.total}  loss {smoothed:.4f}  "
-                f"{tok_s:,.0f} tok/s  lr {lr:.3g}  eta {eta:.0f}s"
-            )
-
-    def write(self, text: str) -> None:
-        tqdm.write(text, file=sys.stderr)
-
-    def close(self) -> None:
-        self.bar.close()
-
-
-class _DeferSigint:
-    """Turn the first Ctrl-C into a flag that the loop checks between steps.
-
-    An update interrupted half-way would leave some parameters stepped and others not, and a
-    checkpoint of that would not resume bit-identically. A second Ctrl-C raises at once.
-    Signal handlers can only be installed from the main thread; elsewhere Ctrl-C is left alone.
-    """
-
-    def __enter__(self) -> _DeferSigint:
-        self.requested = False
-        self.installed = threading.current_thread() is threading.main_thread()
-        if self.installed:
-            self.previous = signal.signal(signal.SIGINT, self._handle)
-        return self
-
-    def _handle(self, signum, frame) -> None:
-        if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
-        tqdm.write(
-            "Ctrl-C: saving a checkpoint after this step (press again to abort)", file=sys.stderr
-        )
-
-    def __exit__(self, *exc) -> None:
-        if self.installed:
-            signal.signal(signal.SIGINT, self.previous)

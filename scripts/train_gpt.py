@@ -54,8 +54,17 @@ from minilm.vectors import KeyedVectors
 
 SPECIALS = ("<unk>", "<bos>", "</s>")  # </s> ends every sentence; <bos> is the n-gram padding
 PROBES = ("king", "dog", "bread", "red", "city", "money")
-POSITIVE = ("epochs", "dim", "layers", "heads", "ffn", "max_len", "batch_size", "min_count",
-            "max_vocab")  # fmt: skip
+POSITIVE = (
+    "epochs",
+    "dim",
+    "layers",
+    "heads",
+    "ffn",
+    "max_len",
+    "batch_size",
+    "min_count",
+    "max_vocab",
+)
 
 
 def parse_args() -> argparse.Namespace:
@@ -106,9 +115,17 @@ def main() -> None:
     counts = target_counts(train_split.ids, train_split.offsets, vocab.eos, len(vocab))
     bounds = output_bounds(args.output, counts, args.classes)
     cfg = encoder.Config(
-        len(vocab), args.max_len, args.dim, args.layers, args.heads, args.ffn, args.dropout,
-        output="class" if bounds else "full", class_bounds=bounds, causal=True,
-    )  # fmt: skip
+        len(vocab),
+        args.max_len,
+        args.dim,
+        args.layers,
+        args.heads,
+        args.ffn,
+        args.dropout,
+        output="class" if bounds else "full",
+        class_bounds=bounds,
+        causal=True,
+    )
     params = encoder.init_params(cfg, np.random.default_rng(args.seed))
     cpu_start = time.process_time()  # CPU seconds of all threads: honest on a shared machine
     history = fit(args, cfg, params, corpus, out)
@@ -128,8 +145,9 @@ def main() -> None:
     metrics |= held_out_metrics(args, cfg, params, corpus)
     metrics["eval_cpu_seconds"] = time.process_time() - cpu_start  # includes Kneser-Ney's fits
     config = {"model": "gpt", **vars(args), "model_config": asdict(cfg)}
-    write_run(out, vocab.itos, params["tok_emb"], params, vocab, metrics, history, config,
-              title="GPT")  # fmt: skip
+    write_run(
+        out, vocab.itos, params["tok_emb"], params, vocab, metrics, history, config, title="GPT"
+    )
     print(summary(history, metrics, out))
 
 
@@ -152,11 +170,19 @@ def fit(args: argparse.Namespace, cfg: encoder.Config, params: dict, corpus: Cor
         )
 
     loop = TrainConfig(
-        epochs=args.epochs, lr=args.lr, schedule="cosine", warmup=args.warmup,
-        lr_floor=args.lr * 0.05, clip=args.clip, seed=args.seed, out_dir=out,
-        checkpoint_every=args.checkpoint_every, resume=args.resume, desc="gpt",
+        epochs=args.epochs,
+        lr=args.lr,
+        schedule="cosine",
+        warmup=args.warmup,
+        lr_floor=args.lr * 0.05,
+        clip=args.clip,
+        seed=args.seed,
+        out_dir=out,
+        checkpoint_every=args.checkpoint_every,
+        resume=args.resume,
+        desc="gpt",
         stop_after=args.stop_after,
-    )  # fmt: skip
+    )
     optimizer = AdamW(lr=args.lr, weight_decay=args.weight_decay)
     loss_fn = functools.partial(causal_lm.loss_and_grads, cfg=cfg)
     return train(loss_fn, params, batches, optimizer, loop, probe=probe)
@@ -186,8 +212,12 @@ def held_out_metrics(args: argparse.Namespace, cfg: encoder.Config, params: dict
 def summary(history: History, metrics: dict, out: Path) -> str:
     """One line: training time and CPU, the perplexities and Kneser-Ney's."""
     line = [f"gpt: {history.train_seconds:.0f}s ({metrics['train_cpu_seconds']:.0f} CPU-s)"]
-    for key in ("valid_perplexity", "test_perplexity", "kn3_test_perplexity",
-                "kn5_test_perplexity"):  # fmt: skip
+    for key in (
+        "valid_perplexity",
+        "test_perplexity",
+        "kn3_test_perplexity",
+        "kn5_test_perplexity",
+    ):
         if key in metrics:
             line.append(f"{key.replace('_perplexity', '')} ppl {metrics[key]:.1f}")
     return "  ".join(line) + f"  -> {out}"

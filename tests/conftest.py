@@ -56,11 +56,11 @@ LR_FLAG = {"skipgram": "--alpha", "cbow": "--alpha", "fasttext": "--alpha"}
 
 HOOK = r"""
 import os, runpy, signal, sys
-import minilm.train
+import minilm.progress
 
 script, name, fraction = sys.argv[1], sys.argv[2], float(sys.argv[3])
 sys.argv = [script, *sys.argv[4:]]
-step = minilm.train._Progress.step
+step = minilm.progress.Progress.step
 
 
 def step_then_signal(self, gstep, *args, **kwargs):
@@ -74,7 +74,7 @@ def step_then_signal(self, gstep, *args, **kwargs):
         os.kill(os.getpid(), getattr(signal, "SIG" + name))
 
 
-minilm.train._Progress.step = step_then_signal
+minilm.progress.Progress.step = step_then_signal
 runpy.run_path(script, run_name="__main__")
 """
 

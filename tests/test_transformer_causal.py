@@ -25,9 +25,18 @@ def tiny(seed=0, N=3, T=5, V=9, layers=2, dropout=0.2, output="full", max_len=6)
     """A small float64 causal model with random (not init-scale) weights and a stream batch."""
     bounds = (0, 1, 3, 4, V) if output == "class" else ()  # 4 classes, two of one word
     cfg = encoder.Config(
-        vocab_size=V, max_len=max_len, dim=8, n_layers=layers, n_heads=2, ffn=12,
-        dropout=dropout, output=output, class_bounds=bounds, causal=True, dtype="float64",
-    )  # fmt: skip
+        vocab_size=V,
+        max_len=max_len,
+        dim=8,
+        n_layers=layers,
+        n_heads=2,
+        ffn=12,
+        dropout=dropout,
+        output=output,
+        class_bounds=bounds,
+        causal=True,
+        dtype="float64",
+    )
     rng = np.random.default_rng(seed)
     params = encoder.init_params(cfg, rng)
     for k in params:  # larger than the init so every term of every block matters
@@ -58,8 +67,9 @@ def assert_gradients_ok(cfg, params, batch, masks):
     ],
 )
 def test_causal_loss_gradients(N, T, layers, dropout, output):
-    cfg, params, batch, masks = tiny(seed=N + T, N=N, T=T, layers=layers, dropout=dropout,
-                                     output=output)  # fmt: skip
+    cfg, params, batch, masks = tiny(
+        seed=N + T, N=N, T=T, layers=layers, dropout=dropout, output=output
+    )
     assert_gradients_ok(cfg, params, batch, masks)
 
 
@@ -167,8 +177,26 @@ def test_causal_functions_refuse_a_bidirectional_config():
 # scripts/train_gpt.py
 # ---------------------------------------------------------------------------------------------
 
-TINY = ["--epochs", "2", "--dim", "16", "--heads", "2", "--ffn", "32", "--layers", "1",
-        "--max-len", "8", "--batch-size", "8", "--warmup", "5", "--threads", "1"]  # fmt: skip
+TINY = [
+    "--epochs",
+    "2",
+    "--dim",
+    "16",
+    "--heads",
+    "2",
+    "--ffn",
+    "32",
+    "--layers",
+    "1",
+    "--max-len",
+    "8",
+    "--batch-size",
+    "8",
+    "--warmup",
+    "5",
+    "--threads",
+    "1",
+]
 
 
 def _corpus(tmp_path):
@@ -196,8 +224,14 @@ def test_script_end_to_end_deterministic_and_resumable(tmp_path):
     for name in ("vectors.txt", "vectors.bin", "model.npz", "metrics.json", "loss.png"):
         assert (out / name).exists(), name
     m = json.loads((out / "metrics.json").read_text())
-    for key in ("valid_perplexity", "test_perplexity", "kn3_test_perplexity",
-                "kn5_test_perplexity", "tokens_per_second", "train_cpu_seconds"):  # fmt: skip
+    for key in (
+        "valid_perplexity",
+        "test_perplexity",
+        "kn3_test_perplexity",
+        "kn5_test_perplexity",
+        "tokens_per_second",
+        "train_cpu_seconds",
+    ):
         assert key in m, key
     assert 1 < m["test_perplexity"] < m["vocab_size"]  # learned something, an exact perplexity
     assert "-> " + str(out) in result.stdout
