@@ -66,3 +66,14 @@ def test_quick_capstone_uses_passed_layers_and_reports_kneser_ney(tmp_path):
     line = next(x for x in out.splitlines() if x.startswith("valid perplexity"))
     ppl, kn3, kn5 = (float(w) for w in line.split() if w[0].isdigit() and "-" not in w)
     assert 1 < kn5 < kn3 and np.isfinite(ppl)
+
+
+def test_a_layer_broken_after_passing_is_not_used(tmp_path):
+    (tmp_path / "affine.py").write_text(
+        "from minilm.layers.core import affine_forward\n"
+        "def affine_backward(dout, cache):\n    return None\n"
+    )
+    progress.mark_passed(tmp_path, "affine", 0)  # passed once, edited since
+    functions, said = capstone.layers(tmp_path)
+    assert "affine                 reference (yours passed once but fails `check` now)" in said
+    assert functions["affine_backward"] is grader.reference(grader.get("affine"))["affine_backward"]

@@ -12,7 +12,8 @@ as four layers in numbered steps with the backward mirroring them:
     (4) loss, dy = softmax_cross_entropy(y, target)
 
 Each layer is the learner's own function when its exercise is passed in the workspace
-(`.progress.json`), else the library's reference; the report says which. It trains with Adam
+(`.progress.json`) and its file still passes `check` (re-run here), else the library's
+reference; the report says which. It trains with Adam
 on the bundled world corpus and reports valid perplexity beside Kneser-Ney 3- and 5-gram
 (minilm/models/ngram.py) on the same targets (every word and </s>).
 """
@@ -29,7 +30,7 @@ import numpy as np
 from minilm.data.batchers import NgramBatches
 from minilm.data.corpus import load_corpus
 from minilm.errors import MinilmError
-from minilm.exercises import grader, progress
+from minilm.exercises import grader, progress, sandbox
 from minilm.models.ngram import fit_kneser_ney
 from minilm.optim import Adam
 from minilm.threads import apply_threads
@@ -55,8 +56,12 @@ def layers(workspace: Path) -> tuple[dict[str, Callable], list[str]]:
         ex = grader.get(name)
         path = workspace / f"{name}.py"
         if progress.passed(workspace, name) and path.is_file():
-            functions.update(grader.load_learner(path, ex))
-            said.append(f"{name:22s} yours ({path})")
+            if sandbox.check_file(ex, path, grader.new_seed(), quiet=True).passed:
+                functions.update(grader.load_learner(path, ex))
+                said.append(f"{name:22s} yours ({path})")
+                continue
+            functions.update(grader.reference(ex))
+            said.append(f"{name:22s} reference (yours passed once but fails `check` now)")
         else:
             functions.update(grader.reference(ex))
             said.append(f"{name:22s} reference (not passed in {workspace})")

@@ -33,7 +33,7 @@ IMPORTING = "importing your file"
 
 
 def check_file(
-    ex: Exercise, path: Path, seed: int, limit: float = grader.TIME_LIMIT
+    ex: Exercise, path: Path, seed: int, limit: float = grader.TIME_LIMIT, quiet: bool = False
 ) -> grader.Report:
     """Grade the learner's file `path` in a child process; MinilmError if it cannot load."""
     with tempfile.TemporaryDirectory(prefix="minilm-grade-") as tmp:
@@ -48,7 +48,8 @@ def check_file(
             str(limit),
             tmp,
         ]
-        child = subprocess.Popen(cmd, stdin=subprocess.DEVNULL)
+        quiet_out = subprocess.DEVNULL if quiet else None  # quiet: the learner's prints dropped
+        child = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=quiet_out)
         running, since = None, time.monotonic()
         while child.poll() is None:
             time.sleep(0.02)
