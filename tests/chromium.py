@@ -1,7 +1,7 @@
 """A small WebDriver client for Debian's headless Chromium (`chromium` + `chromium-driver`),
 over plain HTTP with urllib: no browser download, no Python dependency.
 
-Used by tests/test_explore_browser.py and benchmarks/explore_page.py. `find_browser()` returns
+Used by tests/test_explore_browser.py and benchmarks/bench_explore_page.py. `find_browser()` returns
 the two executables or None; `.ci/run` installs them on a fresh machine.
 """
 
