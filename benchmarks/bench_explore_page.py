@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """The explorer page's size and its time to interactive, in headless Chromium.
 
-    python benchmarks/bench_explore_page.py runs/lab/explore.html            # a page already written
-    python benchmarks/bench_explore_page.py runs/lab --out /tmp/page.html    # make it, then measure
+    python benchmarks/bench_explore_page.py runs/lab/explore.html          # a page written
+    python benchmarks/bench_explore_page.py runs/lab --out /tmp/page.html  # make it, then time it
 
 Prints the page's size and, over --repeat fresh loads, the median and worst time from navigation
 start to `window.explore.ready` (the end of the page's start-up: vectors decoded, maps drawn,
