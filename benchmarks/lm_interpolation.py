@@ -33,7 +33,8 @@ def model_nll(run, stream, bos: int, eos: int) -> np.ndarray:
         windows = ngram_windows(ids, offsets, n1 + 1, bos)  # (M, n)
         return nplm.token_nll(run.params, windows[:, :-1], windows[:, -1], bounds=bounds)
     inputs = np.concatenate([[eos], ids[:-1]])  # as scripts/train_srn.py next_word_pairs
-    return srn.token_nll(run.params, inputs, ids, bounds=bounds)
+    cell = run.config.get("cell", "elman")  # runs from before --cell are Elman's
+    return srn.token_nll(run.params, inputs, ids, bounds=bounds, cell=cell)
 
 
 def mixture_perplexity(p_net: np.ndarray, p_kn: np.ndarray, lam: float) -> float:

@@ -1,5 +1,8 @@
 """Train Elman's (1990) simple recurrent network as a language model, with Elman's analysis.
 
+--cell lstm|gru swaps Elman's tanh recurrence for an LSTM or a GRU (minilm/layers/recurrent.py);
+--hidden is the size of h_t whatever the cell (the LSTM has 4x, the GRU 3x the recurrent weights).
+
     python scripts/train_srn.py --out runs/srn                           # bundled world corpus
     python scripts/train_srn.py --corpus corpus/elman --out runs/elman --onehot
     python scripts/train_srn.py --corpus /data/real_text --out runs/real --epochs 1
@@ -46,6 +49,7 @@ from minilm.errors import ArgumentParser, MinilmError, run_cli, seed_arg
 from minilm.evaluate import category_purity, category_r_precision, perplexity, read_categories
 from minilm.io import ensure_dir, write_text
 from minilm.layers.class_softmax import add_vocab_args, output_bounds
+from minilm.layers.recurrent import CELLS
 from minilm.models import srn
 from minilm.models.ngram import kneser_ney_baselines, next_word_pairs, target_counts
 from minilm.optim import Adam
@@ -71,6 +75,12 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--dim", type=int, default=64, help="D: input embedding size (not --onehot)")
     ap.add_argument("--hidden", type=int, default=128, help="H: hidden (context) units")
     ap.add_argument("--onehot", action="store_true", help="one-hot input, as in Elman (1990)")
+    ap.add_argument(
+        "--cell",
+        choices=sorted(CELLS),
+        default="elman",
+        help="the recurrence: Elman's tanh cell, LSTM or GRU (minilm/layers/recurrent.py)",
+    )
     ap.add_argument(
         "--dropout", type=float, default=0.0, help="on x_t and the output's h_t (not h_t-1 -> h_t)"
     )
@@ -118,11 +128,13 @@ def main() -> None:
     counts = target_counts(train_split.ids, train_split.offsets, corpus.vocab.eos, V)
     bounds = output_bounds(args.output, counts, args.classes)
     output = "class" if bounds else "full"
-    cfg = srn.Config(V, args.dim, args.hidden, args.onehot, output, bounds, args.tie)
+    cfg = srn.Config(
+        V, args.dim, args.hidden, args.onehot, output, bounds, args.tie, cell=args.cell
+    )
     params = srn.init_params(cfg, np.random.default_rng(args.seed))
     params, history, metrics = fit(args, out, corpus, params, bounds)
-    metrics |= held_out_metrics(corpus, params, bounds)
-    means, elman_metrics = elman_analysis(corpus, params, out)
+    metrics |= held_out_metrics(corpus, params, bounds, args.cell)
+    means, elman_metrics = elman_analysis(corpus, params, out, args.cell)
     metrics |= elman_metrics
     if args.sample:
         write_samples(args, corpus.vocab, params, bounds, out)
@@ -132,10 +144,13 @@ def main() -> None:
     print_summary(history, metrics, out)
 
 
-def split_perplexity(stream: TokenStream, eos: int, params: dict, bounds: tuple) -> float:
+def split_perplexity(
+    stream: TokenStream, eos: int, params: dict, bounds: tuple, cell: str = "elman"
+) -> float:
     """Perplexity of the model over every target of one split, read as one long sequence."""
     inputs, targets = next_word_pairs(stream.ids, stream.offsets, eos)
-    return perplexity(srn.nll_sum(params, inputs, targets, bounds=bounds), targets.size)
+    nll = srn.nll_sum(params, inputs, targets, bounds=bounds, cell=cell)
+    return perplexity(nll, targets.size)
 
 
 def loop_config(args: argparse.Namespace, out: Path) -> TrainConfig:
@@ -165,7 +180,7 @@ def fit(
     def on_epoch_end(epoch: int, params: dict) -> dict:
         if "valid" not in splits:
             return {}
-        ppl = split_perplexity(splits["valid"], eos, params, bounds)
+        ppl = split_perplexity(splits["valid"], eos, params, bounds, args.cell)
         if ppl < state["best_valid"]:
             state["best_valid"] = np.array(ppl)
             state.update({f"best/{k}": v.copy() for k, v in params.items()})
@@ -176,7 +191,7 @@ def fit(
         batches = DropoutSeeds(batches, args.seed)
     cpu_start = time.process_time()
     loss_fn = functools.partial(
-        srn.loss_and_grads, state=state, bounds=bounds, dropout=args.dropout
+        srn.loss_and_grads, state=state, bounds=bounds, dropout=args.dropout, cell=args.cell
     )
     history = train(
         loss_fn,
@@ -188,7 +203,7 @@ def fit(
         on_epoch_end=on_epoch_end,
     )
     train_cpu_seconds = time.process_time() - cpu_start  # includes the epoch-end evaluations
-    if "best/W_hh" in state:  # keep the epoch with the best valid perplexity
+    if any(k.startswith("best/") for k in state):  # keep the epoch with the best valid perplexity
         params.update({k: state[f"best/{k}"] for k in params})
     metrics = {
         "train_tokens": int(splits["train"].n_tokens),
@@ -202,12 +217,13 @@ def fit(
     return params, history, metrics
 
 
-def held_out_metrics(corpus: Corpus, params: dict, bounds: tuple) -> dict:
+def held_out_metrics(corpus: Corpus, params: dict, bounds: tuple, cell: str = "elman") -> dict:
     """Test perplexity and the Kneser-Ney baselines on the same targets (if there is a test)."""
     splits, vocab = corpus.splits, corpus.vocab
     if "test" not in splits:
         return {}
-    found = {"test_perplexity": split_perplexity(splits["test"], vocab.eos, params, bounds)}
+    ppl = split_perplexity(splits["test"], vocab.eos, params, bounds, cell)
+    found = {"test_perplexity": ppl}
     return found | kneser_ney_baselines(
         (splits["train"].ids, splits["train"].offsets),
         (splits["test"].ids, splits["test"].offsets),
@@ -218,13 +234,15 @@ def held_out_metrics(corpus: Corpus, params: dict, bounds: tuple) -> dict:
     )
 
 
-def elman_analysis(corpus: Corpus, params: dict, out: Path) -> tuple[np.ndarray, dict]:
+def elman_analysis(
+    corpus: Corpus, params: dict, out: Path, cell: str = "elman"
+) -> tuple[np.ndarray, dict]:
     """The mean hidden state of every word over the training text (V, H), with its category
     scores; writes input_vectors.txt and dendrogram.png."""
     vocab = corpus.vocab
     train_split = corpus.splits["train"]
     inputs, _ = next_word_pairs(train_split.ids, train_split.offsets, vocab.eos)
-    means, counts = srn.mean_hidden_states(params, inputs, len(vocab))
+    means, counts = srn.mean_hidden_states(params, inputs, len(vocab), cell=cell)
     KeyedVectors(vocab.itos, srn.input_vectors(params)).save_text(out / "input_vectors.txt")
     categories = categories_file(corpus.paths)
     found: dict = {}
@@ -261,7 +279,7 @@ def write_samples(
     """Generate --sample sentences after </s> into samples.txt and print them."""
     rng = np.random.default_rng(args.seed)
     eos = vocab.eos
-    draws = [srn.sample(params, rng, eos, 40, eos, bounds) for _ in range(args.sample)]
+    draws = [srn.sample(params, rng, eos, 40, eos, bounds, args.cell) for _ in range(args.sample)]
     sentences = [" ".join(vocab.itos[i] for i in ids if i != eos) for ids in draws]
     write_text(out / "samples.txt", "\n".join(sentences) + "\n")
     print("\n".join(sentences))

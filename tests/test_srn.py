@@ -48,7 +48,7 @@ def test_full_model_gradients_with_a_carried_state(onehot, N, T):
 def test_two_windows_with_a_carried_state_equal_one_long_window():
     params, batch, _ = tiny(False, N=2, T=6)
     # forward: two windows of 3 with the state carried = one window of 6
-    whole = srn.hidden_forward(params, batch["inputs"], np.zeros((2, 6)))[0]
+    whole = srn.hidden_forward(params, batch["inputs"], None)[0]
     state = {}
     halves = [{k: v[:, s : s + 3] for k, v in batch.items()} for s in (0, 3)]
     losses = [srn.loss_and_grads(params, half, state)[0] for half in halves]
@@ -94,7 +94,7 @@ def test_mean_hidden_states_average_every_occurrence():
     params, batch, _ = tiny(False, N=1, T=10)
     ids = batch["inputs"][0]
     means, counts = srn.mean_hidden_states(params, ids, 9, n_streams=1)
-    hs = srn.hidden_forward(params, ids[None], np.zeros((1, 6)))[0][0]  # (T, H)
+    hs = srn.hidden_forward(params, ids[None])[0][0]  # (T, H)
     for w in np.unique(ids):
         np.testing.assert_allclose(means[w], hs[ids == w].mean(axis=0), rtol=1e-12)
     assert counts.sum() == 10
@@ -219,7 +219,7 @@ def test_class_output_nll_is_exact_and_matches_the_loss():
     loss, _ = srn.loss_and_grads(params, batch, None, BOUNDS)
     assert nll == pytest.approx(7 * loss, rel=1e-12)
     # the same sum from the whole factored distribution, which sums to 1
-    hs = srn.hidden_forward(params, inputs[None], np.zeros((1, 6)))[0][0]  # (T, H)
+    hs = srn.hidden_forward(params, inputs[None])[0][0]  # (T, H)
     head = (params["W_hc"], params["b_c"], params["W_hy"], params["b_y"])
     lp = class_log_probs(hs, *head, np.array(BOUNDS))
     np.testing.assert_allclose(np.exp(lp).sum(axis=1), 1.0, atol=1e-13)
@@ -358,3 +358,70 @@ def test_script_bad_regulariser_flags_are_one_line_errors(tmp_path, flags, fragm
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
     (line,) = result.stderr.splitlines()
     assert line.startswith("error:") and fragment in line
+
+
+def tiny_cell(cell, onehot, N, T, V=9, output="full", tie=False, seed=0):
+    dim = 6 if tie else 4
+    bounds = BOUNDS if output == "class" else ()
+    cfg = srn.Config(V, dim, 6, onehot, output, bounds, tie, dtype="float64", cell=cell)
+    rng = np.random.default_rng(seed)
+    params = srn.init_params(cfg, rng)
+    for k in params:
+        params[k] = rng.standard_normal(params[k].shape) * 0.5
+    inputs = rng.integers(0, V, size=(N, T))
+    inputs[0, 0] = inputs[-1, -1] = 3  # a word repeated: its row gets both contributions
+    return params, {"inputs": inputs, "targets": rng.integers(0, V, size=(N, T))}, rng
+
+
+@pytest.mark.parametrize("cell", ["elman", "lstm", "gru"])
+@pytest.mark.parametrize(
+    "onehot,output,tie,N,T",
+    [(False, "full", False, 3, 4), (True, "full", False, 1, 1), (False, "class", True, 2, 3)],
+)
+def test_every_cell_gradients_with_a_carried_state(cell, onehot, output, tie, N, T):
+    """The whole model for each cell; the LSTM carries (h, c) from the previous window."""
+    params, batch, rng = tiny_cell(cell, onehot, N, T, output=output, tie=tie)
+    state = {}
+    previous = {k: rng.integers(0, 9, size=(N, T)) for k in ("inputs", "targets")}
+    srn.loss_and_grads(params, previous, state, BOUNDS, cell=cell)
+    assert set(state) == ({"h", "c"} if cell == "lstm" else {"h"})
+    assert all(np.abs(s).max() > 0.05 for s in state.values())  # a real carried state
+
+    def loss(p, b):
+        return srn.loss_and_grads(p, b, {k: v.copy() for k, v in state.items()}, BOUNDS, cell=cell)
+
+    errors = check_loss(loss, params, batch)
+    for name, err in errors.items():
+        assert err < GRAD_TOL, (name, err)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_cell_stream_nll_matches_the_training_loss(cell):
+    params, batch, _ = tiny_cell(cell, False, 1, 12)
+    loss = srn.loss_and_grads(params, batch, cell=cell)[0]
+    nll = srn.nll_sum(params, batch["inputs"][0], batch["targets"][0], 1, 5, cell=cell)
+    np.testing.assert_allclose(nll / 12, loss, rtol=1e-12)  # windows of 5 carry (h, c)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_script_trains_another_cell_and_keeps_its_best_epoch(cell, tmp_path):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    out = tmp_path / cell
+    script = Path(__file__).parents[1] / "scripts" / "train_srn.py"
+    flags = "--dim 8 --hidden 12 --epochs 2 --batch-size 4 --bptt 8 --threads 1".split()
+    result = subprocess.run(
+        [sys.executable, str(script), "--out", str(out), "--cell", cell, *flags],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads((out / "metrics.json").read_text())
+    G = {"lstm": 4, "gru": 3}[cell]
+    arrays = np.load(out / "model.npz", allow_pickle=False)
+    assert arrays["p/W_hh"].shape == (12, G * 12)  # H from --hidden, G gate blocks
+    V = int((out / "vectors.txt").read_text().split()[0])
+    assert metrics["valid_perplexity"] < V / 4  # far better than guessing among V words
