@@ -7,7 +7,8 @@
     python scripts/lab.py --out runs/w2v --models skipgram,cbow,ppmi
 
 Writes OUT/report.md (every figure, a metrics table, a paragraph per figure), OUT/metrics.json
-(a "models" section per model, and "lab"), OUT/fig*.png, and each model's own run in OUT/<model>/.
+(a "models" section per model, and "lab"), OUT/fig*.png, OUT/explore.html (every model side by
+side in the browser: maps, neighbours, analogies), and each model's own run in OUT/<model>/.
 The SRN also runs on corpus/elman (OUT/srn-elman) for Elman's dendrogram.
 Models: lsa ppmi glove nplm srn srn-elman skipgram cbow transformer (default: all), fasttext.
 Each runs its own scripts/train_*.py with that script's defaults, except the transformer's 2

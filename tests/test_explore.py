@@ -110,3 +110,22 @@ def test_script_bad_input_is_one_line(tmp_path):
     assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
     assert "no such file" in result.stderr
     assert not (tmp_path / "p.html").exists()
+
+
+def test_the_lab_page_keeps_under_5_mb_however_large_the_vocabulary(tmp_path):
+    """lab_page_data keeps the most frequent words that fit its vector budget, and says so."""
+    from minilm.explore_sources import lab_page_data
+    from minilm.lab_models import VectorSet
+
+    V, dims = 4000, (300, 300, 200)
+    words = [f"w{i}" for i in range(V)]
+    sets = [
+        VectorSet(f"m{D}{k}", "m", "m", KeyedVectors(words, unit_rows(V, D, k)))
+        for k, D in enumerate(dims)
+    ]
+    metrics = {"models": {vs.name: {} for vs in sets}}
+    data = lab_page_data(sets, metrics, {}, {}, None, None, "", "big")
+    kept = len(data.tables[0].words)
+    assert 100 < kept < V and data.tables[0].words == words[:kept]
+    assert any(str(kept) in note for note in data.notes)
+    assert explore.write_page(tmp_path / "big.html", data).stat().st_size <= 5_000_000
