@@ -1,10 +1,10 @@
 """What the lab trains and compares: one `ModelSpec` per model, and the vector tables they give.
 
 A model name is a folder of the lab's OUT and a key of its metrics.json. Each model is its own
-`scripts/train_*.py` run with the script's defaults (`default`), or with 1 epoch and small dims
-under --quick (`quick`). The transformer gives two tables (static token embeddings and mean
-contextual vectors), so the comparison has one more `VectorSet` than models.
-"""
+program (`python -m minilm.cli.train_*`, minilm/cli/) run with the program's defaults
+(`default`), or with 1 epoch and small dims under --quick (`quick`). The transformer gives two
+tables (static token embeddings and mean contextual vectors), so the comparison has one more
+`VectorSet` than models."""
 
 from __future__ import annotations
 
@@ -17,11 +17,11 @@ from minilm.vectors import KeyedVectors
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """How the lab trains one model: which script, with which flags, on which corpus."""
+    """How the lab trains one model: which program, with which flags, on which corpus."""
 
     name: str  # folder under OUT and key in metrics.json
     label: str  # shown in figures and tables
-    script: str  # file in scripts/
+    program: str  # module run as `python -m`; TEMPORARY: a file in scripts/ while not moved
     args: tuple[str, ...] = ()  # flags always passed
     default: tuple[str, ...] = ()  # flags of the full run (the script's defaults unless given)
     quick: tuple[str, ...] = ()  # flags of --quick (1 epoch, small dims)
@@ -40,29 +40,69 @@ QUICK_LM = _flags("--epochs 1 --dim 16 --hidden 32")
 QUICK_W2V = _flags("--epochs 1 --dim 32 --min-count 2")
 
 _SPECS = (
-    ModelSpec("lsa", "LSA", "train_baselines.py", _flags("--method lsa"),
-              default=_flags("--dim 100"), quick=_flags("--dim 16"), seconds=5),
-    ModelSpec("ppmi", "PPMI-SVD", "train_baselines.py", _flags("--method ppmi"),
-              default=_flags("--dim 100"), quick=_flags("--dim 16"), seconds=8),
-    ModelSpec("glove", "GloVe", "train_baselines.py", _flags("--method glove"),
-              default=_flags("--dim 100"), quick=_flags("--dim 16 --epochs 1"), seconds=8),
-    ModelSpec("nplm", "NPLM", "train_nplm.py", quick=QUICK_LM, seconds=30, language_model=True),
+    ModelSpec(
+        "lsa",
+        "LSA",
+        "minilm.cli.train_baselines",
+        _flags("--method lsa"),
+        default=_flags("--dim 100"),
+        quick=_flags("--dim 16"),
+        seconds=5,
+    ),
+    ModelSpec(
+        "ppmi",
+        "PPMI-SVD",
+        "minilm.cli.train_baselines",
+        _flags("--method ppmi"),
+        default=_flags("--dim 100"),
+        quick=_flags("--dim 16"),
+        seconds=8,
+    ),
+    ModelSpec(
+        "glove",
+        "GloVe",
+        "minilm.cli.train_baselines",
+        _flags("--method glove"),
+        default=_flags("--dim 100"),
+        quick=_flags("--dim 16 --epochs 1"),
+        seconds=8,
+    ),
+    ModelSpec(
+        "nplm", "NPLM", "minilm.cli.train_nplm", quick=QUICK_LM, seconds=30, language_model=True
+    ),
     ModelSpec("srn", "SRN", "train_srn.py", quick=QUICK_LM, seconds=30, language_model=True),
     # Elman's own setup: one-hot input, a wide hidden layer, a small Adam step.
-    ModelSpec("srn-elman", "SRN (Elman corpus)", "train_srn.py",
-              default=_flags("--onehot --hidden 150 --lr 1e-3 --epochs 6"),
-              quick=QUICK_LM, corpus="elman", seconds=10),
+    ModelSpec(
+        "srn-elman",
+        "SRN (Elman corpus)",
+        "train_srn.py",
+        default=_flags("--onehot --hidden 150 --lr 1e-3 --epochs 6"),
+        quick=QUICK_LM,
+        corpus="elman",
+        seconds=10,
+    ),
     ModelSpec("skipgram", "skip-gram", "train_skipgram.py", quick=QUICK_W2V, seconds=25),
     ModelSpec("cbow", "CBOW", "train_skipgram.py", ("--cbow",), quick=QUICK_W2V, seconds=12),
     # The script's defaults: fewer epochs leave bat/plant's senses mixed.
-    ModelSpec("transformer", "transformer", "train_transformer.py",
-              quick=_flags("--epochs 1 --dim 32 --heads 2 --ffn 64 --warmup 20"),
-              seconds=150, contextual=True),
+    ModelSpec(
+        "transformer",
+        "transformer",
+        "minilm.cli.train_transformer",
+        quick=_flags("--epochs 1 --dim 32 --heads 2 --ffn 64 --warmup 20"),
+        seconds=150,
+        contextual=True,
+    ),
 )
 MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in _SPECS}
 OPTIONAL_MODELS = {
-    "fasttext": ModelSpec("fasttext", "fastText", "train_skipgram.py", _flags("--subwords 3-6"),
-                          quick=QUICK_W2V + _flags("--buckets 20000"), seconds=90),
+    "fasttext": ModelSpec(
+        "fasttext",
+        "fastText",
+        "train_skipgram.py",
+        _flags("--subwords 3-6"),
+        quick=QUICK_W2V + _flags("--buckets 20000"),
+        seconds=90,
+    ),
 }
 ALL_MODELS = {**MODELS, **OPTIONAL_MODELS}
 

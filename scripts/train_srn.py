@@ -40,6 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
+from minilm.cli.args import add_vocab_args
 from minilm.cluster import linkage
 from minilm.data.batchers import StreamBatches
 from minilm.data.corpus import Corpus, TokenStream, load_corpus
@@ -48,7 +49,7 @@ from minilm.data.vocab import Vocab
 from minilm.errors import ArgumentParser, MinilmError, run_cli, seed_arg
 from minilm.evaluate import category_purity, category_r_precision, perplexity, read_categories
 from minilm.io import ensure_dir, write_text
-from minilm.layers.class_softmax import add_vocab_args, output_bounds
+from minilm.layers.class_softmax import output_bounds
 from minilm.layers.recurrent import CELLS
 from minilm.models import srn
 from minilm.models.ngram import kneser_ney_baselines, next_word_pairs, target_counts

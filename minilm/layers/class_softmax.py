@@ -33,8 +33,6 @@ would waste most of the work, because frequency binning makes the rare words' cl
 
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
 
 from minilm.errors import MinilmError
@@ -72,22 +70,6 @@ def output_bounds(output: str, counts: np.ndarray, n_classes: int = 0) -> tuple[
     if output == "full" or (output == "auto" and V <= FULL_SOFTMAX_UP_TO):
         return ()
     return tuple(frequency_classes(counts, n_classes or round(np.sqrt(V))).tolist())
-
-
-def add_vocab_args(ap: argparse.ArgumentParser, head: str = "") -> None:
-    """The language-model scripts' flags for what they predict and how: --min-count and
-    --max-vocab (the vocabulary; the rest becomes <unk>), --output and --classes (the
-    arguments of output_bounds). `head` names the output layer in the help text."""
-    ap.add_argument("--min-count", type=int, default=1, help="rarer words become <unk>")
-    ap.add_argument("--max-vocab", type=int, default=30000, help="keep the most frequent words")
-    ap.add_argument(
-        "--output",
-        choices=("auto", "full", "class"),
-        default="auto",
-        help=f"{head}softmax over V, class-factored, or auto: class above "
-        f"{FULL_SOFTMAX_UP_TO} words",
-    )
-    ap.add_argument("--classes", type=int, default=0, help="word classes (0 = sqrt(V))")
 
 
 def check_bounds(bounds: np.ndarray, V: int) -> np.ndarray:
