@@ -229,7 +229,6 @@ SIZE_ALLOWLIST = {
     "minilm/fast/word2vec.py:loss_and_grads": "w2v",
     "minilm/fast/word2vec.py:_negative_sampling": "w2v",
     "minilm/models/skipgram.py:loss_and_grads": "w2v",
-    "minilm/models/srn.py:loss_and_grads": "rnn",
     "benchmarks/bench_real_text.py:run_gensim": "w2v",
     "benchmarks/bench_word2vec.py:time_scatter": "w2v",
 }
