@@ -41,7 +41,7 @@ from minilm.data.world import GENDER_PAIRS
 from minilm.errors import MinilmError
 from minilm.io import ensure_dir, load_npz, write_json, write_text
 from minilm.lab_contextual import contextual_occurrences
-from minilm.lab_models import ModelSpec, VectorSet, select_models
+from minilm.lab_models import ModelSpec, VectorSet, select_models, with_flags
 from minilm.lab_runner import REPO, ModelRun, reuse_model, train_models
 from minilm.truth import Truth, read_categories
 from minilm.vectors import KeyedVectors
@@ -320,14 +320,16 @@ def run_lab(
     echo: bool = True,
     skip_training: bool = False,
     threads: int | None = None,
+    flags: Sequence[str] | None = None,
 ) -> LabResult:
     """Train, evaluate, plot and report; returns what was done (failed models included).
 
     `skip_training` re-evaluates and redraws the runs an earlier lab left in `out`; `threads`
-    is passed to every model's script as --threads (None: each script's own default)."""
+    is passed to every model's program as --threads (None: each program's own default);
+    `flags` ("srn=--cell lstm") add flags to a model's run (lab_models.with_flags)."""
     t_start = time.perf_counter()
     out = ensure_dir(out).resolve()
-    specs = select_models(models)
+    specs = with_flags(select_models(models), flags)
     lab_corpus, folder, elman_dir = prepare_corpora(
         out, corpus, quick, sentences, generate=not skip_training
     )

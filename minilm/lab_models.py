@@ -9,7 +9,7 @@ tables (static token embeddings and mean contextual vectors), so the comparison 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from minilm.errors import MinilmError
 from minilm.vectors import KeyedVectors
@@ -118,6 +118,21 @@ def select_models(names: Sequence[str] | None) -> list[ModelSpec]:
             f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(ALL_MODELS)}"
         )
     return [ALL_MODELS[n] for n in dict.fromkeys(wanted)]
+
+
+def with_flags(specs: list[ModelSpec], flags: Sequence[str] | None) -> list[ModelSpec]:
+    """The specs with extra flags for some models: each entry "MODEL=FLAGS" ("srn=--cell lstm")
+    appends FLAGS to that model's run, after its own (a later flag wins in argparse)."""
+    extra: dict[str, tuple[str, ...]] = {}
+    for entry in flags or ():
+        name, sep, text = entry.partition("=")
+        if not sep or name.strip() not in {spec.name for spec in specs}:
+            raise MinilmError(
+                f"--flags {entry!r}: write MODEL=FLAGS for a model of this run, "
+                f"e.g. srn='--cell lstm'; models: {', '.join(spec.name for spec in specs)}"
+            )
+        extra[name.strip()] = extra.get(name.strip(), ()) + _flags(text)
+    return [replace(spec, args=spec.args + extra.get(spec.name, ())) for spec in specs]
 
 
 @dataclass

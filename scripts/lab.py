@@ -5,6 +5,7 @@
     python scripts/lab.py --out runs/mine --corpus my.txt  # any corpus (figures needing
                                                            # ground truth are skipped, with a note)
     python scripts/lab.py --out runs/w2v --models skipgram,cbow,ppmi
+    python scripts/lab.py --out runs/lstm --models srn --flags 'srn=--cell lstm'  # a model's flags
 
 Writes OUT/report.md (every figure, a metrics table, a paragraph per figure), OUT/metrics.json
 (a "models" section per model, and "lab"), OUT/fig*.png, OUT/explore.html (every model side by
@@ -45,6 +46,12 @@ def parse_args() -> argparse.Namespace:
         metavar="NAME",
         help=f"models to run, comma- or space-separated: {', '.join(ALL_MODELS)}",
     )
+    ap.add_argument(
+        "--flags",
+        action="append",
+        metavar="MODEL=FLAGS",
+        help="extra flags for one model's run, e.g. --flags 'srn=--cell lstm' (repeatable)",
+    )
     ap.add_argument("--seed", type=seed_arg, default=0)
     ap.add_argument(
         "--skip-training",
@@ -73,6 +80,7 @@ def main() -> None:
         sentences=args.sentences,
         skip_training=args.skip_training,
         threads=args.threads,
+        flags=args.flags,
     )
     lab = result.metrics["lab"]
     print(

@@ -450,3 +450,13 @@ def test_any_corpus_without_ground_truth_skips_those_figures_with_a_note(tmp_pat
     assert "## Notes" in report and "no categories.tsv" in report
     assert "category_purity" not in result.metrics["models"]["ppmi"]
     assert result.metrics["models"]["ppmi"]["anisotropy"] is not None
+
+
+def test_with_flags_appends_a_models_flags_and_refuses_unknown_models():
+    specs = lab_models.select_models(["srn,lsa"])
+    srn, lsa = lab_models.with_flags(specs, ["srn=--cell lstm", "srn=--hidden 8"])
+    assert srn.args[-4:] == ("--cell", "lstm", "--hidden", "8")
+    assert lsa.args == specs[1].args  # untouched
+    for bad in ("transformer=--heads 1", "srn --cell lstm"):
+        with pytest.raises(MinilmError, match="MODEL=FLAGS"):
+            lab_models.with_flags(specs, [bad])
