@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from minilm import evaluate as ev
-from minilm import explore_sources, lab_figures, lab_report
+from minilm import explore_sources, lab_figures, lab_report, lab_search
 from minilm.data.text import read_lines, resolve_corpus, tokenize
 from minilm.data.world import GENDER_PAIRS
 from minilm.errors import MinilmError
@@ -344,6 +344,8 @@ def run_lab(
     t_eval = time.perf_counter()
     truth = Truth.find(folder)
     metrics, sets = evaluate_runs(runs, truth, corpora, seed)
+    log("[lab] search: the small MTEB, quantised rows, BM25 and hybrid ...")
+    metrics["search"] = lab_search.search_section(runs, truth, seed)
     log("[lab] drawing figures ...")
     inputs = figure_inputs(runs, sets, truth, metrics, elman_dir, seed, quick)
     drawn = lab_figures.draw_all(out, inputs)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from minilm.lab_search_report import search_markdown
+
 
 def fmt(v: object, digits: int = 2) -> str:
     """A number for a table cell; 'n/a' for a missing one."""
@@ -385,6 +387,8 @@ def render(metrics: dict, figures: dict[str, Path], notes: list[str]) -> str:
             table = analogy_examples(metrics)
             if table:
                 lines += [table, ""]
+    if metrics.get("search"):
+        lines += [search_markdown(metrics["search"]), ""]
     if notes:
         lines += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]
     commands = [(n, m["command"]) for n, m in metrics["models"].items() if m.get("command")]

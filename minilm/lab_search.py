@@ -20,6 +20,7 @@ import numpy as np
 from minilm.data.text import read_lines, tokenize
 from minilm.data.world.lexicon import TRANSITIVE
 from minilm.encoders import Encoder, load_encoder
+from minilm.errors import MinilmError
 from minilm.lab_runner import ModelRun
 from minilm.models.bm25 import bm25_scores, build_bm25, rrf
 from minilm.mteb import COLUMNS, Tasks, build_tasks, run_mteb
@@ -33,9 +34,13 @@ from minilm.quantize import (
     quantised_recall,
 )
 from minilm.search import top_k, unit_rows
+from minilm.truth import Truth
 
 QUANT_QUERIES = 200  # valid sentences searched in the test split for quantised recall@10
-HYBRID_DEPTH = 100  # each ranking's top-n fused by RRF
+HYBRID_DEPTH = 100
+MEAN_TOO = {
+    "skipgram": ("mean", "sif")
+}  # SIF against the plain mean once; SIF for the others  # each ranking's top-n fused by RRF
 PRESENT = {forms[1]: forms[0] for forms in TRANSITIVE.values()}  # ate -> eats
 
 
@@ -59,7 +64,7 @@ def lab_encoders(runs: Sequence[ModelRun]) -> list[tuple[str, str, Encoder]]:
                     )
                 )
             continue
-        for kind in ("mean", "sif"):
+        for kind in MEAN_TOO.get(name, ("sif",)):
             out.append((f"{name}-{kind}", f"{label} ({kind})", load_encoder(run.out, kind)))
     return out
 
@@ -158,12 +163,17 @@ def hybrid_table(encoder: Encoder, tasks: Tasks) -> dict[str, dict[str, float]]:
     return table
 
 
-def search_section(runs: Sequence[ModelRun], folder: Path, seed: int) -> dict:
+def search_section(runs: Sequence[ModelRun], truth: Truth, seed: int) -> dict:
     """metrics.json's "search" section, or {"skipped": why}."""
-    if not ((folder / "paraphrases.tsv").exists() and (folder / "categories.tsv").exists()):
+    paraphrases = truth.get("paraphrases.tsv")
+    if paraphrases is None or truth.get("categories.tsv") is None:
         return {"skipped": "the corpus has no paraphrases.tsv and categories.tsv"}
+    folder = paraphrases.parent
     t0 = time.perf_counter()
-    tasks = build_tasks(folder, np.random.default_rng(seed))
+    try:
+        tasks = build_tasks(folder, np.random.default_rng(seed))
+    except MinilmError as err:  # e.g. a small generated world with too few held-out pairs
+        return {"skipped": str(err)}
     encoders = lab_encoders(runs)
     if not encoders:
         return {"skipped": "no model ran"}

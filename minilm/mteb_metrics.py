@@ -61,7 +61,7 @@ def average_precision(scores: np.ndarray, labels: np.ndarray) -> float:
 
 
 def kmeans(
-    X: np.ndarray, k: int, rng: np.random.Generator, n_init: int = 5, iters: int = 100
+    X: np.ndarray, k: int, rng: np.random.Generator, n_init: int = 3, iters: int = 100
 ) -> np.ndarray:
     """Cluster of each row of X (N, D): Lloyd's iterations from k-means++ seeds (Arthur &
     Vassilvitskii 2007), keeping the start with the least within-cluster squared distance."""
@@ -147,7 +147,7 @@ def probe_loss_and_grads(
 
 
 def softmax_regression(
-    x: np.ndarray, y: np.ndarray, n_classes: int, l2: float = 1e-3, steps: int = 200
+    x: np.ndarray, y: np.ndarray, n_classes: int, l2: float = 1e-3, steps: int = 100
 ) -> dict[str, np.ndarray]:
     """Fit the probe by gradient descent with step 1/L, L the loss's curvature bound
     (|X|^2_2 / (2N) + l2: softmax's Hessian is at most 1/2 of the identity per example)."""
