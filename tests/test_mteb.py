@@ -130,3 +130,45 @@ def test_search_script_index_and_query(tmp_path):
     assert bad.returncode == 2 and bad.stderr.startswith("error:")
     bad = run("index", vectors, text, "--out", tmp_path / "t", "--encoder", "transformer")
     assert bad.returncode == 2 and "run folder" in bad.stderr
+
+
+def test_transformer_run_encodes_like_its_model(tmp_path):
+    from dataclasses import asdict
+
+    from minilm.data.vocab import Vocab
+    from minilm.encoders import encoder_from_meta, load_encoder
+    from minilm.io import save_npz
+    from minilm.models.contrastive import sentence_vectors
+    from minilm.models.encoder import Config, init_params
+    from minilm.runs import write_run
+
+    words = ["<unk>", "<pad>", "<mask>", "the", "dog", "eats", "bread"]
+    vocab = Vocab(words, [0, 0, 0, 9, 3, 2, 1], n_specials=3)
+    cfg = Config(len(words), max_len=8, dim=8, n_layers=1, n_heads=2, ffn=16)
+    params = init_params(cfg, np.random.default_rng(0))
+    config = {"model": "transformer", "tokenizer": "word", "model_config": asdict(cfg)}
+    write_run(tmp_path, words, params["tok_emb"], params, vocab, {}, None, config)
+    enc = load_encoder(tmp_path)  # auto: no sentence_model.npz -> the masked-LM mean pool
+    assert enc.kind == "transformer"
+    got = enc.encode(["the dog eats bread", "", "the cat"])  # cat is <unk>
+    ids = np.array([[3, 4, 5, 6]])
+    np.testing.assert_allclose(
+        got[0], sentence_vectors(params, cfg, ids, np.zeros((1, 4), bool))[0], rtol=1e-5
+    )
+    assert not got[1].any()  # an empty sentence is a zero row
+    np.testing.assert_allclose(
+        got[2],
+        sentence_vectors(params, cfg, np.array([[3, 0]]), np.zeros((1, 2), bool))[0],
+        rtol=1e-5,
+    )
+    tuned = {k: v * 1.5 for k, v in params.items()}
+    save_npz(tmp_path / "sentence_model.npz", {f"p/{k}": v for k, v in tuned.items()})
+    ctr = load_encoder(tmp_path)
+    assert ctr.kind == "contrastive" and not np.allclose(
+        ctr.encode(["the dog"]), enc.encode(["the dog"])
+    )
+    again = encoder_from_meta(ctr.meta)
+    np.testing.assert_array_equal(again.encode(["the dog"]), ctr.encode(["the dog"]))
+    sif = load_encoder(tmp_path, "sif").fit(["the dog eats bread", "the bread"])
+    back = encoder_from_meta(sif.meta)
+    np.testing.assert_allclose(back.encode(["dog eats"]), sif.encode(["dog eats"]))
