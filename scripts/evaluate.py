@@ -23,8 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
+from minilm.encoders import KINDS, load_encoder
 from minilm.errors import ArgumentParser, MinilmError, run_cli
 from minilm.evaluate import category_purity_details, evaluate_analogies, evaluate_similarity
+from minilm.mteb import COLUMNS, build_tasks, run_mteb
 from minilm.truth import BUNDLED_WORLD, Truth, read_categories
 from minilm.vectors import KeyedVectors
 
@@ -49,6 +51,9 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--oov-wrong", action="store_true",
                     help="count questions with unknown words as wrong (default: skip them)")
     ap.add_argument("--json", action="store_true", help="print all figures as JSON")
+    ap.add_argument("--mteb", choices=KINDS, metavar="ENCODER",
+                    help="also the small MTEB with this sentence encoder: "
+                         f"{', '.join(KINDS)} (docs/13-search-mteb.md)")
     return ap.parse_args()
 
 
@@ -153,6 +158,19 @@ def print_report(kv, out: dict, files: dict[str, Path], source: str, args) -> No
                  if c["purity"] is not None else f"n/a: {c['error']}"))
 
 
+def mteb_row(args: argparse.Namespace) -> dict:
+    """The small MTEB's scores of the vectors' encoder on the truth beside the corpus."""
+    corpus = Path(args.corpus) if args.corpus else run_corpus(args.vectors)
+    if corpus is None:
+        raise MinilmError("--mteb needs --corpus FOLDER (paraphrases.tsv, categories.tsv)")
+    source = Path(args.vectors)
+    if source.is_file() and (source.parent / "model.npz").exists():
+        source = source.parent  # a run's vectors: its vocabulary's counts, its transformer
+    tasks = build_tasks(Truth.beside(corpus).folder, np.random.default_rng(0))
+    encoder = load_encoder(source, args.mteb).fit(tasks.a + tasks.b)
+    return {"encoder": encoder.kind} | run_mteb(encoder.encode, tasks)
+
+
 def main() -> None:
     args = parse_args()
     kv = KeyedVectors.load(args.vectors)
@@ -160,10 +178,16 @@ def main() -> None:
     out = {"vectors": str(args.vectors), "vocab_size": len(kv), "dim": kv.dim,
            "truth": {n: str(p) for n, p in files.items()}, "truth_source": source}
     out |= evaluate(kv, files, args)
+    if args.mteb:
+        out["mteb"] = mteb_row(args)
     if args.json:
         print(json.dumps(out, indent=2))
     else:
         print_report(kv, out, files, source, args)
+        if "mteb" in out:
+            row = out["mteb"]
+            print(f"\nsmall MTEB ({row['encoder']}): "
+                  + ", ".join(f"{k} {_fmt(row[k])}" for k in COLUMNS))
 
 
 if __name__ == "__main__":

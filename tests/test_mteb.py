@@ -172,3 +172,32 @@ def test_transformer_run_encodes_like_its_model(tmp_path):
     sif = load_encoder(tmp_path, "sif").fit(["the dog eats bread", "the bread"])
     back = encoder_from_meta(sif.meta)
     np.testing.assert_allclose(back.encode(["dog eats"]), sif.encode(["dog eats"]))
+
+
+def test_evaluate_script_mteb_row_for_any_vectors(tmp_path):
+    words = sorted(
+        {
+            w
+            for line in (BUNDLED_WORLD / "categories.tsv").read_text().splitlines()
+            for w in line.split("\t")[:1]
+        }
+        | {"the", ".", "was", "by", "that"}
+    )
+    path = tmp_path / "v.txt"
+    KeyedVectors(words, np.random.default_rng(5).normal(size=(len(words), 8))).save_text(path)
+    cmd = [
+        sys.executable,
+        str(SCRIPTS / "evaluate.py"),
+        str(path),
+        "--corpus",
+        str(BUNDLED_WORLD),
+        "--mteb",
+        "mean",
+        "--json",
+    ]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    import json
+
+    row = json.loads(out.stdout)["mteb"]
+    assert row["encoder"] == "mean" and 0 <= row["retrieval_ndcg10"] <= 1
