@@ -6,7 +6,7 @@ scored on the six tasks of minilm/mteb.py; the best of them also as int8 and bin
 (minilm/quantize.py), with the recall@10 of quantised search against float32 on a larger
 corpus (the test split). BM25 (minilm/models/bm25.py) gets a retrieval row, and the hybrid
 table says, per kind of query, where sparse, dense and their reciprocal-rank fusion win.
-docs/13-search-mteb.md and docs/14-matryoshka-quantisation-hybrid.md explain each number.
+docs/13-search-mteb.md explains each number.
 """
 
 from __future__ import annotations

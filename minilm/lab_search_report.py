@@ -69,7 +69,7 @@ def search_markdown(section: dict) -> str:
     lines += [
         "",
         f"Sparse, dense ({section['hybrid_encoder']}) and both fused by reciprocal rank, "
-        "nDCG@10 per kind of query (docs/14-matryoshka-quantisation-hybrid.md):",
+        "nDCG@10 per kind of query (docs/13-search-mteb.md):",
         "",
         hybrid_table(section["hybrid"]),
         "",

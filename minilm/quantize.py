@@ -11,7 +11,7 @@
 
 A float32 vector of D dims is 4D bytes; int8 is D bytes; binary D/8. For unit vectors,
 cosine(sign x, sign y) = 1 - 2 hamming / D, so Hamming order is the cosine order of the sign
-vectors. See docs/14-matryoshka-quantisation-hybrid.md.
+vectors. See docs/13-search-mteb.md.
 """
 
 from __future__ import annotations

@@ -145,7 +145,7 @@ def top_level_names(path: Path) -> set[str]:
 
 def test_every_page_is_listed_and_has_experiments():
     index = (DOCS / "README.md").read_text()
-    assert len(PAGES) == 11
+    assert len(PAGES) == 12
     for page in PAGES:
         assert f"({page.name})" in index, page.name
         assert len(experiments(page)) >= 2, page.name
@@ -414,7 +414,13 @@ def _check_11_2(lab, out):
     assert moved > 1.0 and abs(t0 - t1) < 0.03, out[0].stdout
 
 
+def _mteb(out: subprocess.CompletedProcess, key: str) -> float:
+    return json.loads(out.stdout)["mteb"][key]
+
+
 CHECKS: dict[tuple[str, int], Callable] = {
+    ("13-search-mteb", 1): lambda lab, out: _mteb(out[1], "sts") > _mteb(out[0], "sts"),
+    ("13-search-mteb", 2): lambda lab, out: _mteb(out[1], "pairs_ap") > _mteb(out[0], "pairs_ap"),
     ("01-tfidf-lsa", 1): lambda lab, out: _purity(lab, "lsa") > _purity(lab, "tfidf"),
     ("01-tfidf-lsa", 2): lambda lab, out: _purity(lab, "lsa2") < _purity(lab, "lsa50"),
     ("02-ppmi-glove", 1): lambda lab, out: _purity(lab, "ppmi") > _purity(lab, "lsa"),

@@ -13,7 +13,7 @@ The index is a posting list per term (CSR arrays, no matrix of size V x N): a qu
 the documents holding its terms. Ids are any non-negative ints (a vocabulary's, -1 = unknown,
 skipped). `rrf` fuses rankings by reciprocal rank (Cormack et al. 2009):
     rrf(d) = sum over rankings r of 1 / (k + rank_r(d)),   k = 60,  rank from 1.
-See docs/14-matryoshka-quantisation-hybrid.md.
+See docs/13-search-mteb.md.
 """
 
 from __future__ import annotations
