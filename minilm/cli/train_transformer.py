@@ -46,6 +46,7 @@ from minilm.errors import ArgumentParser, MinilmError, run_cli, seed_arg
 from minilm.evaluate import category_purity
 from minilm.io import ensure_dir, save_npz
 from minilm.layers.class_softmax import output_bounds
+from minilm.layers.matryoshka import parse_dims
 from minilm.models import contrastive, encoder, masked_lm
 from minilm.optim import AdamW
 from minilm.runs import write_run
@@ -104,6 +105,13 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--contrastive-batch-size", type=int, default=64, help="pairs per batch")
     ap.add_argument("--temperature", type=float, default=0.05, help="InfoNCE temperature")
     ap.add_argument("--one-directional", action="store_true", help="InfoNCE a->b only")
+    ap.add_argument(
+        "--matryoshka",
+        type=parse_dims,
+        default=(),
+        metavar="8,16,32,64",
+        help="contrastive loss summed over these nested prefixes (Kusupati 2022)",
+    )
     ap.add_argument("--checkpoint-every", type=int, default=0, help="steps (0 = end only)")
     ap.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
     add_threads_arg(ap, default=2)
@@ -115,6 +123,8 @@ def parse_args() -> argparse.Namespace:
     for name in ("lr", "contrastive_lr", "temperature"):
         if not getattr(args, name) > 0:
             raise MinilmError(f"--{name.replace('_', '-')} must be > 0, got {getattr(args, name)}")
+    if args.matryoshka and max(args.matryoshka) > args.dim:
+        raise MinilmError(f"--matryoshka sizes must be <= --dim {args.dim}")
     if args.warmup < 0 or args.weight_decay < 0 or args.clip < 0 or args.classes < 0:
         raise MinilmError("--warmup, --weight-decay, --clip and --classes must be >= 0")
     return args
@@ -204,6 +214,7 @@ def contrastive_tuning(args, cfg, params, pairs, tokens, out) -> tuple[dict, His
         cfg=cfg,
         temperature=args.temperature,
         symmetric=not args.one_directional,
+        matryoshka=args.matryoshka,
     )
     optimizer = AdamW(lr=args.contrastive_lr, weight_decay=args.weight_decay)
     return tuned, train(loss_fn, tuned, pair_batches, optimizer, loop)

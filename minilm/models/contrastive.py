@@ -21,6 +21,7 @@ import numpy as np
 
 from minilm.layers.attention import masked_mean_backward, masked_mean_forward
 from minilm.layers.losses import info_nce
+from minilm.layers.matryoshka import matryoshka_info_nce
 from minilm.models.encoder import (
     HEAD_PARAMS,
     Config,
@@ -38,8 +39,12 @@ def loss_and_grads(
     temperature: float = 0.05,
     symmetric: bool = True,
     masks: dict[str, np.ndarray] | None = None,
+    matryoshka: tuple[int, ...] = (),
 ) -> tuple[float, dict[str, np.ndarray]]:
     """InfoNCE loss of mean-pooled sentence vectors and the gradient of every parameter.
+
+    `matryoshka` (8, 16, ...): the loss summed over those nested prefixes of the vectors
+    (minilm/layers/matryoshka.py); () the plain loss.
 
     Bind `cfg` (and the temperature) with functools.partial for the loop; `masks` as in
     minilm/models/masked_lm.py.
@@ -53,7 +58,10 @@ def loss_and_grads(
     # (2) mean-pool each sentence's valid tokens
     s, pool_cache = masked_mean_forward(h, pad_mask)  # (2N, D)
     # (3) InfoNCE between the two halves
-    loss, da, db = info_nce(s[:N], s[N:], temperature, symmetric)
+    if matryoshka:
+        loss, da, db = matryoshka_info_nce(s[:N], s[N:], matryoshka, temperature, symmetric)
+    else:
+        loss, da, db = info_nce(s[:N], s[N:], temperature, symmetric)
 
     # backward (3) -> (2) -> (1)
     ds = np.concatenate([da, db])  # (2N, D)
