@@ -6,8 +6,9 @@ Repeated ids are the whole difficulty: `dW[ids] += g` keeps one contribution per
 the rest. Each approach below is duplicate-safe; each is checked against np.add.at (computed in
 float64) and timed in the same run, so the ratios hold on this machine even if the absolute
 times do not. minilm.layers.core.scatter_add_rows is the reference (plain np.add.at on rows);
-minilm.fast.scatter.scatter_add_rows is np.add.at on the flat cells with two floats per cell
-(viewed as one complex number; fast.scatter.add_rows_at): it should come out fastest.
+with the fast switch on (minilm/layers/primitives.py) it is np.add.at on the flat cells with two
+floats per cell (viewed as one complex number; fast.scatter.add_rows_at): it should come out
+fastest.
 
 Run:  python benchmarks/bench_embedding.py  [--vocab 10000 --dim 100 --batch 4096 --context 5]
 """
@@ -23,9 +24,9 @@ from collections.abc import Callable
 import numpy as np
 
 from minilm.errors import MinilmError, run_cli
-from minilm.fast import scatter as fast
 from minilm.gradcheck import rel_error
 from minilm.layers import core
+from minilm.layers.primitives import kernels
 
 # float32 sums of ~20,000 terms in a different order differ by a few ulps; a wrong method
 # (a lost duplicate) is off by O(1), so 1e-5 separates the two cleanly.
@@ -111,18 +112,21 @@ def onehot_matmul(ids: np.ndarray, g: np.ndarray, V: int, block: int = 2048) -> 
 
 
 def minilm_core_scatter_add_rows(ids: np.ndarray, g: np.ndarray, V: int) -> np.ndarray:
-    """The reference layer function (includes its id range check)."""
-    return core.scatter_add_rows(ids, g, V)
+    """The layer function with the fast switch off: plain np.add.at (and its id check)."""
+    with kernels(fast=False):
+        return core.scatter_add_rows(ids, g, V)
 
 
 def minilm_fast_scatter_add_rows(ids: np.ndarray, g: np.ndarray, V: int) -> np.ndarray:
-    """The fast path the models use (includes the same check)."""
-    return fast.scatter_add_rows(ids, g, V)
+    """The same layer function with the switch on, as the models run it."""
+    with kernels(fast=True):
+        return core.scatter_add_rows(ids, g, V)
 
 
 def minilm_fast_sum_rows(ids: np.ndarray, g: np.ndarray, V: int) -> np.ndarray:
-    """The fast sparse form (distinct rows + sums), scattered to dense for the check."""
-    rows, summed = fast.sum_rows(ids, g)
+    """The sparse form (distinct rows + sums), switch on, scattered to dense for the check."""
+    with kernels(fast=True):
+        rows, summed = core.sum_rows(ids, g)
     dW = np.zeros((V, g.shape[1]), dtype=g.dtype)
     dW[rows] = summed
     return dW
@@ -137,9 +141,9 @@ METHODS: dict[str, Callable[[np.ndarray, np.ndarray, int], np.ndarray]] = {
     "np.bincount on flat cells": bincount_flat,
     "np.add.at on flat cells": add_at_flat,
     "one-hot matmul (blocked)": onehot_matmul,
-    "core.scatter_add_rows": minilm_core_scatter_add_rows,
-    "fast.scatter_add_rows": minilm_fast_scatter_add_rows,
-    "fast.sum_rows (sparse)": minilm_fast_sum_rows,
+    "core.scatter_add_rows, switch off": minilm_core_scatter_add_rows,
+    "core.scatter_add_rows, switch on": minilm_fast_scatter_add_rows,
+    "core.sum_rows, switch on (sparse)": minilm_fast_sum_rows,
 }
 SLOW = {"one-hot matmul (blocked)"}  # timed with fewer repeats
 

@@ -42,10 +42,9 @@ from pathlib import Path
 
 import numpy as np
 
-from minilm.data.batchers import CbowWindows, SkipgramPairs
 from minilm.data.corpus import load_corpus
+from minilm.data.word2vec_batches import CbowWindows, SkipgramPairs
 from minilm.errors import MinilmError, run_cli
-from minilm.fast import word2vec as fast
 from minilm.models import skipgram as sg
 from minilm.optim import ScatterSGD
 from minilm.train import TrainConfig, train
@@ -124,7 +123,7 @@ def run_minilm(corpus, args: argparse.Namespace, cbow: bool) -> dict:
     update = "word2vec" if cbow else "exact"  # gensim's (cbow_mean=1) CBOW update
 
     def loss_and_grads(params: dict, batch: dict) -> tuple[float, dict]:
-        return fast.loss_and_grads(params, batch, cbow_update=update, repeated_rows=True)
+        return sg.loss_and_grads(params, batch, cbow_update=update)
 
     cpu, wall = time.process_time(), time.perf_counter()
     train(loss_and_grads, params, batches, ScatterSGD(s["alpha"], repeated_rows=True), loop)

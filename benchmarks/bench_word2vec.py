@@ -3,9 +3,10 @@
 Tokens/s follows the word2vec convention: corpus words processed per second, counted before
 subsampling (word2vec.c's "words/thread/sec", gensim's "effective words" include the discarded
 ones too). Each model trains through the same code path as scripts/train_skipgram.py
-(SkipgramPairs -> fast.word2vec.loss_and_grads -> SGD, in minilm.train). If gensim is importable,
-its Word2Vec trains with the same hyperparameters and workers=1 on the same token lists in the
-same run, and the table shows the throughput ratio and both models' quality side by side.
+(SkipgramPairs -> minilm.models.skipgram.loss_and_grads -> SGD, in minilm.train). If gensim
+is importable, its Word2Vec trains with the same hyperparameters and workers=1 on the same
+token lists in the same run, and the table shows the throughput ratio and both models' quality
+side by side.
 
 Both run on one core: gensim with workers=1, minilm with its BLAS pinned to one thread (the
 script re-executes itself with OMP/OPENBLAS/MKL_NUM_THREADS=1). minilm uses the training
@@ -20,8 +21,8 @@ cbow_mean=1 does, so the two CBOWs train the same way.
 
 `--scatter` times the W_out gradient of one real skip-gram batch with K noise words per pair
 - the hot spot of that layout - with each duplicate-safe way of summing rows: np.bincount
-over the cells, sorting + np.add.reduceat, np.add.at on 2-D rows and fast.scatter.sum_rows
-(np.add.at on the flat cells, two floats per index: the one we use).
+over the cells, sorting + np.add.reduceat, np.add.at on 2-D rows and core.sum_rows
+with the fast switch on (np.add.at on the flat cells, two floats per index: the one we use).
 
 Run:  python benchmarks/bench_word2vec.py [--corpus DIR] [--epochs 5] [--profile] [--no-gensim]
       python benchmarks/bench_word2vec.py --scatter
@@ -44,12 +45,11 @@ from pathlib import Path
 
 import numpy as np
 
-from minilm.data.batchers import CbowWindows, SkipgramPairs
 from minilm.data.corpus import load_corpus
+from minilm.data.word2vec_batches import CbowWindows, SkipgramPairs
 from minilm.errors import run_cli
 from minilm.evaluate import category_purity, evaluate_analogies
-from minilm.fast import word2vec as fast
-from minilm.fast.scatter import sum_rows
+from minilm.layers.core import sum_rows
 from minilm.models import skipgram as sg
 from minilm.optim import ScatterSGD
 from minilm.train import TrainConfig, train
@@ -126,7 +126,7 @@ def run_minilm(corpus, args, cbow: bool, profile: bool) -> dict:
     if profiler:
         profiler.enable()
     update = "word2vec" if cbow else "exact"  # gensim's CBOW update (see the module docstring)
-    step = partial(fast.loss_and_grads, cbow_update=update, repeated_rows=True)
+    step = partial(sg.loss_and_grads, cbow_update=update)
     train(step, params, batches, ScatterSGD(lr=alpha, repeated_rows=True), loop)
     if profiler:
         profiler.disable()
@@ -211,7 +211,7 @@ def time_scatter(corpus, args) -> None:
         "np.bincount on flat cells": bincount_cells,
         "sort + np.add.reduceat": sort_reduceat,
         "np.add.at on 2-D rows": add_at_2d,
-        "fast.scatter.sum_rows (flat np.add.at, float pairs)": lambda: sum_rows(ids, terms),
+        "core.sum_rows, fast switch on (flat np.add.at, float pairs)": lambda: sum_rows(ids, terms),
     }
     reference = variants["np.bincount on flat cells"]()
     print(

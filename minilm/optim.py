@@ -44,7 +44,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from minilm.errors import MinilmError
-from minilm.fast.scatter import add_rows_at
+from minilm.layers.primitives import add_rows_at
 
 Grad = np.ndarray | tuple[np.ndarray, np.ndarray]
 
@@ -155,14 +155,14 @@ class SGD(Optimizer):
 class ScatterSGD(SGD):
     """Plain SGD (p <- p - lr g) whose sparse rows are added into the table in one scatter.
 
-    SGD gathers a sparse gradient's rows, updates them and writes them back; here
-    p[row_ids] += -lr row_grads goes straight into the table with minilm.fast.scatter's
-    add_rows_at - the same numbers bit for bit (p + (-lr g) is p - lr g), at about half the
+    SGD gathers a sparse gradient's rows, updates them and writes them back; here p[row_ids] += -lr
+    row_grads goes straight into the table with add_rows_at (minilm/layers/primitives.py, fast
+    by its switch) - the same numbers bit for bit (p + (-lr g) is p - lr g), at about half the
     cost for word2vec's batches. With `repeated_rows=True` the row ids may repeat: each row is
-    added in turn (np.add.at), so a loss need not sum the rows of a word first - the same
-    update up to float rounding (the sum is taken in another order), as word2vec.c's one step
-    per pair would do. minilm/fast/word2vec.py's loss_and_grads(..., repeated_rows=True)
-    returns such gradients; no momentum (word2vec's SGD has none).
+    added in turn (np.add.at), so a loss need not sum the rows of a word first - the same update
+    up to float rounding (the sum is taken in another order), as word2vec.c's one step per pair
+    would do. minilm/models/skipgram.py's loss_and_grads returns such gradients; no momentum
+    (word2vec's SGD has none).
     """
 
     def __init__(self, lr: float, repeated_rows: bool = False) -> None:

@@ -24,9 +24,9 @@ Groups of 16 agree a little more (skip-gram within 0.01) and train ~15% slower; 
 example (--shared-negatives 0, word2vec.c's way) agree no better - 32 shared words average out
 more of the noise than 5 do - and are the slowest. Shuffling the whole epoch, or sharing noise
 words in big groups (the whole batch) learns different vectors: agreement drops by up to 0.2
-(see minilm/data/batchers.py and minilm/fast/word2vec.py). CBOW batches are stretches of text
-(minilm.data.batchers.CbowWindows); with K noise words per example they agreed with gensim
-within 0.02 of its floor read in the text's order at 512 examples a batch (0.04 below it at
+(see minilm/data/word2vec_batches.py and minilm/models/skipgram.py). CBOW batches are stretches of
+text (minilm.data.word2vec_batches.CbowWindows); with K noise words per example they agreed with
+gensim within 0.02 of its floor read in the text's order at 512 examples a batch (0.04 below it at
 1024), but 0.03 below it already at 128 when shuffled within spans of 65536 examples.
 --subwords uses --buckets 100000 hash buckets
 instead of fastText's 2e6 (a laptop corpus has a few thousand distinct n-grams) and alpha 0.01:
@@ -52,13 +52,17 @@ from pathlib import Path
 
 import numpy as np
 
-from minilm.data.batchers import CbowWindows, HuffmanBatches, SkipgramPairs, SubwordBatches
 from minilm.data.corpus import TokenStream, load_corpus
 from minilm.data.huffman import huffman_tree
 from minilm.data.vocab import Vocab
+from minilm.data.word2vec_batches import (
+    CbowWindows,
+    HuffmanBatches,
+    SkipgramPairs,
+    SubwordBatches,
+)
 from minilm.errors import ArgumentParser, MinilmError, run_cli, seed_arg
 from minilm.evaluate import evaluate_embedding, ground_truth_files
-from minilm.fast import word2vec as fast
 from minilm.io import ensure_dir
 from minilm.models import skipgram as sg
 from minilm.optim import ScatterSGD
@@ -80,11 +84,15 @@ def _add_size_args(ap: argparse.ArgumentParser) -> None:
 
 
 def _add_noise_args(ap: argparse.ArgumentParser) -> None:
-    ap.add_argument("--negative", type=int, default=5,
-                    help="K: noise words per pair (0 = none: needs --hs)")
-    ap.add_argument("--hs", action="store_true",
-                    help="hierarchical softmax over word2vec.c's Huffman tree (-hs 1);\n"
-                         "with --negative K > 0 both losses add, as in word2vec.c")
+    ap.add_argument(
+        "--negative", type=int, default=5, help="K: noise words per pair (0 = none: needs --hs)"
+    )
+    ap.add_argument(
+        "--hs",
+        action="store_true",
+        help="hierarchical softmax over word2vec.c's Huffman tree (-hs 1);\n"
+        "with --negative K > 0 both losses add, as in word2vec.c",
+    )
     ap.add_argument(
         "--shared-negatives",
         type=int,
@@ -98,9 +106,13 @@ def _add_noise_args(ap: argparse.ArgumentParser) -> None:
         metavar="G",
         help="examples per group sharing S noise words (24; 0 = the whole batch)",
     )
-    ap.add_argument("--shuffle-span", type=int, metavar="N",
-                    help="examples are shuffled within spans of N in the text's order\n"
-                         "(skip-gram 65536; CBOW 0 = word2vec.c's order; -1 = the whole epoch)")
+    ap.add_argument(
+        "--shuffle-span",
+        type=int,
+        metavar="N",
+        help="examples are shuffled within spans of N in the text's order\n"
+        "(skip-gram 65536; CBOW 0 = word2vec.c's order; -1 = the whole epoch)",
+    )
 
 
 def _add_training_args(ap: argparse.ArgumentParser) -> None:
@@ -136,9 +148,7 @@ def _check_sizes(args: argparse.Namespace) -> None:
 
 def _check_noise(args: argparse.Namespace) -> None:
     if args.negative < 0 or (args.negative == 0 and not args.hs):
-        raise MinilmError(
-            f"--negative must be >= 1 (or 0 with --hs), got {args.negative}"
-        )
+        raise MinilmError(f"--negative must be >= 1 (or 0 with --hs), got {args.negative}")
     if args.shuffle_span < -1:
         raise MinilmError(f"--shuffle-span must be >= -1, got {args.shuffle_span}")
     for name in ("shared_negatives", "noise_group"):
@@ -179,16 +189,13 @@ def parse_args() -> argparse.Namespace:
 
 
 def per_pair(cbow_update: str):
-    """The summed loss's gradients (word2vec's lr semantics), the loss shown per pair.
-
-    Trains with minilm/fast/word2vec.py, tested equal to minilm/models/skipgram.py; a word's
-    rows are left unsummed for ScatterSGD(repeated_rows=True), which adds each into the table.
+    """minilm/models/skipgram.py's loss_and_grads: the summed loss's gradients (word2vec's lr
+    semantics), the loss shown per pair. Its rows of a word come unsummed, and
+    ScatterSGD(repeated_rows=True) adds each into the table.
     """
 
     def loss_and_grads(params: dict, batch: dict) -> tuple[float, dict]:
-        loss, grads = fast.loss_and_grads(
-            params, batch, cbow_update=cbow_update, repeated_rows=True
-        )
+        loss, grads = sg.loss_and_grads(params, batch, cbow_update=cbow_update)
         return loss / len(batch["center"]), grads
 
     return loss_and_grads

@@ -56,8 +56,8 @@ BELOW_LAB = {"foundation", "layers", "fast", "models", "data", "training", "tabl
 ALLOWED = {  # floor -> floors (or exact modules) it may import
     "foundation": {"minilm.errors"},
     "layers": {"minilm.errors", "layers", "fast"},
-    "fast": {"minilm.errors", "layers", "fast"},
-    "models": {"minilm.errors", "layers", "fast", "minilm.models.encoder"},  # a head, its encoder
+    "fast": {"minilm.errors", "fast"},
+    "models": {"minilm.errors", "layers", "minilm.models.encoder"},  # a head, its encoder
     "data": {"foundation", "data"},
     "training": {"foundation", "layers", "fast", "training"},
     "tables": {"foundation", "tables"},

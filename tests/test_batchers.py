@@ -9,16 +9,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from minilm.data.batchers import (
+from minilm.data.batchers import MLMBatches, NgramBatches, StreamBatches
+from minilm.data.corpus import TokenStream
+from minilm.data.word2vec_batches import (
     CbowWindows,
-    MLMBatches,
     NegativeSampler,
-    NgramBatches,
     SkipgramPairs,
-    StreamBatches,
     keep_probability,
 )
-from minilm.data.corpus import TokenStream
 from minilm.errors import MinilmError
 
 SENTENCES = [[5, 6, 7, 8], [9], [10, 11, 5, 6, 12], [7, 7]]

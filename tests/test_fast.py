@@ -1,7 +1,8 @@
-"""minilm/fast/: every fast path equals its reference in minilm/layers (or changes no bytes).
+"""minilm/fast/: every fast kernel equals its plain form in minilm/layers (or changes no bytes).
 
-Row scatter must match core bit for bit (the same additions in the same order); the in-place
-GELU groups its products differently, so it matches to a stated float tolerance.
+Row scatter must match np.add.at bit for bit (the same additions in the same order); the
+in-place GELU groups its products differently, so it matches to a stated float tolerance.
+The switch between the forms and the other primitives: tests/test_primitives.py.
 """
 
 import platform
@@ -15,6 +16,7 @@ from minilm.fast import scatter as fast
 from minilm.fast.memory import keep_freed_memory
 from minilm.gradcheck import check_layer
 from minilm.layers import core
+from minilm.layers.primitives import kernels
 
 
 def _ids_and_rows(D, dtype, seed=0, V=50, shape=(40, 6)):
@@ -30,7 +32,7 @@ def test_add_rows_at_is_bitwise_the_reference(D, dtype):
     ids, rows = ids.reshape(-1), rows.reshape(-1, D)
     start = np.random.default_rng(1).standard_normal((V, D)).astype(dtype)
     want, got = start.copy(), start.copy()
-    core.add_rows_at(want, ids, rows)
+    np.add.at(want, ids, rows)
     fast.add_rows_at(got, ids, rows)
     assert got.dtype == dtype and np.array_equal(got, want)
 
@@ -45,7 +47,7 @@ def test_add_rows_at_cells_looked_up_or_computed(looked_up, monkeypatch):
         ids, rows, _ = _ids_and_rows(6, np.float32, seed=V, V=V)
         ids, rows = ids.reshape(-1), rows.reshape(-1, 6)
         want, got = np.zeros((V, 6), np.float32), np.zeros((V, 6), np.float32)
-        core.add_rows_at(want, ids, rows)
+        np.add.at(want, ids, rows)
         fast.add_rows_at(got, ids, rows)
         assert np.array_equal(got, want)
 
@@ -55,29 +57,29 @@ def test_add_rows_at_on_a_non_contiguous_table_still_adds():
     ids, rows = ids.reshape(-1), rows.reshape(-1, 4)
     big = np.zeros((V, 8))
     want = np.zeros((V, 4))
-    core.add_rows_at(want, ids, rows)
+    np.add.at(want, ids, rows)
     fast.add_rows_at(big[:, ::2], ids, rows)  # a strided view: a flat copy would lose the sums
     assert np.array_equal(big[:, ::2], want)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("D", [7, 8])
-def test_scatter_and_sum_rows_are_bitwise_the_reference(D, dtype):
+def test_layers_reach_the_fast_scatter_through_the_switch(D, dtype):
+    # core's table gradients are the same bytes with the switch on (fast) and off (np.add.at)
     ids, grads, V = _ids_and_rows(D, dtype, seed=2)
-    want = core.scatter_add_rows(ids, grads, V)
-    assert np.array_equal(fast.scatter_add_rows(ids, grads, V), want)
-    for got, want in zip(fast.sum_rows(ids, grads), core.sum_rows(ids, grads), strict=True):
-        assert np.array_equal(got, want)
     _, cache = core.embedding_forward(ids, np.zeros((V, D), dtype))
-    assert np.array_equal(
-        fast.embedding_backward(grads, cache), core.embedding_backward(grads, cache)
-    )
-    for got, want in zip(
-        fast.embedding_backward_rows(grads, cache),
-        core.embedding_backward_rows(grads, cache),
-        strict=True,
-    ):
-        assert np.array_equal(got, want)
+    results = {}
+    for on in (True, False):
+        with kernels(fast=on):
+            results[on] = (
+                core.scatter_add_rows(ids, grads, V),
+                *core.sum_rows(ids, grads),
+                core.embedding_backward(grads, cache),
+                *core.embedding_backward_rows(grads, cache),
+            )
+    for got, want in zip(results[True], results[False], strict=True):
+        assert got.dtype == want.dtype and np.array_equal(got, want)
+    assert np.array_equal(fast.scatter_add_rows(ids, grads, V), results[False][0])
 
 
 @pytest.mark.parametrize("dtype,tol", [(np.float64, 1e-14), (np.float32, 1e-6)])
@@ -85,12 +87,18 @@ def test_gelu_in_place_equals_the_textbook_gelu(dtype, tol):
     # a few units in the last place: |a - b| <= tol * (1 + |b|) (float32 eps 1.2e-7)
     x = (np.random.default_rng(3).standard_normal((64, 33)) * 4).astype(dtype)
     dout = np.random.default_rng(4).standard_normal(x.shape).astype(dtype)
-    out_ref, cache_ref = core.gelu_forward(x)
+    with kernels(fast=False):
+        out_ref, cache_ref = core.gelu_forward(x)
     out_fast, cache_fast = fast_gelu.gelu_forward(x)
     assert out_fast.dtype == dtype and out_ref.dtype == dtype
     assert np.all(np.abs(out_fast - out_ref) <= tol * (1 + np.abs(out_ref)))
     dx_ref = core.gelu_backward(dout, cache_ref)
     dx_fast = fast_gelu.gelu_backward(dout, cache_fast)
+    with kernels(fast=True):  # core picks the in-place form, and its backward reads its cache
+        out_core, cache_core = core.gelu_forward(x)
+    assert np.array_equal(out_core, out_fast)
+    assert np.array_equal(core.gelu_backward(dout, cache_core), dx_fast)
+    assert (fast_gelu.GELU_A, fast_gelu.GELU_C) == (core.GELU_A, core.GELU_C)
     assert np.all(np.abs(dx_fast - dx_ref) <= tol * (1 + np.abs(dx_ref)))
 
 

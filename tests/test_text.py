@@ -208,7 +208,8 @@ def test_valid_split_without_known_words_is_an_error(tmp_path):
 
 def test_one_word_corpus_through_every_batcher(tmp_path):
     """The smallest corpus: what works, works; what cannot, says so in one line."""
-    from minilm.data.batchers import MLMBatches, NgramBatches, SkipgramPairs, StreamBatches
+    from minilm.data.batchers import MLMBatches, NgramBatches, StreamBatches
+    from minilm.data.word2vec_batches import SkipgramPairs
 
     corpus = load_corpus(_folder(tmp_path, train="Hello!\n"), specials=("<unk>", "<bos>", "</s>"))
     stream, v = corpus.train, corpus.vocab

@@ -1,4 +1,5 @@
-"""GELU in place: equals minilm/layers/core.py's gelu_forward/gelu_backward to float rounding.
+"""GELU in place: equals minilm/layers/core.py's textbook GELU to float rounding (core picks it
+when minilm/layers/primitives.py's switch is on).
 
 The reference computes t = tanh(u) and out = 0.5 x (1 + t), caches (x, t), and the backward
 builds the derivative
@@ -19,7 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from minilm.layers.core import GELU_A, GELU_C
+GELU_C = float(np.sqrt(2 / np.pi))  # as minilm/layers/core.py's (tests/test_primitives.py)
+GELU_A = 0.044715
 
 
 def gelu_forward(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -1,32 +1,34 @@
-"""Row scatter (embedding gradients), fast: equals minilm/layers/core.py's, bit for bit.
+"""Row scatter and distinct ids, fast: minilm/layers/primitives.py picks these (its switch) and
+tests them equal to the plain forms there, bit for bit.
 
-The reference, core.add_rows_at, is `np.add.at(table, ids, rows)`. NumPy runs that per index
-with a slow inner loop for 2-D rows; over the flat cells id*D + d of the table it is the
-fastest way we measured to add rows into a table in NumPy 2 (benchmarks/bench_embedding.py):
-~1.8 ns a number, against ~4 for sorting + np.add.reduceat, 9-70 for np.add.at with 2-D rows,
-and 2-4x np.bincount over the cells. Its cost is per index, so with D even we let each index
-carry two numbers: viewed as complex64 (complex128 for float64), a pair of floats adds exactly
-as the two floats do (real and imaginary parts are separate float additions), and the call
-takes ~40% less. Every cell receives the same additions in the same order as in the
-reference, so the sums are identical.
+add_rows_at. The plain form is `np.add.at(table, ids, rows)`. NumPy runs that per index with a
+slow inner loop for 2-D rows; over the flat cells id*D + d of the table it is the fastest way we
+measured to add rows into a table in NumPy 2 (benchmarks/bench_embedding.py): ~1.8 ns a number,
+against ~4 for sorting + np.add.reduceat, 9-70 for np.add.at with 2-D rows, and 2-4x
+np.bincount over the cells. Its cost is per index, so with D even we let each index carry two
+numbers: viewed as complex64 (complex128 for float64), a pair of floats adds exactly as the two
+floats do (real and imaginary parts are separate float additions), and the call takes ~40%
+less. Every cell receives the same additions in the same order as in the plain form, so the
+sums are identical.
+
+distinct. The plain form is np.unique(ids, return_inverse=True); marking the ids in a table of
+flags is ~3x faster when the vocabulary is small next to the batch, as in word2vec.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from minilm.layers import core
-
 _PAIR = {np.float32: np.complex64, np.float64: np.complex128}
 
 
 def add_rows_at(table: np.ndarray, ids: np.ndarray, rows: np.ndarray) -> None:
-    """core.add_rows_at: table[ids[j]] += rows[j] for every j, repeated ids summed, in place.
+    """table[ids[j]] += rows[j] for every j, repeated ids summed, in place.
 
-    table (V, D) C-contiguous, ids (M,), rows (M, D).
+    table (V, D), ids (M,), rows (M, D).
     """
     if not table.flags.c_contiguous:
-        core.add_rows_at(table, ids, rows)  # the flat view below needs contiguous rows
+        np.add.at(table, ids, rows)  # the flat view below needs contiguous rows
         return
     rows = np.ascontiguousarray(rows, dtype=table.dtype)
     pair = _PAIR.get(table.dtype.type)
@@ -53,25 +55,24 @@ def _cell_table(V: int, D: int) -> np.ndarray:
     return cells
 
 
+def distinct(ids: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """np.unique(ids, return_inverse=True) for ids in [0, size): (words (U,) sorted, where).
+
+    words[where] == ids. Flags when the vocabulary is small next to the batch, else np.unique.
+    """
+    if size > 64 * ids.size:
+        words, where = np.unique(ids, return_inverse=True)
+        return words, where.reshape(ids.shape)
+    seen = np.zeros(size, dtype=bool)
+    seen[ids] = True
+    return np.flatnonzero(seen), (np.cumsum(seen) - 1)[ids]
+
+
 def scatter_add_rows(ids: np.ndarray, grads: np.ndarray, num_rows: int) -> np.ndarray:
-    """core.scatter_add_rows with the fast add: ids (...), grads (..., D) -> dW (num_rows, D)."""
-    return core.scatter_add_rows(ids, grads, num_rows, add=add_rows_at)
-
-
-def sum_rows(ids: np.ndarray, grads: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """core.sum_rows with the fast add: (row_ids (R,) sorted unique, row_grads (R, D))."""
-    return core.sum_rows(ids, grads, add=add_rows_at)
-
-
-def embedding_backward(dout: np.ndarray, cache: tuple[np.ndarray, int]) -> np.ndarray:
-    """core.embedding_backward with the fast add: dW (V, D)."""
-    ids, V = cache
-    return scatter_add_rows(ids, dout, V)
-
-
-def embedding_backward_rows(
-    dout: np.ndarray, cache: tuple[np.ndarray, int]
-) -> tuple[np.ndarray, np.ndarray]:
-    """core.embedding_backward_rows with the fast add: (row_ids (R,), row_grads (R, D))."""
-    ids, _ = cache
-    return sum_rows(ids, dout)
+    """Dense gradient dW (num_rows, D) from ids (...), grads (..., D): core.scatter_add_rows
+    without its checks. Kept for minilm/models/transformer.py and minilm/contextual.py until
+    they call minilm.layers.core.scatter_add_rows (which reaches add_rows_at by the switch)."""
+    D = grads.shape[-1]
+    dW = np.zeros((num_rows, D), dtype=grads.dtype)
+    add_rows_at(dW, np.asarray(ids).reshape(-1), grads.reshape(-1, D))
+    return dW

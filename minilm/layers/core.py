@@ -16,11 +16,11 @@ Shape legend: N batch, T time, D input/embedding width, H output width, V vocabu
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
 from minilm.errors import MinilmError
+from minilm.fast import gelu as fast_gelu
+from minilm.layers.primitives import add_rows_at, fast_kernels  # the row scatter and the switch
 
 # ---------------------------------------------------------------------------------------------
 # Affine
@@ -80,27 +80,11 @@ def _check_ids(ids: np.ndarray, num_rows: int, what: str) -> None:
         )
 
 
-RowAdder = Callable[[np.ndarray, np.ndarray, np.ndarray], None]
-
-
-def add_rows_at(table: np.ndarray, ids: np.ndarray, rows: np.ndarray) -> None:
-    """table[ids[j]] += rows[j] for every j, repeated ids summed, in place.
-
-    table (V, D), ids (M,), rows (M, D). Why not `table[ids] += rows`? With repeated ids,
-    fancy-index assignment keeps only one of the contributions and silently drops the rest.
-    np.add.at is the unbuffered form of +=: every (id, row) pair is added, in order.
-    (minilm/fast/scatter.py has the same sum, several times faster.)
-    """
-    np.add.at(table, ids, rows)
-
-
-def scatter_add_rows(
-    ids: np.ndarray, grads: np.ndarray, num_rows: int, add: RowAdder = add_rows_at
-) -> np.ndarray:
+def scatter_add_rows(ids: np.ndarray, grads: np.ndarray, num_rows: int) -> np.ndarray:
     """Dense table gradient: dW[v] = sum of grads[i] over every i with ids[i] == v.
 
-    ids int (...), grads (..., D) -> dW (num_rows, D), dtype of grads. `add` adds the rows
-    into the zero table (add_rows_at; minilm.fast.scatter passes its faster equal).
+    ids int (...), grads (..., D) -> dW (num_rows, D), dtype of grads. The rows are added into
+    the zero table by add_rows_at (minilm/layers/primitives.py: np.add.at, or its fast equal).
     """
     ids = np.asarray(ids)
     _check_ids(ids, num_rows, "scatter_add_rows")
@@ -111,13 +95,11 @@ def scatter_add_rows(
             "need grads of shape ids.shape + (D,)"
         )
     dW = np.zeros((num_rows, D), dtype=grads.dtype)
-    add(dW, ids.reshape(-1), grads.reshape(-1, D))
+    add_rows_at(dW, ids.reshape(-1), grads.reshape(-1, D))
     return dW
 
 
-def sum_rows(
-    ids: np.ndarray, grads: np.ndarray, add: RowAdder = add_rows_at
-) -> tuple[np.ndarray, np.ndarray]:
+def sum_rows(ids: np.ndarray, grads: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Sparse table gradient: the distinct rows touched and their summed gradients.
 
     ids int (...), grads (..., D) -> (row_ids (R,) sorted unique, row_grads (R, D)),
@@ -134,7 +116,7 @@ def sum_rows(
         )
     # Renumber the touched rows 0..R-1, then reuse the dense scatter on that small table.
     row_ids, compact = np.unique(ids.reshape(-1), return_inverse=True)
-    row_grads = scatter_add_rows(compact, grads.reshape(-1, grads.shape[-1]), row_ids.size, add)
+    row_grads = scatter_add_rows(compact, grads.reshape(-1, grads.shape[-1]), row_ids.size)
     return row_ids, row_grads
 
 
@@ -226,22 +208,27 @@ GELU_C = float(np.sqrt(2 / np.pi))
 GELU_A = 0.044715
 
 
-def gelu_forward(x: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+def gelu_forward(x: np.ndarray) -> tuple[np.ndarray, tuple | np.ndarray]:
     """out = 0.5 x (1 + tanh(u)),  u = sqrt(2/pi) (x + 0.044715 x^3)  (tanh approximation).
 
-    x (...) -> out (...). The cache keeps x and t = tanh(u) for the backward.
-    (minilm/fast/gelu.py computes the same in place, caching the derivative instead.)
+    x (...) -> out (...). The cache keeps x and t = tanh(u) for the backward. With the fast
+    switch on (minilm/layers/primitives.py), minilm/fast/gelu.py computes the same in place,
+    caching the derivative instead; gelu_backward tells the two caches apart.
     """
+    if fast_kernels():
+        return fast_gelu.gelu_forward(x)
     t = np.tanh(GELU_C * (x + GELU_A * x * x * x))
     out = 0.5 * x * (1 + t)
     return out, (x, t)
 
 
-def gelu_backward(dout: np.ndarray, cache: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+def gelu_backward(dout: np.ndarray, cache: tuple | np.ndarray) -> np.ndarray:
     """Product rule on out = 0.5 x (1 + t), t = tanh(u), u = c (x + a x^3):
 
     d out / dx = 0.5 (1 + t) + 0.5 x (1 - t^2) du/dx,   du/dx = c (1 + 3 a x^2).
     """
+    if not isinstance(cache, tuple):  # the fast form's cache: the derivative itself
+        return fast_gelu.gelu_backward(dout, cache)
     x, t = cache
     du_dx = GELU_C * (1 + 3 * GELU_A * x * x)
     return dout * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du_dx)

@@ -70,7 +70,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from minilm.errors import MinilmError
-from minilm.fast.scatter import sum_rows  # np.add.at's sums, fast (minilm/fast/scatter.py)
+from minilm.layers.core import sum_rows  # np.add.at's sums; fast by layers/primitives.py
 
 
 @dataclass

@@ -55,9 +55,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from minilm.errors import MinilmError
-
-# the duplicate-safe row sums, fast form (minilm/fast/scatter.py, tested equal to core's np.add.at)
-from minilm.fast.scatter import embedding_backward_rows
 from minilm.layers.class_softmax import (
     check_bounds,
     class_log_probs,
@@ -70,6 +67,7 @@ from minilm.layers.core import (
     affine_forward,
     dropout_backward,
     dropout_forward,
+    embedding_backward_rows,
     embedding_forward,
     tanh_backward,
     tanh_forward,

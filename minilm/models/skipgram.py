@@ -58,21 +58,27 @@ A batch (dict of arrays) holds
     "context_mask" (N, 2W + 1) bool, CBOW only: True = context[n + W + d] is in n's window
     "center"     (N,)                           the word to predict (the positive)
     "negatives"  (N, K) noise words (may repeat; one equal to the centre is skipped, as in
-                 word2vec.c); optional "noise_weight" w: each noise term counts w times
-                 (minilm/fast/word2vec.py shares S noise words per group at w = K / S)
+                 word2vec.c), or (G, S) shared, with "noise_weight" w = K / S (see below)
     "ngrams", "ngram_mask"  context.shape + (G,) bucket ids / validity, subword models only
 
 
 Reading order. `sgns_step` is word2vec.c's training step for one example, in plain Python:
 the algorithm as the reference code runs it. `loss_and_grads` is the same arithmetic for a
 batch, written as a loss and its gradient: the sum over the batch of what `sgns_step` does,
-every example evaluated at the same parameters (tested). Training runs the fast version,
-minilm/fast/word2vec.py, which returns the same values (tested) with sparse gradients (and
-can share noise words between examples); benchmarks/bench_word2vec.py and
-benchmarks/bench_real_text.py measure it against gensim. Is a batch of summed steps still
-word2vec.c? On real English, yes, if the batches follow the text's order
-(minilm/data/batchers.py): minilm's neighbours then agree with gensim's as often as two gensim
-seeds agree with each other.
+every example evaluated at the same parameters (tested), and it is what
+scripts/train_skipgram.py trains. Its speed comes from primitives (minilm/layers/primitives.py:
+a row scatter, distinct ids, sums over windows, softplus) whose fast forms one switch picks;
+benchmarks/bench_word2vec.py and benchmarks/bench_real_text.py measure it against gensim.
+
+Shared noise words. Scoring K noise words per pair gathers and scatters N K rows of W_out; the
+default instead cuts the rows of H (skip-gram: the batch's distinct context words, sorted; CBOW:
+the examples) into runs of about 24 that share S = 32 noise words, weighted K/S: one matrix
+product per run, the same expected loss and gradient. Is a batch of summed steps with shared
+noise still word2vec.c? On real English (benchmarks/bench_real_text.py), yes, if the batches
+follow the text's order (minilm/data/word2vec_batches.py): skip-gram's top-10 neighbours agree
+with gensim's 0.58 / 0.47 / 0.30 of the time (frequency bands 0-1k / 2-3k / 8-9k) against
+gensim's own seed-to-seed 0.60 / 0.48 / 0.28 (K per pair: 0.58 / 0.46 / 0.27; one run of the
+whole batch: 0.42 / 0.29 / 0.22); CBOW 0.53 / 0.28 / 0.12 against 0.55 / 0.29 / 0.13.
 """
 
 from __future__ import annotations
@@ -85,6 +91,13 @@ import numpy as np
 from minilm.errors import MinilmError
 from minilm.layers.core import sigmoid
 from minilm.layers.hsoftmax import hsoftmax_backward, hsoftmax_forward
+from minilm.layers.primitives import (
+    add_rows_at,
+    distinct,
+    softplus_and_sigmoid,
+    windowed_sum,
+    windowed_sum_backward,
+)
 
 FNV_OFFSET = 2166136261  # 32-bit FNV-1a constants, as in fastText's Dictionary::hash
 FNV_PRIME = 16777619
@@ -96,8 +109,8 @@ def training_defaults(cbow: bool, given: Mapping | None = None) -> dict[str, flo
 
     alpha is word2vec.c's (0.025; 0.05 for CBOW). The rest is our batching: examples per SGD
     step, S = `shared_negatives` noise words shared by each group of `noise_group` examples
-    (each weighted K/S: minilm/fast/word2vec.py), and the span of examples shuffled together
-    (0: the text's order; minilm/data/batchers.py). Chosen on real English
+    (each weighted K/S: `loss_and_grads`), and the span of examples shuffled together
+    (0: the text's order; minilm/data/word2vec_batches.py). Chosen on real English
     (benchmarks/bench_real_text.py): smaller groups or more noise words per group learn
     vectors closer to gensim's, bigger groups train faster.
     """
@@ -194,101 +207,219 @@ def sgns_step(
 
 def loss_and_grads(
     params: dict[str, np.ndarray], batch: dict[str, np.ndarray], cbow_update: str = "exact"
-) -> tuple[float, dict[str, np.ndarray]]:
-    """Summed negative-sampling loss of a batch and its (dense) gradients: the reference.
+) -> tuple[float, dict[str, tuple[np.ndarray, np.ndarray]]]:
+    """Summed loss of a batch and its gradients, as rows: what scripts/train_skipgram.py trains.
 
-    Forward, N examples (skip-gram pairs or CBOW windows), K noise words each:
-      (1) input vectors   e = W_in[x] (+ Σ_g Z[g] with subwords)            (N, C, D)
-                          x (N, C): skip-gram C = 1, the context word; CBOW the window
-                          context[n : n + 2W + 1] of the stretch, mask m (N, C) its words
-      (2) hidden vector   h_n = Σ_c m_nc e_nc / |C_n|                        (N, D)
-      (3) scores          s_nk = u_{t_nk} . h_n,  t_n = [centre, noise_1..K]  (N, K+1)
-      (4) loss            L = Σ_n softplus(-s_n0) + w Σ_n Σ_k [t_nk != centre] softplus(s_nk)
-      (3') hierarchical softmax (word2vec.c -hs 1; params "W_node", batch "hs_points",
-           "hs_codes", "hs_lengths": the centre's Huffman path, minilm/layers/hsoftmax.py)
-                          L += Σ_n -log p(centre_n | h_n),  its dh added to (3)'s
-    Steps (3)-(4) run when params has "W_out" (K > 0), (3') when it has "W_node"; with both
-    the losses and their dh add, as in word2vec.c.
-    Backward mirrors it: dL/ds = -σ(-s) for the centre, w σ(s) for noise (softplus' = σ);
-    dh = Σ_k ds_k u_k, du_k = ds_k h; de = m dh / |C| ("exact") or m dh ("word2vec", CBOW:
-    word2vec.c's update, not a gradient; see the module docstring). Repeated rows are summed
-    with np.add.at (never `dW[ids] += g`, which keeps one of the repeats).
-    `-alpha * grads` is the sum of what `sgns_step` does to each example at these parameters.
+    Forward, N examples (skip-gram pairs or CBOW windows):
+      (1) input vectors  E (U, D): W_in[w] (+ Σ_g Z[g] with subwords) of each distinct word w of
+                         batch["context"], once; position p holds E[where_p] (CBOW without
+                         subwords: one row per position)
+      (2) hidden vectors H (R, D), pair n's h_n = H[row_n]. Skip-gram: H = E, row = where.
+                         CBOW: h_n = Σ_c m_nc e_(n+c) / |C_n|, its window's mean (row_n = n)
+      (3) scores         centre s_n = u_(c_n) · h_n, u_w = W_out[w]; noise: K words per pair
+                         (negatives (N, K)), s_nk = u_(z_nk) · h_n; or shared (negatives (G, S),
+                         "noise_weight" w = K/S): H's rows in G runs, T_g = H_g U_g^T
+      (4) loss           L = Σ_n softplus(-s_n) + w Σ softplus(noise score) per pair of its row,
+                         less a pair whose centre it is (word2vec.c skips those)
+      (3') hierarchical softmax (params "W_node"): L += Σ_n -log p(c_n | h_n) along the centre's
+                         Huffman path (minilm/layers/hsoftmax.py); with W_out the losses add
+    Backward, mirrored: (4) dL/ds = -σ(-s) for the centre, w σ(s) for noise; (3) dh = Σ ds u,
+    du = ds h; (2) CBOW: de = m dh / |C| ("exact") or m dh ("word2vec": word2vec.c's update,
+    see the module docstring) through the windows' transpose; (1) rows of W_in (and Z).
+    Gradients are rows (ids (M,), rows (M, D)) per table, ids repeating: a table's gradient is
+    the sum of its rows (optim.ScatterSGD(repeated_rows=True) adds each, as word2vec.c's step
+    per pair). `-alpha * grads` is the sum of `sgns_step`'s moves at these parameters.
     """
     if cbow_update not in ("exact", "word2vec"):
         raise MinilmError(f"cbow_update must be 'exact' or 'word2vec', got {cbow_update!r}")
-    W_in, N = params["W_in"], batch["center"].size
-
-    # (1) input words x (N, C) at positions pos of batch["context"], and their mask m
     cbow = "context_mask" in batch
+
+    # (1) input vectors of the distinct words, E (U, D); position p holds E[where[p]]
+    E, where, cache = _input_forward(params, batch, cbow)
+    # (2) hidden vectors H (R, D); pair n's is H[row[n]] (row None: the n-th, CBOW)
     if cbow:
-        m = batch["context_mask"]  # (N, C), C = 2W + 1
-        C = m.shape[1]
-        if batch["context"].shape != (N + C - 1,):
-            raise MinilmError(
-                f"a CBOW batch is a stretch of text: context (N + 2W,) = ({N + C - 1},), "
-                f"got {batch['context'].shape}"
-            )
-        pos = np.arange(N)[:, None] + np.arange(C)  # (N, C) the window of example n
+        weight = _window_weights(batch, E.dtype)  # (N, C): 1/|C_n| on example n's window
+        H, row = windowed_sum(E if where is None else E[where], weight), None
     else:
-        m, pos = np.ones((N, 1), dtype=bool), np.arange(N)[:, None]  # (N, 1) the context word
-    x = batch["context"][pos]  # (N, C)
-    e = W_in[x]  # (N, C, D)
-    if "W_ngram" in params:  # fastText: a word is its own row plus its n-grams' rows
-        g_ids, g_mask = batch["ngrams"][pos], batch["ngram_mask"][pos]  # (N, C, G)
-        e = e + (params["W_ngram"][g_ids] * g_mask[..., None]).sum(axis=2)
-    # (2) h = the mean of the window's input vectors
-    count = m.sum(axis=1, keepdims=True)  # (N, 1)
-    if np.any(count == 0):
-        raise MinilmError("a CBOW example has no valid context word; drop such examples")
-    weight = m / count  # (N, C)
-    h = (weight[..., None] * e).sum(axis=1)  # (N, D)
-    loss, dh, grads = 0.0, np.zeros_like(h), {"W_in": np.zeros_like(W_in)}  # dh (N, D)
-    if "W_out" in params:  # (3)-(4) negative sampling, and its backward
-        loss, dh, grads["W_out"] = _negative_sampling(params["W_out"], h, batch)
+        H, row = E, where
+    h = H if row is None else np.take(H, row, axis=0)  # (N, D)
+    # (3)-(4) negative sampling, with its backward: dH (R, D) per row of H, dh (N, D) per pair
+    loss, dH, dh, grads = 0.0, None, None, {}
+    if "W_out" in params:
+        loss, dH, dh, grads["W_out"] = _negative_sampling(params["W_out"], batch, H, row, h)
     if "W_node" in params:  # (3') hierarchical softmax along the centre's Huffman path
-        hs_loss, cache = hsoftmax_forward(
-            h, params["W_node"], batch["hs_points"], batch["hs_codes"], batch["hs_lengths"]
-        )
-        dh_hs, (node_ids, node_rows) = hsoftmax_backward(cache)
-        loss, dh = loss + hs_loss, dh + dh_hs  # both on: the losses add, as in word2vec.c
-        grads["W_node"] = np.zeros_like(params["W_node"])
-        grads["W_node"][node_ids] = node_rows  # ids are distinct: already summed
-    # backward (2): h = Σ_c weight_c e_c; word2vec.c gives each context word the whole dh
-    slot = m.astype(h.dtype) if cbow and cbow_update == "word2vec" else weight  # (N, C)
-    de = slot[..., None] * dh[:, None, :]  # (N, C, D)
-    # backward (1): e = W_in[x] (+ Σ Z[g])
-    np.add.at(grads["W_in"], x, de)
-    if "W_ngram" in params:
-        grads["W_ngram"] = np.zeros_like(params["W_ngram"])
-        np.add.at(grads["W_ngram"], g_ids, de[:, :, None, :] * g_mask[..., None])
+        paths = batch["hs_points"], batch["hs_codes"], batch["hs_lengths"]
+        hs_loss, hs_cache = hsoftmax_forward(h, params["W_node"], *paths)
+        dh_hs, grads["W_node"] = hsoftmax_backward(hs_cache)
+        loss, dh = loss + hs_loss, dh_hs if dh is None else dh + dh_hs
+    # backward (2): CBOW h = the windows' weighted sums; skip-gram H = E and h_n = e at n
+    if cbow:
+        dH = dh if dH is None else dH + dh  # row_n = n: both parts are per example
+        slot = batch["context_mask"].astype(H.dtype) if cbow_update == "word2vec" else weight
+        dE, d_at = None, windowed_sum_backward(dH, slot)  # (N + 2W, D) per position
+    else:
+        dE, d_at = dH, dh
+    # backward (1): the rows of W_in (and Z) of each word
+    grads |= _input_backward(params, batch, cache, dE, d_at)
     return loss, grads
 
 
-def _negative_sampling(
-    W_out: np.ndarray, h: np.ndarray, batch: dict[str, np.ndarray]
-) -> tuple[float, np.ndarray, np.ndarray]:
-    """Steps (3)-(4) of `loss_and_grads` and their backward: (loss, dh (N, D), dW_out (V, D))."""
-    center, negatives = batch["center"], batch["negatives"]  # (N,), (N, K)
-    N, K = negatives.shape
-    # (3) scores of the centre (column 0) and of the noise words
-    t = np.concatenate([center[:, None], negatives], axis=1)  # (N, K+1)
-    u = W_out[t]  # (N, K+1, D)
-    s = np.einsum("nkd,nd->nk", u, h)  # (N, K+1)
-    # (4) logistic loss: softplus(-s) for the centre, w softplus(s) for the counted noise
-    w = np.full((N, K + 1), batch.get("noise_weight", 1.0), dtype=s.dtype)
-    w[:, 0] = 1.0
-    w[:, 1:] *= negatives != center[:, None]  # word2vec.c skips noise equal to the centre
-    sign = np.where(np.arange(K + 1) == 0, -1.0, 1.0)  # (K+1,) label 1 -> -s, label 0 -> s
-    loss = float((w * np.logaddexp(0.0, sign * s)).sum(dtype=np.float64))
+def _input_forward(params: dict, batch: dict, cbow: bool) -> tuple[np.ndarray, np.ndarray, tuple]:
+    """Step (1): (E (U, D), where (context.shape) or None, cache for `_input_backward`).
 
-    # backward (4): d softplus(sign s)/ds = sign σ(sign s)
-    ds = (w * sign * sigmoid(sign * s)).astype(h.dtype)  # (N, K+1)
-    # backward (3): s = u . h
-    dh = np.einsum("nk,nkd->nd", ds, u)  # (N, D)
-    dW_out = np.zeros_like(W_out)
-    np.add.at(dW_out, t, ds[..., None] * h[:, None, :])  # rows repeat: summed
-    return loss, dh, dW_out
+    ~450 distinct words in 1024 skip-gram pairs: each word's vector (with subwords, its n-gram
+    sum) is made once. CBOW without subwords: a row per position (a stretch repeats few words).
+    """
+    ids, W_in = batch["context"], params["W_in"]
+    if "W_ngram" not in params and cbow:
+        return np.take(W_in, ids, axis=0), None, (ids, None, None, None)
+    words, where = distinct(ids, len(W_in))  # (U,) sorted, ids.shape
+    if "W_ngram" not in params:
+        return np.take(W_in, words, axis=0), where, (words, where, None, None)
+    G = batch["ngrams"].shape[-1]
+    some = np.empty(words.size, dtype=np.int64)  # a position of each word (all have its n-grams)
+    some[where.reshape(-1)] = np.arange(ids.size)
+    ngrams = batch["ngrams"].reshape(-1, G)[some]  # (U, G): the n-grams of each distinct word
+    gmask = batch["ngram_mask"].reshape(-1, G)[some]  # (U, G)
+    # a padded slot points at some bucket and is zeroed by the mask, keeping one gather
+    z = params["W_ngram"][ngrams] * gmask[..., None].astype(W_in.dtype)  # (U, G, D)
+    return W_in[words] + z.sum(axis=1), where, (words, where, ngrams, gmask)
+
+
+def _input_backward(
+    params: dict, batch: dict, cache: tuple, dE: np.ndarray | None, d_at: np.ndarray
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Backward of step (1): dE (U, D) per distinct word (or None) and d_at (P, D) per position
+    of the context -> rows of W_in (and Z).
+
+    Plain word2vec: e = W_in[w], so both go straight to W_in's rows (the words', then the
+    positions'). Subwords: e = W_in[w] + Σ_g Z[g]: summed per word first, then each of the
+    word's rows gets it.
+    """
+    words, where, ngrams, gmask = cache
+    if "W_ngram" not in params:
+        ids, rows = batch["context"].reshape(-1), d_at
+        if dE is not None:
+            ids, rows = np.concatenate([words, ids]), np.concatenate([dE, rows])
+        return {"W_in": (ids, rows)}
+    dE = np.zeros((words.size, d_at.shape[1]), dtype=d_at.dtype) if dE is None else dE
+    add_rows_at(dE, where.reshape(-1), d_at)
+    dz = np.broadcast_to(dE[:, None, :], ngrams.shape + dE.shape[1:])  # (U, G, D)
+    return {"W_in": (words, dE), "W_ngram": (ngrams[gmask], dz[gmask])}
+
+
+def _window_weights(batch: dict, dtype: np.dtype) -> np.ndarray:
+    """CBOW's (N, C) weights 1/|C_n| on example n's window (0 elsewhere), the layout checked."""
+    mask, context, N = batch["context_mask"], batch["context"], batch["center"].size
+    C = mask.shape[1]
+    if context.ndim != 1 or C % 2 == 0 or context.size != N + C - 1:
+        raise MinilmError(
+            f"a CBOW batch is a stretch of text: context (N + 2W,) and context_mask (N, 2W+1); "
+            f"got context {context.shape}, context_mask {mask.shape}, {N} centres"
+        )
+    count = mask.sum(axis=1)  # (N,)
+    if not count.all():
+        raise MinilmError("a CBOW example has no valid context word; drop such examples")
+    return mask / count[:, None].astype(dtype)
+
+
+def _negative_sampling(
+    W_out: np.ndarray, batch: dict, H: np.ndarray, row: np.ndarray | None, h: np.ndarray
+) -> tuple[float, np.ndarray | None, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """Steps (3)-(4) with their backward: (loss, dH (R, D) or None, dh (N, D), W_out's rows)."""
+    center = batch["center"]  # (N,)
+    # (3) the centre's score s_n = u_(c_n) · h_n
+    u = np.take(W_out, center, axis=0)  # (N, D)
+    s = np.einsum("nd,nd->n", u, h)  # (N,)
+    # (4) its loss, label 1: -log σ(s) = softplus(-s)
+    softplus, sig = softplus_and_sigmoid(-s)
+    loss = float(softplus.sum(dtype=np.float64))
+    # backward (4): dL/ds = -σ(-s); backward (3): dh = ds u, du = ds h
+    ds = -sig
+    dh, du = ds[:, None] * u, ds[:, None] * h  # (N, D), (N, D)
+    # (3)-(4) for the noise words, with their backward
+    if "noise_weight" in batch:
+        noise_loss, dH, (ids, rows) = _shared_noise(W_out, batch, H, row)
+    else:
+        noise_loss, dh_noise, (ids, rows) = _own_noise(W_out, batch, h)
+        dH, dh = None, dh + dh_noise
+    ids, rows = np.concatenate([center, ids]), np.concatenate([du, rows])
+    return loss + noise_loss, dH, dh, (ids, rows)
+
+
+def _own_noise(
+    W_out: np.ndarray, batch: dict, h: np.ndarray
+) -> tuple[float, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """K noise words per pair, negatives (N, K): (loss, dh (N, D), W_out's rows)."""
+    center, negatives = batch["center"], batch["negatives"]
+    (N, K), D = negatives.shape, h.shape[1]
+    # (3) s_nk = u_(z_nk) · h_n
+    U = np.take(W_out, negatives.reshape(-1), axis=0).reshape(N, K, D)
+    s = np.matmul(U, h[:, :, None])[:, :, 0]  # (N, K)
+    # (4) softplus(s), label 0, unless the noise word is the pair's centre
+    counted = (negatives != center[:, None]).astype(s.dtype)  # (N, K)
+    softplus, sig = softplus_and_sigmoid(s)
+    loss = float((counted * softplus).sum(dtype=np.float64))
+    # backward (4): dL/ds = σ(s) where counted; backward (3): dh = Σ_k ds u, du = ds h
+    ds = counted * sig
+    dh = np.matmul(ds[:, None, :], U)[:, 0, :]  # (N, D)
+    du = (ds[:, :, None] * h[:, None, :]).reshape(-1, D)  # (N K, D)
+    return loss, dh, (negatives.reshape(-1), du)
+
+
+def _shared_noise(
+    W_out: np.ndarray, batch: dict, H: np.ndarray, row: np.ndarray | None
+) -> tuple[float, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """S noise words per run of rows of H, negatives (G, S): (loss, dH (R, D), W_out's rows).
+
+    One matrix product per run (BlazingText, Gupta & Khare 2017, shares noise words on GPUs
+    the same way); each score weighs w = K/S once per pair of its row.
+    """
+    center, negatives = batch["center"], np.atleast_2d(batch["negatives"])  # (N,), (G, S)
+    (G, S), (R, D), w = negatives.shape, H.shape, batch["noise_weight"]
+    size = -(-R // G)  # rows per run; the last run is padded with zero rows
+    # (3) T_g = H_g U_g^T
+    U = np.take(W_out, negatives.reshape(-1), axis=0).reshape(G, S, D)
+    H_runs = H if G * size == R else np.concatenate([H, np.zeros((G * size - R, D), H.dtype)])
+    H_runs = H_runs.reshape(G, size, D)
+    T = H_runs @ U.transpose(0, 2, 1)  # (G, size, S)
+    # (4) w softplus(T), counted once per pair of the row, less the pairs that skip it
+    rows_of = np.arange(center.size) if row is None else row
+    uses, skipped = _shared_noise_uses(rows_of, center, negatives, size, len(W_out))
+    softplus, sig = softplus_and_sigmoid(T.reshape(-1, S))  # (G size, S)
+    loss = w * float(uses @ softplus.sum(axis=1, dtype=np.float64))
+    loss -= w * float(softplus[skipped].sum(dtype=np.float64))
+    # backward (4): dL/dT = w σ(T) per count (exactly 0 if every pair of the row skips it)
+    w = np.asarray(w, dtype=H.dtype)
+    dT = sig * (w * uses.astype(H.dtype))[:, None]  # (G size, S)
+    np.subtract.at(dT, skipped, w * sig[skipped])
+    dT = dT.reshape(G, size, S)
+    # backward (3): dH_g = dT_g U_g, dU_g = dT_g^T H_g
+    dH = (dT @ U).reshape(-1, D)[:R]  # (R, D)
+    dU = (dT.transpose(0, 2, 1) @ H_runs).reshape(-1, D)  # (G S, D)
+    return loss, dH, (negatives.reshape(-1), dU)
+
+
+def _shared_noise_uses(
+    row: np.ndarray, center: np.ndarray, negatives: np.ndarray, size: int, V: int
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """How often each noise score counts, in units of w: (uses (G * size,), skipped).
+
+    Row r of H is used by uses[r] pairs (those with row_n = r) and belongs to run r // size;
+    score (r, k) counts uses[r] times, less once for each pair of row r whose centre is its
+    run's k-th noise word: the `skipped` cells (rows (m,), slots (m,)), repeated if several
+    pairs skip the same cell.
+    """
+    S = negatives.shape[1]
+    uses = np.bincount(row, minlength=negatives.shape[0] * size)  # (G * size,) CBOW: 1 each
+    # the few (pair n, slot k) whose centre is its run's k-th noise word, among the pairs
+    # whose centre is drawn in some run
+    drawn = np.zeros(V, dtype=bool)
+    drawn[negatives] = True
+    some = np.flatnonzero(drawn[center])  # (n,)
+    same = np.take(negatives, row[some] // size, axis=0) == center[some, None]  # (n, S)
+    cell = np.flatnonzero(same)  # one flat index: ~10x cheaper than np.nonzero's two
+    return uses, (row[some[cell // S]], cell % S)
 
 
 # ----------------------------------------------------------------------------- fastText subwords
