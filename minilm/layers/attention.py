@@ -45,8 +45,7 @@ from numpy.typing import DTypeLike
 
 from minilm.errors import MinilmError
 from minilm.fast import gelu as fast_gelu
-from minilm.fast import scatter as fast_scatter
-from minilm.layers.core import affine_backward, affine_forward
+from minilm.layers.core import affine_backward, affine_forward, embedding_backward
 
 
 def attention_forward(
@@ -198,12 +197,12 @@ def feed_forward_backward(dout: np.ndarray, cache: tuple) -> tuple[np.ndarray, .
 
 
 def token_embedding_backward(dout: np.ndarray, cache: tuple[np.ndarray, int]) -> np.ndarray:
-    """core.embedding_backward with the fast row scatter: dE (V, D), repeated ids summed.
+    """core.embedding_backward (the fast row scatter by the switch): dE (V, D), ids summed.
 
     dout (N, T, D), cache from core.embedding_forward. The (V, D) gradient is dense here: the
     tied output projection makes every row of E non-zero anyway.
     """
-    return fast_scatter.embedding_backward(dout, cache)
+    return embedding_backward(dout, cache)
 
 
 def sinusoidal_positions(T: int, D: int, dtype: DTypeLike = np.float32) -> np.ndarray:
