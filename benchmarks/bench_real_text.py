@@ -167,14 +167,7 @@ def run_gensim(
     key = hashlib.sha1(json.dumps(key).encode())
     cached = args.gensim_cache / f"gensim-{key.hexdigest()[:12]}.npz" if args.gensim_cache else None
     if cached is not None and cached.is_file():
-        with np.load(cached, allow_pickle=False) as z:
-            return {
-                "words": z["words"].tolist(),
-                "vectors": z["vectors"],
-                "tok_s": float(z["tok_s"]),
-                "tok_s_cpu": float(z["tok_s_cpu"]),
-                "cached": True,
-            }
+        return _read_cached(cached)
     from gensim.models import Word2Vec
 
     model = Word2Vec(**hyper)
@@ -191,17 +184,34 @@ def run_gensim(
         "cached": False,
     }
     if cached is not None:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_suffix(".tmp.npz")
-        np.savez(
-            tmp,
-            words=np.array(out["words"]),
-            vectors=out["vectors"],
-            tok_s=out["tok_s"],
-            tok_s_cpu=out["tok_s_cpu"],
-        )
-        os.replace(tmp, cached)
+        _write_cached(cached, out)
     return out
+
+
+def _read_cached(cached: Path) -> dict:
+    """A gensim run kept in --gensim-cache."""
+    with np.load(cached, allow_pickle=False) as z:
+        return {
+            "words": z["words"].tolist(),
+            "vectors": z["vectors"],
+            "tok_s": float(z["tok_s"]),
+            "tok_s_cpu": float(z["tok_s_cpu"]),
+            "cached": True,
+        }
+
+
+def _write_cached(cached: Path, out: dict) -> None:
+    """Keep a gensim run in --gensim-cache (written to a temporary file, then renamed)."""
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cached.with_suffix(".tmp.npz")
+    np.savez(
+        tmp,
+        words=np.array(out["words"]),
+        vectors=out["vectors"],
+        tok_s=out["tok_s"],
+        tok_s_cpu=out["tok_s_cpu"],
+    )
+    os.replace(tmp, cached)
 
 
 def gensim_scores(run: dict, folder: Path) -> dict[str, float]:
