@@ -81,8 +81,10 @@ _SPECS = (
         corpus="elman",
         seconds=10,
     ),
-    ModelSpec("skipgram", "skip-gram", "train_skipgram.py", quick=QUICK_W2V, seconds=25),
-    ModelSpec("cbow", "CBOW", "train_skipgram.py", ("--cbow",), quick=QUICK_W2V, seconds=12),
+    ModelSpec("skipgram", "skip-gram", "minilm.cli.train_skipgram", quick=QUICK_W2V, seconds=25),
+    ModelSpec(
+        "cbow", "CBOW", "minilm.cli.train_skipgram", ("--cbow",), quick=QUICK_W2V, seconds=12
+    ),
     # The script's defaults: fewer epochs leave bat/plant's senses mixed.
     # --contrastive: + Sentence-BERT tuning (~5% more time), the sentence model of search/MTEB.
     ModelSpec(
@@ -103,7 +105,7 @@ OPTIONAL_MODELS = {
     "fasttext": ModelSpec(
         "fasttext",
         "fastText",
-        "train_skipgram.py",
+        "minilm.cli.train_skipgram",
         _flags("--subwords 3-6"),
         quick=QUICK_W2V + _flags("--buckets 20000"),
         seconds=90,
