@@ -17,6 +17,7 @@ import json
 import numpy as np
 
 from minilm.data.corpus import load_corpus
+from minilm.errors import ArgumentParser, MinilmError, positive_int, run_cli
 from minilm.models import nplm, srn
 from minilm.models.ngram import fit_kneser_ney, ngram_windows, with_eos
 from minilm.runs import load_run
@@ -37,22 +38,43 @@ def model_nll(run, stream, bos: int, eos: int) -> np.ndarray:
     return srn.token_nll(run.params, inputs, ids, bounds=bounds, cell=cell)
 
 
+def check_run(folder: str, run, corpus) -> None:
+    """A language-model run of this corpus, with valid and test splits: else one-line error."""
+    model = run.config.get("model")
+    if model not in ("nplm", "srn"):
+        raise MinilmError(
+            f"{folder} is a {model or 'unknown'} run; give run folders of train_nplm.py or "
+            "train_srn.py"
+        )
+    missing = [s for s in ("valid", "test") if s not in corpus.splits]
+    if missing:
+        raise MinilmError(f"--corpus has no {' or '.join(missing)} split; give a corpus folder")
+    if run.vocab is not None and len(run.vocab) != len(corpus.vocab):
+        raise MinilmError(
+            f"{folder} has a vocabulary of {len(run.vocab)} words, --corpus gives "
+            f"{len(corpus.vocab)}: give the corpus the run was trained on"
+        )
+
+
 def mixture_perplexity(p_net: np.ndarray, p_kn: np.ndarray, lam: float) -> float:
     """exp(-mean ln(lam p_net + (1 - lam) p_kn)) over the targets."""
     return float(np.exp(-np.mean(np.log(lam * p_net + (1 - lam) * p_kn))))
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap = ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("runs", nargs="+", help="run folders of train_nplm.py / train_srn.py")
     ap.add_argument("--corpus", required=True, help="the corpus the runs were trained on")
-    ap.add_argument("--order", type=int, default=5, help="Kneser-Ney order")
+    ap.add_argument("--order", type=positive_int, default=5, help="Kneser-Ney order")
     args = ap.parse_args()
     results = {}
     for folder in args.runs:
         run = load_run(folder)
         cfg = run.config
+        if "min_count" not in cfg:
+            raise MinilmError(f"{folder}: its config has no min_count; not a train_nplm/srn run")
         corpus = load_corpus(args.corpus, cfg["min_count"], cfg.get("max_vocab"), SPECIALS)
+        check_run(folder, run, corpus)
         vocab, splits = corpus.vocab, corpus.splits
         V, bos, eos = len(vocab), vocab.bos, vocab.eos
         train = splits["train"]
@@ -78,4 +100,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

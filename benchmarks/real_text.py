@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from minilm.errors import ArgumentParser, MinilmError, run_cli
+from minilm.io import claim_out_dir
 
 ENWIKI = "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"
 VALID_EVERY = 20  # document i goes to valid when i % 20 == 0, to test when i % 20 == 1
@@ -99,9 +100,24 @@ def write_truth_files(data: Path, out: Path) -> None:
         shutil.copyfile(data / source, out / target)
 
 
+SOURCE_FILES = (
+    ENWIKI,
+    "lee_background.cor",
+    "questions-words.txt",
+    "wordsim353.tsv",
+    "simlex999.txt",
+)
+
+
 def build(out: Path) -> dict[str, int]:
     """Write the corpus into `out`; return the number of words per split."""
     data = gensim_test_data()
+    missing = [name for name in SOURCE_FILES if not (data / name).is_file()]
+    if missing:
+        raise MinilmError(
+            f"{data} lacks {', '.join(missing)}: this gensim has no test data; reinstall it "
+            "with pip install -e '.[bench]'"
+        )
     out.mkdir(parents=True, exist_ok=True)
     sources = [("wikipedia", wikipedia_documents(data)), ("news", news_documents(data))]
     bible = list(bible_documents())
@@ -122,9 +138,13 @@ def build(out: Path) -> dict[str, int]:
                     handles[split].write(sentence + "\n")
                     words[split] += len(sentence.split())
                 doc_index += 1
-    finally:
-        for handle in handles.values():
+    except BaseException:
+        for split, handle in handles.items():  # no empty or half *.tmp left behind
             handle.close()
+            (out / f"{split}.txt.tmp").unlink(missing_ok=True)
+        raise
+    for handle in handles.values():
+        handle.close()
     for split in words:
         os.replace(out / f"{split}.txt.tmp", out / f"{split}.txt")
     write_truth_files(data, out)
@@ -144,8 +164,9 @@ def ensure(out: Path) -> Path:
 def main() -> None:
     ap = ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=Path("runs/real_text"), help="corpus folder")
+    ap.add_argument("--force", action="store_true", help="write into a folder minilm did not write")
     args = ap.parse_args()
-    words = build(args.out)
+    words = build(claim_out_dir(args.out, "real_text.py", args.force))
     print(f"{args.out}: " + ", ".join(f"{split} {n:,} words" for split, n in words.items()))
 
 

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import tempfile
+import time
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,7 +22,7 @@ from typing import IO
 
 import numpy as np
 
-from minilm.errors import MinilmError
+from minilm.errors import MinilmError, on_cli_exit
 
 
 def ensure_dir(path: str | os.PathLike) -> Path:
@@ -115,3 +116,185 @@ def _json_default(obj: object) -> object:
     if isinstance(obj, Path):
         return str(obj)
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+# ---- the output-folder contract (docs/ARCHITECTURE.md, "Output folders") -----------------------
+# Every script that writes a folder claims it first (`claim_out_dir`): the folder gets a marker
+# file, OUT/.minilm-run.json, that says which script wrote it and whether that run finished:
+#
+#   status "new"        a folder the project created for a run that has not started
+#   status "running"    a run is writing (or was killed writing) here; its outputs are not final
+#   status "complete"   the run finished: the last thing it did was to write this status
+#   status "failed"     the run stopped with an error after it had replaced earlier outputs
+#
+# A folder that holds files but no marker holds files the project did not write: it is refused
+# unless --force. A reader of a run's files (`check_complete`) refuses every status but
+# "complete"; a folder without a marker (anyone's vectors) is read as it is.
+
+RUN_MARKER = ".minilm-run.json"
+_CLAIMS: dict[Path, dict] = {}  # folders this process claimed -> {"previous": bytes | None, ...}
+
+
+def add_out_args(ap, required: bool = True, help: str = "output folder") -> None:
+    """--out and --force, the same in every script that writes a folder."""
+    ap.add_argument("--out", required=required, help=help)
+    ap.add_argument(
+        "--force",
+        action="store_true",
+        help="write into --out even if it holds files minilm did not write\n"
+        "(files of the same names are replaced; others are left alone)",
+    )
+
+
+def _read_marker(folder: Path) -> dict | None:
+    path = folder / RUN_MARKER
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return {"status": "unreadable"}
+    return data if isinstance(data, dict) else {"status": "unreadable"}
+
+
+def _write_marker(folder: Path, status: str, writer: str, **extra: object) -> None:
+    record = {"writer": writer, "status": status, "pid": os.getpid(), "host": _host()}
+    record |= {"time": time.strftime("%Y-%m-%d %H:%M:%S"), **extra}
+    write_json(folder / RUN_MARKER, record)
+
+
+def _host() -> str:
+    return os.uname().nodename if hasattr(os, "uname") else ""
+
+
+def _alive(marker: dict) -> bool:
+    """The marker's writer is a live process on this machine (not this one)."""
+    pid = marker.get("pid")
+    if not isinstance(pid, int) or pid <= 0 or pid == os.getpid() or marker.get("host") != _host():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _foreign_entries(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name != RUN_MARKER)
+
+
+def check_out_dir(path: str | os.PathLike | None, force: bool = False, flag: str = "--out") -> Path:
+    """Refuse an --out that is empty, a file, held by a live run, or holding files the project
+    did not write (unless `force`); return it as a Path. Writes nothing."""
+    if path is None or not str(path).strip():
+        raise MinilmError(
+            f"{flag} is empty (an unset shell variable?); name the folder to write into"
+        )
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise MinilmError(f"{flag} {folder} is a file, not a folder; choose another {flag}")
+    if not folder.is_dir():
+        return folder
+    marker = _read_marker(folder)
+    if marker is None:
+        foreign = _foreign_entries(folder)
+        if foreign and not force:
+            shown = ", ".join(foreign[:4]) + (", ..." if len(foreign) > 4 else "")
+            raise MinilmError(
+                f"{flag} {folder} holds files minilm did not write ({shown}); choose another "
+                f"{flag}, or pass --force to write there (files of the same names are replaced)"
+            )
+    elif marker.get("status") == "running" and _alive(marker) and not force:
+        raise MinilmError(
+            f"{flag} {folder} is being written by {marker.get('writer', 'another run')} "
+            f"(pid {marker['pid']}); wait for it or choose another {flag}"
+        )
+    return folder
+
+
+def claim_out_dir(
+    path: str | os.PathLike | None, writer: str, force: bool = False, flag: str = "--out"
+) -> Path:
+    """Check `path` (check_out_dir), create it and mark it "running" before anything else is
+    written; return it. A script run through `minilm.errors.run_cli` marks it "complete" when
+    its main() returns; a bad-input error before any earlier output was removed puts the
+    earlier marker back, so a refused run changes nothing."""
+    folder = ensure_dir(check_out_dir(path, force, flag))
+    key = folder.resolve()
+    marker_path = folder / RUN_MARKER
+    previous = marker_path.read_bytes() if marker_path.is_file() else None
+    _CLAIMS.setdefault(key, {"previous": previous, "writer": writer, "cleared": False})
+    _write_marker(folder, "running", writer)
+    on_cli_exit(_finish_claims)
+    return folder
+
+
+def prepare_out_dir(path: str | os.PathLike, writer: str) -> Path:
+    """Create a folder for a run another process will make (the lab's per-model folders): it is
+    marked "new" (the project's, nothing in it yet) unless it is marked already."""
+    folder = ensure_dir(path)
+    if _read_marker(folder) is None:
+        _write_marker(folder, "new", writer)
+    return folder
+
+
+def outputs_cleared(folder: str | os.PathLike) -> None:
+    """The earlier run's outputs in `folder` are gone: a failure can no longer restore them."""
+    claim = _CLAIMS.get(Path(folder).resolve())
+    if claim is not None:
+        claim["cleared"] = True
+
+
+def mark_complete(folder: str | os.PathLike, writer: str = "minilm") -> None:
+    """The run in `folder` finished. Claimed folders are completed by run_cli when main()
+    returns; any other folder (library use) is marked here at once."""
+    if Path(folder).resolve() not in _CLAIMS:
+        _write_marker(Path(folder), "complete", writer)
+
+
+def _finish_claims(outcome: BaseException | None) -> None:
+    for key, claim in list(_CLAIMS.items()):
+        del _CLAIMS[key]
+        if not key.is_dir():
+            continue
+        if outcome is None:
+            _write_marker(key, "complete", claim["writer"])
+        elif not claim["cleared"] and isinstance(outcome, MinilmError):
+            if claim["previous"] is None:  # the folder had no marker: leave none behind
+                (key / RUN_MARKER).unlink(missing_ok=True)
+            else:
+                write_bytes_atomic(key / RUN_MARKER, claim["previous"])
+        else:
+            reason = str(outcome) or type(outcome).__name__
+            _write_marker(key, "failed", claim["writer"], error=reason.splitlines()[0][:300])
+
+
+def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
+    with atomic_open(path, "wb") as f:
+        f.write(data)
+
+
+def check_complete(path: str | os.PathLike) -> None:
+    """Refuse to read a run's file (or folder) unless its run finished (see RUN_MARKER)."""
+    path = Path(path)
+    folder = path if path.is_dir() else path.parent
+    if folder.name == "projector":  # OUT/projector/vectors.tsv: the marker is OUT's
+        folder = folder.parent
+    marker = _read_marker(folder)
+    if marker is None or marker.get("status") in ("complete", "new"):
+        return
+    writer, status = marker.get("writer", "a minilm run"), marker.get("status")
+    if status == "running" and _alive(marker):
+        why = f"is still being written by {writer} (pid {marker['pid']}); wait for it to finish"
+    elif status == "running":
+        why = f"holds an incomplete run: {writer} was stopped before it finished"
+    elif status == "failed":
+        why = f"holds an incomplete run: {writer} failed ({marker.get('error', '?')})"
+    else:
+        why = f"has an unreadable {RUN_MARKER}"
+    raise MinilmError(
+        f"{folder} {why}; rerun it (with --resume where it has a checkpoint) "
+        f"before reading {path.name}"
+    )

@@ -334,6 +334,9 @@ def run_lab(
         out, corpus, quick, sentences, generate=not skip_training
     )
     corpora = {"lab": lab_corpus, "elman": elman_dir}
+    if not skip_training:  # no earlier report may sit beside the models this run retrains
+        for name in ("report.md", "metrics.json"):
+            (out / name).unlink(missing_ok=True)
     if skip_training:
         runs = [reuse_model(spec, out / spec.name) for spec in specs]
     else:

@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import IO
 
 from minilm.errors import MinilmError
-from minilm.io import ensure_dir, write_json
+from minilm.io import prepare_out_dir, write_json
 from minilm.lab_models import ModelSpec
+from minilm.limits import die_with_parent
 
 REPO = Path(__file__).resolve().parent.parent
 SCRIPTS = REPO / "scripts"
@@ -96,7 +97,9 @@ def _wait(command: list[str], out: Path, echo: bool):
     """Run `command`, teeing its stderr to ours and to out/lab.log: (exit status, rusage)."""
     sink = getattr(sys.stderr, "buffer", None) if echo else None
     with open(out / "lab.log", "wb") as log:
-        proc = subprocess.Popen(command, stdout=None, stderr=subprocess.PIPE, cwd=REPO)
+        proc = subprocess.Popen(  # the child dies with the lab: a killed lab leaves none running
+            command, stdout=None, stderr=subprocess.PIPE, cwd=REPO, preexec_fn=die_with_parent
+        )
         tee = threading.Thread(target=_tee, args=(proc.stderr, sink, log), daemon=True)
         tee.start()
         try:
@@ -126,7 +129,7 @@ def run_model(
     kept in `out/lab.log`. Peak memory is the child's own ru_maxrss from `os.wait4` (Linux
     counts in it the high-water RSS of the lab process it was spawned from: a floor, not a leak).
     """
-    ensure_dir(out)
+    prepare_out_dir(out, "lab.py")  # the project's folder (minilm/io.py), before lab.log
     run = ModelRun(spec, out, model_command(spec, out, corpus, seed, quick, threads))
     start = time.perf_counter()
     try:

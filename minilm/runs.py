@@ -11,6 +11,9 @@ Everything in model.npz is a plain array: `load_run` reads it with allow_pickle=
 metrics.json is written last: a folder that holds it holds a finished run. A run that starts
 training in a folder removes the earlier run's files first (`start_run`, called by
 minilm.train), so a rerun killed half-way cannot leave the old files looking like its result.
+The folder itself follows the output-folder contract of minilm.io (`claim_out_dir`: marked
+"running" by the script before it reads its corpus, "complete" when it ends); `load_run`
+refuses a folder whose run did not finish.
 """
 
 from __future__ import annotations
@@ -26,7 +29,16 @@ import numpy as np
 
 from minilm.data.vocab import Vocab
 from minilm.errors import MinilmError
-from minilm.io import ensure_dir, load_npz, remove_stale_temps, save_npz, write_json
+from minilm.io import (
+    check_complete,
+    ensure_dir,
+    load_npz,
+    mark_complete,
+    outputs_cleared,
+    remove_stale_temps,
+    save_npz,
+    write_json,
+)
 from minilm.vectors import KeyedVectors
 
 
@@ -84,6 +96,7 @@ def start_run(out_dir: str | os.PathLike) -> list[Path]:
     removed = [out / name for name in OUTPUTS if (out / name).is_file()]
     for path in removed:
         path.unlink()
+    outputs_cleared(out)
     return removed
 
 
@@ -104,8 +117,7 @@ def write_run(
     config and history when it does not hold them already. `title` heads loss.png.
     """
     out = ensure_dir(out_dir)
-    (out / "metrics.json").unlink(missing_ok=True)  # written last: present = finished
-    remove_stale_temps(out)  # runs that never called start_run (closed-form methods)
+    start_run(out)  # runs that never called it (closed-form methods): no old file stays
     cfg = _config_dict(config)
     kv = KeyedVectors(words, vectors)
     kv.save_text(out / "vectors.txt")
@@ -133,6 +145,7 @@ def write_run(
 
     plot_loss(_history_losses(history), out / "loss.png", title=f"{name}: training loss")
     write_json(out / "metrics.json", _finite_or_none(metrics))
+    mark_complete(out, str(cfg.get("model") or "minilm.runs"))
     return out
 
 
@@ -150,6 +163,7 @@ class Run:
 def load_run(out_dir: str | os.PathLike) -> Run:
     """Read OUT/model.npz (no pickle) and OUT/metrics.json back."""
     out = Path(out_dir)
+    check_complete(out)
     arrays = load_npz(out / "model.npz")
     for key in ("words", "vectors", "config"):
         if key not in arrays:

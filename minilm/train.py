@@ -49,6 +49,7 @@ message says how to resume. A second Ctrl-C interrupts at once.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import math
@@ -115,6 +116,36 @@ class TrainConfig:
     probe_every: int = 0  # steps between probe prints; 0 = at the end of each epoch
     stop_after: int = 0  # stop (with a checkpoint) after this many global steps; 0 = run all.
     # The schedule still spans all epochs, so a later resume continues the same run.
+    identity: dict = field(default_factory=dict)  # run_identity(args): flags + corpus fingerprint
+
+
+# Flags that do not shape the result (where and how it runs), and the few a resume may change.
+NOT_SHAPING = ("out", "force", "resume", "threads", "checkpoint_every", "corpus", "sample")
+MAY_CHANGE = ("epochs",)
+
+
+def run_identity(args: object) -> dict:
+    """What makes a run this run: every flag that shapes the result (an argparse Namespace or a
+    dict) and the SHA-1 of the corpus files, recorded in checkpoints; `--resume` refuses a
+    checkpoint whose identity differs, except in MAY_CHANGE."""
+    flags = dict(vars(args)) if hasattr(args, "__dict__") else dict(args)  # type: ignore[arg-type]
+    identity = {k: v for k, v in flags.items() if k not in NOT_SHAPING}
+    identity = json.loads(json.dumps(identity, sort_keys=True, default=str))
+    corpus = flags.get("corpus")
+    if corpus:
+        identity["corpus_sha1"] = _fingerprint(Path(corpus))
+    return identity
+
+
+def _fingerprint(path: Path) -> str:
+    files = [path] if path.is_file() else sorted(p for p in path.glob("*.txt*") if p.is_file())
+    digest = hashlib.sha1()
+    for f in files:
+        digest.update(f.name.encode())
+        with open(f, "rb") as stream:
+            while chunk := stream.read(1 << 20):
+                digest.update(chunk)
+    return digest.hexdigest()
 
 
 @dataclass
@@ -320,6 +351,7 @@ class _Checkpointer:
         self.model = cfg.model or cfg.desc
         self.seed = int(cfg.seed)
         self.lr_flag = cfg.lr_flag
+        self.identity = cfg.identity
         self.steps_per_epoch = steps_per_epoch
         self.params, self.optimizer, self.state = params, optimizer, state
         self.last_step: int | None = None  # global step of the checkpoint on disk, if any
@@ -346,6 +378,7 @@ class _Checkpointer:
             "global_step": np.array(global_step, dtype=np.int64),
             "steps_per_epoch": np.array(self.steps_per_epoch, dtype=np.int64),
             "seed": np.array(self.seed, dtype=np.int64),
+            "identity": np.array(json.dumps(self.identity, sort_keys=True)),
             "blas_threads": np.array(get_num_threads() or 0, dtype=np.int64),  # 0: unknown
             "history/losses": np.asarray(run.losses, dtype=np.float64),
             "history/metrics": np.array(json.dumps(run.epoch_metrics)),
@@ -361,6 +394,21 @@ class _Checkpointer:
             arrays[f"s/{k}"] = v
         save_npz(self.path, arrays)
         self.last_step = global_step
+
+    def check_identity(self, ck: dict) -> None:
+        """Refuse a checkpoint of another run: other flags or another corpus (docs: DESIGN)."""
+        if not self.identity or "identity" not in ck:
+            return  # a library run without flags, or a checkpoint older than identities
+        try:
+            saved = json.loads(str(ck["identity"]))
+        except json.JSONDecodeError:
+            raise MinilmError(f"{self.path}: unreadable run identity; drop --resume") from None
+        diff = _identity_differences(saved, self.identity)
+        if diff:
+            raise MinilmError(
+                f"{self.path} is the checkpoint of another run ({'; '.join(diff[:6])}); resume "
+                "with the same flags and corpus (only --epochs may change), or drop --resume"
+            )
 
     def load(self) -> tuple[int, int, int, History]:
         """Restore params, optimiser and state in place; return (epoch, step, global_step, run)."""
@@ -378,6 +426,7 @@ class _Checkpointer:
                 f"{self.path} is a checkpoint of model '{ck['model']}', not '{self.model}'; "
                 "use another --out or drop --resume"
             )
+        self.check_identity(ck)
         saved = {k[2:]: v for k, v in ck.items() if k.startswith("p/")}
         expected = {k: (v.shape, v.dtype) for k, v in self.params.items()}
         found = {k: (v.shape, v.dtype) for k, v in saved.items()}
@@ -418,6 +467,17 @@ class _Checkpointer:
             steps_per_epoch=self.steps_per_epoch,
         )
         return int(ck["epoch"]), int(ck["step"]), self.last_step, run
+
+
+def _identity_differences(saved: dict, now: dict) -> list[str]:
+    keys = sorted((set(saved) | set(now)) - set(MAY_CHANGE))
+    missing = "(not set)"
+    return [
+        f"{'--' + k.replace('_', '-') if k != 'corpus_sha1' else 'the corpus'} "
+        f"{saved.get(k, missing)} -> {now.get(k, missing)}"
+        for k in keys
+        if saved.get(k, missing) != now.get(k, missing)
+    ]
 
 
 def _shapes(shapes: dict) -> str:

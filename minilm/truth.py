@@ -16,6 +16,7 @@ In every file blank lines and `#` lines are comments. A malformed line is bad in
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -129,6 +130,8 @@ def read_similarity(path: str | os.PathLike) -> list[tuple[str, str, float]]:
             score = float(parts[2])
         except ValueError:
             raise MinilmError(f"{path} line {n}: score {parts[2]!r} is not a number") from None
+        if not math.isfinite(score):
+            raise MinilmError(f"{path} line {n}: score {parts[2]!r} is not a finite number")
         pairs.append((parts[0].lower(), parts[1].lower(), score))
     if not pairs:
         raise MinilmError(f"{path}: no word pairs found")

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from minilm.errors import MinilmError
-from minilm.io import atomic_open, ensure_dir, load_npz, save_npz
+from minilm.io import atomic_open, check_complete, ensure_dir, load_npz, save_npz
 from minilm.word_vector_files import (
     decode,
     first_duplicate,
@@ -43,6 +43,7 @@ from minilm.word_vector_files import (
     parse_header,
     parse_text,
     refuse_duplicates,
+    refuse_non_finite,
     refuse_utf16,
     strip_utf8_bom,
     to_floats,
@@ -177,8 +178,10 @@ class KeyedVectors:
     def load(cls, path: str | os.PathLike, unicode_errors: str = "strict") -> KeyedVectors:
         """Read a table, detecting the format: `.npz`; a folder (or `vectors.tsv`) with the
         projector TSV pair; a file starting with a `V D` header (word2vec text or binary); else
-        headerless GloVe text. Malformed input raises MinilmError naming the line or record."""
+        headerless GloVe text. Malformed input raises MinilmError naming the line or record,
+        and so does a file of a run that did not finish (minilm.io.check_complete)."""
         path = Path(path)
+        check_complete(path)
         if path.is_dir() or path.name == "vectors.tsv":
             folder = path if path.is_dir() else path.parent
             return cls.load_projector(folder)
@@ -220,10 +223,15 @@ class KeyedVectors:
                 f"{path}: an .npz of word vectors needs arrays 'words' and 'vectors', "
                 f"found {sorted(arrays)}"
             )
-        words = arrays["words"].tolist()
-        if isinstance(words, list):
-            refuse_duplicates(path, [str(w) for w in words], "row", 1)
-        return cls(words, arrays["vectors"])
+        words, vectors = arrays["words"].tolist(), arrays["vectors"]
+        if not isinstance(words, list):
+            raise MinilmError(f"{path}: 'words' must be a 1-d array of words")
+        refuse_duplicates(path, [str(w) for w in words], "row", 1)
+        if vectors.ndim == 2 and not np.issubdtype(vectors.dtype, np.number):
+            raise MinilmError(f"{path}: 'vectors' holds {vectors.dtype}, not numbers")
+        if vectors.ndim == 2 and vectors.shape[0] == len(words):
+            refuse_non_finite(path, vectors, words, "row")
+        return cls(words, vectors)
 
     @classmethod
     def load_projector(cls, folder: str | os.PathLike) -> KeyedVectors:

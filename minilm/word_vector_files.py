@@ -172,7 +172,7 @@ def parse_binary(
     """word2vec binary: V records of `word<space>` + D little-endian float32 (+ optional '\\n')."""
     n_words, dim = header
     width = 4 * dim
-    starts = np.empty(n_words, dtype=np.int64)  # byte offset of each vector
+    starts = []  # byte offset of each vector; grown per record, never sized by the header
     words = []
     pos = 0
     for i in range(n_words):  # a loop over records, each one find(); the floats are read at once
@@ -195,7 +195,7 @@ def parse_binary(
                 f"{path} record {i + 1} ({word!r}): the file ends inside the vector; truncated"
             )
         words.append(word)
-        starts[i] = space + 1
+        starts.append(space + 1)
         pos = space + 1 + width
     if body[pos:].strip():
         raise MinilmError(
@@ -203,10 +203,18 @@ def parse_binary(
         )
     refuse_duplicates(path, words, "record", 1)
     raw = np.frombuffer(body, dtype=np.uint8)
-    gather = starts[:, None] + np.arange(width)  # (V, 4D) byte positions
+    gather = np.array(starts, dtype=np.int64)[:, None] + np.arange(width)  # (V, 4D) bytes
     vectors = raw[gather].view("<f4").reshape(n_words, dim).astype(np.float32)
     bad = ~np.isfinite(vectors).all(axis=1)
     if bad.any():
         i = int(np.argmax(bad))
         raise MinilmError(f"{path} record {i + 1} ({words[i]!r}): non-finite value; corrupt file")
     return words, vectors
+
+
+def refuse_non_finite(path: Path, vectors: np.ndarray, words: Sequence[str], unit: str) -> None:
+    """A NaN or inf value is refused, naming its row (record) and word."""
+    bad = ~np.isfinite(vectors).all(axis=1)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise MinilmError(f"{path} {unit} {i + 1}: non-finite value (nan or inf) for {words[i]!r}")

@@ -24,6 +24,8 @@ def parse_expression(tokens: list[str]) -> tuple[list[str], list[str]]:
     A word without a sign counts as +."""
     positive, negative, sign = [], [], +1
     for tok in tokens:
+        if not tok.strip():
+            raise MinilmError("the expression holds an empty word; e.g. king - man + woman")
         if tok in ("+", "-"):
             sign = 1 if tok == "+" else -1
             continue

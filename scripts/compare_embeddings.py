@@ -27,7 +27,8 @@ import time
 from pathlib import Path
 
 from minilm.errors import ArgumentParser, MinilmError, run_cli, seed_arg
-from minilm.io import ensure_dir, write_json, write_text
+from minilm.io import add_out_args, claim_out_dir, write_json, write_text
+from minilm.limits import die_with_parent
 from minilm.threads import add_threads_arg, apply_threads
 
 SCRIPTS = Path(__file__).resolve().parent
@@ -56,7 +57,7 @@ WITHIN_REACH = 0.05  # "within reach": no quality figure more than 5 points belo
 def parse_args() -> argparse.Namespace:
     ap = ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--corpus", help="text file or folder with train.txt (default: world)")
-    ap.add_argument("--out", required=True, help="output folder")
+    add_out_args(ap)
     ap.add_argument("--seed", type=seed_arg, default=1)
     ap.add_argument("--dim", type=int, default=100, help="D for every method")
     ap.add_argument("--min-count", type=int, default=5, help="the same vocabulary for all")
@@ -88,7 +89,7 @@ def run_method(name: str, args: argparse.Namespace, out: Path) -> dict:
     print(f"== {label}: {' '.join(cmd[1:])}", file=sys.stderr, flush=True)
     start = time.perf_counter()
     # The child's stdout (its summary line) joins our stderr: our stdout carries only the table.
-    child = subprocess.Popen(cmd, stdout=sys.stderr)
+    child = subprocess.Popen(cmd, stdout=sys.stderr, preexec_fn=die_with_parent)
     _, status, usage = os.wait4(child.pid, 0)  # this child's own rusage, not all children's
     child.returncode = os.waitstatus_to_exitcode(status)
     row = {"method": label, "command": cmd, "exit_code": child.returncode}
@@ -161,7 +162,7 @@ def verdict(rows: list[dict]) -> str:
 def main() -> None:
     args = parse_args()
     apply_threads(args.threads)
-    out = ensure_dir(args.out)
+    out = claim_out_dir(args.out, "compare_embeddings.py", args.force)
     rows = [run_method(name, args, out) for name in args.methods]
     corpus = args.corpus or "the bundled world corpus"
     text = (

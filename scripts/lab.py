@@ -25,6 +25,7 @@ import sys
 import time
 
 from minilm.errors import ArgumentParser, MinilmError, run_cli, seed_arg
+from minilm.io import add_out_args, claim_out_dir
 from minilm.lab import run_lab
 from minilm.lab_models import ALL_MODELS
 from minilm.lab_runner import format_duration
@@ -33,7 +34,7 @@ from minilm.threads import add_threads_arg, apply_threads
 
 def parse_args() -> argparse.Namespace:
     ap = ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--out", required=True, help="output folder")
+    add_out_args(ap)
     ap.add_argument("--corpus", help="text file or folder with train.txt (default: world)")
     ap.add_argument(
         "--quick",
@@ -71,8 +72,9 @@ def main() -> None:
     args = parse_args()
     apply_threads(args.threads)
     start = time.perf_counter()
+    out = claim_out_dir(args.out, "lab.py", args.force)
     result = run_lab(
-        args.out,
+        out,
         corpus=args.corpus,
         models=args.models,
         quick=args.quick,

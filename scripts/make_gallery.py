@@ -24,7 +24,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from minilm.errors import ArgumentParser, MinilmError, run_cli  # noqa: E402
-from minilm.io import atomic_open, write_text  # noqa: E402
+from minilm.io import (  # noqa: E402
+    atomic_open,
+    check_complete,
+    check_out_dir,
+    claim_out_dir,
+    write_text,  # noqa: E402
+)
+from minilm.limits import die_with_parent  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -43,7 +50,6 @@ def copy_figures(run: Path, out: Path, width: int) -> list[Path]:
     figures = sorted(run.glob("*.png"))
     if not figures:
         raise MinilmError(f"no figures (*.png) in {run}; is it a lab run (scripts/lab.py --out)?")
-    out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("*.png"):
         old.unlink()  # a figure the lab no longer draws must not linger in the gallery
     written = []
@@ -76,18 +82,22 @@ def main() -> None:
     ap.add_argument("--lab-out", type=Path, default=REPO / "runs" / "gallery-lab",
                     help="where to run the lab when --from is not given")
     ap.add_argument("--out", type=Path, default=REPO / "docs" / "gallery")
+    ap.add_argument("--force", action="store_true", help="write into an --out minilm did not write")
     ap.add_argument("--width", type=int, default=900, help="largest width in pixels")
     ap.add_argument("--note", default="", help="a sentence about the run for the metrics page")
     ap.add_argument("--max-mb", type=float, default=2.0, help="largest total size")
     args = ap.parse_args()
     run = args.run
+    check_out_dir(args.out, args.force)  # before the lab's minutes, not after
     if run is None:
         run = args.lab_out
         lab = [sys.executable, str(REPO / "scripts" / "lab.py"), "--out", str(run)]
-        if subprocess.run(lab).returncode != 0:
+        if subprocess.run(lab, preexec_fn=die_with_parent).returncode != 0:
             raise MinilmError(f"the lab run failed: {' '.join(lab)}")
     if not run.is_dir():
         raise MinilmError(f"{run} is not a folder; pass a lab run with --from")
+    check_complete(run)
+    claim_out_dir(args.out, "make_gallery.py", args.force)
     written = copy_figures(run, args.out, args.width)
     total = sum(p.stat().st_size for p in written) / 2**20
     if total > args.max_mb:

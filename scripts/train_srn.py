@@ -46,9 +46,9 @@ from minilm.data.batchers import StreamBatches
 from minilm.data.corpus import Corpus, TokenStream, load_corpus
 from minilm.data.sentences import DropoutSeeds
 from minilm.data.vocab import Vocab
-from minilm.errors import ArgumentParser, MinilmError, run_cli, seed_arg
+from minilm.errors import ArgumentParser, MinilmError, finite_float, run_cli, seed_arg
 from minilm.evaluate import category_purity, category_r_precision, perplexity, read_categories
-from minilm.io import ensure_dir, write_text
+from minilm.io import add_out_args, claim_out_dir, write_text
 from minilm.layers.class_softmax import output_bounds
 from minilm.layers.recurrent import CELLS
 from minilm.models import srn
@@ -57,7 +57,7 @@ from minilm.optim import Adam
 from minilm.plots import plot_dendrogram
 from minilm.runs import write_run
 from minilm.threads import add_threads_arg, apply_threads
-from minilm.train import History, TrainConfig, train
+from minilm.train import History, TrainConfig, run_identity, train
 from minilm.vectors import KeyedVectors
 
 SPECIALS = ("<unk>", "<bos>", "</s>")  # </s> ends every sentence; <bos> is the n-gram padding
@@ -70,7 +70,7 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument(
         "--corpus", help="text file or folder with train/valid/test.txt (default: world)"
     )
-    ap.add_argument("--out", required=True, help="output folder")
+    add_out_args(ap)
     ap.add_argument("--seed", type=seed_arg, default=0)
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--dim", type=int, default=64, help="D: input embedding size (not --onehot)")
@@ -83,13 +83,18 @@ def parse_args() -> argparse.Namespace:
         help="the recurrence: Elman's tanh cell, LSTM or GRU (minilm/layers/recurrent.py)",
     )
     ap.add_argument(
-        "--dropout", type=float, default=0.0, help="on x_t and the output's h_t (not h_t-1 -> h_t)"
+        "--dropout", type=finite_float, default=0.0,
+        help="on x_t and the output's h_t (not h_t-1 -> h_t)"
     )
     ap.add_argument("--tie", action="store_true", help="tie the output weights: W_hy = C^T")
     ap.add_argument("--bptt", type=int, default=16, help="T: steps per truncated-BPTT window")
     ap.add_argument("--batch-size", type=int, default=32, help="N: parallel streams")
-    ap.add_argument("--lr", type=float, default=5e-3, help="Adam learning rate (decayed linearly)")
-    ap.add_argument("--clip", type=float, default=5.0, help="max global gradient norm (0 = off)")
+    ap.add_argument(
+        "--lr", type=finite_float, default=5e-3, help="Adam learning rate (decayed linearly)"
+    )
+    ap.add_argument(
+        "--clip", type=finite_float, default=5.0, help="max global gradient norm (0 = off)"
+    )
     add_vocab_args(ap)
     ap.add_argument("--sample", type=int, default=0, metavar="N", help="generate N sentences")
     ap.add_argument("--checkpoint-every", type=int, default=0, help="steps (0 = end only)")
@@ -123,7 +128,7 @@ def categories_file(paths: dict[str, Path]) -> Path | None:
 def main() -> None:
     args = parse_args()
     apply_threads(args.threads)
-    out = ensure_dir(args.out)
+    out = claim_out_dir(args.out, "train_srn.py", args.force)
     corpus = load_corpus(args.corpus, args.min_count, args.max_vocab, specials=SPECIALS)
     train_split, V = corpus.splits["train"], len(corpus.vocab)
     counts = target_counts(train_split.ids, train_split.offsets, corpus.vocab.eos, V)
@@ -166,6 +171,7 @@ def loop_config(args: argparse.Namespace, out: Path) -> TrainConfig:
         checkpoint_every=args.checkpoint_every,
         out_dir=out,
         resume=args.resume,
+        identity=run_identity(args),
         desc="srn",
     )
 

@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "minilm"
 
 # floor -> module name prefixes (first match wins; "minilm.x" also claims "minilm.x.*").
 FLOORS = {
-    "foundation": ("minilm.errors", "minilm.io", "minilm.threads"),
+    "foundation": ("minilm.errors", "minilm.io", "minilm.threads", "minilm.limits"),
     "layers": ("minilm.layers", "minilm.gradcheck"),
     "fast": ("minilm.fast",),
     "models": ("minilm.models",),

@@ -21,6 +21,7 @@ from conftest import (
     snapshot,
 )
 
+from minilm.io import RUN_MARKER
 from minilm.runs import OUTPUTS
 
 # One epoch, small dims: each case fails (or finishes) in a second or two.
@@ -51,6 +52,7 @@ def out(tmp_path):
     (folder / "metrics.json").write_text('{"analogy_accuracy": 0.5}\n')
     (folder / "projector" / "metadata.tsv").write_text("old\n")
     (folder / "notes.txt").write_text("my notes\n")
+    (folder / RUN_MARKER).write_text('{"status": "complete", "writer": "train_skipgram.py"}\n')
     return folder
 
 

@@ -26,6 +26,8 @@ from conftest import (
     run_until,
 )
 
+from minilm.io import RUN_MARKER
+
 CHECKPOINT_EVERY = "3"
 
 
@@ -128,6 +130,15 @@ def test_external_sigkill_and_sigint_while_polling_for_the_checkpoint(world, tmp
     assert (out / "vectors.txt").read_bytes() == (ref / "vectors.txt").read_bytes()
 
 
+def copy_checkpoint(run, out) -> bytes:
+    """Copy a run's checkpoint and its folder marker (as `cp -r` would) into a new `out`."""
+    out.mkdir()
+    (out / RUN_MARKER).write_bytes((run / RUN_MARKER).read_bytes())
+    saved = (run / "checkpoint.npz").read_bytes()
+    (out / "checkpoint.npz").write_bytes(saved)
+    return saved
+
+
 @pytest.mark.parametrize(
     "source, target",
     [("skipgram", "nplm"), ("nplm", "srn"), ("glove", "transformer"), ("transformer", "glove")],
@@ -136,23 +147,19 @@ def test_resume_from_another_models_checkpoint_is_refused(
     source, target, world, tmp_path, reference_run
 ):
     out = tmp_path / "out"
-    out.mkdir()
-    foreign = (reference_run(source) / "checkpoint.npz").read_bytes()
-    (out / "checkpoint.npz").write_bytes(foreign)
+    foreign = copy_checkpoint(reference_run(source), out)
     result = run_script(*model_command(target, world, out, 3, "--resume"))
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
     (line,) = result.stderr.splitlines()
     assert line.startswith("error: ") and source in line and target in line
     assert (out / "checkpoint.npz").read_bytes() == foreign  # nothing destroyed
-    assert sorted(p.name for p in out.iterdir()) == ["checkpoint.npz"]
+    assert sorted(p.name for p in out.iterdir()) == [RUN_MARKER, "checkpoint.npz"]
 
 
 def test_resume_with_other_options_is_refused(world, tmp_path, reference_run):
     """Same model, another --dim: the parameter shapes differ; say so, touch nothing."""
     out = tmp_path / "out"
-    out.mkdir()
-    saved = (reference_run("skipgram") / "checkpoint.npz").read_bytes()
-    (out / "checkpoint.npz").write_bytes(saved)
+    saved = copy_checkpoint(reference_run("skipgram"), out)
     command = model_command("skipgram", world, out, 3, "--resume")
     command[command.index("--dim") + 1] = "16"
     result = run_script(*command)

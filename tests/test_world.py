@@ -11,6 +11,7 @@ import pytest
 from minilm.data import world
 from minilm.data.world.state import make_world
 from minilm.errors import MinilmError
+from minilm.io import RUN_MARKER
 from minilm.truth import read_paraphrases, read_senses, read_similarity
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -365,6 +366,7 @@ def test_script_writes_every_file_and_rejects_bad_input(tmp_path):
     ]
     done = subprocess.run(cmd, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert sorted(p.name for p in (tmp_path / "w").iterdir()) == sorted(world.WORLD_FILES)
+    written = sorted(p.name for p in (tmp_path / "w").iterdir() if p.name != RUN_MARKER)
+    assert written == sorted(world.WORLD_FILES)
     bad = subprocess.run(cmd[:-1] + ["5"], capture_output=True, text=True)
     assert bad.returncode == 2 and bad.stderr.startswith("error:") and "Traceback" not in bad.stderr

@@ -38,14 +38,14 @@ import numpy as np
 
 from minilm.data.cooccurrence import CooccurrenceCells
 from minilm.data.corpus import load_corpus
-from minilm.errors import ArgumentParser, MinilmError, run_cli, seed_arg
+from minilm.errors import ArgumentParser, MinilmError, finite_float, run_cli, seed_arg
 from minilm.evaluate import evaluate_embedding, ground_truth_files
-from minilm.io import ensure_dir
+from minilm.io import add_out_args, claim_out_dir
 from minilm.models import count, glove
 from minilm.optim import Adagrad
 from minilm.runs import summary_line, write_run
 from minilm.threads import add_threads_arg, apply_threads
-from minilm.train import History, TrainConfig, train
+from minilm.train import History, TrainConfig, run_identity, train
 from minilm.vectors import KeyedVectors
 
 METHODS = ("tfidf", "lsa", "ppmi", "glove")
@@ -61,7 +61,7 @@ def parse_args() -> argparse.Namespace:
     ap = ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--method", required=True, choices=METHODS)
     ap.add_argument("--corpus", help="text file or folder with train.txt (default: world)")
-    ap.add_argument("--out", required=True, help="output folder")
+    add_out_args(ap)
     ap.add_argument("--seed", type=seed_arg, default=1, help="SVD / GloVe init and order")
     ap.add_argument("--epochs", type=int, default=GLOVE_EPOCHS, help="GloVe passes")
     ap.add_argument("--dim", type=int, default=100, help="D: vector size (not tfidf)")
@@ -73,16 +73,16 @@ def parse_args() -> argparse.Namespace:
     )
     ap.add_argument("--min-count", type=int, default=5, help="rarer words are dropped")
     ap.add_argument("--doc-lines", type=int, default=1, help="tfidf/lsa: lines per document")
-    ap.add_argument("--shift", type=float, default=1.0, help="ppmi: k of the shift log k")
-    ap.add_argument("--eig-p", type=float, help="eigenvalue weighting p (lsa 1, ppmi 0.5)")
+    ap.add_argument("--shift", type=finite_float, default=1.0, help="ppmi: k of the shift log k")
+    ap.add_argument("--eig-p", type=finite_float, help="eigenvalue weighting p (lsa 1, ppmi 0.5)")
     ap.add_argument(
         "--alpha",
-        type=float,
+        type=finite_float,
         default=0.75,
         help="ppmi: context smoothing exponent; glove: weighting exponent",
     )
-    ap.add_argument("--x-max", type=float, default=glove.Config.x_max, help="glove: f's cap")
-    ap.add_argument("--lr", type=float, default=GLOVE_LR, help="glove: AdaGrad lr")
+    ap.add_argument("--x-max", type=finite_float, default=glove.Config.x_max, help="glove: f's cap")
+    ap.add_argument("--lr", type=finite_float, default=GLOVE_LR, help="glove: AdaGrad lr")
     ap.add_argument(
         "--batch-size",
         type=int,
@@ -177,6 +177,7 @@ def fit_glove(
         checkpoint_every=args.checkpoint_every,
         out_dir=out,
         resume=args.resume,
+        identity=run_identity(args),
         desc="glove",
     )
     optimizer = Adagrad(lr=args.lr, initial_accumulator=1.0)  # glove.c starts gradsq at 1
@@ -186,7 +187,7 @@ def fit_glove(
 def main() -> None:
     args = parse_args()
     apply_threads(args.threads)
-    out = ensure_dir(args.out)
+    out = claim_out_dir(args.out, "train_baselines.py", args.force)
     corpus = load_corpus(args.corpus, min_count=args.min_count, specials=())
     vocab, stream = corpus.vocab, corpus.train
     words, V = vocab.itos, len(vocab)

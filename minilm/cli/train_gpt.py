@@ -41,16 +41,16 @@ from minilm.cli.args import add_vocab_args
 from minilm.data.batchers import StreamBatches
 from minilm.data.corpus import Corpus, load_corpus
 from minilm.data.sentences import DropoutSeeds
-from minilm.errors import ArgumentParser, MinilmError, run_cli, seed_arg
+from minilm.errors import ArgumentParser, MinilmError, finite_float, run_cli, seed_arg
 from minilm.evaluate import perplexity
-from minilm.io import ensure_dir
+from minilm.io import add_out_args, claim_out_dir
 from minilm.layers.class_softmax import output_bounds
 from minilm.models import causal_lm, encoder
 from minilm.models.ngram import kneser_ney_baselines, next_word_pairs, target_counts
 from minilm.optim import AdamW
 from minilm.runs import write_run
 from minilm.threads import add_threads_arg, apply_threads
-from minilm.train import History, TrainConfig, train
+from minilm.train import History, TrainConfig, run_identity, train
 from minilm.vectors import KeyedVectors
 
 SPECIALS = ("<unk>", "<bos>", "</s>")  # </s> ends every sentence; <bos> is the n-gram padding
@@ -71,7 +71,7 @@ POSITIVE = (
 def parse_args() -> argparse.Namespace:
     ap = ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--corpus", help="file, or folder with train/valid/test.txt (default: world)")
-    ap.add_argument("--out", required=True, help="output folder")
+    add_out_args(ap)
     ap.add_argument("--seed", type=seed_arg, default=0)
     ap.add_argument("--epochs", type=int, default=1, help="passes over train (real text: 5)")
     ap.add_argument("--dim", type=int, default=128, help="D: model width")
@@ -80,11 +80,13 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--ffn", type=int, default=512, help="F: feed-forward width")
     ap.add_argument("--max-len", type=int, default=64, help="T: tokens per window")
     ap.add_argument("--batch-size", type=int, default=32, help="N: windows per batch")
-    ap.add_argument("--lr", type=float, default=2e-3, help="peak AdamW learning rate")
+    ap.add_argument("--lr", type=finite_float, default=2e-3, help="peak AdamW learning rate")
     ap.add_argument("--warmup", type=int, default=200, help="warmup steps before the cosine decay")
-    ap.add_argument("--weight-decay", type=float, default=0.01)
-    ap.add_argument("--clip", type=float, default=1.0, help="max global gradient norm (0 = off)")
-    ap.add_argument("--dropout", type=float, default=0.1)
+    ap.add_argument("--weight-decay", type=finite_float, default=0.01)
+    ap.add_argument(
+        "--clip", type=finite_float, default=1.0, help="max global gradient norm (0 = off)"
+    )
+    ap.add_argument("--dropout", type=finite_float, default=0.1)
     add_vocab_args(ap)
     ap.add_argument("--eval-stride", type=int, default=0, help="held-out window step (0 = T/2)")
     ap.add_argument("--checkpoint-every", type=int, default=0, help="steps (0 = end only)")
@@ -110,7 +112,7 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     apply_threads(args.threads)
-    out = ensure_dir(args.out)
+    out = claim_out_dir(args.out, "train_gpt.py", args.force)
     corpus = load_corpus(args.corpus, args.min_count, args.max_vocab, specials=SPECIALS)
     train_split, vocab = corpus.splits["train"], corpus.vocab
     counts = target_counts(train_split.ids, train_split.offsets, vocab.eos, len(vocab))
@@ -181,6 +183,7 @@ def fit(args: argparse.Namespace, cfg: encoder.Config, params: dict, corpus: Cor
         out_dir=out,
         checkpoint_every=args.checkpoint_every,
         resume=args.resume,
+        identity=run_identity(args),
         desc="gpt",
         stop_after=args.stop_after,
     )

@@ -40,16 +40,16 @@ from minilm.data.batchers import NgramBatches
 from minilm.data.corpus import Corpus, TokenStream, load_corpus
 from minilm.data.sentences import DropoutSeeds
 from minilm.data.vocab import Vocab
-from minilm.errors import ArgumentParser, MinilmError, run_cli, seed_arg
+from minilm.errors import ArgumentParser, MinilmError, finite_float, run_cli, seed_arg
 from minilm.evaluate import category_purity, perplexity
-from minilm.io import ensure_dir, write_text
+from minilm.io import add_out_args, claim_out_dir, write_text
 from minilm.layers.class_softmax import output_bounds
 from minilm.models import nplm
 from minilm.models.ngram import kneser_ney_baselines, target_counts
 from minilm.optim import Adam
 from minilm.runs import write_run
 from minilm.threads import add_threads_arg, apply_threads
-from minilm.train import History, TrainConfig, train
+from minilm.train import History, TrainConfig, run_identity, train
 from minilm.vectors import KeyedVectors
 
 SPECIALS = ("<unk>", "<bos>", "</s>")  # <bos> pads contexts, </s> ends every sentence
@@ -62,18 +62,24 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument(
         "--corpus", help="text file or folder with train/valid/test.txt (default: world)"
     )
-    ap.add_argument("--out", required=True, help="output folder")
+    add_out_args(ap)
     ap.add_argument("--seed", type=seed_arg, default=0)
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--dim", type=int, default=64, help="m: word feature vector size")
     ap.add_argument("--hidden", type=int, default=128, help="h: tanh hidden units")
     ap.add_argument("--context", type=int, default=4, help="n-1: context words (n-gram order n)")
     ap.add_argument("--direct", action="store_true", help="add direct connections W (x -> y)")
-    ap.add_argument("--dropout", type=float, default=0.0, help="on the embeddings and hidden layer")
+    ap.add_argument(
+        "--dropout", type=finite_float, default=0.0, help="on the embeddings and hidden layer"
+    )
     ap.add_argument("--tie", action="store_true", help="tie the output weights: U = C^T")
     ap.add_argument("--batch-size", type=int, default=256)
-    ap.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate (decayed linearly)")
-    ap.add_argument("--clip", type=float, default=5.0, help="max global gradient norm (0 = off)")
+    ap.add_argument(
+        "--lr", type=finite_float, default=3e-3, help="Adam learning rate (decayed linearly)"
+    )
+    ap.add_argument(
+        "--clip", type=finite_float, default=5.0, help="max global gradient norm (0 = off)"
+    )
     add_vocab_args(ap)
     ap.add_argument("--sample", type=int, default=0, metavar="N", help="generate N sentences")
     ap.add_argument("--checkpoint-every", type=int, default=0, help="steps (0 = end only)")
@@ -98,7 +104,7 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     apply_threads(args.threads)
-    out = ensure_dir(args.out)
+    out = claim_out_dir(args.out, "train_nplm.py", args.force)
     corpus = load_corpus(args.corpus, args.min_count, args.max_vocab, specials=SPECIALS)
     train_split, V = corpus.splits["train"], len(corpus.vocab)
     counts = target_counts(train_split.ids, train_split.offsets, corpus.vocab.eos, V)
@@ -205,6 +211,7 @@ def loop_config(args: argparse.Namespace, out: Path) -> TrainConfig:
         checkpoint_every=args.checkpoint_every,
         out_dir=out,
         resume=args.resume,
+        identity=run_identity(args),
         desc="nplm",
     )
 

@@ -61,14 +61,14 @@ from minilm.data.word2vec_batches import (
     SkipgramPairs,
     SubwordBatches,
 )
-from minilm.errors import ArgumentParser, MinilmError, run_cli, seed_arg
+from minilm.errors import ArgumentParser, MinilmError, finite_float, run_cli, seed_arg
 from minilm.evaluate import evaluate_embedding, ground_truth_files
-from minilm.io import ensure_dir
+from minilm.io import add_out_args, claim_out_dir
 from minilm.models import skipgram as sg
 from minilm.optim import ScatterSGD
 from minilm.runs import summary_line, write_run
 from minilm.threads import add_threads_arg, apply_threads
-from minilm.train import TrainConfig, train
+from minilm.train import TrainConfig, run_identity, train
 from minilm.vectors import KeyedVectors
 
 PROBES = ("king", "dog", "bread", "red", "france", "walked")
@@ -76,7 +76,7 @@ PROBES = ("king", "dog", "bread", "red", "france", "walked")
 
 def _add_size_args(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--corpus", help="text file or folder with train.txt (default: world)")
-    ap.add_argument("--out", required=True, help="output folder")
+    add_out_args(ap)
     ap.add_argument("--seed", type=seed_arg, default=1)
     ap.add_argument("--epochs", type=int, default=5, help="passes over the corpus (-iter)")
     ap.add_argument("--dim", type=int, default=100, help="D: vector size (-size)")
@@ -116,8 +116,10 @@ def _add_noise_args(ap: argparse.ArgumentParser) -> None:
 
 
 def _add_training_args(ap: argparse.ArgumentParser) -> None:
-    ap.add_argument("--sample", type=float, default=1e-3, help="subsampling threshold t (0 = off)")
-    ap.add_argument("--alpha", type=float, help="start lr (0.025; CBOW 0.05; subwords 0.01)")
+    ap.add_argument(
+        "--sample", type=finite_float, default=1e-3, help="subsampling threshold t (0 = off)"
+    )
+    ap.add_argument("--alpha", type=finite_float, help="start lr (0.025; CBOW 0.05; subwords 0.01)")
     ap.add_argument("--min-count", type=int, default=5, help="rarer words are dropped")
     ap.add_argument("--batch-size", type=int, help="examples per SGD step (1024; CBOW 512)")
     ap.add_argument("--cbow", action="store_true", help="CBOW: mean of the context predicts")
@@ -249,6 +251,7 @@ def loop_config(args: argparse.Namespace, out: Path, name: str) -> TrainConfig:
         checkpoint_every=args.checkpoint_every,
         out_dir=out,
         resume=args.resume,
+        identity=run_identity(args),
         desc=name,
         lr_flag="--alpha",
     )
@@ -267,7 +270,7 @@ def oov_neighbours(kv: KeyedVectors, params: dict, cfg: sg.Config) -> dict:
 def main() -> None:
     args = parse_args()
     apply_threads(args.threads)
-    out = ensure_dir(args.out)
+    out = claim_out_dir(args.out, "train_skipgram.py", args.force)
     # No specials: words under --min-count are dropped before windowing, as in word2vec.c.
     corpus = load_corpus(args.corpus, min_count=args.min_count, specials=())
     vocab, stream = corpus.vocab, corpus.train

@@ -42,16 +42,16 @@ from minilm.cli.args import add_vocab_args
 from minilm.data.batchers import MLMBatches
 from minilm.data.corpus import load_corpus
 from minilm.data.sentences import DropoutSeeds, PairBatches, Tokens, bpe_tokens, word_tokens
-from minilm.errors import ArgumentParser, MinilmError, run_cli, seed_arg
+from minilm.errors import ArgumentParser, MinilmError, finite_float, run_cli, seed_arg
 from minilm.evaluate import category_purity
-from minilm.io import ensure_dir, save_npz
+from minilm.io import add_out_args, claim_out_dir, save_npz
 from minilm.layers.class_softmax import output_bounds
 from minilm.layers.matryoshka import parse_dims
 from minilm.models import contrastive, encoder, masked_lm
 from minilm.optim import AdamW
 from minilm.runs import write_run
 from minilm.threads import add_threads_arg, apply_threads
-from minilm.train import History, TrainConfig, train
+from minilm.train import History, TrainConfig, run_identity, train
 from minilm.truth import read_senses
 from minilm.vectors import KeyedVectors
 
@@ -76,7 +76,7 @@ POSITIVE = (
 def parse_args() -> argparse.Namespace:
     ap = ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--corpus", help="file, or folder with train/valid/test.txt (default: world)")
-    ap.add_argument("--out", required=True, help="output folder")
+    add_out_args(ap)
     ap.add_argument("--seed", type=seed_arg, default=0)
     # 6, not 3: the masked-LM loss is still falling after 3 passes (mlm_accuracy 0.65 -> 0.70).
     # D=128, F=512, not 64/256: on the world corpus, whose test polysemy sentences are never seen
@@ -89,21 +89,23 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--heads", type=int, default=4, help="h: attention heads (divides --dim)")
     ap.add_argument("--ffn", type=int, default=512, help="F: feed-forward width")
     ap.add_argument("--max-len", type=int, default=32, help="longest sequence (tokens)")
-    ap.add_argument("--dropout", type=float, default=0.1)
+    ap.add_argument("--dropout", type=finite_float, default=0.1)
     ap.add_argument("--positions", choices=encoder.POSITIONS, default="learned")
     ap.add_argument("--tokenizer", choices=("word", "bpe"), default="word")
     ap.add_argument("--bpe-merges", type=int, default=400, help="BPE merges to learn")
     ap.add_argument("--batch-size", type=int, default=128, help="sentences per batch")
-    ap.add_argument("--lr", type=float, default=2e-3, help="peak AdamW learning rate")
+    ap.add_argument("--lr", type=finite_float, default=2e-3, help="peak AdamW learning rate")
     ap.add_argument("--warmup", type=int, default=200, help="warmup steps before the cosine decay")
-    ap.add_argument("--weight-decay", type=float, default=0.01)
-    ap.add_argument("--clip", type=float, default=1.0, help="max global gradient norm (0 = off)")
+    ap.add_argument("--weight-decay", type=finite_float, default=0.01)
+    ap.add_argument(
+        "--clip", type=finite_float, default=1.0, help="max global gradient norm (0 = off)"
+    )
     add_vocab_args(ap, head="masked-LM head: ")
     ap.add_argument("--contrastive", action="store_true", help="then tune on paraphrase pairs")
     ap.add_argument("--contrastive-epochs", type=int, default=3)
-    ap.add_argument("--contrastive-lr", type=float, default=3e-4)
+    ap.add_argument("--contrastive-lr", type=finite_float, default=3e-4)
     ap.add_argument("--contrastive-batch-size", type=int, default=64, help="pairs per batch")
-    ap.add_argument("--temperature", type=float, default=0.05, help="InfoNCE temperature")
+    ap.add_argument("--temperature", type=finite_float, default=0.05, help="InfoNCE temperature")
     ap.add_argument("--one-directional", action="store_true", help="InfoNCE a->b only")
     ap.add_argument(
         "--matryoshka",
@@ -180,6 +182,7 @@ def train_mlm(args, cfg, params, train_stream, tokens, out) -> History:
         out_dir=out,
         checkpoint_every=args.checkpoint_every,
         resume=args.resume,
+        identity=run_identity(args),
         desc="transformer",
     )
     optimizer = AdamW(lr=args.lr, weight_decay=args.weight_decay)
@@ -207,6 +210,7 @@ def contrastive_tuning(args, cfg, params, pairs, tokens, out) -> tuple[dict, His
         out_dir=ckpt_dir,
         checkpoint_every=args.checkpoint_every,
         resume=args.resume and (ckpt_dir / "checkpoint.npz").exists(),
+        identity=run_identity(args),
         desc="contrastive",
     )
     loss_fn = functools.partial(
@@ -249,7 +253,7 @@ def evaluate(args, cfg, params, corpus, tokens, streams, out) -> dict:
 def main() -> None:
     args = parse_args()
     apply_threads(args.threads)
-    out = ensure_dir(args.out)
+    out = claim_out_dir(args.out, "train_transformer.py", args.force)
     corpus = load_corpus(args.corpus, args.min_count, args.max_vocab, specials=SPECIALS)
     bpe = None
     if args.tokenizer == "bpe":

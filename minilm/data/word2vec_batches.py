@@ -23,6 +23,7 @@ from minilm.data.batchers import check_positive, epoch_rng
 from minilm.data.corpus import TokenStream
 from minilm.data.huffman import HuffmanTree
 from minilm.errors import MinilmError
+from minilm.limits import check_memory
 
 
 def keep_probability(counts: np.ndarray, sample: float) -> np.ndarray:
@@ -199,6 +200,11 @@ class _Word2vecExamples(ABC):
         counts = np.asarray(counts, dtype=np.int64)
         self.keep_prob = keep_probability(counts, sample)  # (V,)
         self.sentence = stream.sentence_index()  # (n_tokens,)
+        # No window reaches past its sentence: arrays are sized by this reach, not by --window
+        # (the radius is still drawn from 1..window, so the examples are the same).
+        longest = int(np.max(stream.lengths)) if len(stream.lengths) else 1
+        self.reach = max(1, min(window, longest - 1))
+        check_memory(self._epoch_bytes(), f"--window {window} (reach {self.reach})", "lower it")
         if negative:
             noise_counts = counts.copy()
             if unk_id is not None:
@@ -221,6 +227,10 @@ class _Word2vecExamples(ABC):
         return ids[keep], self.sentence[keep]
 
     @abstractmethod
+    @abstractmethod
+    def _epoch_bytes(self) -> float:
+        """About the most memory one epoch's examples take (checked before any is built)."""
+
     def _examples(self, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
         """One epoch's examples in text order, as arrays whose first has one row per example."""
 
@@ -256,12 +266,17 @@ class SkipgramPairs(_Word2vecExamples):
     Batch: {"center": (B,), "context": (B,), "n_tokens": int} + noise words.
     """
 
+    def _epoch_bytes(self) -> float:
+        # the (M, 2R) mask, then ~56 bytes a pair (nonzero, gathers, shuffle), ~R+1 pairs a token
+        M, R = self.stream.ids.size, self.reach
+        return M * 2 * R + 56.0 * M * min(self.window + 1, 2 * R)
+
     def _examples(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """One epoch's (center, context) pairs, in text order."""
         ids, sentence = self.subsample(rng)  # (M,), (M,)
-        W = self.window
-        radius = rng.integers(1, W + 1, size=ids.size)  # (M,) uniform in 1..window
-        left, right = _reaches(sentence, radius)  # (M,), (M,)
+        radius = rng.integers(1, self.window + 1, size=ids.size)  # (M,) uniform in 1..window
+        left, right = _reaches(sentence, radius)  # (M,), (M,) both <= reach
+        W = self.reach  # offsets past the longest sentence are never in a window
         offsets = np.concatenate([np.arange(-W, 0), np.arange(1, W + 1)])  # (2W,) left to right
         ok = np.concatenate([-offsets[:W] <= left[:, None], offsets[W:] <= right[:, None]], axis=1)
         i, k = np.nonzero(ok)  # (M, 2W) row-major: by centre, then by offset
@@ -299,6 +314,11 @@ class CbowWindows(_Word2vecExamples):
     (rounded up to whole batches).
     """
 
+    def _epoch_bytes(self) -> float:
+        # the (R+1, R+1, 2R+1) masks, a batch's (N, 2R+1) mask, ~48 bytes a token for the epoch
+        R, N = self.reach, self.batch_size
+        return (R + 1) ** 2 * (2 * R + 1) + N * (2 * R + 1) + 48.0 * self.stream.ids.size
+
     def _examples(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """One epoch's (centre, left, right) in text order: (M,) ids and window reaches."""
         ids, sentence = self.subsample(rng)  # (M,), (M,)
@@ -312,7 +332,7 @@ class CbowWindows(_Word2vecExamples):
     def epoch(self, epoch: int) -> Iterator[dict]:
         rng = epoch_rng(self.seed, epoch)
         ids, left, right = self._examples(rng)
-        W = self.window
+        W = self.reach  # left, right <= reach: a wider mask would only add False columns
         text = np.concatenate([np.zeros(W, dtype=np.int64), ids, np.zeros(W, dtype=np.int64)])
         d, reach = np.arange(-W, W + 1), np.arange(W + 1)  # offsets from the centre, reaches
         # the mask of a window reaching l words to the left and r to the right, for every l, r

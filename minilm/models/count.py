@@ -289,7 +289,8 @@ def cooccurrence(
     ids = np.asarray(ids, dtype=np.int64)
     sentence = sentence_index(offsets)  # (n_tokens,)
     keys, sums = np.zeros(0, np.int64), np.zeros(0, np.float64)  # distinct cells so far, sorted
-    for d in range(1, window + 1):
+    longest = int(np.bincount(sentence).max()) if sentence.size else 1
+    for d in range(1, min(window, longest - 1) + 1):  # no pair is further apart than that
         same = sentence[:-d] == sentence[d:]  # never count across a sentence boundary
         left, right = ids[:-d][same], ids[d:][same]
         pairs = np.concatenate([left * V + right, right * V + left])  # (2 P,) both directions
