@@ -227,10 +227,10 @@ class _Word2vecExamples(ABC):
         return ids[keep], self.sentence[keep]
 
     @abstractmethod
-    @abstractmethod
     def _epoch_bytes(self) -> float:
         """About the most memory one epoch's examples take (checked before any is built)."""
 
+    @abstractmethod
     def _examples(self, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
         """One epoch's examples in text order, as arrays whose first has one row per example."""
 
