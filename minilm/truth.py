@@ -91,8 +91,11 @@ def _rows(path: str | os.PathLike) -> list[tuple[int, str]]:
         raise MinilmError(f"{path}: is a folder, not a ground-truth file") from None
     except UnicodeDecodeError as err:
         raise MinilmError(f"{path}: not UTF-8 text (byte {err.start})") from None
-    return [(n, line) for n, line in enumerate(text.splitlines(), start=1)
-            if line.strip() and not line.lstrip().startswith("#")]
+    return [
+        (n, line)
+        for n, line in enumerate(text.splitlines(), start=1)
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
 
 
 def _fields(line: str) -> list[str]:
@@ -166,6 +169,8 @@ def read_bias(path: str | os.PathLike) -> tuple[list[str], np.ndarray, np.ndarra
             planted.append(float(parts[2]) if len(parts) > 2 else float(parts[1]))
         except (ValueError, IndexError):
             raise MinilmError(f"{path} line {n}: expected 'word<TAB>share<TAB>share'") from None
+        if not (math.isfinite(measured[-1]) and math.isfinite(planted[-1])):
+            raise MinilmError(f"{path} line {n}: a share is not a finite number")
         words.append(parts[0].strip().lower())
     return words, np.array(measured), np.array(planted)
 
