@@ -72,11 +72,15 @@ def _tee(pipe: IO[bytes], sink: IO[bytes] | None, log: IO[bytes]) -> None:
     while chunk := pipe.read1(4096):  # whatever is there, without waiting for 4096 bytes
         log.write(chunk)
         if sink is not None:
-            try:
-                sink.write(chunk)
+            try:  # the child's "error:" line is the lab's outcome line: shown once, there
+                sink.write(_without_error_lines(chunk))
                 sink.flush()
             except (OSError, ValueError):  # our stderr went away; keep logging
                 sink = None
+
+
+def _without_error_lines(chunk: bytes) -> bytes:
+    return b"\n".join(ln for ln in chunk.split(b"\n") if not ln.startswith(b"error: "))
 
 
 def error_line(stderr_text: str, returncode: int) -> str:

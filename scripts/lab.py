@@ -24,7 +24,7 @@ import argparse
 import sys
 import time
 
-from minilm.errors import ArgumentParser, MinilmError, run_cli, seed_arg
+from minilm.errors import EXIT_BAD_INPUT, ArgumentParser, MinilmError, run_cli, seed_arg
 from minilm.io import add_out_args, claim_out_dir
 from minilm.lab import run_lab
 from minilm.lab_models import ALL_MODELS
@@ -90,10 +90,33 @@ def main() -> None:
         f"{len(result.figures)} figures in {format_duration(time.perf_counter() - start)}, "
         f"peak memory {lab['peak_memory_mib']:.0f} MiB -> {result.out / 'report.md'}"
     )
-    if result.failed:
-        for run in result.failed:
-            print(f"failed: {run.spec.name}: {run.error}", file=sys.stderr)
+    report_failures(result)
+
+
+def report_failures(result) -> None:
+    """One line per model that refused the corpus (exit 2 of its program: bad input), with the
+    lab's own way out; exit 0 with a warning when others trained, 2 when none did, 1 when a
+    model crashed (a bug, not the corpus)."""
+    refused = [r for r in result.failed if r.returncode == EXIT_BAD_INPUT]
+    for run in refused:
+        print(
+            f"skipped: {run.spec.name}: {run.error} [lab: give a larger --corpus, pass the model "
+            f"flags with --flags '{run.spec.name}=...', or leave it out of --models]",
+            file=sys.stderr,
+        )
+    crashed = [r for r in result.failed if r.returncode != EXIT_BAD_INPUT]
+    for run in crashed:
+        print(f"failed: {run.spec.name}: {run.error}", file=sys.stderr)
+    if crashed:
         sys.exit(1)
+    if refused and len(refused) == len(result.runs):
+        raise MinilmError("no model could train on this corpus (see the skipped lines above)")
+    if refused:
+        print(
+            f"warning: {len(refused)} of {len(result.runs)} models skipped; the report covers "
+            "the others",
+            file=sys.stderr,
+        )
 
 
 if __name__ == "__main__":

@@ -292,3 +292,39 @@ def test_lm_interpolation_on_a_word2vec_run(world, tmp_path):
         [*bench, str(out), "--corpus", str(world)], capture_output=True, text=True, timeout=300
     )
     assert_one_line_error(result, "skipgram run", "train_nplm.py")
+
+
+# ------------------------------------------------------------------ the lab on a corpus too small
+def test_lab_skips_what_cannot_train_and_reports_the_rest(tmp_path):
+    corpus = tmp_path / "tiny.txt"
+    corpus.write_text("the king\n")
+    out = tmp_path / "lab"
+    result = run_script(
+        "lab.py", "--out", out, "--corpus", corpus, "--models", "ppmi,nplm", "--threads", "1"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    skipped = [ln for ln in result.stderr.splitlines() if ln.startswith("skipped: ppmi")]
+    assert len(skipped) == 1 and "--models" in skipped[0], result.stderr
+    assert sum("min_count" in ln for ln in result.stderr.splitlines()) == 1  # said once
+    assert "warning: 1 of 2 models skipped" in result.stderr
+    assert (out / "report.md").is_file()
+
+
+def test_lab_exits_2_when_nothing_can_train(tmp_path):
+    corpus = tmp_path / "tiny.txt"
+    corpus.write_text("the king\n")
+    result = run_script(
+        "lab.py",
+        "--out",
+        tmp_path / "lab",
+        "--corpus",
+        corpus,
+        "--models",
+        "ppmi,srn",
+        "--threads",
+        "1",
+    )
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("error: ")
