@@ -90,7 +90,9 @@ def contextual_means(params, cfg, stream, tokens) -> tuple[np.ndarray, np.ndarra
     return sums / np.maximum(counts, 1)[:, None], counts
 
 
-def occurrence_vectors(params, cfg, corpus, tokens, split, occurrences) -> np.ndarray:
+def occurrence_vectors(
+    params, cfg, corpus, tokens, split, occurrences, encode=encoder.encode
+) -> np.ndarray:
     """All layers' vectors of annotated word occurrences: (n, L+1, D), nan where cut off.
 
     occurrences: (line 1-based, token index in the space-split line). The word's vector is the
@@ -114,11 +116,12 @@ def occurrence_vectors(params, cfg, corpus, tokens, split, occurrences) -> np.nd
     word_pos = words_stream.offsets[sent] + np.array([where[k][1] for k in k_all])
     start = first[word_pos] - tok_stream.offsets[sent]  # token position inside the sentence
     count = per_word[word_pos]
-    out = np.full((len(occurrences), cfg.n_layers + 1, cfg.dim), np.nan)
+    width = getattr(cfg, "width", cfg.dim)  # ELMo's vectors are [forward; backward]
+    out = np.full((len(occurrences), cfg.n_layers + 1, width), np.nan)
     for b in range(0, k_all.size, EVAL_BATCH):
         sl = slice(b, b + EVAL_BATCH)
         ids, pad_mask = pad_sentences(tok_stream, sent[sl], tokens.pad, cfg.max_len)
-        states = np.stack(encoder.encode(params, cfg, ids, pad_mask), axis=1)  # (N, L+1, T, D)
+        states = np.stack(encode(params, cfg, ids, pad_mask), axis=1)  # (N, L+1, T, D)
         T = ids.shape[1]
         t = np.arange(T)
         span = (t >= start[sl, None]) & (t < (start + count)[sl, None]) & ~pad_mask  # (N, T)
@@ -177,7 +180,7 @@ def sentence_held_out(v_fit, s_fit, t_fit, v_test, s_test, t_test) -> tuple[floa
     return seen, float(correct / max(len(t_test), 1))
 
 
-def _annotated_occurrences(params, cfg, corpus, tokens, senses) -> dict[str, tuple]:
+def _annotated_occurrences(params, cfg, corpus, tokens, senses, encode) -> dict[str, tuple]:
     """{split: (words, senses, vectors (n, L+1, D), sentence texts)} of senses.tsv's rows.
 
     Occurrences cut off by max_len are skipped.
@@ -187,7 +190,8 @@ def _annotated_occurrences(params, cfg, corpus, tokens, senses) -> dict[str, tup
         rows = [r for r in senses if r[0] == split]
         if split not in corpus.splits or not rows:
             continue
-        v = occurrence_vectors(params, cfg, corpus, tokens, split, [(r[1], r[2]) for r in rows])
+        where = [(r[1], r[2]) for r in rows]
+        v = occurrence_vectors(params, cfg, corpus, tokens, split, where, encode)
         ok = ~np.isnan(v[:, 0, 0])
         lines = list(read_lines(corpus.paths[split]))
         columns = ([r[3] for r in rows], [r[4] for r in rows], v, [lines[r[1] - 1] for r in rows])
@@ -195,7 +199,7 @@ def _annotated_occurrences(params, cfg, corpus, tokens, senses) -> dict[str, tup
     return occ
 
 
-def sense_metrics(params, cfg, corpus, tokens, senses, seed: int) -> dict:
+def sense_metrics(params, cfg, corpus, tokens, senses, seed: int, encode=encoder.encode) -> dict:
     """Nearest-sense-centroid accuracy per word; the vector is chosen on held-out occurrences.
 
     Centroids come from train occurrences. The representation (a layer or the mean of layers,
@@ -207,7 +211,7 @@ def sense_metrics(params, cfg, corpus, tokens, senses, seed: int) -> dict:
     (`sentence_held_out`), and the self-similarity per word and layer (mean cosine between
     different occurrences).
     """
-    occ = _annotated_occurrences(params, cfg, corpus, tokens, senses)
+    occ = _annotated_occurrences(params, cfg, corpus, tokens, senses, encode)
     if "train" not in occ or "test" not in occ:
         return {}
     names, _ = sense_candidates(occ["train"][2][:0])
@@ -279,12 +283,14 @@ def _test_scores(occ: dict, words: list[str], choice: int, n_layers: int) -> tup
     return acc, by_layer, static, self_sim, seen, unseen
 
 
-def layer_anisotropy(params, cfg, stream, tokens, seed, n_sentences=2000) -> dict:
+def layer_anisotropy(
+    params, cfg, stream, tokens, seed, n_sentences=2000, encode=encoder.encode
+) -> dict:
     """Mean cosine of random token pairs in every layer (Ethayarajh 2019)."""
     rng = np.random.default_rng(seed)
     which = rng.choice(stream.n_sentences, min(n_sentences, stream.n_sentences), replace=False)
     ids, pad_mask = pad_sentences(stream, which, tokens.pad, cfg.max_len)
-    states = encoder.encode(params, cfg, ids, pad_mask)
+    states = encode(params, cfg, ids, pad_mask)  # any encoder: the transformer, ELMo
     stats = [anisotropy(s[~pad_mask], np.random.default_rng(seed)) for s in states]
     return {
         "anisotropy": [s["mean_cosine"] for s in stats],

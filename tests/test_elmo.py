@@ -96,3 +96,45 @@ def test_nll_sum_scores_every_pair_once():
     assert one_window[1] == count
     np.testing.assert_allclose(one_window[0] / count, whole, rtol=1e-12)
     assert abs(total - one_window[0]) > 1e-6  # windows of 4 lose context at their borders
+
+
+def test_encode_reads_each_padded_sentence_from_its_own_end():
+    """Padding after a sentence changes none of its words' vectors, in either direction."""
+    params, _ = tiny(1, 2)
+    cfg = elmo.Config(7, dim=3, layers=2, dtype="float64")
+    ids = np.array([[1, 4, 2, 5, 0, 0], [3, 1, 4, 2, 6, 5]])
+    pad = np.zeros_like(ids, dtype=bool)
+    pad[0, 4:] = True
+    padded = elmo.encode(params, cfg, ids, pad)
+    alone = elmo.encode(params, cfg, ids[:1, :4], pad[:1, :4])
+    layers = elmo.contextual_layers(params, ids[1:])
+    for k in range(3):
+        np.testing.assert_allclose(padded[k][0, :4], alone[k][0], rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(padded[k][1], layers[k, 0], rtol=1e-12, atol=1e-14)
+
+
+def test_program_writes_a_run_with_perplexity_and_layers(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    rng = np.random.default_rng(8)
+    words = "the cat dog sat ran on a mat log and".split()
+    for split, n in (("train", 300), ("valid", 30), ("test", 30)):
+        lines = [" ".join(rng.choice(words, size=rng.integers(3, 9))) for _ in range(n)]
+        (corpus / f"{split}.txt").write_text("\n".join(lines) + "\n")
+    out = tmp_path / "run"
+    flags = "--epochs 1 --dim 8 --layers 2 --batch-size 8 --bptt 8 --threads 1".split()
+    command = [sys.executable, "-m", "minilm.cli.train_elmo", "--corpus", str(corpus)]
+    result = subprocess.run([*command, "--out", str(out), *flags], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert 1 < metrics["test_perplexity"] < 20  # 10 words + </s>, better than uniform-ish
+    assert len(metrics["layer_anisotropy"]) == 3  # the token layer and 2 LSTM layers
+    assert (out / "vectors.txt").exists()
+    bad = subprocess.run(
+        [*command, "--out", str(out), "--bptt", "1"], capture_output=True, text=True
+    )
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr and "--bptt" in bad.stderr

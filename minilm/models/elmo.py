@@ -54,6 +54,15 @@ class Config:
     dim: int = 64  # D: embedding and hidden size (the layers must match to be mixed)
     layers: int = 2  # L: LSTM layers per direction (ELMo used 2)
     dtype: str = "float32"  # float32 for training, float64 for gradient checks
+    max_len: int = 64  # sentences are cut to this many words when encoded
+
+    @property
+    def n_layers(self) -> int:  # the name minilm/contextual.py reads
+        return self.layers
+
+    @property
+    def width(self) -> int:  # a contextual vector is [forward; backward]: 2D
+        return 2 * self.dim
 
     def __post_init__(self) -> None:
         for name in ("vocab_size", "dim", "layers"):
@@ -167,3 +176,26 @@ def nll_sum(params: dict[str, np.ndarray], ids: np.ndarray, T: int = 64) -> tupl
         n = 2 * (window.shape[1] - 1)
         total, count = total + loss * n, count + n
     return total, count
+
+
+def encode(
+    params: dict[str, np.ndarray], cfg: Config, ids: np.ndarray, pad_mask: np.ndarray
+) -> list[np.ndarray]:
+    """ELMo's layers for padded sentences, as minilm/contextual.py reads an encoder's:
+    L+1 arrays (N, T, 2D), layer 0 = [x_t; x_t]. ids (N, T), pad_mask (N, T) True at padding
+    (after each sentence). The backward LM reads each sentence from its own last word, so the
+    padding never enters a real word's state."""
+    N, T = ids.shape
+    lengths = (~pad_mask).sum(axis=1)  # (N,)
+    t = np.arange(T)
+    # position read at step t: the sentence reversed, then its padding in place (an involution)
+    flip = np.where(t < lengths[:, None], lengths[:, None] - 1 - t, t)  # (N, T)
+    rows = np.arange(N)[:, None]
+    x, _ = embedding_forward(ids, params["C"])  # (N, T, D)
+    layers = [np.concatenate([x, x], axis=-1)]
+    h_fwd, h_bwd = x, x[rows, flip]
+    for layer in range(1, _n_layers(params) + 1):
+        h_fwd, _ = cell_forward("lstm", h_fwd, None, _layer(params, "fwd", layer))
+        h_bwd, _ = cell_forward("lstm", h_bwd, None, _layer(params, "bwd", layer))
+        layers.append(np.concatenate([h_fwd, h_bwd[rows, flip]], axis=-1))
+    return layers
