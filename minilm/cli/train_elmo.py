@@ -27,7 +27,7 @@ from minilm.data.corpus import Corpus, load_corpus
 from minilm.data.sentences import word_tokens
 from minilm.errors import ArgumentParser, MinilmError, run_cli, seed_arg
 from minilm.evaluate import perplexity
-from minilm.io import ensure_dir
+from minilm.io import add_out_args, claim_out_dir
 from minilm.models import elmo
 from minilm.models.ngram import kneser_ney_baselines
 from minilm.optim import Adam
@@ -44,7 +44,7 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument(
         "--corpus", help="text file or folder with train/valid/test.txt (default: world)"
     )
-    ap.add_argument("--out", required=True, help="output folder")
+    add_out_args(ap)
     ap.add_argument("--seed", type=seed_arg, default=0)
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--dim", type=int, default=64, help="D: embedding = LSTM hidden size")
@@ -111,7 +111,7 @@ def evaluate(args, cfg: elmo.Config, params: dict, corpus: Corpus) -> dict:
 def main() -> None:
     args = parse_args()
     apply_threads(args.threads)
-    out = ensure_dir(args.out)
+    out = claim_out_dir(args.out, "train_elmo.py", args.force)
     corpus = load_corpus(args.corpus, args.min_count, args.max_vocab, specials=SPECIALS)
     V = len(corpus.vocab)
     cfg = elmo.Config(V, args.dim, args.layers)
