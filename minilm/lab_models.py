@@ -21,7 +21,7 @@ class ModelSpec:
 
     name: str  # folder under OUT and key in metrics.json
     label: str  # shown in figures and tables
-    program: str  # module run as `python -m`; TEMPORARY: a file in scripts/ while not moved
+    program: str  # module run as `python -m` (a path ending in .py: run as a file, for tests)
     args: tuple[str, ...] = ()  # flags always passed
     default: tuple[str, ...] = ()  # flags of the full run (the script's defaults unless given)
     quick: tuple[str, ...] = ()  # flags of --quick (1 epoch, small dims)
@@ -70,12 +70,14 @@ _SPECS = (
     ModelSpec(
         "nplm", "NPLM", "minilm.cli.train_nplm", quick=QUICK_LM, seconds=30, language_model=True
     ),
-    ModelSpec("srn", "SRN", "train_srn.py", quick=QUICK_LM, seconds=30, language_model=True),
+    ModelSpec(
+        "srn", "SRN", "minilm.cli.train_srn", quick=QUICK_LM, seconds=30, language_model=True
+    ),
     # Elman's own setup: one-hot input, a wide hidden layer, a small Adam step.
     ModelSpec(
         "srn-elman",
         "SRN (Elman corpus)",
-        "train_srn.py",
+        "minilm.cli.train_srn",
         default=_flags("--onehot --hidden 150 --lr 1e-3 --epochs 6"),
         quick=QUICK_LM,
         corpus="elman",

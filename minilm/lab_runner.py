@@ -60,7 +60,7 @@ def model_command(
     flags = spec.quick if quick else spec.default
     shared = ["--corpus", str(corpus), "--out", str(out), "--seed", str(seed)]
     shared += ["--threads", str(threads)] if threads else []
-    if spec.program.endswith(".py"):  # TEMPORARY: a script not yet moved into minilm/cli/
+    if spec.program.endswith(".py"):  # a program file (the tests' stand-ins)
         program = [str(SCRIPTS / spec.program)]
     else:
         program = ["-m", spec.program]
