@@ -120,7 +120,10 @@ class TrainConfig:
 
 
 # Flags that do not shape the result (where and how it runs), and the few a resume may change.
-NOT_SHAPING = ("out", "force", "resume", "threads", "checkpoint_every", "corpus", "sample")
+# Flags that do not change what a run computes: where it writes, how it is resumed or paused
+# (--stop-after ends a session at a checkpoint; the resumed run is bit-identical), its threads
+# (same bytes: README, Threads) and the corpus path (its content is fingerprinted instead).
+NOT_SHAPING = ("out", "force", "resume", "threads", "checkpoint_every", "stop_after", "corpus")
 MAY_CHANGE = ("epochs",)
 
 

@@ -71,7 +71,10 @@ def test_the_lab_trains_the_transformer_through_the_head_file(tmp_path):
     out = tmp_path / "lab"
     args = [str(ROOT / "scripts" / "lab.py"), "--out", str(out), "--quick", "--threads", "1"]
     result = _run([*args, "--models", "lsa,transformer"], _env(tmp_path, "masked_lm"))
-    assert result.returncode == 1, result.stderr[-2000:]  # a model failed, the lab went on
+    # the program stopped with its one-line error (exit 2): the lab skips that model, says
+    # why, and reports the others (exit 0 with a warning; scripts/lab.py:report_failures)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"skipped: transformer: {MARK}: masked_lm" in result.stderr
     models = json.loads((out / "metrics.json").read_text())["models"]
     assert models["transformer"]["status"] == "failed"
     assert models["transformer"]["error"] == f"{MARK}: masked_lm"
