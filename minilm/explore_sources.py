@@ -28,8 +28,9 @@ from minilm.explore import (
     table_from_vectors,
 )
 from minilm.lab_contextual import contextual_occurrences
-from minilm.lab_figures import TRUST_K, cluster_maps, sense_frame, shared_categorised_words
+from minilm.lab_figures import TRUST_K, cluster_maps, shared_categorised_words
 from minilm.lab_models import ALL_MODELS, VectorSet
+from minilm.lab_sense_figure import sense_frame
 from minilm.truth import Truth, read_categories
 from minilm.vectors import KeyedVectors
 

@@ -25,15 +25,15 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from minilm import plots
+from minilm import lab_sense_figure, plots
 from minilm.cluster import cut_tree, linkage
-from minilm.directions import SenseAxes, project_on_sense_axis, sense_axis, sense_axis_labels
 from minilm.lab_models import VectorSet
 from minilm.project import pca, procrustes, trustworthiness, tsne
 from minilm.vectors import KeyedVectors
 
-HEATMAP_WORDS = ("king queen man woman dog cat horse bread cheese milk car bus red blue egypt "
-                 "cairo").split()
+HEATMAP_WORDS = (
+    "king queen man woman dog cat horse bread cheese milk car bus red blue egypt cairo"
+).split()
 TRUST_K = 5
 
 
@@ -76,15 +76,6 @@ class Drawn:
     maps: dict[str, tuple] = field(default_factory=dict)  # method -> (words, cats, maps)
 
 
-def _grid(n: int, ncols: int, w: float, h: float):
-    ncols = max(1, min(ncols, n))
-    nrows = int(np.ceil(n / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(w * ncols, h * nrows), squeeze=False)
-    for ax in axes.flat[n:]:
-        ax.axis("off")
-    return fig, axes.flat
-
-
 # ---- 1. clusters side by side ----------------------------------------------------------------
 def shared_categorised_words(
     sets: Sequence[VectorSet], categories: tuple[list[str], list[str]]
@@ -104,8 +95,9 @@ def cluster_maps(sets, words: list[str], method: str, seed: int, quick: bool) ->
         if method == "pca":
             Y = pca(X, 2)
         else:
-            Y = tsne(X, perplexity=min(15.0, (len(X) - 1) / 3), seed=seed,
-                     n_iter=400 if quick else 1000)
+            Y = tsne(
+                X, perplexity=min(15.0, (len(X) - 1) / 3), seed=seed, n_iter=400 if quick else 1000
+            )
         if maps:
             Y = procrustes(maps[0][1], Y)[0]
         maps.append((vs.label, Y, trustworthiness(X, Y, TRUST_K)))
@@ -128,11 +120,13 @@ def elman_top_split(
     groups = []
     for g in (0, 1):
         idx = np.flatnonzero(labels == g)
-        groups.append({
-            "words": [words[i] for i in idx],
-            "fine": dict(Counter(fine[i] for i in idx)),
-            "coarse": dict(Counter(coarse[i] for i in idx)),
-        })
+        groups.append(
+            {
+                "words": [words[i] for i in idx],
+                "fine": dict(Counter(fine[i] for i in idx)),
+                "coarse": dict(Counter(coarse[i] for i in idx)),
+            }
+        )
     return {"dendrogram_top_split": groups}
 
 
@@ -166,13 +160,15 @@ def heatmap_words(sets, n: int = 16) -> list[str]:
 def plot_similarity(sets, words: list[str], path: Path) -> Path:
     """One cosine heatmap per table, same words in the same order, one shared colour bar.
     Cells carry no numbers: 9 x 256 texts would be unreadable (and slow to draw)."""
-    fig, axes = _grid(len(sets), 3, 4.4, 4.2)
+    fig, axes = plots.grid(len(sets), 3, 4.4, 4.2)
     im = None
     for ax, vs in zip(axes, sets, strict=False):
         u = vs.kv.unit[vs.kv.indices(words)]
         im = plots.heatmap(ax, u @ u.T, words, words, vs.label, annotate=False)
-    fig.suptitle("Cosine similarity of one word list (raw cosines: see figure 5 for the "
-                 "common direction)", fontsize=12)
+    fig.suptitle(
+        "Cosine similarity of one word list (raw cosines: see figure 5 for the common direction)",
+        fontsize=12,
+    )
     fig.tight_layout(rect=(0, 0, 0.92, 0.97))
     cax = fig.add_axes((0.93, 0.3, 0.015, 0.4))
     fig.colorbar(im, cax=cax, label="cosine")
@@ -181,7 +177,7 @@ def plot_similarity(sets, words: list[str], path: Path) -> Path:
 
 # ---- 4. analogies ----------------------------------------------------------------------------
 def plot_analogies(sets, metrics: dict, path: Path) -> Path:
-    fig, axes = _grid(len(sets), 3, 5.0, 3.6)
+    fig, axes = plots.grid(len(sets), 3, 5.0, 3.6)
     for ax, vs in zip(axes, sets, strict=False):
         sections = metrics[vs.name].get("analogy_sections", {})
         names = list(sections)
@@ -191,17 +187,26 @@ def plot_analogies(sets, metrics: dict, path: Path) -> Path:
         ax.bar(x - 0.2, ex, 0.4, label="query words excluded", color="tab:blue")
         ax.bar(x + 0.2, un, 0.4, label="not excluded", color="tab:orange")
         ax.set_xticks(x)
-        ax.set_xticklabels([n.replace("gram-", "") for n in names], rotation=45, ha="right",
-                           fontsize=7)
+        ax.set_xticklabels(
+            [n.replace("gram-", "") for n in names], rotation=45, ha="right", fontsize=7
+        )
         ax.set_ylim(0, 1)
         ax.set_ylabel("accuracy")
         m = metrics[vs.name]
-        ax.set_title(f"{vs.label}: overall {_pct(m.get('analogy_accuracy'))} / "
-                     f"{_pct(m.get('analogy_accuracy_no_exclusion'))}", fontsize=9)
+        ax.set_title(
+            f"{vs.label}: overall {_pct(m.get('analogy_accuracy'))} / "
+            f"{_pct(m.get('analogy_accuracy_no_exclusion'))}",
+            fontsize=9,
+        )
         ax.grid(axis="y", alpha=0.3)
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in ("tab:blue", "tab:orange")]
-    fig.legend(handles, ["query words excluded (word2vec convention)", "not excluded"],
-               loc="lower center", ncol=2, fontsize=9)
+    fig.legend(
+        handles,
+        ["query words excluded (word2vec convention)", "not excluded"],
+        loc="lower center",
+        ncol=2,
+        fontsize=9,
+    )
     fig.suptitle("Analogy accuracy per section (3CosAdd): excluded / not excluded", fontsize=12)
     fig.tight_layout(rect=(0, 0.04, 1, 0.97))
     return plots.save_figure(fig, path)
@@ -252,8 +257,13 @@ def plot_anisotropy(sets, metrics: dict, layers: dict[str, tuple], path: Path) -
             ax.set_xticks(xs)
             ax.set_xticklabels(["emb"] + [f"block {i}" for i in range(1, len(xs))])
         ax.axhline(0, color="0.3", lw=0.8)
-        ax.axhline(ETHAYARAJH_GPT2_TOP, color="tab:purple", ls=":", lw=1.2,
-                   label="GPT-2's last layer, for contrast (Ethayarajh 2019): near 1")
+        ax.axhline(
+            ETHAYARAJH_GPT2_TOP,
+            color="tab:purple",
+            ls=":",
+            lw=1.2,
+            label="GPT-2's last layer, for contrast (Ethayarajh 2019): near 1",
+        )
         ax.set_ylim(*_cosine_range([v for pair in layers.values() for c in pair for v in c]))
         ax.set_xlabel("layer")
         ax.set_ylabel("mean cosine of random token pairs")
@@ -279,13 +289,19 @@ def plot_bias(sets, metrics: dict, path: Path) -> Path:
     noun pairs (purple, with a fitted line) and with he - she (grey rings, the contrast) against
     its planted he-share. Why the nouns and not he - she: docs/bias-findings.md."""
     with_bias = [s for s in sets if metrics[s.name].get("bias")]
-    fig, axes = _grid(len(with_bias), 3, 4.2, 3.8)
+    fig, axes = plots.grid(len(with_bias), 3, 4.2, 3.8)
     for ax, vs in zip(axes, with_bias, strict=False):
         b = metrics[vs.name]["bias"]
         x, y = np.array(b["skews"]), np.array(b["projections"])
         if b.get("projections_he_she") is not None:
-            ax.scatter(x, b["projections_he_she"], s=18, facecolor="none", edgecolor="0.6",
-                       label="he - she (contrast)")
+            ax.scatter(
+                x,
+                b["projections_he_she"],
+                s=18,
+                facecolor="none",
+                edgecolor="0.6",
+                label="he - she (contrast)",
+            )
         ax.scatter(x, y, s=18, color="tab:purple", label="gendered noun pairs")
         if len(x) >= 2 and np.ptp(x) > 0:
             slope, icpt = np.polyfit(x, y, 1)
@@ -293,16 +309,20 @@ def plot_bias(sets, metrics: dict, path: Path) -> Path:
             ax.plot(xs, slope * xs + icpt, color="tab:purple", lw=1, alpha=0.6)
         # Name the two ends of the planted scale; the rest are dots.
         for i in {int(np.argmin(x)), int(np.argmax(x))}:
-            ax.annotate(b["words"][i], (x[i], y[i]), xytext=(3, 3), textcoords="offset points",
-                        fontsize=7)
+            ax.annotate(
+                b["words"][i], (x[i], y[i]), xytext=(3, 3), textcoords="offset points", fontsize=7
+            )
         ax.axhline(0, color="0.7", lw=0.8)
         ax.set_title(_bias_title(vs.label, b), fontsize=8)
         ax.set_xlabel("planted he-share (bias.tsv)", fontsize=8)
         ax.set_ylabel("cos(occupation, PC1 of the gendered noun pairs)", fontsize=7)
         ax.legend(fontsize=6, loc="upper left")
         ax.grid(alpha=0.3)
-    fig.suptitle("Occupations on the gendered nouns' direction (Bolukbasi 2016 PCA) vs the "
-                 "planted skew; grey: he - she", fontsize=11)
+    fig.suptitle(
+        "Occupations on the gendered nouns' direction (Bolukbasi 2016 PCA) vs the "
+        "planted skew; grey: he - she",
+        fontsize=11,
+    )
     fig.text(0.5, 0.005, BIAS_FOOTNOTE, ha="center", va="bottom", fontsize=7, wrap=True)
     fig.tight_layout(rect=(0, 0.05, 1, 0.96))
     return plots.save_figure(fig, path)
@@ -318,76 +338,9 @@ BIAS_FOOTNOTE = (
 )
 
 
-# ---- 7. static vs contextual -----------------------------------------------------------------
-def sense_frame(occ) -> tuple[SenseAxes, np.ndarray, float]:
-    """(frame fitted on the train occurrences, (n, 2) drawn occurrences in it, the share of the
-    drawn occurrences on their own sense's side of x = 0). With cosine centroids x = 0 is the
-    nearest-centroid boundary, so that share is the sense accuracy of the run's metrics."""
-    frame = sense_axis(occ.fit, occ.fit_senses, metric="cosine")
-    Y = project_on_sense_axis(occ.vectors, frame)  # (n, 2)
-    right = np.array(occ.senses) == frame.senses[1]
-    return frame, Y, float(np.mean((Y[:, 0] > 0) == right))
-
-
-def _static_point(vector: np.ndarray, occurrences: np.ndarray, frame: SenseAxes) -> np.ndarray:
-    """(2,) a static vector in the sense frame, rescaled to the occurrences' mean length."""
-    v = np.asarray(vector, dtype=np.float64)
-    length = np.linalg.norm(np.asarray(occurrences, dtype=np.float64), axis=1).mean()
-    return project_on_sense_axis((v * length / max(np.linalg.norm(v), 1e-12))[None], frame)[0]
-
-
-def plot_static_contextual(
-    occurrences: dict, model_metrics: dict, path: Path, static_kv: KeyedVectors | None = None
-) -> Path:
-    """Per polysemous word: its drawn occurrences' vectors (held-out when there are enough) on the
-    axis that separates its senses - the difference of the two sense centroids (by cosine) of
-    its train occurrences - against the largest remaining variance, coloured by sense (dot area
-    = how many occurrences share a vector). x = 0 (dashed) is the nearest-centroid boundary the
-    sense accuracy counts. The star is the one point a static table has: the model's own static
-    vector of the word, its token embedding row (`static_kv`, the run's vectors.txt), where the
-    residual stream starts; scaled to the occurrences' mean length (by cosine, the side of
-    x = 0 it falls on does not depend on its length)."""
-    fig, axes = _grid(len(occurrences), 2, 5.0, 4.2)
-    acc = model_metrics.get("sense_accuracy") or {}
-    static = model_metrics.get("static_sense_accuracy") or {}
-    for ax, (word, occ) in zip(axes, occurrences.items(), strict=False):
-        frame, Y, side = sense_frame(occ)
-        colors = plots.category_colors(list(frame.senses))
-        sense_arr = np.array(occ.senses)
-        for s in frame.senses:
-            m = np.flatnonzero(sense_arr == s)
-            # Repeated sentences give identical vectors: one dot each, its area the count.
-            points, counts = np.unique(np.round(Y[m], 6), axis=0, return_counts=True)
-            ax.scatter(points[:, 0], points[:, 1], s=12 + 10 * counts, alpha=0.7,
-                       color=colors[s], edgecolor="white",
-                       label=f"'{s}': {len(m)} {occ.split} occurrences, {len(points)} distinct")
-        if static_kv is not None and word in static_kv:
-            star = _static_point(static_kv[word], occ.vectors, frame)
-            star_side = frame.senses[int(star[0] > 0)]
-            ax.scatter(star[0], star[1], marker="*", s=260, color="black", edgecolor="white",
-                       label=f"its static vector (embedding row): '{star_side}' side")
-        ax.axvline(0, color="0.3", ls="--", lw=1)
-        title = (f"'{word}' ({occ.representation}): {side:.2f} of the {occ.split} occurrences "
-                 "on their sense's side")
-        if word in acc:
-            title += f"\nsense accuracy (test) contextual {acc[word]:.2f}"
-            if word in static:
-                title += f", static {static[word]:.2f}"
-        ax.set_title(title, fontsize=8)
-        xlabel, ylabel = sense_axis_labels(frame)
-        ax.set_xlabel(xlabel + " (cosine)", fontsize=7)
-        ax.set_ylabel(ylabel, fontsize=7)
-        ax.legend(fontsize=6, loc="best")
-        ax.grid(alpha=0.3)
-    fig.suptitle("Static vs contextual: each occurrence on the axis between its word's two "
-                 "sense centroids", fontsize=12)
-    fig.tight_layout(rect=(0, 0, 1, 0.95))
-    return plots.save_figure(fig, path)
-
-
 # ---- 8. training curves and perplexities -----------------------------------------------------
 def plot_training(curves: Sequence[tuple[str, np.ndarray]], path: Path) -> Path:
-    fig, axes = _grid(len(curves), 4, 3.6, 2.9)
+    fig, axes = plots.grid(len(curves), 4, 3.6, 2.9)
     for ax, (label, losses) in zip(axes, curves, strict=False):
         if len(losses):
             steps = np.arange(1, len(losses) + 1)
@@ -397,15 +350,23 @@ def plot_training(curves: Sequence[tuple[str, np.ndarray]], path: Path) -> Path:
             ax.set_xlabel("step", fontsize=8)
             ax.set_ylabel("training loss", fontsize=8)
         else:
-            ax.text(0.5, 0.5, "closed form (SVD):\nno training curve", ha="center",
-                    va="center", transform=ax.transAxes, fontsize=9)
+            ax.text(
+                0.5,
+                0.5,
+                "closed form (SVD):\nno training curve",
+                ha="center",
+                va="center",
+                transform=ax.transAxes,
+                fontsize=9,
+            )
             ax.set_xticks([])
             ax.set_yticks([])
         ax.set_title(label, fontsize=9)
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
-    fig.suptitle("Training curves (each model's own loss; faint = per step, bold = smoothed)",
-                 fontsize=11)
+    fig.suptitle(
+        "Training curves (each model's own loss; faint = per step, bold = smoothed)", fontsize=11
+    )
     fig.tight_layout(rect=(0, 0, 1, 0.95))
     return plots.save_figure(fig, path)
 
@@ -481,12 +442,16 @@ def _draw_tables(out: Path, inp: FigureInputs, drawn: Drawn) -> None:
     if any(models[s.name].get("bias") for s in sets):
         drawn.figures["bias"] = plot_bias(sets, models, out / "fig6_bias.png")
     else:
-        drawn.notes.append("Figure 6 skipped: no bias.tsv, or no model knows a gendered noun pair "
-                            "and three of its occupations.")
+        drawn.notes.append(
+            "Figure 6 skipped: no bias.tsv, or no model knows a gendered noun pair "
+            "and three of its occupations."
+        )
     if inp.occurrences and inp.contextual_model is not None:
         static = next((s.kv for s in sets if s.name == inp.contextual_model), None)
-        drawn.figures["contextual"] = plot_static_contextual(
-            inp.occurrences, models[inp.contextual_model], out / "fig7_static_vs_contextual.png",
+        drawn.figures["contextual"] = lab_sense_figure.plot_static_contextual(
+            inp.occurrences,
+            models[inp.contextual_model],
+            out / "fig7_static_vs_contextual.png",
             static,
         )
     else:

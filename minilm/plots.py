@@ -71,6 +71,16 @@ def _darker(color: tuple, factor: float = 0.8) -> tuple:
 
 
 # ---- training curve ----------------------------------------------------------------------
+def grid(n: int, ncols: int, w: float, h: float):
+    """A figure of n panels, ncols a row, each w x h inches; the unused panels hidden."""
+    ncols = max(1, min(ncols, n))
+    nrows = int(np.ceil(n / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(w * ncols, h * nrows), squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.axis("off")
+    return fig, axes.flat
+
+
 def smooth(values: np.ndarray, weight: float = 0.98) -> np.ndarray:
     """Bias-corrected exponential moving average: s_t = w s_{t-1} + (1 - w) x_t, / (1 - w^t)."""
     values = np.asarray(values, dtype=np.float64)

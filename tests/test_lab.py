@@ -213,8 +213,9 @@ def test_bias_and_sense_axis_figures_are_drawn_from_data_alone(tmp_path):
     drawn occurrences on their sense's side of x = 0 is the nearest-centroid (cosine) accuracy
     with centroids from the fitting occurrences."""
     from minilm.lab_contextual import WordOccurrences
-    from minilm.lab_figures import FigureInputs, draw_all, sense_frame
+    from minilm.lab_figures import FigureInputs, draw_all
     from minilm.lab_models import VectorSet
+    from minilm.lab_sense_figure import sense_frame
 
     rng = np.random.default_rng(0)
     words = [a + b for a in "abc" for b in "abcdefghij"]

@@ -7,8 +7,9 @@ from __future__ import annotations
 import numpy as np
 
 from minilm.directions import sense_axis
-from minilm.lab_figures import _cosine_range, _static_point, elman_top_split
+from minilm.lab_figures import _cosine_range, elman_top_split
 from minilm.lab_report import bias_disagreements, top_split_sentence
+from minilm.lab_sense_figure import _static_point
 from minilm.vectors import KeyedVectors
 
 
