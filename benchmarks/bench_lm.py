@@ -21,6 +21,10 @@ and the SRN with the full softmax and with the class-factored output
 (minilm/layers/class_softmax.py) at a real vocabulary: V=30000, sqrt(V) classes of equal mass
 under Zipf-distributed targets. CPU time (time.process_time) per step, so a loaded machine
 does not inflate it; tokens/s = targets per step / CPU seconds per step.
+
+recipe_numpy_step / recipe_torch_step build one step at the README's real-text recipe sizes
+(RECIPE, V=30000) for benchmarks/speed_table.py: the class-factored output against torch's
+nn.RNN / nn.LSTM (or the NPLM's MLP) with a full softmax or nn.AdaptiveLogSoftmaxWithLoss.
 """
 
 from __future__ import annotations
@@ -244,6 +248,120 @@ def class_output_table(steps: int, warmup: int) -> list[dict]:
                 }
             )
     return rows
+
+
+# One step at the README's real-text recipe sizes (V = 30000; no tying, no dropout on either
+# side), for benchmarks/speed_table.py: the lab's class-factored output against what a PyTorch
+# user would write instead - nn.RNN / nn.LSTM (or the NPLM's MLP) with a full softmax, or with
+# torch.nn.AdaptiveLogSoftmaxWithLoss (Grave et al. 2017) at common cutoffs.
+RECIPE = {
+    "srn": dict(V=REAL_V, dim=256, hidden=256, batch=64, T=32),  # README: train_srn recipe
+    "nplm": dict(V=REAL_V, context=6, dim=128, hidden=128, batch=512),  # README: train_nplm
+}
+ADAPTIVE_CUTOFFS = (2000, 10000)  # head: 2000 words; tails 8000 and 20000 (div_value 4)
+
+
+def zipf_ids(shape, seed: int = 0):
+    """Token ids with P(i) ~ 1/(i+1), i.e. sorted by frequency, as a real vocabulary is."""
+    import numpy as np
+
+    p = 1.0 / np.arange(1, REAL_V + 1)
+    return np.random.default_rng(seed).choice(REAL_V, size=shape, p=p / p.sum())
+
+
+def class_output_flops(H: int, targets, bounds) -> int:
+    """Forward multiply-adds x 2 of a class output: every class score, then each target's class."""
+    import numpy as np
+
+    sizes = np.diff(bounds)
+    cls = np.searchsorted(bounds, np.ravel(targets), side="right") - 1
+    return 2 * H * (cls.size * sizes.size + int(sizes[cls].sum()))
+
+
+def recipe_numpy_step(model: str, output: str = "class", cell: str = "elman"):
+    """(one NumPy step at the RECIPE size, forward matmul FLOPs) for the class or full output."""
+    import numpy as np
+
+    from minilm.layers.class_softmax import frequency_classes
+    from minilm.models import nplm, srn
+    from minilm.optim import Adam
+
+    s, rng, opt, V = RECIPE[model], np.random.default_rng(0), Adam(lr=1e-3), REAL_V
+    zipf = 1e9 / np.arange(1, V + 1)
+    bounds = frequency_classes(zipf, round(np.sqrt(V))) if output == "class" else None
+    kw = dict(output=output, class_bounds=tuple(bounds.tolist()) if output == "class" else ())
+    if model == "nplm":
+        N, n1, m, h = s["batch"], s["context"], s["dim"], s["hidden"]
+        params = nplm.init_params(nplm.Config(V, n1, m, h, **kw), rng)
+        batch = {"context": zipf_ids((N, n1), 1), "target": zipf_ids(N, 2)}
+        flops = 2 * N * n1 * m * h
+
+        def step():
+            opt.step(params, nplm.loss_and_grads(params, batch, bounds)[1])
+
+    else:
+        N, T, D, h = s["batch"], s["T"], s["dim"], s["hidden"]
+        params = srn.init_params(srn.Config(V, D, h, cell=cell, **kw), rng)
+        batch = {"inputs": zipf_ids((N, T), 1), "targets": zipf_ids((N, T), 2)}
+        flops, state = 2 * N * T * (D + h) * h * (4 if cell == "lstm" else 1), {}
+
+        def step():
+            opt.step(params, srn.loss_and_grads(params, batch, state, bounds, cell=cell)[1])
+
+    targets = batch["target" if model == "nplm" else "targets"]
+    full = 2 * h * V * np.size(targets)
+    return step, flops + (class_output_flops(h, targets, bounds) if bounds is not None else full)
+
+
+def recipe_torch_step(model: str, cell: str = "rnn", output: str = "full"):
+    """The same step in PyTorch: Adam, dense gradients, a full or an adaptive softmax."""
+    import torch
+    from torch import nn
+
+    torch.manual_seed(0)
+    s = RECIPE[model]
+    h, V = s["hidden"], REAL_V
+    if model == "nplm":
+        emb, hidden = nn.Embedding(V, s["dim"]), nn.Linear(s["context"] * s["dim"], h)
+        layers, ctx = [emb, hidden], torch.from_numpy(zipf_ids((s["batch"], s["context"]), 1))
+        tgt = torch.from_numpy(zipf_ids(s["batch"], 2))
+
+        def features():
+            return torch.tanh(hidden(emb(ctx).reshape(ctx.shape[0], -1)))
+
+    else:
+        emb = nn.Embedding(V, s["dim"])
+        rnn = (nn.RNN if cell == "rnn" else nn.LSTM)(s["dim"], h, batch_first=True)
+        layers, state = [emb, rnn], {"h": None}
+        inputs = torch.from_numpy(zipf_ids((s["batch"], s["T"]), 1))
+        tgt = torch.from_numpy(zipf_ids((s["batch"], s["T"]), 2)).reshape(-1)
+
+        def features():
+            hs, last = rnn(emb(inputs), state["h"])
+            # truncated BPTT: the state is carried, its gradient cut
+            state["h"] = tuple(x.detach() for x in last) if cell == "lstm" else last.detach()
+            return hs.reshape(-1, h)
+
+    if output == "full":
+        head = nn.Linear(h, V)
+
+        def loss_of(z):
+            return nn.functional.cross_entropy(head(z), tgt)
+
+    else:
+        head = nn.AdaptiveLogSoftmaxWithLoss(h, V, cutoffs=list(ADAPTIVE_CUTOFFS))
+
+        def loss_of(z):
+            return head(z, tgt).loss
+
+    opt = torch.optim.Adam([p for m in (*layers, head) for p in m.parameters()], lr=1e-3)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss_of(features()).backward()
+        opt.step()
+
+    return step
 
 
 def main() -> None:
