@@ -26,7 +26,8 @@ against a float32 sgemm (2048^3, one thread) measured in the same run.
     python benchmarks/speed_table.py --quick       # smoke run: 100k tokens, 1 epoch, 3 steps
 
 torch and gensim are optional (pip install -e '.[bench]'): a row whose tool is missing says
-"skipped: not installed".
+"skipped: not installed". The table as measured, with the load it was measured under, is in
+benchmarks/README.md. Exit 1 (after printing the table) if a group's subprocess failed.
 """
 
 from __future__ import annotations
