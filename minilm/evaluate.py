@@ -341,7 +341,8 @@ def perplexity(total_nll: float, n_tokens: int) -> float:
     """exp(total negative log-likelihood in nats / number of predicted tokens)."""
     if n_tokens <= 0:
         raise MinilmError("perplexity needs at least one predicted token")
-    return float(np.exp(total_nll / n_tokens))
+    with np.errstate(over="ignore"):  # inf: a diverged model, refused by its caller
+        return float(np.exp(total_nll / n_tokens))
 
 
 # ---- the standard figures of a training run ----------------------------------------------

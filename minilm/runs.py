@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +38,7 @@ from minilm.io import (
     save_npz,
     write_json,
 )
+from minilm.na import WHY_NA, nonfinite_to_none
 from minilm.vectors import KeyedVectors
 
 
@@ -54,15 +54,22 @@ def _config_dict(config: object) -> dict:
     raise MinilmError(f"config must be a dataclass, dict or Namespace, not {type(config).__name__}")
 
 
-def _finite_or_none(obj: object) -> object:
-    """JSON has no NaN/inf: write them as null (a missing figure), recursively."""
-    if isinstance(obj, dict):
-        return {k: _finite_or_none(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_finite_or_none(v) for v in obj]
-    if isinstance(obj, float | np.floating) and not math.isfinite(float(obj)):
-        return None
-    return obj
+def _finite_metrics(metrics: dict) -> dict:
+    """metrics with NaN/inf written as null plus the reason (minilm.na; JSON has no NaN).
+
+    A non-finite perplexity is a diverged model, not a missing figure: refused, before anything
+    is written."""
+    found: dict = {}
+    clean = nonfinite_to_none(dict(metrics), found=found)
+    diverged = [f"{k} is {v}" for k, v in found.items() if "perplexity" in k]
+    if diverged:
+        raise MinilmError(
+            f"{'; '.join(diverged)}: the model diverged (try a lower learning rate); "
+            "no vectors or metrics written"
+        )
+    for key, value in found.items():  # already None in `clean`: say why
+        clean.setdefault(WHY_NA, {})[key] = f"computed as {value}"
+    return clean
 
 
 def _history_losses(history: object) -> np.ndarray:
@@ -116,6 +123,7 @@ def write_run(
     `metrics` gains `vocab_size`, `seed`, `train_seconds` and `tokens_per_second` from the vocab,
     config and history when it does not hold them already. `title` heads loss.png.
     """
+    metrics = _finite_metrics(metrics)
     out = ensure_dir(out_dir)
     start_run(out)  # runs that never called it (closed-form methods): no old file stays
     cfg = _config_dict(config)
@@ -144,7 +152,7 @@ def write_run(
     from minilm.plots import plot_loss  # here, not at the top: matplotlib takes ~0.5 s to import
 
     plot_loss(_history_losses(history), out / "loss.png", title=f"{name}: training loss")
-    write_json(out / "metrics.json", _finite_or_none(metrics))
+    write_json(out / "metrics.json", metrics)
     mark_complete(out, str(cfg.get("model") or "minilm.runs"))
     return out
 

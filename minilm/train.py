@@ -35,8 +35,10 @@ write, and the earlier vectors/model/metrics), so that a run killed half-way nev
 another run's finished-looking outputs. checkpoint.npz is kept until this run writes its own.
 
 Divergence. A NaN/inf loss stops the run with a one-line `MinilmError` naming the step and
-suggesting a lower learning rate. A checkpoint is only ever written with finite parameters, so
-the last good one stays loadable.
+suggesting a lower learning rate, and so does a finite loss a millionfold the first step's
+(EXPLODED) or, at an epoch's end, a non-finite figure of `on_epoch_end` (a valid perplexity of
+inf), checked before the end-of-run checkpoint. A checkpoint is only ever written with finite
+parameters, so the last good one stays loadable.
 
 Memory. `train()` first calls `keep_freed_memory()` (minilm/fast/memory.py): glibc then keeps
 the tens of MB a step frees for the next step, instead of returning them to the kernel and
@@ -73,6 +75,9 @@ from minilm.threads import get_num_threads
 
 CHECKPOINT = "checkpoint.npz"
 SCHEDULES = ("constant", "linear", "cosine")
+# A loss over this many times the first step's (or 1, if larger) is a diverged run:
+# no loss of a model that learns grows a millionfold (GloVe at --lr 1e9 reaches 1e33, finite).
+EXPLODED = 1e6
 
 Batch = dict[str, np.ndarray]
 LossAndGrads = Callable[[dict[str, np.ndarray], Batch], tuple[float, dict]]
@@ -258,17 +263,22 @@ class _Loop:
     def step(self, batch: Batch, epoch: int, tick: float) -> None:
         """One update: forward + backward, divergence guard, clip, optimiser step, bookkeeping."""
         cfg = self.cfg
-        loss, grads = self.loss_and_grads(self.params, batch)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            # an overflow is reported by the guard below as one line, not as NumPy warnings
+            loss, grads = self.loss_and_grads(self.params, batch)
         loss = float(loss)
-        if not math.isfinite(loss):
+        first = self.losses[0] if self.losses else loss
+        if not math.isfinite(loss) or loss > EXPLODED * max(abs(first), 1.0):
+            grown = f", over {EXPLODED:.0e} times the first step's" if math.isfinite(loss) else ""
             raise MinilmError(
-                f"loss is {loss} at step {self.gstep + 1} (epoch {epoch + 1}): training "
-                f"diverged; try a lower {cfg.lr_flag} (now {cfg.lr:g}){self.ckpt.kept()}"
+                f"loss is {loss:.4g} at step {self.gstep + 1} (epoch {epoch + 1}){grown}: "
+                f"training diverged; try a lower {cfg.lr_flag} (now {cfg.lr:g}){self.ckpt.kept()}"
             )
         if cfg.clip > 0:  # clip_global_norm's result, cheaper on the steps it leaves alone
             clip_if_above(grads, cfg.clip)
         lr = self.lr_at(self.gstep)
-        self.optimizer.step(self.params, grads, lr=lr)
+        with np.errstate(over="ignore", invalid="ignore"):  # params checked at each checkpoint
+            self.optimizer.step(self.params, grads, lr=lr)
         self.losses.append(loss)
         self.gstep += 1
         self.run.tokens += int(batch.get("n_tokens", 0))
@@ -293,15 +303,26 @@ class _Loop:
     def end_epoch(self, epoch: int, first: int, sigint: DeferSigint, on_epoch_end, probe) -> None:
         """Evaluate, log the epoch line, probe; Ctrl-C during all that stops at the boundary."""
         metrics = dict(on_epoch_end(epoch, self.params)) if on_epoch_end else {}
-        self.run.epoch_metrics.append({"epoch": epoch + 1, **metrics})
         losses = self.losses
         mean_loss = float(np.mean(losses[first:])) if len(losses) > first else math.nan
+        self.check_diverged(epoch, metrics)
+        self.run.epoch_metrics.append({"epoch": epoch + 1, **metrics})
         self.progress.write(_epoch_line(epoch, self.cfg.epochs, mean_loss, metrics))
         if probe is not None and not self.cfg.probe_every:
             self.progress.write(probe(self.params))
         if sigint.requested:  # Ctrl-C during the evaluation: stop at the epoch boundary
             self.save(epoch + 1, 0)
             raise self.interrupted()
+
+    def check_diverged(self, epoch: int, metrics: dict) -> None:
+        """Stop before the end-of-run checkpoint when an epoch's evaluation is not finite (a
+        valid perplexity of inf: every step's loss was finite, the held-out text's is not)."""
+        bad = [f"{k} is {v}" for k, v in metrics.items() if _is_number(v) and not math.isfinite(v)]
+        if bad:
+            raise MinilmError(
+                f"{'; '.join(bad)} after epoch {epoch + 1}: training diverged; try a lower "
+                f"{self.cfg.lr_flag} (now {self.cfg.lr:g}){self.ckpt.kept()}"
+            )
 
     def history(self, completed: bool) -> History:
         run = self.run
@@ -320,6 +341,10 @@ class _Loop:
             else "no checkpoint written (no --out given)"
         )
         return Interrupted(f"interrupted after step {self.gstep}; {where}")
+
+
+def _is_number(v: object) -> bool:
+    return isinstance(v, float | int | np.number) and not isinstance(v, bool)
 
 
 def _epoch_line(epoch: int, epochs: int, mean_loss: float, metrics: dict[str, float]) -> str:

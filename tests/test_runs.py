@@ -34,7 +34,7 @@ def _write(tmp_path, **overrides):
         vectors=rng.standard_normal((4, 3)).astype(np.float32),
         params={"W_in": rng.standard_normal((4, 3)), "W_out": rng.standard_normal((4, 3))},
         vocab=vocab,
-        metrics={"category_purity": 0.5, "valid_perplexity": float("nan")},
+        metrics={"category_purity": 0.5, "anisotropy": float("nan")},
         history=_History(np.linspace(3, 1, 200) + 0.1 * rng.standard_normal(200)),
         config=_Config(),
     )
@@ -61,7 +61,8 @@ def test_write_run_writes_every_file(tmp_path):
         assert kv.words == args["words"]
         np.testing.assert_array_equal(kv.vectors, args["vectors"])
     metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["valid_perplexity"] is None  # NaN is not JSON
+    assert metrics["anisotropy"] is None  # NaN is not JSON: null, and why
+    assert metrics["why_na"] == {"anisotropy": "computed as nan"}
     assert metrics["vocab_size"] == 4 and metrics["seed"] == 7
     assert metrics["train_seconds"] == 1.5 and metrics["tokens_per_second"] == 1000.0
     with np.load(out / "model.npz", allow_pickle=False) as z:

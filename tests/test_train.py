@@ -271,9 +271,10 @@ def test_real_ctrl_c_in_a_script_checkpoints_and_exits_with_one_line(tmp_path):
     assert int(load_npz(tmp_path / CHECKPOINT)["global_step"]) >= 4
 
 
-def test_nan_loss_stops_with_one_line_and_keeps_last_good_checkpoint(tmp_path):
+def test_diverging_loss_stops_with_one_line_and_keeps_last_good_checkpoint(tmp_path):
+    # lr 3 on this regression: the loss grows ~4x a step, a millionfold by step 10 (finite).
     params = init_params()
-    cfg = TrainConfig(epochs=20, lr=1e8, checkpoint_every=2, out_dir=tmp_path, desc="linreg")
+    cfg = TrainConfig(epochs=20, lr=3.0, checkpoint_every=2, out_dir=tmp_path, desc="linreg")
     with np.errstate(over="ignore", invalid="ignore"), pytest.raises(MinilmError) as err:
         train(loss_and_grads, params, RegressionBatches(), SGD(cfg.lr), cfg)
     msg = str(err.value)
@@ -282,6 +283,44 @@ def test_nan_loss_stops_with_one_line_and_keeps_last_good_checkpoint(tmp_path):
     ck = load_npz(tmp_path / CHECKPOINT)
     assert 0 < int(ck["global_step"]) < failed_step
     assert all(np.all(np.isfinite(ck[k])) for k in ("p/w", "p/b", "history/losses"))
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_nonfinite_loss_stops_at_its_step(tmp_path, bad):
+    calls = {"n": 0}
+
+    def poisoned(params, batch):
+        calls["n"] += 1
+        loss, grads = loss_and_grads(params, batch)
+        return (bad if calls["n"] == 5 else loss), grads
+
+    cfg = TrainConfig(epochs=1, lr=0.1, checkpoint_every=2, out_dir=tmp_path, desc="linreg")
+    with pytest.raises(MinilmError, match=f"loss is {bad} at step 5.*lower --lr.*step 4"):
+        train(poisoned, init_params(), RegressionBatches(), SGD(cfg.lr), cfg)
+    assert int(load_npz(tmp_path / CHECKPOINT)["global_step"]) == 4
+
+
+def test_inf_valid_perplexity_stops_before_the_final_checkpoint(tmp_path):
+    # Finite training losses, a held-out perplexity of inf at epoch 2: the run stops with one
+    # line, and the checkpoint of epoch 1 (the last good one) is what stays on disk.
+    def on_epoch_end(epoch, params):
+        return {"valid_perplexity": 5.0 if epoch == 0 else float("inf")}
+
+    steps = RegressionBatches().steps_per_epoch
+    cfg = TrainConfig(epochs=3, lr=0.1, checkpoint_every=steps, out_dir=tmp_path, desc="linreg")
+    with pytest.raises(MinilmError) as err:
+        train(
+            loss_and_grads,
+            init_params(),
+            RegressionBatches(),
+            SGD(0.1),
+            cfg,
+            on_epoch_end=on_epoch_end,
+        )
+    msg = str(err.value)
+    assert "valid_perplexity is inf after epoch 2" in msg and "lower --lr" in msg, msg
+    assert int(load_npz(tmp_path / CHECKPOINT)["global_step"]) == 2 * steps - steps % 1
+    assert "\n" not in msg
 
 
 def test_nonfinite_params_are_never_checkpointed(tmp_path):
