@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from minilm.errors import ArgumentParser, MinilmError, run_cli
-from minilm.io import claim_out_dir
+from minilm.io import claim_out_dir, write_bytes_atomic, write_text
 
 ENWIKI = "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"
 VALID_EVERY = 20  # document i goes to valid when i % 20 == 0, to test when i % 20 == 1
@@ -94,10 +94,10 @@ def bible_documents() -> Iterator[str]:
 
 
 def write_truth_files(data: Path, out: Path) -> None:
-    shutil.copyfile(data / "questions-words.txt", out / "analogies.txt")
-    for source, target in (("wordsim353.tsv", "similarity.tsv"), ("simlex999.txt", "simlex.tsv")):
-        # already word1<TAB>word2<TAB>score with "#" comment lines
-        shutil.copyfile(data / source, out / target)
+    copies = (("questions-words.txt", "analogies.txt"), ("wordsim353.tsv", "similarity.tsv"))
+    for source, target in (*copies, ("simlex999.txt", "simlex.tsv")):
+        # already word1<TAB>word2<TAB>score with "#" comment lines; atomic, as every output
+        write_bytes_atomic(out / target, (data / source).read_bytes())
 
 
 SOURCE_FILES = (
@@ -107,6 +107,9 @@ SOURCE_FILES = (
     "wordsim353.tsv",
     "simlex999.txt",
 )
+
+
+SOURCE_OF = {"wikipedia": ENWIKI, "news": "lee_background.cor", "kjv-bible": "bible -f (bible-kjv)"}
 
 
 def build(out: Path) -> dict[str, int]:
@@ -138,18 +141,24 @@ def build(out: Path) -> dict[str, int]:
                     handles[split].write(sentence + "\n")
                     words[split] += len(sentence.split())
                 doc_index += 1
-    except BaseException:
+    except BaseException as err:
         for split, handle in handles.items():  # no empty or half *.tmp left behind
             handle.close()
             (out / f"{split}.txt.tmp").unlink(missing_ok=True)
+        if isinstance(err, OSError | EOFError | ValueError | subprocess.SubprocessError):
+            source = SOURCE_OF.get(used[-1], used[-1]) if used else "a source"
+            raise MinilmError(
+                f"{source} could not be read ({type(err).__name__}: {err}); reinstall it "
+                "(pip install -e '.[bench]' for gensim's test data)"
+            ) from None
         raise
     for handle in handles.values():
         handle.close()
     for split in words:
         os.replace(out / f"{split}.txt.tmp", out / f"{split}.txt")
     write_truth_files(data, out)
-    (out / "SOURCES.txt").write_text(
-        "built by benchmarks/real_text.py from: " + ", ".join(used) + "\n", encoding="utf-8"
+    write_text(
+        out / "SOURCES.txt", "built by benchmarks/real_text.py from: " + ", ".join(used) + "\n"
     )
     return words
 

@@ -30,9 +30,17 @@ from pathlib import Path
 import numpy as np
 
 from minilm.errors import MinilmError
-from minilm.io import atomic_open, ensure_dir, write_json, write_text
+from minilm.io import (
+    atomic_open,
+    check_complete,
+    ensure_dir,
+    outputs_cleared,
+    write_json,
+    write_text,
+)
 
 SIF_A = 1e-3  # Arora et al.'s a: words with p(w) >> a are weighted down (their range 1e-4..1e-3)
+INDEX_FILES = ("index.npy", "sentences.txt", "index.json")  # what SentenceIndex.save writes
 BLOCK_ELEMENTS = 1 << 24  # scores computed per query block: at most ~16M floats (64 MB)
 
 
@@ -146,6 +154,9 @@ class SentenceIndex:
         if any("\n" in s or "\r" in s for s in self.sentences):
             raise MinilmError("index: a sentence holds a line break; give one sentence a line")
         out = ensure_dir(folder)
+        for name in INDEX_FILES:  # no earlier index's file stays beside a half-written one
+            (out / name).unlink(missing_ok=True)
+        outputs_cleared(out)
         with atomic_open(out / "index.npy", "wb") as f:
             np.save(f, np.ascontiguousarray(self.vectors, dtype=np.float32))
         write_text(out / "sentences.txt", "".join(s + "\n" for s in self.sentences))
@@ -155,6 +166,7 @@ class SentenceIndex:
     @classmethod
     def load(cls, folder: str | os.PathLike) -> SentenceIndex:
         folder = Path(folder)
+        check_complete(folder)
         try:
             vectors = np.load(folder / "index.npy", allow_pickle=False)
             meta = json.loads((folder / "index.json").read_text(encoding="utf-8"))

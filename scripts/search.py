@@ -9,7 +9,9 @@ echo "the capital of iran" | python scripts/search.py query runs/idx-sgns   (one
 `index` encodes each line of SENTENCES with RUN (a run folder or a word2vec-format vectors
 file; --encoder: auto picks the contrastive model when the run has sentence_model.npz, else the
 transformer's mean pool, and SIF for static vectors; see minilm/encoders.py) and writes
-OUT/index.npy (unit float32 rows), OUT/sentences.txt and OUT/index.json (how it was encoded).
+OUT/index.npy (unit float32 rows), OUT/sentences.txt and OUT/index.json (how it was encoded);
+OUT follows the trainers' output-folder contract (an empty --out or a folder of files minilm
+did not write is refused unless --force; `query` refuses an index whose writing did not end).
 `query` encodes each query the same way and prints the k nearest sentences with their cosines
 (exact search in NumPy, minilm/search.py). docs/13-search-mteb.md says how fast, and what the
 encoders are worth on the world's ground truth.
@@ -23,6 +25,7 @@ import time
 from minilm.data.text import read_lines
 from minilm.encoders import KINDS, encoder_from_meta, load_encoder
 from minilm.errors import ArgumentParser, MinilmError, positive_int, run_cli
+from minilm.io import add_out_args, claim_out_dir
 from minilm.search import SentenceIndex, unit_rows
 
 
@@ -32,7 +35,7 @@ def parse_args():
     ix = sub.add_parser("index", help="encode a file of sentences (one a line) into an index")
     ix.add_argument("run", help="run folder (model.npz) or a word2vec-format vectors file")
     ix.add_argument("sentences", help="text file, one sentence a line (.gz/.bz2 fine)")
-    ix.add_argument("--out", required=True, help="index folder to write")
+    add_out_args(ix, help="index folder to write (the output-folder contract: minilm/io.py)")
     ix.add_argument("--encoder", choices=KINDS, default="auto")
     q = sub.add_parser("query", help="the nearest sentences of each query")
     q.add_argument("index", help="index folder written by `index`")
@@ -43,12 +46,13 @@ def parse_args():
 
 def build(args) -> None:
     t0 = time.perf_counter()
-    sentences = [s for s in (line.strip() for line in read_lines(args.sentences)) if s]
+    out = claim_out_dir(args.out, "search.py", args.force)  # refused before anything is read
+    sentences = [s for s in (line.strip() for line in read_lines(args.sentences, flag="SENTENCES")) if s]
     if not sentences:
         raise MinilmError(f"{args.sentences}: no sentences")
     encoder = load_encoder(args.run, args.encoder).fit(sentences)
     vectors = unit_rows(encoder.encode(sentences))
-    out = SentenceIndex(vectors, sentences, encoder.meta).save(args.out)
+    SentenceIndex(vectors, sentences, encoder.meta).save(out)
     seconds = time.perf_counter() - t0
     print(
         f"indexed {len(sentences)} sentences with {encoder.kind} ({vectors.shape[1]} dims) "

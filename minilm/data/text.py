@@ -92,20 +92,21 @@ def _open_binary(path: Path):
     return open(path, "rb")
 
 
-def read_lines(path: str | os.PathLike) -> Iterator[str]:
+def read_lines(path: str | os.PathLike, flag: str = "--corpus") -> Iterator[str]:
     """Yield the lines of a UTF-8 text file (newline removed), one at a time.
 
     `.gz` and `.bz2` files are decompressed on the fly. A UTF-8 byte-order mark is skipped.
     Raises `MinilmError` for a missing file, a binary file (NUL bytes), invalid UTF-8 (naming
     the line) or a file without any non-blank line (raised once the file has been read).
+    `flag` is the option (or argument) that named the file, for the messages.
     """
     path = Path(path)
     try:
         f = _open_binary(path)
     except FileNotFoundError:
-        raise MinilmError(f"{path}: no such file; check --corpus") from None
+        raise MinilmError(f"{path}: no such file; check {flag}") from None
     except IsADirectoryError:
-        raise MinilmError(f"{path}: is a folder, not a text file; check --corpus") from None
+        raise MinilmError(f"{path}: is a folder, not a text file; check {flag}") from None
     except PermissionError:
         raise MinilmError(f"{path}: permission denied; make the file readable") from None
     has_text = False
@@ -115,7 +116,7 @@ def read_lines(path: str | os.PathLike) -> Iterator[str]:
                 if b"\0" in raw:
                     raise MinilmError(
                         f"{path}: line {number} contains NUL bytes, so this looks like a binary "
-                        "file; pass a UTF-8 text file with --corpus"
+                        f"file; pass a UTF-8 text file with {flag}"
                     )
                 try:
                     line = raw.decode("utf-8")

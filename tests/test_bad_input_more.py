@@ -1,0 +1,109 @@
+"""Bad input, issue 26, the last round: scripts/search.py's index folder under the output-folder
+contract, benchmarks/real_text.py without its sources, and the hostile inputs tried by hand
+(each one here failed before its fix: a traceback, a wrong flag named, or a file lost).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import pytest
+from conftest import ROOT, assert_one_line_error, run_script, snapshot
+
+from minilm.errors import MinilmError
+from minilm.io import RUN_MARKER
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    """A 3-word vectors file and two sentences, in tmp_path."""
+    (tmp_path / "v.txt").write_text("3 2\nthe 1 0\ncat 0 1\ndog 1 1\n")
+    (tmp_path / "sents.txt").write_text("the cat\nthe dog\n")
+    return tmp_path
+
+
+def index(tiny, out, *extra):
+    return run_script(
+        "search.py", "index", tiny / "v.txt", tiny / "sents.txt", "--out", out, *extra
+    )
+
+
+# ------------------------------------------------------------------ search.py index --out
+def test_search_index_empty_out_refused(tiny):
+    before = snapshot(tiny)
+    assert_one_line_error(index(tiny, ""), "--out", "empty")
+    assert snapshot(tiny) == before
+
+
+def test_search_index_refuses_the_users_folder_unless_force(tiny):
+    mine = tiny / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me\n")
+    assert_one_line_error(index(tiny, mine), "notes.txt", "--force")
+    assert snapshot(mine) == {"notes.txt": b"keep me\n"}
+    assert index(tiny, mine, "--force").returncode == 0
+    assert (mine / "notes.txt").read_text() == "keep me\n" and (mine / "index.npy").is_file()
+
+
+def test_search_index_is_marked_and_a_refused_rerun_changes_nothing(tiny):
+    out = tiny / "idx"
+    assert index(tiny, out).returncode == 0
+    assert json.loads((out / RUN_MARKER).read_text())["status"] == "complete"
+    before = snapshot(out)
+    bad = run_script("search.py", "index", tiny / "v.txt", tiny / "nope.txt", "--out", out)
+    assert_one_line_error(bad, "nope.txt", "SENTENCES")  # not "--corpus": search has none
+    assert snapshot(out) == before
+    assert not list(out.glob("*.tmp")) and not list(out.glob(".*.tmp"))
+
+
+def test_search_query_refuses_an_unfinished_index(tiny):
+    out = tiny / "idx"
+    assert index(tiny, out).returncode == 0
+    marker = json.loads((out / RUN_MARKER).read_text()) | {"status": "running", "pid": 999999999}
+    (out / RUN_MARKER).write_text(json.dumps(marker))
+    assert_one_line_error(run_script("search.py", "query", out, "the cat"), "incomplete")
+
+
+# ------------------------------------------------------------------ benchmarks/real_text.py
+def _real_text():
+    spec = importlib.util.spec_from_file_location("real_text", ROOT / "benchmarks/real_text.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _no_tmp_left(folder):
+    return not [p for p in folder.rglob("*") if p.name.endswith(".tmp")]
+
+
+def test_real_text_without_sources_is_one_line_and_leaves_no_tmp(tmp_path, monkeypatch):
+    real_text = _real_text()
+    monkeypatch.setattr(real_text, "gensim_test_data", lambda: tmp_path / "no-gensim-data")
+    with pytest.raises(MinilmError) as err:
+        real_text.build(tmp_path / "out")
+    assert "\n" not in str(err.value) and "lacks" in str(err.value)
+    assert _no_tmp_left(tmp_path)
+
+
+def test_real_text_with_a_broken_source_is_one_line_and_leaves_no_tmp(tmp_path, monkeypatch):
+    """Every source file present but the Wikipedia dump breaks off after one article (a
+    truncated bzip2 raises OSError/EOFError): before, a traceback from inside the split writer."""
+    real_text = _real_text()
+    data = tmp_path / "data"
+    data.mkdir()
+    for name in real_text.SOURCE_FILES:
+        (data / name).write_text("not what it should be\n")
+
+    def truncated(_data):
+        yield "One article. It has three sentences here. And this is the last one."
+        raise EOFError("Compressed file ended before the end-of-stream marker was reached")
+
+    monkeypatch.setattr(real_text, "gensim_test_data", lambda: data)
+    monkeypatch.setattr(real_text, "wikipedia_documents", truncated)
+    monkeypatch.setattr(real_text, "bible_documents", lambda: iter(()))
+    out = tmp_path / "out"
+    with pytest.raises(MinilmError) as err:
+        real_text.build(out)
+    assert "\n" not in str(err.value) and real_text.ENWIKI in str(err.value)
+    assert _no_tmp_left(tmp_path) and not (out / "train.txt").exists()
