@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from minilm import na
 from minilm.truth import read_analogies
 from minilm.vectors import KeyedVectors, analogy_scores
 
@@ -54,7 +55,7 @@ def evaluate_analogies(
     the headline `accuracy` reports. Questions with an out-of-vocabulary word are skipped and
     counted (`n_oov`), or counted as wrong with `oov_wrong=True`.
 
-    Returned keys (accuracies are None when nothing was evaluated):
+    Returned keys (accuracies are None when nothing was evaluated, the reason in `why_na`):
       accuracy, accuracy_excluded, accuracy_no_exclusion, query_word_share (share of unexcluded
       top-1 answers that are a query word) and query_word_share_by_role {a, b, c},
       mean_rank / median_rank of d under the excluded protocol (1 = first; rank = 1 + number of
@@ -92,7 +93,22 @@ def evaluate_analogies(
         figures = tally.figures(oov_wrong)
         result[kind] = {k: v for k, v in figures.items() if k != "query_word_share"}
     result["accuracy"] = result["accuracy_excluded" if exclude_query else "accuracy_no_exclusion"]
+    for d in (result, *sections, result["semantic"], result["syntactic"]):
+        _explain(d)
     return result
+
+
+def _explain(figures: dict) -> None:
+    """Mark the figures computed on no question as n/a, with why (minilm/na.py)."""
+    n_oov = figures["n_oov"]
+    why = (
+        f"none of its {n_oov} questions has all four words in the vocabulary"
+        if n_oov
+        else "no question"
+    )
+    for key, value in list(figures.items()):
+        if value is None and key not in ("name", "kind"):
+            na.mark(figures, key, why)
 
 
 @dataclass

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from minilm import na
 from minilm.data.batchers import MLMBatches
 from minilm.data.corpus import Corpus, TokenStream
 from minilm.data.sentences import Tokens, iter_padded, pad_sentences
@@ -222,9 +223,14 @@ def sense_metrics(params, cfg, corpus, tokens, senses, seed: int, encode=encoder
     score = held.min(axis=0) + 1e-3 * held.mean(axis=0) if held.size else np.zeros(len(names))
     choice = len(names) - 1 - int(np.argmax(score[::-1]))
     acc, by_layer, static, self_sim, seen, unseen = _test_scores(occ, words, choice, cfg.n_layers)
-    return {
+    found = na.measure(
+        {},
+        "sense_accuracy_min",
+        lambda: min(acc.values()) if acc else None,
+        "no word of senses.tsv has occurrences in both train and test",
+    )
+    return found | {
         "sense_accuracy": acc,
-        "sense_accuracy_min": min(acc.values()) if acc else None,
         "sense_representation": names[choice],
         "sense_test_seen_in_train": seen,
         "sense_accuracy_sentence_held_out": unseen,

@@ -19,13 +19,20 @@ from pathlib import Path
 
 import numpy as np
 
-from minilm import directions
+from minilm import directions, na
 from minilm.analogies import (  # noqa: F401  (re-exported: `evaluate.evaluate_analogies` works)
     evaluate_analogies,
     lowercase_index,
     section_kind,
 )
+from minilm.correlation import (  # noqa: F401  (re-exported: `evaluate.spearman` works)
+    pearson,
+    rankdata,
+    spearman,
+    why_no_correlation,
+)
 from minilm.errors import MinilmError
+from minilm.na import NotMeasurable
 from minilm.truth import (  # noqa: F401  (read_* re-exported: `evaluate.read_analogies` works)
     BUNDLED_WORLD,
     Analogy,
@@ -40,41 +47,12 @@ from minilm.vectors import KeyedVectors
 CATEGORY_LEVELS = {"fine": 1, "coarse": 2}
 
 
-# ---- similarity --------------------------------------------------------------------------
-def rankdata(x: np.ndarray) -> np.ndarray:
-    """Ranks 1..n, ties given the average of the ranks they span (as Spearman requires)."""
-    x = np.asarray(x)
-    order = np.argsort(x, kind="stable")
-    sorted_x = x[order]
-    # Start a new group wherever the sorted value changes.
-    group = np.concatenate([[0], np.cumsum(sorted_x[1:] != sorted_x[:-1])])  # (n,)
-    positions = np.arange(1, len(x) + 1, dtype=np.float64)
-    mean_rank = np.bincount(group, weights=positions) / np.bincount(group)
-    ranks = np.empty(len(x), dtype=np.float64)
-    ranks[order] = mean_rank[group]
-    return ranks
-
-
-def pearson(x: np.ndarray, y: np.ndarray) -> float | None:
-    """r = sum((x - mean x)(y - mean y)) / sqrt(sum (x - mean x)^2 sum (y - mean y)^2)."""
-    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
-    if len(x) < 2:
-        return None
-    xc, yc = x - x.mean(), y - y.mean()
-    denom = np.sqrt((xc @ xc) * (yc @ yc))
-    return float(xc @ yc / denom) if denom > 0 else None
-
-
-def spearman(x: np.ndarray, y: np.ndarray) -> float | None:
-    """Spearman's rho: Pearson's r of the (tie-averaged) ranks."""
-    return pearson(rankdata(x), rankdata(y))
-
-
+# ---- similarity ----------------------------------------------------------------------------
 def evaluate_similarity(kv: KeyedVectors, path: str | os.PathLike) -> dict:
     """Spearman and Pearson correlation of cosine similarity with human scores.
 
     Returns {spearman, pearson, n_pairs, n_used, n_oov, oov_examples}; correlations are None
-    when fewer than two pairs are in the vocabulary.
+    when fewer than two pairs are in the vocabulary or a column is constant (why: `why_na`).
     """
     pairs = read_similarity(path)
     index = lowercase_index(kv)
@@ -84,14 +62,15 @@ def evaluate_similarity(kv: KeyedVectors, path: str | os.PathLike) -> dict:
     u = kv.unit
     cos = np.einsum("nd,nd->n", u[ids[known, 0]], u[ids[known, 1]]).astype(np.float64)  # (n,)
     oov = [f"{a}-{b}" for (a, b, _), k in zip(pairs, known, strict=True) if not k]
-    return {
-        "spearman": spearman(cos, gold[known]),
-        "pearson": pearson(cos, gold[known]),
+    found = {
         "n_pairs": len(pairs),
         "n_used": int(known.sum()),
         "n_oov": len(oov),
         "oov_examples": oov[:10],
     }
+    why = why_no_correlation(cos, gold[known], len(pairs), "pairs in the vocabulary")
+    na.measure(found, "spearman", lambda: spearman(cos, gold[known]), why)
+    return na.measure(found, "pearson", lambda: pearson(cos, gold[known]), why)
 
 
 # ---- category purity (defined once, used by every model) ---------------------------------
@@ -101,7 +80,7 @@ def same_label_by_rank(vectors: np.ndarray, labels: np.ndarray) -> np.ndarray:
     vectors = np.asarray(vectors, dtype=np.float64)
     labels = np.asarray(labels)
     if len(vectors) < 2:
-        raise MinilmError("category purity needs at least two words in the vocabulary")
+        raise NotMeasurable("category purity needs at least two words in the vocabulary")
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     u = vectors / np.where(norms > 0, norms, 1)
     sims = u @ u.T  # (n, n)
@@ -128,8 +107,9 @@ def _listed_words(
     index = lowercase_index(kv)
     present = [(index[w], c) for w, c in zip(words, cats, strict=True) if w in index]
     if len(present) < 2:
-        raise MinilmError(
-            f"{path}: only {len(present)} of its {len(words)} words are in the vocabulary"
+        raise NotMeasurable(
+            f"{Path(path).name}: {len(present)} of its {len(words)} words in the vocabulary, "
+            "a purity needs 2"
         )
     rows = np.array([r for r, _ in present], dtype=np.int64)
     return rows, np.array([c for _, c in present]), len(words), column
@@ -185,6 +165,7 @@ def category_r_precision(
     Elman's fine categories (1-4 words each) even perfect vectors reach only ~0.37. Here each
     word looks at as many neighbours as it has category mates (at most k): R-precision, the
     information-retrieval measure. Words alone in their category are left out; None if all are.
+    Too few words in the vocabulary: NotMeasurable (minilm/na.py).
     """
     rows, labels, _, _ = _listed_words(kv, path, 1, level)
     same = same_label_by_rank(kv.vectors[rows], labels)  # (n, n-1)
@@ -207,7 +188,10 @@ def anisotropy(vectors: np.ndarray, rng: np.random.Generator, n_pairs: int = 100
     vectors = np.asarray(vectors, dtype=np.float64)
     n = len(vectors)
     if n < 2:
-        return {"mean_cosine": None, "mean_cosine_centred": None, "n_pairs": 0}
+        found = {"n_pairs": 0}
+        for key in ("mean_cosine", "mean_cosine_centred"):
+            na.mark(found, key, f"{n} vector; a pair needs 2")
+        return found
     i = rng.integers(0, n, n_pairs)
     j = (i + rng.integers(1, n, n_pairs)) % n  # j != i: an offset in 1..n-1
 
@@ -352,9 +336,12 @@ GROUND_TRUTH = ("categories.tsv", "analogies.txt", "similarity.tsv")
 
 def retrieval_recall_at_1(a: np.ndarray, b: np.ndarray) -> float:
     """Fraction of rows i whose nearest b by cosine (among all rows of b) is b_i. a, b (N, D).
+    No row: NotMeasurable.
 
     (Paraphrase retrieval: a_i a sentence's vector, b_i its paraphrase's; minilm/contextual.py.)
     """
+    if len(a) == 0:
+        raise NotMeasurable("recall@1 with no pair to retrieve")
     u = a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
     v = b / np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-12)
     return float(np.mean((u @ v.T).argmax(axis=1) == np.arange(len(a))))
@@ -374,12 +361,15 @@ def evaluate_embedding(kv: KeyedVectors, files: dict[str, Path]) -> dict:
     """
     metrics: dict = {}
     if "categories.tsv" in files:
-        metrics["category_purity"] = category_purity(kv, files["categories.tsv"])
+        na.measure(metrics, "category_purity", lambda: category_purity(kv, files["categories.tsv"]))
     if "analogies.txt" in files:
         an = evaluate_analogies(kv, files["analogies.txt"])
-        metrics["analogy_accuracy"] = an["accuracy_excluded"]
-        metrics["analogy_accuracy_no_exclusion"] = an["accuracy_no_exclusion"]
-        metrics["analogy_query_word_share"] = an["query_word_share"]
+        for key, theirs in (
+            ("analogy_accuracy", "accuracy_excluded"),
+            ("analogy_accuracy_no_exclusion", "accuracy_no_exclusion"),
+            ("analogy_query_word_share", "query_word_share"),
+        ):
+            na.measure(metrics, key, lambda k=theirs: an[k], na.reason(an, theirs) or "")
         metrics["analogy_questions_used"] = an["n_evaluated"]
         metrics["analogy_questions_oov"] = an["n_oov"]
         metrics["analogy_semantic"] = an["semantic"]
@@ -390,7 +380,12 @@ def evaluate_embedding(kv: KeyedVectors, files: dict[str, Path]) -> dict:
         }
     if "similarity.tsv" in files:
         sim = evaluate_similarity(kv, files["similarity.tsv"])
-        metrics["similarity_spearman"] = sim["spearman"]
+        na.measure(
+            metrics,
+            "similarity_spearman",
+            lambda: sim["spearman"],
+            na.reason(sim, "spearman") or "",
+        )
         metrics["similarity_pairs_used"] = sim["n_used"]
         metrics["similarity_pairs_oov"] = sim["n_oov"]
     return metrics
@@ -430,11 +425,11 @@ def analogy_example(kv: KeyedVectors, query: Analogy, topn: int = 5) -> dict:
 
 
 def category_figures(kv: KeyedVectors, path: Path) -> dict:
-    """category_purity with its per-category parts; None when too few listed words are known."""
+    """category_purity with its per-category parts; None (and why) when too few are known."""
     try:
         details = category_purity_details(kv, path)
-    except MinilmError:
-        return {"category_purity": None}
+    except NotMeasurable as err:
+        return na.mark({}, "category_purity", str(err))
     return {
         "category_purity": details["purity"],
         "category_purity_per_category": details["per_category"],
@@ -468,18 +463,22 @@ def evaluate_vectors(
     """Every figure of one vector table on the ground truth in `files` (a `Truth`'s files):
     `evaluate_embedding`'s, category details, anisotropy, an example analogy, and the bias of
     bias.tsv on the direction of `gender_pairs` (the corpus' definitional pairs, male word
-    first; `evaluate_bias`). A figure whose file or words are absent is left out."""
+    first; `evaluate_bias`). A figure whose file is absent is left out; one whose words are
+    absent is None, with the reason in `why_na` (minilm/na.py)."""
     m: dict = {"vocab_size": len(kv), "dim": kv.dim}
-    m |= evaluate_embedding(kv, {n: p for n, p in files.items() if n != "categories.tsv"})
+    na.merge(m, evaluate_embedding(kv, {n: p for n, p in files.items() if n != "categories.tsv"}))
     if (path := files.get("categories.tsv")) is not None:
-        m |= category_figures(kv, path)
+        na.merge(m, category_figures(kv, path))
     if example is not None and all(w in kv for w in example):
         m["analogy_example"] = analogy_example(kv, example)
     aniso = anisotropy(kv.vectors, rng, n_pairs=5000)
-    m["anisotropy"] = aniso["mean_cosine"]
-    m["anisotropy_centred"] = aniso["mean_cosine_centred"]
+    for key, theirs in (
+        ("anisotropy", "mean_cosine"),
+        ("anisotropy_centred", "mean_cosine_centred"),
+    ):
+        na.measure(m, key, lambda k=theirs: aniso[k], na.reason(aniso, theirs) or "")
     if (path := files.get("bias.tsv")) is not None and gender_pairs:
         bias = evaluate_bias(kv, path, gender_pairs, np.random.default_rng(WEAT_SEED))
-        if bias is not None:
-            m["bias"] = {k: bias[k] for k in BIAS_KEYS}
+        why = "no gender pair, or fewer than 3 occupations of bias.tsv, in the vocabulary"
+        na.measure(m, "bias", lambda: bias and {k: bias[k] for k in BIAS_KEYS}, why)
     return m

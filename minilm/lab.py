@@ -24,7 +24,6 @@ categories are what Elman's dendrogram (his Figure 7) is about.
 from __future__ import annotations
 
 import json
-import math
 import os
 import shlex
 import time
@@ -35,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from minilm import evaluate as ev
-from minilm import explore_sources, lab_figures, lab_report, lab_search
+from minilm import explore_sources, lab_figures, lab_report, lab_search, na
 from minilm.data.text import read_lines, resolve_corpus, tokenize
 from minilm.data.world import GENDER_PAIRS
 from minilm.errors import MinilmError
@@ -119,6 +118,9 @@ def child_metrics(run: ModelRun) -> dict:
         return {}
     data = json.loads(path.read_text(encoding="utf-8"))
     out = {k: data[k] for k in CHILD_METRICS if k in data}
+    why = {k: r for k, r in (data.get(na.WHY_NA) or {}).items() if k in out}
+    if why:
+        out[na.WHY_NA] = why
     if run.spec.contextual:
         for key in ("anisotropy", "anisotropy_centred"):  # per layer, embeddings .. last
             if isinstance(data.get(key), list):
@@ -175,9 +177,10 @@ def run_section(run: ModelRun, corpus: Path) -> dict:
 def elman_purity(run: ModelRun, categories: Path) -> dict:
     """Category purity of the SRN's mean hidden states on Elman's fine and noun/verb levels."""
     kv = KeyedVectors.load(run.out / "vectors.txt")
-    m = {"category_purity": ev.category_purity(kv, categories, level="fine")}
+    m = na.measure({}, "category_purity", lambda: ev.category_purity(kv, categories, level="fine"))
     try:
-        m["coarse_category_purity"] = ev.category_purity(kv, categories, level="coarse")
+        coarse = lambda: ev.category_purity(kv, categories, level="coarse")  # noqa: E731
+        na.measure(m, "coarse_category_purity", coarse)
         rows = zip(*read_categories(categories), read_categories(categories, 2)[1], strict=True)
         known = [row for row in rows if row[0] in kv]
         if len(known) >= 2:  # what figure 2's top merge joins, for the report's sentence
@@ -204,7 +207,7 @@ def evaluate_runs(
         metrics["models"][run.spec.name] = run_section(run, corpora[run.spec.corpus])
         elman_cats = corpora["elman"] / "categories.tsv"
         if run.ok and run.spec.corpus == "elman" and elman_cats.exists():
-            metrics["models"][run.spec.name] |= elman_purity(run, elman_cats)
+            na.merge(metrics["models"][run.spec.name], elman_purity(run, elman_cats))
     example = ev.showcase_analogy(sets[0].kv, truth.get("analogies.txt")) if sets else None
     for vs in sets:
         section = metrics["models"].setdefault(vs.name, {})
@@ -213,7 +216,7 @@ def evaluate_runs(
             section |= {"status": "ok", "of_model": vs.model}
             section |= {k: parent.get(k) for k in ("train_seconds", "peak_memory_mib")}
         section["label"] = vs.label
-        section |= ev.evaluate_vectors(vs.kv, truth.files, rng, example, BIAS_PAIRS)
+        na.merge(section, ev.evaluate_vectors(vs.kv, truth.files, rng, example, BIAS_PAIRS))
     return metrics, sets
 
 
@@ -361,7 +364,8 @@ def run_lab(
         "figures": {k: p.name for k, p in drawn.figures.items()},
         "notes": drawn.notes,
     }
-    write_json(out / "metrics.json", _finite_or_none(metrics))
+    metrics = na.nonfinite_to_none(metrics)  # JSON has no NaN: null, with the reason
+    write_json(out / "metrics.json", metrics)
     report_md = lab_report.render(metrics, drawn.figures, drawn.notes)
     write_text(out / "report.md", report_md)
     explore_sources.write_lab_page(out, sets, metrics, inputs, drawn, truth, report_md)
@@ -372,16 +376,3 @@ def _own_peak_mib() -> float:
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _finite_or_none(obj: object) -> object:
-    """JSON has no NaN/inf: write them as null, recursively (tuples become lists)."""
-    if isinstance(obj, dict):
-        return {k: _finite_or_none(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_finite_or_none(v) for v in obj]
-    if isinstance(obj, float | np.floating):
-        return float(obj) if math.isfinite(float(obj)) else None
-    if isinstance(obj, np.integer):
-        return int(obj)
-    return obj

@@ -229,6 +229,10 @@ def _cosine_range(values: Sequence[float]) -> tuple[float, float]:
     return min(-0.1, low - 0.05), 1.05
 
 
+def _nan_for_none(values: Sequence[float | None]) -> list[float]:
+    return [np.nan if v is None else v for v in values]
+
+
 def plot_anisotropy(sets, metrics: dict, layers: dict[str, tuple], path: Path) -> Path:
     """Left: mean random-pair cosine per table, raw and mean-centred. Right: per transformer
     layer (embeddings -> last block), when a transformer ran."""
@@ -236,10 +240,10 @@ def plot_anisotropy(sets, metrics: dict, layers: dict[str, tuple], path: Path) -
     fig, axes = plt.subplots(1, ncols, figsize=(7 + 4.5 * (ncols - 1), 4.2), squeeze=False)
     ax = axes[0, 0]
     x = np.arange(len(sets))
-    raw = [metrics[s.name]["anisotropy"] for s in sets]
-    cen = [metrics[s.name]["anisotropy_centred"] for s in sets]
-    ax.bar(x - 0.2, raw, 0.4, label="raw", color="tab:red")
-    ax.bar(x + 0.2, cen, 0.4, label="mean-centred", color="tab:gray")
+    raw = [metrics[s.name].get("anisotropy") for s in sets]  # None: n/a, an empty bar
+    cen = [metrics[s.name].get("anisotropy_centred") for s in sets]
+    ax.bar(x - 0.2, _nan_for_none(raw), 0.4, label="raw", color="tab:red")
+    ax.bar(x + 0.2, _nan_for_none(cen), 0.4, label="mean-centred", color="tab:gray")
     ax.axhline(0, color="0.3", lw=0.8)
     ax.set_ylim(*_cosine_range(raw + cen))
     ax.set_xticks(x)

@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from minilm import na
 from minilm.lab_search_report import search_markdown
 
 
-def fmt(v: object, digits: int = 2) -> str:
-    """A number for a table cell; 'n/a' for a missing one."""
+def fmt(v: object, digits: int = 2, why: str | None = None) -> str:
+    """A number for a table cell; 'n/a (why)' for a missing one (minilm/na.py)."""
     if v is None:
-        return "n/a"
+        return f"n/a ({why})" if why else "n/a"
     if isinstance(v, int) and not isinstance(v, bool):
         return str(v)
     if isinstance(v, float):
@@ -61,7 +62,7 @@ def metrics_table(models: dict) -> str:
                          + " |" * 6)
             continue
         cells = [m.get("label", name)]
-        cells += [fmt(m.get(key), digits) for key, digits in TABLE_COLUMNS]
+        cells += [fmt(m.get(key), digits, na.reason(m, key)) for key, digits in TABLE_COLUMNS]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from minilm import na
+
 HEAD = (
     ("sts", "STS ρ"),
     ("retrieval_ndcg10", "retrieval nDCG@10"),
@@ -14,14 +16,14 @@ HEAD = (
 )
 
 
-def _f(v: object) -> str:
-    return "–" if v is None else f"{v:.2f}"
+def _f(v: object, why: str | None = None) -> str:
+    return na.show(v, why, digits=2)
 
 
 def mteb_table(rows: dict) -> str:
     lines = ["| encoder | " + " | ".join(h for _, h in HEAD) + " |", "|" + "---|" * (len(HEAD) + 1)]
     for name, row in rows.items():
-        cells = [row.get("label", name)] + [_f(row.get(k)) for k, _ in HEAD]
+        cells = [row.get("label", name)] + [_f(row.get(k), na.reason(row, k)) for k, _ in HEAD]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -34,8 +34,9 @@ from pathlib import Path
 
 import numpy as np
 
+from minilm import na
+from minilm.correlation import spearman, why_no_correlation
 from minilm.errors import MinilmError
-from minilm.evaluate import spearman
 from minilm.mteb_metrics import (
     average_precision,
     kmeans,
@@ -176,27 +177,33 @@ def _unit(X: np.ndarray) -> np.ndarray:
     return X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
 
 
-def run_mteb(encode: Encode, tasks: Tasks, seed: int = 0) -> dict[str, float]:
-    """One row of the table: every score of `COLUMNS` for one encoder."""
+def run_mteb(encode: Encode, tasks: Tasks, seed: int = 0) -> dict:
+    """One row of the table: every score of `COLUMNS` for one encoder; a score with nothing
+    to be computed on (no query, a constant column, too few items) is None, and the row's
+    `why_na` says why (minilm/na.py)."""
     rng = np.random.default_rng(seed)
     A, B = _unit(encode(tasks.a)), _unit(encode(tasks.b))
     corpus = np.concatenate([A, B])
     W = _unit(encode(tasks.words))
     Q = _unit(encode(tasks.queries))
-    row = {
-        "sts": spearman(
-            np.sum(A[tasks.sts_pairs[:, 0]] * B[tasks.sts_pairs[:, 1]], 1), tasks.sts_grades
-        )
-    }
+    row: dict = {}
+    cos = np.sum(A[tasks.sts_pairs[:, 0]] * B[tasks.sts_pairs[:, 1]], 1)
+    why = why_no_correlation(cos, tasks.sts_grades, len(cos), "graded pairs")
+    na.measure(row, "sts", lambda: spearman(cos, tasks.sts_grades), why)
     ranked = np.argsort(-(Q @ corpus.T), axis=1, kind="stable")[:, :10]
-    row["retrieval_ndcg10"] = ndcg_at_k(ranked, tasks.relevant, 10)
-    row["retrieval_recall10"] = recall_at_k(ranked, tasks.relevant, 10)
+    na.measure(row, "retrieval_ndcg10", lambda: ndcg_at_k(ranked, tasks.relevant, 10))
+    na.measure(row, "retrieval_recall10", lambda: recall_at_k(ranked, tasks.relevant, 10))
     i = np.concatenate([np.arange(len(tasks.a))] * 2)
-    row["pairs_ap"] = average_precision(np.sum(A[i] * B[tasks.pair_b], 1), tasks.pair_labels)
-    n_cats = len(set(tasks.word_labels))
-    row["cluster_words"] = v_measure(tasks.word_labels, kmeans(W, n_cats, rng))
-    n_obj = len(set(tasks.object_labels))
-    row["cluster_sentences"] = v_measure(tasks.object_labels, kmeans(corpus, n_obj, rng))
-    row["probe_words"] = probe_accuracy(W, np.array(tasks.word_labels), rng)
-    row["probe_sentences"] = probe_accuracy(corpus, np.array(tasks.subject_labels), rng)
+    pair_cos = np.sum(A[i] * B[tasks.pair_b], 1)
+    na.measure(row, "pairs_ap", lambda: average_precision(pair_cos, tasks.pair_labels))
+    n_cats, n_obj = len(set(tasks.word_labels)), len(set(tasks.object_labels))
+    na.measure(row, "cluster_words", lambda: v_measure(tasks.word_labels, kmeans(W, n_cats, rng)))
+    na.measure(
+        row,
+        "cluster_sentences",
+        lambda: v_measure(tasks.object_labels, kmeans(corpus, n_obj, rng)),
+    )
+    na.measure(row, "probe_words", lambda: probe_accuracy(W, np.array(tasks.word_labels), rng))
+    subjects = np.array(tasks.subject_labels)
+    na.measure(row, "probe_sentences", lambda: probe_accuracy(corpus, subjects, rng))
     return row

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from minilm.errors import MinilmError
+from minilm.na import NotMeasurable
 
 
 def ndcg_at_k(ranked: np.ndarray, relevant: list[set[int]], k: int = 10) -> float:
@@ -24,18 +25,23 @@ def ndcg_at_k(ranked: np.ndarray, relevant: list[set[int]], k: int = 10) -> floa
 
     DCG@k = sum_{r=1..k} rel_r / log2(r + 1); the ideal puts every relevant document first.
     ranked (Q, >=k) document ids, best first; relevant: per query the set of relevant ids.
+    A query with no relevant document is left out; none left: NotMeasurable (the caller
+    reports n/a, minilm/na.py).
     """
+    relevant, ranked = _some_queries(relevant, ranked)
     discount = 1.0 / np.log2(np.arange(2, k + 2))  # (k,)
     scores = []
     for row, rel in zip(ranked[:, :k], relevant, strict=True):
         gains = np.array([d in rel for d in row], dtype=np.float64)
         ideal = discount[: min(len(rel), k)].sum()
-        scores.append(gains @ discount[: gains.size] / ideal if ideal > 0 else 0.0)
+        scores.append(gains @ discount[: gains.size] / ideal)
     return float(np.mean(scores))
 
 
 def recall_at_k(ranked: np.ndarray, relevant: list[set[int]], k: int = 10) -> float:
-    """Mean over queries of |relevant in the top k| / |relevant|."""
+    """Mean over queries of |relevant in the top k| / |relevant| (a query with no relevant
+    document is left out; none left: NotMeasurable)."""
+    relevant, ranked = _some_queries(relevant, ranked)
     return float(
         np.mean(
             [
@@ -46,6 +52,14 @@ def recall_at_k(ranked: np.ndarray, relevant: list[set[int]], k: int = 10) -> fl
     )
 
 
+def _some_queries(relevant: list[set[int]], ranked: np.ndarray | None = None):
+    """The queries that have a relevant document (and their rankings); none: NotMeasurable."""
+    keep = [i for i, rel in enumerate(relevant) if rel]
+    if not keep:
+        raise NotMeasurable(f"no query with a relevant document (of {len(relevant)} queries)")
+    return [relevant[i] for i in keep], (None if ranked is None else np.asarray(ranked)[keep])
+
+
 def average_precision(scores: np.ndarray, labels: np.ndarray) -> float:
     """Mean of the precision at the rank of each positive, ranking by score (highest first).
 
@@ -53,7 +67,7 @@ def average_precision(scores: np.ndarray, labels: np.ndarray) -> float:
     """
     labels = np.asarray(labels, dtype=bool)
     if not labels.any():
-        raise MinilmError("average precision needs at least one positive")
+        raise NotMeasurable(f"no positive among {labels.size} pairs: average precision needs one")
     order = np.argsort(-np.asarray(scores), kind="stable")
     hits = labels[order]
     precision = np.cumsum(hits) / np.arange(1, hits.size + 1)
@@ -110,6 +124,8 @@ def v_measure(labels: np.ndarray, clusters: np.ndarray) -> float:
     """V = 2 h c / (h + c): h = 1 - H(class | cluster) / H(class) (each cluster one class),
     c = 1 - H(cluster | class) / H(cluster) (each class in one cluster). 1: the same partition.
     """
+    if len(labels) == 0:
+        raise NotMeasurable("no labelled item to cluster")
     _, y = np.unique(labels, return_inverse=True)
     _, z = np.unique(clusters, return_inverse=True)
     table = np.zeros((y.max() + 1, z.max() + 1))
@@ -168,6 +184,11 @@ def probe_accuracy(
     """k-fold cross-validated accuracy of the linear probe; features standardised on each
     training fold (so the step size and the l2 penalty mean the same for every model)."""
     classes, y = np.unique(labels, return_inverse=True)
+    if len(y) < folds or len(classes) < 2:
+        raise NotMeasurable(
+            f"{len(y)} items of {len(classes)} classes: a {folds}-fold probe needs {folds} items "
+            "and 2 classes"
+        )
     X = np.asarray(X, dtype=np.float64)
     order = rng.permutation(len(y))
     correct = 0

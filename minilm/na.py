@@ -15,6 +15,9 @@ the same shape, so a reader (the lab report, the explorer page) shows the reason
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+
+from minilm.errors import MinilmError
 
 WHY_NA = "why_na"
 
@@ -54,16 +57,60 @@ def correlation_reason(n_used: int, n_total: int | None = None, what: str = "pai
     return f"constant scores over the {n_used} {what}: correlation undefined"
 
 
-def nonfinite_to_none(obj: object, path: str = "", found: dict | None = None) -> object:
-    """JSON has no NaN/inf: write them as null, and note each in `found` (path -> value)."""
+def _nonfinite(v: object) -> float | None:
+    """v as a float when it is a NaN/inf float (or NumPy float scalar), else None."""
+    if isinstance(v, float) or (hasattr(v, "dtype") and getattr(v, "ndim", 1) == 0):
+        f = float(v) if getattr(v, "dtype", None) is None or v.dtype.kind == "f" else 0.0
+        return None if math.isfinite(f) else f
+    return None
+
+
+def nonfinite_to_none(obj: object, found: dict | None = None, path: str = "") -> object:
+    """JSON has no NaN/inf: a copy of obj with them written as null, recursively (tuples
+    become lists). In a dict, each gets a `why_na` reason ("computed as inf"); `found`
+    collects every one (dotted path -> value)."""
     found = {} if found is None else found
     if isinstance(obj, dict):
-        return {k: nonfinite_to_none(v, f"{path}{k}.", found) for k, v in obj.items()}
+        out, why = {}, {}
+        for k, v in obj.items():
+            if (bad := _nonfinite(v)) is not None:
+                found[f"{path}{k}"] = bad
+                out[k], why[k] = None, f"computed as {bad}"
+            else:
+                out[k] = nonfinite_to_none(v, found, f"{path}{k}.")
+        if why:
+            out[WHY_NA] = {**(out.get(WHY_NA) or {}), **why}
+        return out
     if isinstance(obj, list | tuple):
-        return [nonfinite_to_none(v, f"{path}{i}.", found) for i, v in enumerate(obj)]
-    if isinstance(obj, float) and not math.isfinite(obj):
-        found[path.rstrip(".")] = obj
-        return None
-    if hasattr(obj, "dtype") and getattr(obj, "ndim", 1) == 0 and obj.dtype.kind == "f":
-        return nonfinite_to_none(float(obj), path, found)
+        return [
+            None if _nonfinite(v) is not None else nonfinite_to_none(v, found, f"{path}{i}.")
+            for i, v in enumerate(obj)
+        ]
     return obj
+
+
+class NotMeasurable(MinilmError):
+    """A figure has nothing to be computed on (too few words known, ...): the caller reports it
+    as n/a with this message as the reason; other MinilmErrors stay errors (bad input)."""
+
+
+def measure(figures: dict, key: str, compute: Callable[[], object], why_none: str = "") -> dict:
+    """figures[key] = compute(), or None with the reason when it is NotMeasurable (or returns
+    None: `why_none` says why). Returns `figures`."""
+    try:
+        value = compute()
+    except NotMeasurable as err:
+        return mark(figures, key, str(err))
+    if value is None:
+        return mark(figures, key, why_none or "nothing to measure")
+    figures[key] = value
+    return figures
+
+
+def merge(into: dict, figures: dict) -> dict:
+    """into |= figures, the two `why_na` entries merged (not the second replacing the first)."""
+    why = {**(into.get(WHY_NA) or {}), **(figures.get(WHY_NA) or {})}
+    into |= figures
+    if why:
+        into[WHY_NA] = why
+    return into

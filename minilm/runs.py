@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from minilm import na
 from minilm.data.vocab import Vocab
 from minilm.errors import MinilmError
 from minilm.io import (
@@ -38,7 +39,7 @@ from minilm.io import (
     save_npz,
     write_json,
 )
-from minilm.na import WHY_NA, nonfinite_to_none
+from minilm.na import nonfinite_to_none
 from minilm.vectors import KeyedVectors
 
 
@@ -55,7 +56,7 @@ def _config_dict(config: object) -> dict:
 
 
 def _finite_metrics(metrics: dict) -> dict:
-    """metrics with NaN/inf written as null plus the reason (minilm.na; JSON has no NaN).
+    """metrics with NaN/inf written as null plus the reason (minilm/na.py; JSON has no NaN).
 
     A non-finite perplexity is a diverged model, not a missing figure: refused, before anything
     is written."""
@@ -67,8 +68,6 @@ def _finite_metrics(metrics: dict) -> dict:
             f"{'; '.join(diverged)}: the model diverged (try a lower learning rate); "
             "no vectors or metrics written"
         )
-    for key, value in found.items():  # already None in `clean`: say why
-        clean.setdefault(WHY_NA, {})[key] = f"computed as {value}"
     return clean
 
 
@@ -198,7 +197,5 @@ EMBEDDING_FIGURES = (
 
 def summary_line(head: list[str], metrics: dict, out: str | os.PathLike) -> str:
     """A script's last line: what ran, its embedding figures, and where the files are."""
-    parts = head + [
-        f"{k} {metrics[k]:.3f}" for k in EMBEDDING_FIGURES if metrics.get(k) is not None
-    ]
+    parts = head + [f"{k} {na.show_key(metrics, k)}" for k in EMBEDDING_FIGURES if k in metrics]
     return "  ".join(parts) + f"  -> {out}"

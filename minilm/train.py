@@ -34,11 +34,11 @@ removes what an earlier run left there (minilm.runs.start_run: temporary files o
 write, and the earlier vectors/model/metrics), so that a run killed half-way never sits beside
 another run's finished-looking outputs. checkpoint.npz is kept until this run writes its own.
 
-Divergence. A NaN/inf loss stops the run with a one-line `MinilmError` naming the step and
-suggesting a lower learning rate, and so does a finite loss a millionfold the first step's
-(EXPLODED) or, at an epoch's end, a non-finite figure of `on_epoch_end` (a valid perplexity of
-inf), checked before the end-of-run checkpoint. A checkpoint is only ever written with finite
-parameters, so the last good one stays loadable.
+Divergence (minilm/divergence.py). A NaN/inf loss, or one a millionfold the first step's, stops
+the run with a one-line `MinilmError` naming the step and suggesting a lower learning rate; so
+does a non-finite figure of `on_epoch_end` (a valid perplexity of inf), before the end-of-run
+checkpoint. A checkpoint is only ever written with finite parameters, so the last good one
+stays loadable.
 
 Memory. `train()` first calls `keep_freed_memory()` (minilm/fast/memory.py): glibc then keeps
 the tens of MB a step frees for the next step, instead of returning them to the kernel and
@@ -65,6 +65,7 @@ from typing import Protocol
 import numpy as np
 from tqdm import tqdm
 
+from minilm.divergence import check_figures, check_loss
 from minilm.errors import EXIT_INTERRUPTED, MinilmError
 from minilm.fast.memory import keep_freed_memory
 from minilm.io import load_npz, save_npz
@@ -75,9 +76,6 @@ from minilm.threads import get_num_threads
 
 CHECKPOINT = "checkpoint.npz"
 SCHEDULES = ("constant", "linear", "cosine")
-# A loss over this many times the first step's (or 1, if larger) is a diverged run:
-# no loss of a model that learns grows a millionfold (GloVe at --lr 1e9 reaches 1e33, finite).
-EXPLODED = 1e6
 
 Batch = dict[str, np.ndarray]
 LossAndGrads = Callable[[dict[str, np.ndarray], Batch], tuple[float, dict]]
@@ -268,12 +266,7 @@ class _Loop:
             loss, grads = self.loss_and_grads(self.params, batch)
         loss = float(loss)
         first = self.losses[0] if self.losses else loss
-        if not math.isfinite(loss) or loss > EXPLODED * max(abs(first), 1.0):
-            grown = f", over {EXPLODED:.0e} times the first step's" if math.isfinite(loss) else ""
-            raise MinilmError(
-                f"loss is {loss:.4g} at step {self.gstep + 1} (epoch {epoch + 1}){grown}: "
-                f"training diverged; try a lower {cfg.lr_flag} (now {cfg.lr:g}){self.ckpt.kept()}"
-            )
+        check_loss(loss, first, f"at step {self.gstep + 1} (epoch {epoch + 1})", self.advice())
         if cfg.clip > 0:  # clip_global_norm's result, cheaper on the steps it leaves alone
             clip_if_above(grads, cfg.clip)
         lr = self.lr_at(self.gstep)
@@ -305,7 +298,7 @@ class _Loop:
         metrics = dict(on_epoch_end(epoch, self.params)) if on_epoch_end else {}
         losses = self.losses
         mean_loss = float(np.mean(losses[first:])) if len(losses) > first else math.nan
-        self.check_diverged(epoch, metrics)
+        check_figures(metrics, f"after epoch {epoch + 1}", self.advice())
         self.run.epoch_metrics.append({"epoch": epoch + 1, **metrics})
         self.progress.write(_epoch_line(epoch, self.cfg.epochs, mean_loss, metrics))
         if probe is not None and not self.cfg.probe_every:
@@ -314,15 +307,8 @@ class _Loop:
             self.save(epoch + 1, 0)
             raise self.interrupted()
 
-    def check_diverged(self, epoch: int, metrics: dict) -> None:
-        """Stop before the end-of-run checkpoint when an epoch's evaluation is not finite (a
-        valid perplexity of inf: every step's loss was finite, the held-out text's is not)."""
-        bad = [f"{k} is {v}" for k, v in metrics.items() if _is_number(v) and not math.isfinite(v)]
-        if bad:
-            raise MinilmError(
-                f"{'; '.join(bad)} after epoch {epoch + 1}: training diverged; try a lower "
-                f"{self.cfg.lr_flag} (now {self.cfg.lr:g}){self.ckpt.kept()}"
-            )
+    def advice(self) -> str:
+        return f"try a lower {self.cfg.lr_flag} (now {self.cfg.lr:g}){self.ckpt.kept()}"
 
     def history(self, completed: bool) -> History:
         run = self.run
@@ -341,10 +327,6 @@ class _Loop:
             else "no checkpoint written (no --out given)"
         )
         return Interrupted(f"interrupted after step {self.gstep}; {where}")
-
-
-def _is_number(v: object) -> bool:
-    return isinstance(v, float | int | np.number) and not isinstance(v, bool)
 
 
 def _epoch_line(epoch: int, epochs: int, mean_loss: float, metrics: dict[str, float]) -> str:

@@ -23,10 +23,12 @@ from pathlib import Path
 
 import numpy as np
 
+from minilm import na
 from minilm.encoders import KINDS, load_encoder
 from minilm.errors import ArgumentParser, MinilmError, run_cli
 from minilm.evaluate import category_purity_details, evaluate_analogies, evaluate_similarity
 from minilm.mteb import COLUMNS, build_tasks, run_mteb
+from minilm.na import NotMeasurable
 from minilm.truth import BUNDLED_WORLD, Truth, read_categories
 from minilm.vectors import KeyedVectors
 
@@ -97,9 +99,9 @@ def categories_or_none(kv: KeyedVectors, path: Path, column: int) -> dict:
     read_categories(path, column)  # a malformed file is bad input, not a missing figure
     try:
         return category_purity_details(kv, path, column=column)
-    except MinilmError as err:
-        return {"purity": None, "column": column, "k": None, "n_words": None, "n_oov": None,
-                "error": str(err)}
+    except NotMeasurable as err:
+        return na.mark({"column": column, "k": None, "n_words": None, "n_oov": None},
+                       "purity", str(err))
 
 
 def evaluate(kv: KeyedVectors, files: dict[str, Path], args: argparse.Namespace) -> dict:
@@ -119,6 +121,8 @@ def _fmt(x: float | None) -> str:
 
 
 def analogy_row(name: str, d: dict, with_ranks: bool = True) -> str:
+    if d["accuracy_excluded"] is None:  # nothing scored: one n/a with the reason
+        return f"  {name[:28]:28s} {d['n_evaluated']:5d} {na.show_key(d, 'accuracy_excluded')}"
     row = (f"  {name[:28]:28s} {d['n_evaluated']:5d} {_fmt(d['accuracy_excluded']):>9s}"
            f" {_fmt(d['accuracy_no_exclusion']):>9s}")
     if with_ranks:
@@ -138,7 +142,7 @@ def print_analogies(a: dict, path: Path, args: argparse.Namespace) -> None:
         print(analogy_row(kind, a[kind], with_ranks=False))
     print(analogy_row("overall", a))
     print(f"  headline accuracy ({'not ' if args.no_exclude else ''}excluding query words): "
-          f"{_fmt(a['accuracy'])}")
+          f"{na.show_key(a, 'accuracy')}")
 
 
 def print_report(kv, out: dict, files: dict[str, Path], source: str, args) -> None:
@@ -148,14 +152,14 @@ def print_report(kv, out: dict, files: dict[str, Path], source: str, args) -> No
     if "similarity" in out:
         s = out["similarity"]
         unknown = f", e.g. {', '.join(s['oov_examples'][:3])}" if s["oov_examples"] else ""
-        print(f"\nsimilarity ({files['similarity.tsv']}): Spearman {_fmt(s['spearman'])}, "
-              f"Pearson {_fmt(s['pearson'])} on {s['n_used']} of {s['n_pairs']} pairs "
+        print(f"\nsimilarity ({files['similarity.tsv']}): Spearman {na.show_key(s, 'spearman')}, "
+              f"Pearson {na.show_key(s, 'pearson')} on {s['n_used']} of {s['n_pairs']} pairs "
               f"({s['n_oov']} with unknown words{unknown})")
     if "categories" in out:
         c = out["categories"]
         print(f"\ncategory purity ({files['categories.tsv']}, column {c['column']}, k={c['k']}): "
               + (f"{_fmt(c['purity'])} over {c['n_words']} words ({c['n_oov']} unknown)"
-                 if c["purity"] is not None else f"n/a: {c['error']}"))
+                 if c["purity"] is not None else na.show_key(c, "purity")))
 
 
 def mteb_row(args: argparse.Namespace) -> dict:
@@ -187,7 +191,7 @@ def main() -> None:
         if "mteb" in out:
             row = out["mteb"]
             print(f"\nsmall MTEB ({row['encoder']}): "
-                  + ", ".join(f"{k} {_fmt(row[k])}" for k in COLUMNS))
+                  + ", ".join(f"{k} {na.show_key(row, k)}" for k in COLUMNS))
 
 
 if __name__ == "__main__":

@@ -47,7 +47,8 @@ def parse_args():
 def build(args) -> None:
     t0 = time.perf_counter()
     out = claim_out_dir(args.out, "search.py", args.force)  # refused before anything is read
-    sentences = [s for s in (line.strip() for line in read_lines(args.sentences, flag="SENTENCES")) if s]
+    lines = read_lines(args.sentences, flag="SENTENCES")
+    sentences = [s for s in (line.strip() for line in lines) if s]
     if not sentences:
         raise MinilmError(f"{args.sentences}: no sentences")
     encoder = load_encoder(args.run, args.encoder).fit(sentences)

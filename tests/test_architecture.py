@@ -17,12 +17,12 @@ PACKAGE = Path(__file__).resolve().parent.parent / "minilm"
 
 # floor -> module name prefixes (first match wins; "minilm.x" also claims "minilm.x.*").
 FLOORS = {
-    "foundation": ("minilm.errors", "minilm.io", "minilm.threads", "minilm.limits"),
+    "foundation": ("minilm.errors", "minilm.io", "minilm.threads", "minilm.limits", "minilm.na"),
     "layers": ("minilm.layers", "minilm.gradcheck"),
     "fast": ("minilm.fast",),
     "models": ("minilm.models",),
     "data": ("minilm.data",),
-    "training": ("minilm.train", "minilm.optim", "minilm.progress"),
+    "training": ("minilm.train", "minilm.optim", "minilm.progress", "minilm.divergence"),
     "tables": (
         "minilm.vectors",
         "minilm.word_vector_files",
@@ -33,6 +33,7 @@ FLOORS = {
     ),
     "evaluation": (
         "minilm.evaluate",
+        "minilm.correlation",
         "minilm.analogies",
         "minilm.directions",
         "minilm.plots",

@@ -36,6 +36,7 @@ import time
 
 import numpy as np
 
+from minilm import na
 from minilm.data.cooccurrence import CooccurrenceCells
 from minilm.data.corpus import load_corpus
 from minilm.errors import ArgumentParser, MinilmError, finite_float, run_cli, seed_arg
@@ -214,7 +215,7 @@ def main() -> None:
         **extra,
     }
     metrics["tokens_per_second"] = stream.n_tokens / seconds  # whole corpus, counting included
-    metrics |= evaluate_embedding(kv, ground_truth_files(args.corpus))
+    na.merge(metrics, evaluate_embedding(kv, ground_truth_files(args.corpus)))
     # ru_maxrss is in KiB on Linux: the peak resident memory of this whole process so far
     metrics["peak_memory_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     config = {"model": args.method, **vars(args)}

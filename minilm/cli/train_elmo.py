@@ -21,7 +21,7 @@ from dataclasses import asdict
 
 import numpy as np
 
-from minilm import contextual
+from minilm import contextual, na
 from minilm.data.batchers import StreamBatches
 from minilm.data.corpus import Corpus, load_corpus
 from minilm.data.sentences import word_tokens
@@ -140,7 +140,7 @@ def main() -> None:
         if key in metrics:
             summary.append(f"{key.replace('_perplexity', '')} ppl {metrics[key]:.3f}")
     if "sense_accuracy_min" in metrics:
-        summary.append(f"sense accuracy (worst word) {metrics['sense_accuracy_min']:.3f}")
+        summary.append(f"sense accuracy (worst word) {na.show_key(metrics, 'sense_accuracy_min')}")
     print("  ".join(summary) + f"  -> {out}")
 
 

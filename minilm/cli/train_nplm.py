@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from minilm import na
 from minilm.cli.args import add_vocab_args
 from minilm.data.batchers import NgramBatches
 from minilm.data.corpus import Corpus, TokenStream, load_corpus
@@ -235,7 +236,7 @@ def evaluate(args: argparse.Namespace, corpus: Corpus, params: dict, bounds: tup
     categories = corpus.paths["train"].parent / "categories.tsv"  # ground truth, if bundled
     if categories.is_file():
         kv = KeyedVectors(vocab.itos, params["C"])
-        found["category_purity"] = category_purity(kv, categories)
+        na.measure(found, "category_purity", lambda: category_purity(kv, categories))
     return found
 
 

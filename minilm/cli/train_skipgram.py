@@ -52,6 +52,7 @@ from pathlib import Path
 
 import numpy as np
 
+from minilm import na
 from minilm.data.corpus import TokenStream, load_corpus
 from minilm.data.huffman import huffman_tree
 from minilm.data.vocab import Vocab
@@ -300,7 +301,7 @@ def main() -> None:
         "train_seconds": history.train_seconds,
         "tokens_per_second": history.tokens_per_second,
     }
-    metrics |= evaluate_embedding(kv, ground_truth_files(args.corpus))
+    na.merge(metrics, evaluate_embedding(kv, ground_truth_files(args.corpus)))
     if args.subwords:
         metrics["oov_neighbours"] = oov_neighbours(kv, params, cfg)
     config = {"model": name, **vars(args), "model_config": vars(cfg)}

@@ -40,6 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
+from minilm import na
 from minilm.cli.args import add_vocab_args
 from minilm.cluster import linkage
 from minilm.data.batchers import StreamBatches
@@ -265,7 +266,9 @@ def elman_analysis(
 
 def category_metrics(kv: KeyedVectors, categories: Path) -> dict:
     """Category purity (fine, coarse if the file has it, k = 1), its ceiling, R-precision."""
-    found = {"category_purity": category_purity(kv, categories, level="fine")}
+    found = na.measure({}, "category_purity", lambda: category_purity(kv, categories, level="fine"))
+    if found["category_purity"] is None:
+        return found  # too few of its words are known: n/a, with why (minilm/na.py)
     try:
         found["coarse_category_purity"] = category_purity(kv, categories, level="coarse")
     except MinilmError:
@@ -300,7 +303,7 @@ def print_summary(history: History, metrics: dict, out: Path) -> None:
             summary.append(f"{key.replace('_perplexity', '')} ppl {metrics[key]:.3f}")
     for key in ("category_purity", "coarse_category_purity"):
         if key in metrics:
-            summary.append(f"{key} {metrics[key]:.3f}")
+            summary.append(f"{key} {na.show_key(metrics, key)}")
     print("  ".join(summary) + f"  -> {out}")
 
 

@@ -37,7 +37,7 @@ from dataclasses import asdict
 
 import numpy as np
 
-from minilm import contextual
+from minilm import contextual, na
 from minilm.cli.args import add_vocab_args
 from minilm.data.batchers import MLMBatches
 from minilm.data.corpus import load_corpus
@@ -239,14 +239,12 @@ def evaluate(args, cfg, params, corpus, tokens, streams, out) -> dict:
     contextual_kv = KeyedVectors([tokens.names[i] for i in seen], means[seen].astype(np.float32))
     contextual_kv.save_text(out / "contextual_vectors.txt")
     folder = corpus.paths["train"].parent
-    if (folder / "categories.tsv").exists():
-        metrics["category_purity"] = category_purity(static_kv, folder / "categories.tsv")
-        metrics["contextual_category_purity"] = category_purity(
-            contextual_kv, folder / "categories.tsv"
-        )
+    if (cats := folder / "categories.tsv").exists():
+        for key, kv in (("", static_kv), ("contextual_", contextual_kv)):  # n/a: minilm/na.py
+            na.measure(metrics, f"{key}category_purity", lambda kv=kv: category_purity(kv, cats))
     if (folder / "senses.tsv").exists():
         senses = read_senses(folder / "senses.tsv")
-        metrics |= contextual.sense_metrics(params, cfg, corpus, tokens, senses, args.seed)
+        na.merge(metrics, contextual.sense_metrics(params, cfg, corpus, tokens, senses, args.seed))
     return metrics
 
 
@@ -277,7 +275,7 @@ def main() -> None:
         "vocab_size": V,
     }
     t0 = time.perf_counter()
-    metrics |= evaluate(args, cfg, params, corpus, tokens, streams, out)
+    na.merge(metrics, evaluate(args, cfg, params, corpus, tokens, streams, out))
     folder = corpus.paths["train"].parent
     pairs = {}
     if (folder / "paraphrases.tsv").exists():
@@ -314,7 +312,7 @@ def summary(metrics: dict, recall: dict, train_seconds: float, out) -> str:
         f"mlm pseudo-perplexity {metrics['mlm_pseudo_perplexity']:.1f}"
     )
     if "sense_accuracy_min" in metrics:
-        line += f", sense_accuracy min {metrics['sense_accuracy_min']:.3f}"
+        line += f", sense_accuracy min {na.show_key(metrics, 'sense_accuracy_min')}"
     if recall:
         line += ", recall@1 " + " -> ".join(f"{v:.3f}" for v in recall.values())
     return f"{line}; {train_seconds:.0f}s training; wrote {out}"
