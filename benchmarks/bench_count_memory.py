@@ -26,7 +26,7 @@ from pathlib import Path
 
 from bench_memory import measure
 
-from minilm.errors import MinilmError, run_cli
+from minilm.errors import ArgumentParser, MinilmError, run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 METHODS = ("ppmi", "lsa", "glove")
@@ -62,7 +62,7 @@ def run(method: str, corpus: str | None, min_count: int, out: Path) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap = ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     ap.add_argument("--real-text", help="folder with train.txt (benchmarks/real_text.py --out)")
     ap.add_argument("--small-tokens", type=int, default=105_000, help="size of the small subset")

@@ -15,7 +15,6 @@ Run:  python benchmarks/bench_embedding.py  [--vocab 10000 --dim 100 --batch 409
 
 from __future__ import annotations
 
-import argparse
 import os
 import platform
 import time
@@ -23,7 +22,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from minilm.errors import MinilmError, run_cli
+from minilm.errors import ArgumentParser, MinilmError, run_cli
 from minilm.gradcheck import rel_error
 from minilm.layers import core
 from minilm.layers.primitives import kernels
@@ -178,7 +177,7 @@ def make_ids(dist: str, shape: tuple[int, int], V: int, rng: np.random.Generator
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--vocab", type=int, default=10_000, help="table rows V")
     parser.add_argument("--dim", type=int, default=100, help="table columns D")
     parser.add_argument("--batch", type=int, default=4096, help="N rows of ids")

@@ -38,6 +38,8 @@ import subprocess
 import sys
 import time
 
+from minilm.errors import ArgumentParser, run_cli
+
 NPLM = dict(V=10000, context=4, dim=64, hidden=256, batch=256)
 SRN = dict(V=10000, dim=64, hidden=256, batch=32, T=32)
 REAL_V = 30000  # --class-output: a real vocabulary (train_nplm/train_srn default --max-vocab)
@@ -365,7 +367,7 @@ def recipe_torch_step(model: str, cell: str = "rnn", output: str = "full"):
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap = ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--steps", type=int, default=20, help="timed steps (median reported)")
     ap.add_argument("--warmup", type=int, default=3, help="untimed steps first")
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
@@ -407,4 +409,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from minilm.errors import MinilmError, run_cli
+from minilm.errors import ArgumentParser, MinilmError, run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 LIMIT_MIB = 1024.0
@@ -62,7 +62,7 @@ def measure(command: list[str]) -> tuple[int, float, float]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap = ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--models", nargs="+", default=list(RUNS), choices=list(RUNS))
     ap.add_argument("--epochs", type=int, help="override the default epochs (memory is flat)")
     ap.add_argument("--corpus", help="default: the bundled world corpus")

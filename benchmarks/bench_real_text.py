@@ -44,7 +44,7 @@ import numpy as np
 
 from minilm.data.corpus import load_corpus
 from minilm.data.word2vec_batches import CbowWindows, SkipgramPairs
-from minilm.errors import MinilmError, run_cli
+from minilm.errors import ArgumentParser, MinilmError, run_cli
 from minilm.models import skipgram as sg
 from minilm.optim import ScatterSGD
 from minilm.train import TrainConfig, train
@@ -57,7 +57,7 @@ TOP = 10  # neighbours compared per word
 
 
 def parse_args() -> argparse.Namespace:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap = ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument(
         "--corpus",
         type=Path,

@@ -36,7 +36,7 @@ import numpy as np
 
 from minilm.data.batchers import StreamBatches
 from minilm.data.corpus import load_corpus
-from minilm.errors import run_cli
+from minilm.errors import ArgumentParser, run_cli
 from minilm.evaluate import perplexity
 from minilm.io import ensure_dir, write_text
 from minilm.layers.class_softmax import output_bounds
@@ -50,7 +50,7 @@ MODELS = ("elman", "lstm", "gru", "torch_lstm", "kn5")
 
 
 def parse_args() -> argparse.Namespace:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap = ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--corpus", default="/work/real_text")
     ap.add_argument("--out", required=True)
     ap.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))

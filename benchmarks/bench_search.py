@@ -11,13 +11,13 @@ the run's encoder (minilm/encoders.py). One thread (--threads).
 
 from __future__ import annotations
 
-import argparse
 import time
 
 import numpy as np
 
 from minilm.data.text import read_lines
 from minilm.encoders import KINDS, load_encoder
+from minilm.errors import ArgumentParser, positive_int, run_cli
 from minilm.quantize import (
     binary_encode,
     binary_search,
@@ -78,13 +78,13 @@ def encode_speed(run: str, kind: str, n: int) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--n", type=int, default=100_000)
-    ap.add_argument("--dim", type=int, default=128)
+    ap = ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--n", type=positive_int, default=100_000)
+    ap.add_argument("--dim", type=positive_int, default=128)
     ap.add_argument("--run", help="a run folder: also time its encoder")
     ap.add_argument("--encoder", choices=KINDS, default="auto")
-    ap.add_argument("--encode-n", type=int, default=5000)
-    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--encode-n", type=positive_int, default=5000)
+    ap.add_argument("--threads", type=positive_int, default=1)
     args = ap.parse_args()
     apply_threads(args.threads)
     search_speed(args.n, args.dim)
@@ -93,4 +93,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

@@ -39,6 +39,8 @@ import subprocess
 import sys
 import time
 
+from minilm.errors import ArgumentParser, run_cli
+
 SIZE = dict(V=5000, dim=128, heads=4, layers=2, ffn=512, T=64, batch=32, dropout=0.1)
 
 
@@ -202,7 +204,7 @@ def profile(steps: int) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--steps", type=int, default=20, help="timed steps (median reported)")
     ap.add_argument("--warmup", type=int, default=3)
@@ -231,4 +233,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

@@ -47,7 +47,7 @@ import numpy as np
 
 from minilm.data.corpus import load_corpus
 from minilm.data.word2vec_batches import CbowWindows, SkipgramPairs
-from minilm.errors import run_cli
+from minilm.errors import ArgumentParser, run_cli
 from minilm.evaluate import category_purity, evaluate_analogies
 from minilm.layers.core import sum_rows
 from minilm.models import skipgram as sg
@@ -59,7 +59,7 @@ WORLD = Path(__file__).resolve().parents[1] / "corpus" / "world"
 
 
 def parse_args() -> argparse.Namespace:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap = ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--corpus", help="folder with train.txt (+ categories.tsv, analogies.txt)")
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--dim", type=int, default=100)

@@ -21,7 +21,6 @@ Run:  python benchmarks/docs_experiments.py                 # every page, rewrit
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
@@ -34,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from minilm.errors import MinilmError, run_cli
+from minilm.errors import ArgumentParser, MinilmError, run_cli
 from minilm.io import write_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -209,7 +208,7 @@ def write_blocks(page: Path, blocks: dict[int, str]) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--pages", nargs="*", default=[], help="page-name prefixes (default: all)")
     ap.add_argument("--work", default="runs/docs_experiments", help="folder the runs land in")
     ap.add_argument("--dry-run", action="store_true", help="list the commands; run nothing")

@@ -12,12 +12,12 @@ normalised) and scored with the small MTEB of minilm/mteb.py on the bundled worl
 
 from __future__ import annotations
 
-import argparse
 import json
 
 import numpy as np
 
 from minilm.encoders import load_encoder
+from minilm.errors import ArgumentParser, run_cli
 from minilm.mteb import build_tasks, run_mteb
 from minilm.threads import apply_threads
 from minilm.truth import BUNDLED_WORLD
@@ -31,7 +31,7 @@ def curve(run: str, dims: list[int], tasks) -> dict[int, dict]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("plain", help="run folder, plain contrastive tuning")
     ap.add_argument("matryoshka", help="run folder, --matryoshka tuning")
     ap.add_argument("--dims", default="4,8,16,32,64")
@@ -68,4 +68,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

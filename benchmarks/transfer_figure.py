@@ -11,12 +11,12 @@ table is used frozen and fine-tuned, beside a random table trained from scratch.
 
 from __future__ import annotations
 
-import argparse
 import json
 
 import numpy as np
 
 from minilm.data.text import read_lines, tokenize
+from minilm.errors import ArgumentParser, run_cli
 from minilm.models import window_tagger as wt
 from minilm.runs import load_run
 from minilm.threads import apply_threads
@@ -63,7 +63,7 @@ def run_table(run: str, words: list[str], rng) -> np.ndarray:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("runs", nargs="+", help="run folders with pre-trained tables")
     ap.add_argument("--sizes", default="20,50,200,1000,5000")
     ap.add_argument("--out", default="transfer.png")
@@ -120,4 +120,4 @@ def plot(results: dict, sizes: list[int], out: str) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

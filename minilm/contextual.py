@@ -298,10 +298,14 @@ def layer_anisotropy(
     ids, pad_mask = pad_sentences(stream, which, tokens.pad, cfg.max_len)
     states = encode(params, cfg, ids, pad_mask)  # any encoder: the transformer, ELMo
     stats = [anisotropy(s[~pad_mask], np.random.default_rng(seed)) for s in states]
-    return {
+    found = {
         "anisotropy": [s["mean_cosine"] for s in stats],
         "anisotropy_centred": [s["mean_cosine_centred"] for s in stats],
     }
+    why = next((s[na.WHY_NA]["mean_cosine"] for s in stats if na.WHY_NA in s), None)
+    if why:  # a list of None: say why once (minilm/na.py)
+        found[na.WHY_NA] = {"anisotropy": why, "anisotropy_centred": why}
+    return found
 
 
 def read_pairs(path: Path, corpus: Corpus, tokens: Tokens) -> dict[str, tuple]:

@@ -190,7 +190,7 @@ def anisotropy(vectors: np.ndarray, rng: np.random.Generator, n_pairs: int = 100
     if n < 2:
         found = {"n_pairs": 0}
         for key in ("mean_cosine", "mean_cosine_centred"):
-            na.mark(found, key, f"{n} vector; a pair needs 2")
+            na.mark(found, key, f"{n} vector{'' if n == 1 else 's'}; a pair needs 2")
         return found
     i = rng.integers(0, n, n_pairs)
     j = (i + rng.integers(1, n, n_pairs)) % n  # j != i: an offset in 1..n-1

@@ -142,7 +142,12 @@ def read_similarity(path: str | os.PathLike) -> list[tuple[str, str, float]]:
 
 
 def read_categories(path: str | os.PathLike, column: int = 1) -> tuple[list[str], list[str]]:
-    """(words, categories) from `word<TAB>cat1<TAB>cat2...`; `column` picks the category field."""
+    """(words, categories) from `word<TAB>cat1<TAB>cat2...`; `column` picks the category field
+    (1 = the first after the word; 0 would make each word its own category: refused)."""
+    if column < 1:
+        raise MinilmError(
+            f"category column must be >= 1 (1 = the first after the word), got {column}"
+        )
     words, cats = [], []
     for n, line in _rows(path):
         parts = _fields(line)

@@ -25,7 +25,7 @@ import numpy as np
 
 from minilm import na
 from minilm.encoders import KINDS, load_encoder
-from minilm.errors import ArgumentParser, MinilmError, run_cli
+from minilm.errors import ArgumentParser, MinilmError, positive_int, run_cli
 from minilm.evaluate import category_purity_details, evaluate_analogies, evaluate_similarity
 from minilm.mteb import COLUMNS, build_tasks, run_mteb
 from minilm.na import NotMeasurable
@@ -46,7 +46,8 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--similarity", help="word1<TAB>word2<TAB>score")
     ap.add_argument("--categories", help="word<TAB>category")
     ap.add_argument("--corpus", help="score on the truth files beside this corpus (file or folder)")
-    ap.add_argument("--column", type=int, default=1, help="category column (default 1)")
+    ap.add_argument("--column", type=positive_int, default=1,
+                    help="category column (default 1, the first after the word)")
     ap.add_argument("--method", choices=["3cosadd", "3cosmul"], default="3cosadd")
     ap.add_argument("--no-exclude", action="store_true",
                     help="headline accuracy without excluding the query words")

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import subprocess
+import sys
 
 import pytest
 from conftest import ROOT, assert_one_line_error, run_script, snapshot
 
 from minilm.errors import MinilmError
 from minilm.io import RUN_MARKER
+from minilm.truth import read_categories
 
 
 @pytest.fixture
@@ -107,3 +110,71 @@ def test_real_text_with_a_broken_source_is_one_line_and_leaves_no_tmp(tmp_path, 
         real_text.build(out)
     assert "\n" not in str(err.value) and real_text.ENWIKI in str(err.value)
     assert _no_tmp_left(tmp_path) and not (out / "train.txt").exists()
+
+
+# ------------------------------------------------------------------ found by hand, round 3
+BENCHMARKS = sorted(p.name for p in (ROOT / "benchmarks").glob("*.py"))
+
+
+@pytest.mark.parametrize("script", BENCHMARKS)
+def test_a_benchmark_given_a_bad_flag_says_one_line(script):
+    """Before: argparse's usage block (several lines) from 13 of the 15 benchmarks."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / script), "--no-such-flag"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    line = assert_one_line_error(result)
+    assert "--no-such-flag" in line or "required" in line, line
+
+
+def test_bench_search_negative_size_is_one_line():
+    """Before: ValueError: negative dimensions are not allowed (a traceback)."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_search.py"), "--n", "-3"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert_one_line_error(result, "--n", ">= 1")
+
+
+@pytest.mark.parametrize("column", ["0", "-1"])
+def test_category_column_zero_is_refused(tiny, column):
+    """Before: --column 0 read the word itself as its category: purity 0.000, exit 0."""
+    (tiny / "cats.tsv").write_text("the\ta\ncat\tb\ndog\tb\n")
+    result = run_script(
+        "evaluate.py", tiny / "v.txt", "--categories", tiny / "cats.tsv", "--column", column
+    )
+    assert_one_line_error(result, "--column", ">= 1")
+    with pytest.raises(MinilmError, match="column must be >= 1"):
+        read_categories(tiny / "cats.tsv", 0)
+
+
+def test_transformer_on_a_one_word_corpus_says_why_anisotropy_is_na(tmp_path):
+    (tmp_path / "one.txt").write_text("hello\n")
+    out = tmp_path / "run"
+    result = run_script(
+        "train_transformer.py",
+        "--corpus",
+        tmp_path / "one.txt",
+        "--min-count",
+        1,
+        "--dim",
+        8,
+        "--heads",
+        2,
+        "--layers",
+        1,
+        "--epochs",
+        1,
+        "--out",
+        out,
+    )
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["anisotropy"] == [None, None]
+    assert metrics["why_na"]["anisotropy"] == "1 vector; a pair needs 2"

@@ -100,6 +100,8 @@ def evaluate(args, cfg: elmo.Config, params: dict, corpus: Corpus) -> dict:
     )
     metrics["layer_anisotropy"] = found["anisotropy"]
     metrics["layer_anisotropy_centred"] = found["anisotropy_centred"]
+    for key, why in (found.get(na.WHY_NA) or {}).items():  # fewer than 2 token vectors
+        metrics.setdefault(na.WHY_NA, {})[f"layer_{key}"] = why
     senses = corpus.paths["train"].parent / "senses.tsv"
     if senses.exists():
         metrics |= contextual.sense_metrics(

@@ -232,7 +232,7 @@ def evaluate(args, cfg, params, corpus, tokens, streams, out) -> dict:
     metrics = {"mlm_eval_split": split}
     unigram = int(train_counts.argmax())
     metrics |= contextual.mlm_metrics(params, cfg, streams[split], tokens, args.seed, unigram)
-    metrics |= contextual.layer_anisotropy(params, cfg, streams[split], tokens, args.seed)
+    na.merge(metrics, contextual.layer_anisotropy(params, cfg, streams[split], tokens, args.seed))
     means, counts = contextual.contextual_means(params, cfg, streams["train"], tokens)
     seen = np.flatnonzero(counts > 0)
     static_kv = KeyedVectors(tokens.names, params["tok_emb"])
