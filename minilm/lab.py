@@ -37,7 +37,7 @@ from minilm import evaluate as ev
 from minilm import explore_sources, lab_figures, lab_report, lab_search, na
 from minilm.data.text import read_lines, resolve_corpus, tokenize
 from minilm.data.world import GENDER_PAIRS
-from minilm.errors import MinilmError
+from minilm.errors import EXIT_BAD_INPUT, MinilmError
 from minilm.io import ensure_dir, load_npz, write_json, write_text
 from minilm.lab_contextual import contextual_occurrences
 from minilm.lab_models import ModelSpec, VectorSet, select_models, with_flags
@@ -169,6 +169,7 @@ def run_section(run: ModelRun, corpus: Path) -> dict:
     }
     if not run.ok:
         section["error"] = run.error
+        section["skipped"] = run.returncode == EXIT_BAD_INPUT  # the program refused the corpus
     else:
         section |= child_metrics(run)
     return section

@@ -58,13 +58,27 @@ def metrics_table(models: dict) -> str:
     lines = [head, "|" + "---|" * 8]
     for name, m in _rows(models):
         if m.get("status") == "failed":
-            lines.append(f"| {m.get('label', name)} | **FAILED**: {m.get('error', '')} |"
+            what = "skipped" if m.get("skipped") else "FAILED"  # skipped: refused this corpus
+            lines.append(f"| {m.get('label', name)} | **{what}**: {m.get('error', '')} |"
                          + " |" * 6)
             continue
         cells = [m.get("label", name)]
         cells += [fmt(m.get(key), digits, na.reason(m, key)) for key, digits in TABLE_COLUMNS]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _plain_na(lab: dict) -> str:
+    """What an 'n/a' without a reason in the table means, and which truth files are absent."""
+    absent = [f for f in TRUTH_COLUMNS if f not in lab.get("truth_files", TRUTH_COLUMNS)]
+    text = ("An n/a without a reason: the figure does not apply "
+            "(perplexity: not a language model, or no test split)")
+    if absent:
+        text += f", or its ground truth is not beside the corpus (absent: {', '.join(absent)})"
+    return text + "."
+
+
+TRUTH_COLUMNS = ("categories.tsv", "analogies.txt", "similarity.tsv")
 
 
 # ---- one paragraph per figure ----------------------------------------------------------------
@@ -377,7 +391,7 @@ def render(metrics: dict, figures: dict[str, Path], notes: list[str]) -> str:
     lines += ["## Metrics", "", metrics_table(metrics["models"]), "",
               "Purity, analogies, similarity: evaluated here with one protocol on the corpus' "
               "ground truth. Perplexity, train seconds: from each model's own run; peak memory: "
-              "the child process' maximum resident set size.", ""]
+              "the child process' maximum resident set size. " + _plain_na(lab), ""]
     for title, _, keys, paragraph in SECTIONS:
         lines += [f"## {title}", ""]
         for key in keys:

@@ -64,7 +64,15 @@ def model_command(
         program = [str(SCRIPTS / spec.program)]
     else:
         program = ["-m", spec.program]
-    return [sys.executable, *program, *shared, *spec.args, *flags]
+    args = [a for a in spec.args if a != "--contrastive" or _has_paraphrases(corpus)]
+    return [sys.executable, *program, *shared, *args, *flags]
+
+
+def _has_paraphrases(corpus: Path) -> bool:
+    """A corpus without paraphrases.tsv still trains the transformer, without its contrastive
+    tuning (which needs the pairs): the search section then has no contrastive row."""
+    folder = corpus if corpus.is_dir() else corpus.parent
+    return (folder / "paraphrases.tsv").is_file()
 
 
 def _tee(pipe: IO[bytes], sink: IO[bytes] | None, log: IO[bytes]) -> None:

@@ -178,3 +178,20 @@ def test_transformer_on_a_one_word_corpus_says_why_anisotropy_is_na(tmp_path):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["anisotropy"] == [None, None]
     assert metrics["why_na"]["anisotropy"] == "1 vector; a pair needs 2"
+
+
+def test_lab_on_a_corpus_without_paraphrases_trains_the_transformer(tmp_path):
+    """Before: the transformer was skipped (--contrastive needs paraphrases.tsv) although its
+    masked LM needs no pairs; a skipped model read **FAILED** in the table; n/a had no why."""
+    corpus = tmp_path / "cdb.txt"
+    corpus.write_text("cat dog bird\n" * 400)
+    out = tmp_path / "lab"
+    result = run_script(
+        "lab.py", "--corpus", corpus, "--quick", "--models", "lsa,transformer", "--out", out
+    )
+    assert result.returncode == 0, result.stderr
+    assert "skipped: lsa:" in result.stderr and "skipped: transformer" not in result.stderr
+    report = (out / "report.md").read_text()
+    assert "| LSA | **skipped**: --dim 16 exceeds the rank limit" in report
+    assert "absent: categories.tsv, analogies.txt, similarity.tsv" in report
+    assert not (out / "transformer" / "sentence_model.npz").exists()
