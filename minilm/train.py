@@ -239,6 +239,12 @@ class _Loop:
         if self.cfg.resume:
             epoch0, skip, self.gstep, self.run = self.ckpt.load()
             self.losses = self.run.losses.tolist()
+            if (need := epoch0 + (skip > 0)) > self.cfg.epochs:  # else labelled --epochs N
+                done = f"{epoch0} epochs" + (f" and {skip} steps" if skip else "")
+                raise MinilmError(
+                    f"{self.ckpt.path} holds {done} of training, more than --epochs "
+                    f"{self.cfg.epochs}; resume with --epochs {need} or more, or drop --resume"
+                )
         self.progress = Progress(self.cfg, self.total, self.gstep)
         out_dir = self.cfg.out_dir
         if out_dir is not None:  # inputs are checked: from here on this run replaces any other

@@ -195,3 +195,15 @@ def test_lab_on_a_corpus_without_paraphrases_trains_the_transformer(tmp_path):
     assert "| LSA | **skipped**: --dim 16 exceeds the rank limit" in report
     assert "absent: categories.tsv, analogies.txt, similarity.tsv" in report
     assert not (out / "transformer" / "sentence_model.npz").exists()
+
+
+def test_resume_with_fewer_epochs_than_the_checkpoint_holds_is_refused(world, tmp_path):
+    """Before: exit 0 at once, the 2-epoch model labelled --epochs 1 and its checkpoint
+    rewritten as if at epoch 1 (a later --resume --epochs 3 then trained 4)."""
+    out = tmp_path / "run"
+    options = ["--dim", 8, "--hidden", 8, "--corpus", world, "--out", out]
+    assert run_script("train_nplm.py", *options, "--epochs", 2).returncode == 0
+    before = snapshot(out)
+    result = run_script("train_nplm.py", *options, "--epochs", 1, "--resume")
+    assert_one_line_error(result, "holds 2 epochs", "--epochs 2 or more")
+    assert snapshot(out) == before
