@@ -176,12 +176,15 @@ class KeyedVectors:
     # ---- loading -------------------------------------------------------------------------
     @classmethod
     def load(cls, path: str | os.PathLike, unicode_errors: str = "strict") -> KeyedVectors:
-        """Read a table, detecting the format: `.npz`; a folder (or `vectors.tsv`) with the
-        projector TSV pair; a file starting with a `V D` header (word2vec text or binary); else
-        headerless GloVe text. Malformed input raises MinilmError naming the line or record,
-        and so does a file of a run that did not finish (minilm.io.check_complete)."""
+        """Read a table, detecting the format: `.npz`; a run folder (its vectors.txt); a folder
+        (or `vectors.tsv`) with the projector TSV pair; a file starting with a `V D` header
+        (word2vec text or binary); else headerless GloVe text. Malformed input raises
+        MinilmError naming the line or record, and so does a file of a run that did not finish
+        (minilm.io.check_complete)."""
         path = Path(path)
         check_complete(path)
+        if path.is_dir() and (path / "vectors.txt").is_file():  # a run folder: its table
+            path = path / "vectors.txt"
         if path.is_dir() or path.name == "vectors.tsv":
             folder = path if path.is_dir() else path.parent
             return cls.load_projector(folder)

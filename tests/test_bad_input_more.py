@@ -207,3 +207,14 @@ def test_resume_with_fewer_epochs_than_the_checkpoint_holds_is_refused(world, tm
     result = run_script("train_nplm.py", *options, "--epochs", 1, "--resume")
     assert_one_line_error(result, "holds 2 epochs", "--epochs 2 or more")
     assert snapshot(out) == before
+
+
+def test_evaluate_reads_a_run_folder(world, tmp_path):
+    """Before: `evaluate.py RUN` (as neighbors.py takes it) said 'RUN/vectors.tsv: no such
+    file; a projector folder holds both TSV files'."""
+    out = tmp_path / "run"
+    options = ["--method", "ppmi", "--min-count", 1, "--dim", 8, "--corpus", world]
+    assert run_script("train_baselines.py", *options, "--out", out).returncode == 0
+    result = run_script("evaluate.py", out, "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["vocab_size"] > 0
