@@ -375,7 +375,9 @@ def header(results: dict, loads: tuple, args: argparse.Namespace) -> list[str]:
 
 
 def parse_args() -> argparse.Namespace:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    from minilm.errors import ArgumentParser  # one-line errors, as every script
+
+    ap = ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument(
         "--corpus",
         default="runs/real_text",
