@@ -128,8 +128,10 @@ def _json_default(obj: object) -> object:
 #   status "failed"     the run stopped with an error after it had replaced earlier outputs
 #
 # A folder that holds files but no marker holds files the project did not write: it is refused
-# unless --force. A reader of a run's files (`check_complete`) refuses every status but
-# "complete"; a folder without a marker (anyone's vectors) is read as it is.
+# unless --force; so is a lab's folder for a single run's program and the other way round (the
+# lab into a train_nplm.py run would replace its metrics.json), except a folder marked "new".
+# A reader of a run's files (`check_complete`) refuses every status but "complete"; a folder
+# without a marker (anyone's vectors) is read as it is.
 
 RUN_MARKER = ".minilm-run.json"
 _CLAIMS: dict[Path, dict] = {}  # folders this process claimed -> {"previous": bytes | None, ...}
@@ -185,9 +187,12 @@ def _foreign_entries(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.name != RUN_MARKER)
 
 
-def check_out_dir(path: str | os.PathLike | None, force: bool = False, flag: str = "--out") -> Path:
-    """Refuse an --out that is empty, a file, held by a live run, or holding files the project
-    did not write (unless `force`); return it as a Path. Writes nothing."""
+def check_out_dir(
+    path: str | os.PathLike | None, force: bool = False, flag: str = "--out", writer: str = ""
+) -> Path:
+    """Refuse an --out that is empty, a file, held by a live run, holding files the project
+    did not write, or (given `writer`) the run of another program (unless `force`); return it
+    as a Path. Writes nothing."""
     if path is None or not str(path).strip():
         raise MinilmError(
             f"{flag} is empty (an unset shell variable?); name the folder to write into"
@@ -211,7 +216,27 @@ def check_out_dir(path: str | os.PathLike | None, force: bool = False, flag: str
             f"{flag} {folder} is being written by {marker.get('writer', 'another run')} "
             f"(pid {marker['pid']}); wait for it or choose another {flag}"
         )
+    elif _another_program(marker, writer) and not force:
+        raise MinilmError(
+            f"{flag} {folder} holds the output of {marker['writer']}, not of {writer}; choose "
+            f"another {flag}, or pass --force to write there (files of the same names are replaced)"
+        )
     return folder
+
+
+# Programs whose folder holds several runs and their own report beside them: mixed with a single
+# run's folder (either way round), one program's metrics.json would replace the other's.
+FOLDERS_OF_RUNS = ("lab.py", "compare_embeddings.py")
+
+
+def _another_program(marker: dict, writer: str) -> bool:
+    """The folder holds a folder of runs and `writer` writes one run, or the other way round (a
+    folder marked "new" is anyone's; one trainer after another replaces the earlier run)."""
+    theirs = marker.get("writer")
+    if not writer or not isinstance(theirs, str) or theirs == writer:
+        return False
+    kinds = {theirs in FOLDERS_OF_RUNS, writer in FOLDERS_OF_RUNS}
+    return len(kinds) == 2 and marker.get("status") != "new"
 
 
 def claim_out_dir(
@@ -221,7 +246,7 @@ def claim_out_dir(
     written; return it. A script run through `minilm.errors.run_cli` marks it "complete" when
     its main() returns; a bad-input error before any earlier output was removed puts the
     earlier marker back, so a refused run changes nothing."""
-    folder = ensure_dir(check_out_dir(path, force, flag))
+    folder = ensure_dir(check_out_dir(path, force, flag, writer))
     key = folder.resolve()
     marker_path = folder / RUN_MARKER
     previous = marker_path.read_bytes() if marker_path.is_file() else None

@@ -218,3 +218,24 @@ def test_evaluate_reads_a_run_folder(world, tmp_path):
     result = run_script("evaluate.py", out, "--json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["vocab_size"] > 0
+
+
+def test_a_lab_and_a_single_run_do_not_share_a_folder_without_force(world, tmp_path):
+    """Before: `lab.py --out RUN` into a finished train_baselines.py run replaced its
+    metrics.json and left its model beside the lab's report; a trainer into a lab folder
+    deleted the lab's metrics.json. One trainer after another stays a rerun."""
+    out = tmp_path / "run"
+    ppmi = ["--method", "ppmi", "--min-count", 1, "--dim", 8, "--corpus", world, "--out", out]
+    assert run_script("train_baselines.py", *ppmi).returncode == 0
+    before = snapshot(out)
+    lab = run_script("lab.py", "--quick", "--models", "ppmi", "--corpus", world, "--out", out)
+    assert_one_line_error(lab, "holds the output of train_baselines.py", "--force")
+    assert snapshot(out) == before
+    lab_out = tmp_path / "lab"
+    lab_out.mkdir()
+    (lab_out / "metrics.json").write_text('{"lab": {}}\n')
+    (lab_out / RUN_MARKER).write_text('{"status": "complete", "writer": "lab.py"}\n')
+    before = snapshot(lab_out)
+    result = run_script("train_baselines.py", *ppmi[:-1], lab_out)
+    assert_one_line_error(result, "holds the output of lab.py", "--force")
+    assert snapshot(lab_out) == before
