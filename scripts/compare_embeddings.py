@@ -26,6 +26,7 @@ import sys
 import time
 from pathlib import Path
 
+from minilm import na
 from minilm.errors import ArgumentParser, MinilmError, run_cli, seed_arg
 from minilm.io import add_out_args, claim_out_dir, write_json, write_text
 from minilm.limits import die_with_parent
@@ -100,12 +101,13 @@ def run_method(name: str, args: argparse.Namespace, out: Path) -> dict:
         metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
         row |= {key: metrics.get(key) for key, _ in QUALITY}
         row["train_seconds"] = metrics.get("train_seconds")
+        row[na.WHY_NA] = metrics.get(na.WHY_NA) or {}  # why a figure is n/a (minilm/na.py)
     return row
 
 
-def fmt(value: object, key: str) -> str:
+def fmt(value: object, key: str, why: str | None = None) -> str:
     if value is None:
-        return "—"
+        return na.show(None, why)
     if key in ("train_seconds", "wall_seconds"):
         return f"{value:.1f}"
     if key == "peak_memory_mb":
@@ -121,7 +123,7 @@ def table(rows: list[dict]) -> str:
         if row["exit_code"] != 0:
             cells = [f"failed (exit {row['exit_code']})"] + [""] * (len(COLUMNS) - 1)
         else:
-            cells = [fmt(row.get(key), key) for key, _ in COLUMNS]
+            cells = [fmt(row.get(key), key, na.reason(row, key)) for key, _ in COLUMNS]
         lines.append(f"| {row['method']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
