@@ -22,6 +22,8 @@ with the same hyperparameters on the same token lists, and the script prints:
 
 Run:  python benchmarks/bench_real_text.py --corpus /work/real_text [--quick] [--models sg]
       (without --corpus the corpus is built into runs/real_text; gensim is required)
+`--hs` compares the hierarchical softmax alone (minilm --hs --negative 0, gensim hs=1
+negative=0) instead of negative sampling.
 `--gensim-cache DIR` keeps gensim's vectors and timings between runs (keyed by the
 hyperparameters) so that trying minilm variants does not retrain gensim; the table then says
 the gensim timing is cached. minilm's knobs (--batch-size, --shared-negatives, ...) are the
@@ -43,7 +45,8 @@ from pathlib import Path
 import numpy as np
 
 from minilm.data.corpus import load_corpus
-from minilm.data.word2vec_batches import CbowWindows, SkipgramPairs
+from minilm.data.huffman import HuffmanTree, huffman_tree
+from minilm.data.word2vec_batches import CbowWindows, HuffmanBatches, SkipgramPairs
 from minilm.errors import ArgumentParser, MinilmError, run_cli
 from minilm.models import skipgram as sg
 from minilm.optim import ScatterSGD
@@ -70,6 +73,12 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--dim", type=int, default=100)
     ap.add_argument("--window", type=int, default=5)
     ap.add_argument("--negative", type=int, default=5)
+    ap.add_argument(
+        "--hs",
+        action="store_true",
+        help="hierarchical softmax alone: minilm --hs --negative 0 against gensim\n"
+        "hs=1, negative=0",
+    )
     ap.add_argument("--sample", type=float, default=1e-3)
     ap.add_argument("--min-count", type=int, default=5)
     ap.add_argument("--seed", type=int, default=1, help="minilm's seed; gensim uses 0 and 1")
@@ -87,6 +96,8 @@ def parse_args() -> argparse.Namespace:
     args = ap.parse_args()
     if args.quick:
         args.epochs = 2
+    if args.hs:
+        args.negative = 0
     args.models = [m.strip() for m in args.models.split(",") if m.strip()]
     if not args.models or any(m not in ("sg", "cbow") for m in args.models):
         raise MinilmError(f"--models takes a comma list of sg, cbow; got {args.models}")
@@ -97,7 +108,9 @@ def run_minilm(corpus, args: argparse.Namespace, cbow: bool) -> dict:
     """Train minilm's skip-gram or CBOW as scripts/train_skipgram.py does; vectors and timing."""
     s = sg.training_defaults(cbow, vars(args))  # the script's, but for the flags given
     vocab, stream = corpus.vocab, corpus.train
-    cfg = sg.Config(vocab_size=len(vocab), dim=args.dim, cbow=cbow)
+    cfg = sg.Config(
+        vocab_size=len(vocab), dim=args.dim, cbow=cbow, negative=args.negative > 0, hs=args.hs
+    )
     params = sg.init_params(cfg, np.random.default_rng(args.seed))
     batches = (CbowWindows if cbow else SkipgramPairs)(
         stream,
@@ -111,6 +124,8 @@ def run_minilm(corpus, args: argparse.Namespace, cbow: bool) -> dict:
         noise_group=s["noise_group"],
         shuffle_span=None if s["shuffle_span"] == -1 else s["shuffle_span"],
     )
+    if args.hs:  # the centre words' Huffman paths, as scripts/train_skipgram.py --hs adds them
+        batches = HuffmanBatches(batches, huffman_tree(vocab.counts))
     loop = TrainConfig(
         epochs=args.epochs,
         lr=s["alpha"],
@@ -139,11 +154,17 @@ def run_minilm(corpus, args: argparse.Namespace, cbow: bool) -> dict:
 
 
 def run_gensim(
-    sentences: list[list[str]], args: argparse.Namespace, cbow: bool, seed: int, shuffled: bool
+    sentences: list[list[str]],
+    args: argparse.Namespace,
+    cbow: bool,
+    seed: int,
+    shuffled: bool,
+    tree: tuple[list[str], HuffmanTree] | None = None,
 ) -> dict:
     """gensim's Word2Vec, workers=1, same hyperparameters; cached in --gensim-cache if given.
 
     `shuffled`: the sentences in a random order (the same every epoch) instead of the text's.
+    `tree` (words, minilm's HuffmanTree): with --hs, gensim walks minilm's tree instead of its own.
     """
     alpha = sg.training_defaults(cbow)["alpha"]  # word2vec.c's
     if shuffled:
@@ -153,7 +174,7 @@ def run_gensim(
         "vector_size": args.dim,
         "window": args.window,
         "negative": args.negative,
-        "hs": 0,
+        "hs": 1 if args.hs else 0,
         "sample": args.sample,
         "min_count": args.min_count,
         "sg": 0 if cbow else 1,
@@ -164,6 +185,7 @@ def run_gensim(
         "seed": seed,
     }
     key = [hyper, args.epochs, str(args.corpus.resolve())] + (["shuffled"] if shuffled else [])
+    key += ["minilm-tree"] if tree is not None else []
     key = hashlib.sha1(json.dumps(key).encode())
     cached = args.gensim_cache / f"gensim-{key.hexdigest()[:12]}.npz" if args.gensim_cache else None
     if cached is not None and cached.is_file():
@@ -172,6 +194,8 @@ def run_gensim(
 
     model = Word2Vec(**hyper)
     model.build_vocab(sentences)  # not training time (minilm's vocabulary is not timed either)
+    if tree is not None:
+        _use_tree(model, *tree)
     tokens = sum(len(s) for s in sentences) * args.epochs
     cpu, wall = time.process_time(), time.perf_counter()
     model.train(sentences, total_examples=len(sentences), epochs=args.epochs)
@@ -186,6 +210,20 @@ def run_gensim(
     if cached is not None:
         _write_cached(cached, out)
     return out
+
+
+def _use_tree(model, words: list[str], tree: HuffmanTree) -> None:
+    """Give gensim's words minilm's Huffman paths (codes and inner nodes, root first).
+
+    Both build word2vec.c's Huffman tree, but words of equal count are ranked differently
+    (minilm: alphabetically; gensim: as its sort leaves them), which moves them in the tree;
+    with --hs that alone changes gensim's neighbours by more than a seed does (the
+    "gensim, its own tree" line), so the comparison gives both implementations one tree.
+    """
+    for i, word in enumerate(words):
+        n = tree.lengths[i]
+        model.wv.set_vecattr(word, "code", tree.codes[i, :n].astype(np.uint8))
+        model.wv.set_vecattr(word, "point", tree.points[i, :n].astype(np.uint32))
 
 
 def _read_cached(cached: Path) -> dict:
@@ -257,7 +295,9 @@ def compare(runs: dict[str, dict], words: list[str]) -> dict[str, dict]:
         name: [neighbours(unit_rows(r, words), band) for band in BANDS] for name, r in runs.items()
     }
     table = {}
-    for name in ("minilm", "gensim-0", "gensim-shuf"):
+    for name in ("minilm", "gensim-0", "gensim-shuf", "gensim-own"):
+        if name not in runs:
+            continue
         others = ["gensim-1"] if name == "gensim-0" else ["gensim-0", "gensim-1"]
         bands = [
             np.mean([overlap(near[name][i], near[o][i]) for o in others]) for i in range(len(BANDS))
@@ -296,6 +336,13 @@ def report(arch: str, runs: dict[str, dict], scores: dict, table: dict) -> None:
         + "  ".join(f"{x:6.3f}" for x in shuffled)
         + "   (the same sentences in another order)"
     )
+    if "gensim-own" in table:
+        own = table["gensim-own"]["bands"]
+        print(
+            "gensim, its own tree          "
+            + "  ".join(f"{x:6.3f}" for x in own)
+            + "   (ties ranked as gensim ranks them)"
+        )
     gaps = [m - g for m, g in zip(ours, floor, strict=True)]
     print(
         "minilm - floor                "
@@ -323,7 +370,7 @@ def main() -> None:
     print(
         f"corpus {folder}: {stream.n_tokens:,} tokens, {len(words):,} words (min count "
         f"{args.min_count}); {args.epochs} epochs, dim {args.dim}, window {args.window}, "
-        f"negative {args.negative}, sample {args.sample:g}"
+        f"negative {args.negative}, hs {int(args.hs)}, sample {args.sample:g}"
     )
     print(
         f"numpy {np.__version__}, gensim {gensim.__version__} (workers=1), python "
@@ -337,9 +384,12 @@ def main() -> None:
             np.savez(
                 args.save / f"{arch}.npz", words=np.array(words), vectors=runs["minilm"]["vectors"]
             )
+        tree = (words, huffman_tree(corpus.vocab.counts)) if args.hs else None
         for seed in (0, 1):
-            runs[f"gensim-{seed}"] = run_gensim(sentences, args, cbow, seed, shuffled=False)
-        runs["gensim-shuf"] = run_gensim(sentences, args, cbow, 2, shuffled=True)
+            runs[f"gensim-{seed}"] = run_gensim(sentences, args, cbow, seed, False, tree)
+        runs["gensim-shuf"] = run_gensim(sentences, args, cbow, 2, True, tree)
+        if args.hs:
+            runs["gensim-own"] = run_gensim(sentences, args, cbow, 2, shuffled=False)
         scores = {name: gensim_scores(r, folder) for name, r in runs.items()}
         report("CBOW" if cbow else "skip-gram", runs, scores, compare(runs, words))
 

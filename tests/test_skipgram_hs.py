@@ -19,6 +19,7 @@ from minilm.data.word2vec_batches import (
 )
 from minilm.errors import MinilmError
 from minilm.gradcheck import check_loss, densify
+from minilm.layers.primitives import kernels
 from minilm.models import skipgram as sg
 from tests.conftest import assert_one_line_error, run_script
 from tests.test_skipgram import GRAD_TOL, WORDS, _add_ngrams, _cbow_batch, _skipgram_batch
@@ -120,6 +121,55 @@ def test_batch_of_one_pair_with_hs():
     batch = _with_paths({"context": np.array([6]), "center": np.array([6])})  # longest path
     errors = check_loss(sg.loss_and_grads, params, batch)
     assert max(errors.values()) < GRAD_TOL, errors
+
+
+def _word2vec_c_hs_moves(params: dict, batch: dict, alpha: float) -> dict[str, np.ndarray]:
+    """word2vec.c's hierarchical-softmax step for every pair of a skip-gram batch, written
+    plainly, each pair at the same (unchanged) parameters: the summed moves of each table.
+
+    For a pair (context o, centre c): h = syn0[o]; for each node of c's path, f = h . syn1[p];
+    a decision with |f| >= MAX_EXP (6) is skipped; g = (1 - code - σ(f)) alpha;
+    neu1e += g syn1[p]; syn1[p] += g h. Then syn0[o] += neu1e.
+    """
+    W_in, W_node = params["W_in"], params["W_node"]
+    moves = {"W_in": np.zeros_like(W_in), "W_node": np.zeros_like(W_node)}
+    for n, o in enumerate(batch["context"]):  # hs_points[n]: the path of centre c_n
+        h, neu1e = W_in[o], np.zeros(W_in.shape[1])
+        for d in range(batch["hs_lengths"][n]):
+            point, code = batch["hs_points"][n, d], batch["hs_codes"][n, d]
+            f = float(h @ W_node[point])
+            if abs(f) >= 6:
+                continue
+            g = (1 - code - 1 / (1 + math.exp(-f))) * alpha
+            neu1e += g * W_node[point]
+            moves["W_node"][point] += g * h
+        moves["W_in"][o] += neu1e
+    return moves
+
+
+@pytest.mark.parametrize("fast", [False, True], ids=["plain", "fast"])
+def test_hs_step_is_word2vec_c_with_its_max_exp_skip(fast):
+    """A batch's SGD step is the sum of word2vec.c's per-pair HS steps, including its skip of
+    decisions with |f| >= 6 (not clipped, not an exact-gradient update: a confidently wrong
+    decision is left alone). Scores are spread over [-15, 15] so both kinds occur; many pairs
+    share the root and the upper nodes (the fast primitive's matrix-product path)."""
+    V, D, N, alpha = 7, 4, 300, 0.025
+    rng = np.random.default_rng(6)
+    cfg = sg.Config(vocab_size=V, dim=D, negative=False, hs=True, dtype="float64")
+    params = {k: rng.standard_normal(v.shape) * 2.0 for k, v in sg.init_params(cfg, rng).items()}
+    batch = _with_paths({"context": rng.integers(0, V, N), "center": rng.integers(0, V, N)})
+    scores = np.einsum(
+        "nd,nld->nl", params["W_in"][batch["context"]], params["W_node"][batch["hs_points"]]
+    )
+    real = np.arange(scores.shape[1]) < batch["hs_lengths"][:, None]
+    skipped = (np.abs(scores) >= 6) & real
+    assert skipped.any() and (~skipped & real).any()
+    with kernels(fast=fast):
+        _, grads = sg.loss_and_grads(params, batch)
+    moves = _word2vec_c_hs_moves(params, batch, alpha)
+    for name in ("W_in", "W_node"):
+        ours = -alpha * densify(grads[name], params[name].shape)
+        assert np.allclose(ours, moves[name], rtol=1e-10, atol=1e-13), name
 
 
 def test_init_needs_an_output_layer():

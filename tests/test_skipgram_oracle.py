@@ -77,7 +77,12 @@ def dense_reference(
         loss, dh, grads["W_out"] = _dense_negative_sampling(params["W_out"], h, batch)
     if "W_node" in params:  # (3') hierarchical softmax along the centre's Huffman path
         hs_loss, cache = hsoftmax_forward(
-            h, params["W_node"], batch["hs_points"], batch["hs_codes"], batch["hs_lengths"]
+            h,
+            params["W_node"],
+            batch["hs_points"],
+            batch["hs_codes"],
+            batch["hs_lengths"],
+            max_score=sg.MAX_EXP,  # word2vec.c skips a decision with |score| >= 6
         )
         dh_hs, (node_ids, node_rows) = hsoftmax_backward(cache)
         loss, dh = loss + hs_loss, dh + dh_hs  # both on: the losses add, as in word2vec.c

@@ -12,6 +12,8 @@ primitive at once, so a model reads the same whichever form runs:
     windowed_sum           y[n] = Σ_k weight[n, k] x[n + k]             minilm/fast/windows.py
     windowed_sum_backward  its gradient with respect to x               minilm/fast/windows.py
     softplus_and_sigmoid   log(1 + e^z) and σ(z)                        minilm/fast/windows.py
+    row_dots               s[m] = A[ia[m]] · B[ib[m]]                   minilm/fast/rowdots.py
+    row_dots_backward      its gradients: dA, and B's rows              minilm/fast/rowdots.py
     (core.gelu_forward / gelu_backward: minilm/fast/gelu.py, in place)
 
 Turn it off (`use_fast_kernels(False)`, or `with kernels(fast=False):`) to train through the
@@ -25,6 +27,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from minilm.fast import rowdots as fast_rowdots
 from minilm.fast import scatter as fast_scatter
 from minilm.fast import windows as fast_windows
 
@@ -109,3 +112,30 @@ def softplus_and_sigmoid(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if _SWITCH["fast"]:
         return fast_windows.softplus_and_sigmoid(z)
     return np.logaddexp(0, z), np.exp(-np.logaddexp(0, -z))
+
+
+def row_dots(A: np.ndarray, ia: np.ndarray, B: np.ndarray, ib: np.ndarray) -> np.ndarray:
+    """s[m] = A[ia[m]] · B[ib[m]], the dot product of a row of A and a row of B per pair m.
+
+    A (NA, D), B (NB, D), ia, ib int (M,) -> s (M,).
+    """
+    if _SWITCH["fast"]:
+        return fast_rowdots.row_dots(A, ia, B, ib)
+    a, b = np.take(A, ia, axis=0), np.take(B, ib, axis=0)  # (M, D) each
+    return np.einsum("md,md->m", a, b)
+
+
+def row_dots_backward(
+    ds: np.ndarray, A: np.ndarray, ia: np.ndarray, B: np.ndarray, ib: np.ndarray
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """The gradients of row_dots: ds (M,) -> (dA (NA, D), (ids, rows) of B).
+
+    dA[ia[m]] += ds[m] B[ib[m]] and dB[ib[m]] += ds[m] A[ia[m]]. B's gradient is sparse rows
+    whose ids may repeat (a table's gradient is the sum of its rows, as optim.ScatterSGD with
+    repeated_rows=True adds them); the fast form sums the rows of heavily used ids first.
+    """
+    if _SWITCH["fast"]:
+        return fast_rowdots.row_dots_backward(ds, A, ia, B, ib)
+    dA = np.zeros_like(A)
+    add_rows_at(dA, ia, ds[:, None] * np.take(B, ib, axis=0))
+    return dA, (ib, ds[:, None] * np.take(A, ia, axis=0))

@@ -61,7 +61,6 @@ A batch (dict of arrays) holds
                  word2vec.c), or (G, S) shared, with "noise_weight" w = K / S (see below)
     "ngrams", "ngram_mask"  context.shape + (G,) bucket ids / validity, subword models only
 
-
 Reading order. `sgns_step` is word2vec.c's training step for one example, in plain Python:
 the algorithm as the reference code runs it. `loss_and_grads` is the same arithmetic for a
 batch, written as a loss and its gradient: the sum over the batch of what `sgns_step` does,
@@ -99,6 +98,7 @@ from minilm.layers.primitives import (
     windowed_sum_backward,
 )
 
+MAX_EXP = 6.0  # word2vec.c: a hierarchical-softmax decision with |score| >= 6 is skipped
 FNV_OFFSET = 2166136261  # 32-bit FNV-1a constants, as in fastText's Dictionary::hash
 FNV_PRIME = 16777619
 
@@ -242,19 +242,20 @@ def loss_and_grads(
         H, row = windowed_sum(E if where is None else E[where], weight), None
     else:
         H, row = E, where
-    h = H if row is None else np.take(H, row, axis=0)  # (N, D)
     # (3)-(4) negative sampling, with its backward: dH (R, D) per row of H, dh (N, D) per pair
     loss, dH, dh, grads = 0.0, None, None, {}
     if "W_out" in params:
+        h = H if row is None else np.take(H, row, axis=0)  # (N, D)
         loss, dH, dh, grads["W_out"] = _negative_sampling(params["W_out"], batch, H, row, h)
     if "W_node" in params:  # (3') hierarchical softmax along the centre's Huffman path
         paths = batch["hs_points"], batch["hs_codes"], batch["hs_lengths"]
-        hs_loss, hs_cache = hsoftmax_forward(h, params["W_node"], *paths)
-        dh_hs, grads["W_node"] = hsoftmax_backward(hs_cache)
-        loss, dh = loss + hs_loss, dh_hs if dh is None else dh + dh_hs
+        # pair n's h_n = H[row_n] (skip-gram reads a context word's vector once); MAX_EXP skips
+        hs_loss, hs_cache = hsoftmax_forward(H, params["W_node"], *paths, MAX_EXP, row)
+        dH_hs, grads["W_node"] = hsoftmax_backward(hs_cache, summed=False)  # (R, D)
+        loss, dH = loss + hs_loss, dH_hs if dH is None else dH + dH_hs
     # backward (2): CBOW h = the windows' weighted sums; skip-gram H = E and h_n = e at n
     if cbow:
-        dH = dh if dH is None else dH + dh  # row_n = n: both parts are per example
+        dH = dH if dh is None else dh if dH is None else dH + dh  # row_n = n: per example
         slot = batch["context_mask"].astype(H.dtype) if cbow_update == "word2vec" else weight
         dE, d_at = None, windowed_sum_backward(dH, slot)  # (N + 2W, D) per position
     else:
@@ -299,11 +300,14 @@ def _input_backward(
     words, where, ngrams, gmask = cache
     if "W_ngram" not in params:
         ids, rows = batch["context"].reshape(-1), d_at
+        if d_at is None:  # skip-gram, hierarchical softmax alone: all in dE
+            return {"W_in": (words, dE)}
         if dE is not None:
             ids, rows = np.concatenate([words, ids]), np.concatenate([dE, rows])
         return {"W_in": (ids, rows)}
     dE = np.zeros((words.size, d_at.shape[1]), dtype=d_at.dtype) if dE is None else dE
-    add_rows_at(dE, where.reshape(-1), d_at)
+    if d_at is not None:
+        add_rows_at(dE, where.reshape(-1), d_at)
     dz = np.broadcast_to(dE[:, None, :], ngrams.shape + dE.shape[1:])  # (U, G, D)
     return {"W_in": (words, dE), "W_ngram": (ngrams[gmask], dz[gmask])}
 
