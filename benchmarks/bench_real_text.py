@@ -106,7 +106,7 @@ def parse_args() -> argparse.Namespace:
 
 def run_minilm(corpus, args: argparse.Namespace, cbow: bool) -> dict:
     """Train minilm's skip-gram or CBOW as scripts/train_skipgram.py does; vectors and timing."""
-    s = sg.training_defaults(cbow, vars(args))  # the script's, but for the flags given
+    s = sg.training_defaults(cbow, vars(args), args.hs)  # the script's, but for the flags given
     vocab, stream = corpus.vocab, corpus.train
     cfg = sg.Config(
         vocab_size=len(vocab), dim=args.dim, cbow=cbow, negative=args.negative > 0, hs=args.hs

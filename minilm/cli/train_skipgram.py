@@ -122,7 +122,9 @@ def _add_training_args(ap: argparse.ArgumentParser) -> None:
     )
     ap.add_argument("--alpha", type=finite_float, help="start lr (0.025; CBOW 0.05; subwords 0.01)")
     ap.add_argument("--min-count", type=int, default=5, help="rarer words are dropped")
-    ap.add_argument("--batch-size", type=int, help="examples per SGD step (1024; CBOW 512)")
+    ap.add_argument(
+        "--batch-size", type=int, help="examples per SGD step (1024; CBOW 512; --hs 128 / 64)"
+    )
     ap.add_argument("--cbow", action="store_true", help="CBOW: mean of the context predicts")
     ap.add_argument(
         "--cbow-update",
@@ -141,7 +143,7 @@ def _add_training_args(ap: argparse.ArgumentParser) -> None:
 def _check_sizes(args: argparse.Namespace) -> None:
     if args.subwords and args.alpha is None:
         args.alpha = 0.01  # a word's vector sums ~20 rows: see the docstring
-    for name, value in sg.training_defaults(args.cbow, vars(args)).items():
+    for name, value in sg.training_defaults(args.cbow, vars(args), args.hs).items():
         setattr(args, name, value)
     for name in ("epochs", "dim", "window", "min_count", "batch_size", "buckets"):
         if getattr(args, name) < 1:

@@ -64,10 +64,10 @@ A batch (dict of arrays) holds
 Reading order. `sgns_step` is word2vec.c's training step for one example, in plain Python:
 the algorithm as the reference code runs it. `loss_and_grads` is the same arithmetic for a
 batch, written as a loss and its gradient: the sum over the batch of what `sgns_step` does,
-every example evaluated at the same parameters (tested), and it is what
-scripts/train_skipgram.py trains. Its speed comes from primitives (minilm/layers/primitives.py:
-a row scatter, distinct ids, sums over windows, softplus) whose fast forms one switch picks;
-benchmarks/bench_word2vec.py and benchmarks/bench_real_text.py measure it against gensim.
+every example evaluated at the same parameters (tested): what scripts/train_skipgram.py
+trains. Its speed comes from primitives (minilm/layers/primitives.py: a row scatter, distinct
+ids, sums over windows, softplus, row dots) whose fast forms one switch picks; benchmarks/
+bench_word2vec.py and bench_real_text.py measure it against gensim.
 
 Shared noise words. Scoring K noise words per pair gathers and scatters N K rows of W_out; the
 default instead cuts the rows of H (skip-gram: the batch's distinct context words, sorted; CBOW:
@@ -99,11 +99,10 @@ from minilm.layers.primitives import (
 )
 
 MAX_EXP = 6.0  # word2vec.c: a hierarchical-softmax decision with |score| >= 6 is skipped
-FNV_OFFSET = 2166136261  # 32-bit FNV-1a constants, as in fastText's Dictionary::hash
-FNV_PRIME = 16777619
+FNV_OFFSET, FNV_PRIME = 2166136261, 16777619  # 32-bit FNV-1a, as fastText's Dictionary::hash
 
 
-def training_defaults(cbow: bool, given: Mapping | None = None) -> dict[str, float | int]:
+def training_defaults(cbow: bool, given: Mapping | None = None, hs=False) -> dict[str, float | int]:
     """How scripts/train_skipgram.py and the benchmarks train each architecture by default,
     overridden by the values in `given` (vars(args), say) that are not None.
 
@@ -112,13 +111,15 @@ def training_defaults(cbow: bool, given: Mapping | None = None) -> dict[str, flo
     (each weighted K/S: `loss_and_grads`), and the span of examples shuffled together
     (0: the text's order; minilm/data/word2vec_batches.py). Chosen on real English
     (benchmarks/bench_real_text.py): smaller groups or more noise words per group learn
-    vectors closer to gensim's, bigger groups train faster.
+    vectors closer to gensim's, bigger groups train faster. `hs`: all examples walk the root, so
+    a batch sums all their steps there (word2vec.c: one by one): 128 / 64 (CBOW diverges at 512).
     """
     noise = {"shared_negatives": 32, "noise_group": 24}
     if cbow:
-        settings = {"alpha": 0.05, "batch_size": 512, **noise, "shuffle_span": 0}
+        settings = {"alpha": 0.05, "batch_size": 64 if hs else 512, **noise, "shuffle_span": 0}
     else:
-        settings = {"alpha": 0.025, "batch_size": 1024, **noise, "shuffle_span": 65536}
+        batch = 128 if hs else 1024
+        settings = {"alpha": 0.025, "batch_size": batch, **noise, "shuffle_span": 65536}
     given = given or {}
     return {
         name: value if given.get(name) is None else given[name] for name, value in settings.items()
@@ -233,7 +234,6 @@ def loss_and_grads(
     if cbow_update not in ("exact", "word2vec"):
         raise MinilmError(f"cbow_update must be 'exact' or 'word2vec', got {cbow_update!r}")
     cbow = "context_mask" in batch
-
     # (1) input vectors of the distinct words, E (U, D); position p holds E[where[p]]
     E, where, cache = _input_forward(params, batch, cbow)
     # (2) hidden vectors H (R, D); pair n's is H[row[n]] (row None: the n-th, CBOW)
