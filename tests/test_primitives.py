@@ -79,6 +79,35 @@ def test_softplus_and_sigmoid_equal_the_plain_forms_and_are_stable():
     assert np.allclose(sig, 0.5 * (1 + np.tanh(z / 2)))
 
 
+@pytest.mark.parametrize("dtype,tol", [(np.float64, 1e-12), (np.float32, 1e-5)])
+def test_row_dots_and_its_backward_equal_the_plain_forms(dtype, tol):
+    # heavy-tailed ids of B (a root hit by every pair, like a Huffman tree's): the fast form
+    # takes the rows hit often through matrix products, the rest row by row
+    rng = np.random.default_rng(4)
+    NA, NB, D, M = 50, 40, 6, 900
+    A, B = (rng.standard_normal((n, D)).astype(dtype) for n in (NA, NB))
+    ia = rng.integers(0, NA, M)
+    ib = np.minimum(rng.zipf(1.3, M) - 1, NB - 1)
+    ds = rng.standard_normal(M).astype(dtype)
+    hits = np.bincount(ib, minlength=NB)
+    assert hits.max() >= 8 and 0 < hits[(hits > 0) & (hits < 8)].size  # both paths run
+    s_plain, s_fast = both(prim.row_dots, A, ia, B, ib)
+    assert s_fast.dtype == dtype
+    assert np.allclose(s_plain, np.einsum("md,md->m", A[ia], B[ib]), rtol=tol, atol=tol)
+    assert np.allclose(s_fast, s_plain, rtol=tol, atol=tol)
+    dense_A = np.zeros((M, NA), dtype=np.float64)  # s = rows of A picked: ds back through it
+    dense_A[np.arange(M), ia] = ds
+    want_dA = dense_A.T @ B[ib].astype(np.float64)
+    want_dB = np.zeros((NB, D))
+    np.add.at(want_dB, ib, ds[:, None].astype(np.float64) * A[ia])
+    for dA, (ids, rows) in both(prim.row_dots_backward, ds, A, ia, B, ib):
+        assert dA.dtype == dtype and rows.dtype == dtype
+        assert np.allclose(dA, want_dA, rtol=tol, atol=tol)
+        got_dB = np.zeros((NB, D))
+        np.add.at(got_dB, ids, rows.astype(np.float64))  # ids may repeat: their sum counts
+        assert np.allclose(got_dB, want_dB, rtol=tol, atol=tol)
+
+
 @pytest.mark.parametrize("kind", ["skipgram", "cbow"])
 def test_word2vec_trains_alike_through_either_form(kind):
     # a few SGD steps on shared-noise batches: the same parameters to float32 rounding

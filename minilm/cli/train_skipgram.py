@@ -36,6 +36,9 @@ as far as a row, and 0.025 diverges on the world corpus (fastText's code average
 --hs adds word2vec.c's hierarchical softmax over the Huffman tree of the word counts
 (minilm/layers/hsoftmax.py; inner-node table W_node, zeros at init); with --negative K > 0 too,
 the two losses add, as in word2vec.c (-hs 1 -negative K). Its defaults are hs off, K = 5.
+With --hs the batches are smaller (128 pairs; CBOW 64 windows): every example walks the root,
+so a batch's summed step there adds all of its examples' (minilm.models.skipgram
+.training_defaults); a decision with |score| >= 6 is skipped, as word2vec.c does.
 
 Writes vectors.txt/.bin (the input vectors W_in; with subwords W_in + the n-gram sum),
 projector/, model.npz, metrics.json and loss.png into --out. On the world corpus (or a folder
