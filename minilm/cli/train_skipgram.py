@@ -36,9 +36,10 @@ as far as a row, and 0.025 diverges on the world corpus (fastText's code average
 --hs adds word2vec.c's hierarchical softmax over the Huffman tree of the word counts
 (minilm/layers/hsoftmax.py; inner-node table W_node, zeros at init); with --negative K > 0 too,
 the two losses add, as in word2vec.c (-hs 1 -negative K). Its defaults are hs off, K = 5.
-With --hs the batches are smaller (128 pairs; CBOW 64 windows): every example walks the root,
-so a batch's summed step there adds all of its examples' (minilm.models.skipgram
-.training_defaults); a decision with |score| >= 6 is skipped, as word2vec.c does.
+With --hs the batches are smaller (64 pairs, shuffled within spans of 4096; CBOW 64 windows):
+every example walks the root, so a batch's summed step there adds all of its examples'
+(minilm.models.skipgram.training_defaults); a decision with |score| >= 6 is skipped, as
+word2vec.c does.
 
 Writes vectors.txt/.bin (the input vectors W_in; with subwords W_in + the n-gram sum),
 projector/, model.npz, metrics.json and loss.png into --out. On the world corpus (or a folder
@@ -126,7 +127,7 @@ def _add_training_args(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--alpha", type=finite_float, help="start lr (0.025; CBOW 0.05; subwords 0.01)")
     ap.add_argument("--min-count", type=int, default=5, help="rarer words are dropped")
     ap.add_argument(
-        "--batch-size", type=int, help="examples per SGD step (1024; CBOW 512; --hs 128 / 64)"
+        "--batch-size", type=int, help="examples per SGD step (1024; CBOW 512; --hs 64)"
     )
     ap.add_argument("--cbow", action="store_true", help="CBOW: mean of the context predicts")
     ap.add_argument(

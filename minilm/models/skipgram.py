@@ -112,14 +112,14 @@ def training_defaults(cbow: bool, given: Mapping | None = None, hs=False) -> dic
     (0: the text's order; minilm/data/word2vec_batches.py). Chosen on real English
     (benchmarks/bench_real_text.py): smaller groups or more noise words per group learn
     vectors closer to gensim's, bigger groups train faster. `hs`: all examples walk the root, so
-    a batch sums all their steps there (word2vec.c: one by one): 128 / 64 (CBOW diverges at 512).
+    a batch sums all their steps there (word2vec.c: one by one): 64 each (CBOW diverges at 512).
     """
     noise = {"shared_negatives": 32, "noise_group": 24}
     if cbow:
         settings = {"alpha": 0.05, "batch_size": 64 if hs else 512, **noise, "shuffle_span": 0}
     else:
-        batch = 128 if hs else 1024
-        settings = {"alpha": 0.025, "batch_size": batch, **noise, "shuffle_span": 65536}
+        batch, span = (64, 4096) if hs else (1024, 65536)
+        settings = {"alpha": 0.025, "batch_size": batch, **noise, "shuffle_span": span}
     given = given or {}
     return {
         name: value if given.get(name) is None else given[name] for name, value in settings.items()
