@@ -112,7 +112,7 @@ def training_defaults(cbow: bool, given: Mapping | None = None, hs=False) -> dic
     (0: the text's order; minilm/data/word2vec_batches.py). Chosen on real English
     (benchmarks/bench_real_text.py): smaller groups or more noise words per group learn
     vectors closer to gensim's, bigger groups train faster. `hs`: all examples walk the root, so
-    a batch sums all their steps there (word2vec.c: one by one): 64 each (CBOW diverges at 512).
+    a batch sums all their steps there (word2vec.c: one by one): 64 each (CBOW's 512 diverged).
     """
     noise = {"shared_negatives": 32, "noise_group": 24}
     if cbow:
