@@ -27,7 +27,10 @@ from minilm.data.sentences import Tokens, iter_padded, pad_sentences
 from minilm.data.text import read_lines, tokenize
 from minilm.evaluate import anisotropy, retrieval_recall_at_1
 from minilm.fast.scatter import scatter_add_rows
+from minilm.layers.losses import softmax_cross_entropy
+from minilm.layers.mix import scalar_mix_backward, scalar_mix_forward
 from minilm.models import contrastive, encoder, masked_lm
+from minilm.optim import Adam
 from minilm.truth import read_paraphrases
 
 EVAL_BATCH = 256  # sentences per evaluation batch
@@ -79,12 +82,16 @@ def mlm_metrics(
     }
 
 
-def contextual_means(params, cfg, stream, tokens) -> tuple[np.ndarray, np.ndarray]:
-    """Each token's mean last-layer vector over the stream, and its count."""
-    V, D = cfg.vocab_size, cfg.dim
+def contextual_means(
+    params, cfg, stream, tokens, encode=encoder.encode, mix: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each token's mean last-layer vector over the stream (given `mix` weights, its mean
+    learned mix of the layers, `mix_layers`), and its count."""
+    V, D = cfg.vocab_size, getattr(cfg, "width", cfg.dim)
     sums, counts = np.zeros((V, D)), np.zeros(V, dtype=np.int64)
     for _, ids, pad_mask in iter_padded(stream, EVAL_BATCH, tokens.pad, cfg.max_len):
-        h = encoder.encode(params, cfg, ids, pad_mask)[-1]  # (N, T, D)
+        states = encode(params, cfg, ids, pad_mask)
+        h = states[-1] if mix is None else mix_layers(np.stack(states), mix)  # (N, T, D)
         valid = ~pad_mask
         sums += scatter_add_rows(ids[valid], h[valid].astype(np.float64), V)
         counts += np.bincount(ids[valid], minlength=V)
@@ -136,17 +143,107 @@ def unit(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
 
 
-def sense_candidates(v: np.ndarray) -> tuple[list[str], np.ndarray]:
+def sense_candidates(v: np.ndarray, mix: np.ndarray | None = None) -> tuple[list[str], np.ndarray]:
     """Candidate contextual vectors of word occurrences from all layers' states v (n, L+1, D).
 
-    Every single layer, and the mean over the layers. The last layer after the final LayerNorm
+    Every single layer, the mean over the layers and, given ELMo's mix weights (L+1,), the
+    "learned mix" of the unit-length layers (`mix_layers`). The last layer after the final LayerNorm
     is shaped by the masked-LM head: at an *unmasked* position it is asked only to reproduce the
     token itself (the 10% "keep" case), so the word's identity can crowd out its sense there; a
     middle layer or the mean of layers keeps more of what attention mixed in from the context.
     Which one works best is an empirical question, answered on held-out occurrences.
     """
     names = [f"layer {layer}" for layer in range(v.shape[1])] + ["mean of layers"]
-    return names, np.concatenate([v, v.mean(axis=1, keepdims=True)], axis=1)  # (n, L+2, D)
+    parts = [v, v.mean(axis=1, keepdims=True)]
+    if mix is not None:
+        names.append(LEARNED_MIX)
+        parts.append(mix_layers(np.moveaxis(v, 1, 0), mix)[:, None])
+    return names, np.concatenate(parts, axis=1)  # (n, L+2 or L+3, D)
+
+
+LEARNED_MIX = "learned mix"
+
+
+def mix_layers(layers: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """ELMo's scalar mix (minilm/layers/mix.py, gamma = 1) of unit-length layers: layers
+    (L+1, ..., E), weights (L+1,) summing to 1 -> (..., E). Each layer is scaled to unit length
+    first, so that a layer's share of the mix is its weight, not its norm."""
+    out, _ = scalar_mix_forward(unit(layers), np.log(np.maximum(weights, 1e-30)), np.ones(1))
+    return out
+
+
+def mix_loss_and_grads(
+    params: dict[str, np.ndarray], batch: dict[str, np.ndarray]
+) -> tuple[float, dict[str, np.ndarray]]:
+    """The task that learns ELMo's mix here: telling a word's senses apart by its centroids.
+
+    params {"w": (L+1,), "g": (1,)}; batch {"layers": (L+1, n, E) unit-length layers of the
+    fitting occurrences, "centroids": (L+1, K, S, E) per-layer sense centroids of K words,
+    "word": (n,) word index, "sense": (n,) sense index}.
+      (1) mix            x_n = sum_j softmax(w)_j X_jn,  c_ks = sum_j softmax(w)_j C_jks
+                         (a mean is linear: c_ks is the centroid of the mixed vectors)
+      (2) scores         z_ns = g x_n . c_(k_n) s
+      (3) loss           mean softmax cross-entropy of the occurrence's sense
+    """
+    layers, centroids, word = batch["layers"], batch["centroids"], batch["word"]
+    one = np.ones(1, dtype=layers.dtype)
+    # (1) mix the occurrences and the centroids with the same weights
+    x, x_cache = scalar_mix_forward(layers, params["w"], one)  # (n, E)
+    c, c_cache = scalar_mix_forward(centroids, params["w"], one)  # (K, S, E)
+    # (2) scores against the occurrence's own word's centroids
+    cw = c[word]  # (n, S, E)
+    dots = np.einsum("ne,nse->ns", x, cw)  # (n, S)
+    # (3) loss
+    loss, dz = softmax_cross_entropy(params["g"][0] * dots, batch["sense"])
+    # backward (2): z = g dots
+    dg = np.array([np.sum(dz * dots)], dtype=layers.dtype)
+    ddots = params["g"][0] * dz  # (n, S)
+    dx = np.einsum("ns,nse->ne", ddots, cw)  # (n, E)
+    dc = np.zeros_like(c)
+    np.add.at(dc, word, ddots[:, :, None] * x[:, None, :])  # repeated words add up
+    # backward (1): both mixes share w
+    _, dw_x, _ = scalar_mix_backward(dx, x_cache)
+    _, dw_c, _ = scalar_mix_backward(dc, c_cache)
+    return float(loss), {"w": dw_x + dw_c, "g": dg}
+
+
+def learn_mix(
+    v: np.ndarray,
+    words: np.ndarray,
+    senses: np.ndarray,
+    steps: int = 150,
+    per_word: int = 300,
+    seed: int = 0,
+) -> np.ndarray | None:
+    """ELMo's mix weights (L+1,) learned on the train occurrences of the polysemous words:
+    v (n, L+1, E) their layers, words and senses (n,). Full-batch Adam from the plain average
+    (w = 0), the scale g from 1; only the L+2 numbers of the mix are learned. None when the
+    words have different numbers of senses."""
+    layers = unit(np.moveaxis(np.asarray(v, dtype=np.float64), 1, 0))  # (L+1, n, E)
+    names, word = np.unique(words, return_inverse=True)
+    sense_names = [sorted(set(senses[words == w])) for w in names]
+    if len({len(s) for s in sense_names}) != 1:  # senses.tsv gives every word two
+        return None
+    sense = np.array([sense_names[k].index(s) for k, s in zip(word, senses, strict=True)])
+    S = max(len(s) for s in sense_names)
+    centroids = np.zeros((layers.shape[0], len(names), S, layers.shape[2]))
+    for k in range(len(names)):
+        for i in range(len(sense_names[k])):
+            centroids[:, k, i] = layers[:, (word == k) & (sense == i)].mean(axis=1)
+    # the centroids from every occurrence; the loss on at most `per_word` of each word (seeded)
+    rng = np.random.default_rng(seed)
+    some = np.concatenate(
+        [rng.permutation(np.flatnonzero(word == k))[:per_word] for k in range(len(names))]
+    )
+    batch = {"layers": layers[:, some], "centroids": centroids, "word": word[some]}
+    batch["sense"] = sense[some]
+    params = {"w": np.zeros(layers.shape[0]), "g": np.ones(1)}
+    opt = Adam(lr=0.1)
+    for _ in range(steps):  # products of (K per_word, E): a fraction of a second
+        _, grads = mix_loss_and_grads(params, batch)
+        opt.step(params, grads)
+    e = np.exp(params["w"] - params["w"].max())
+    return e / e.sum()
 
 
 def centroid_accuracy(v_fit, s_fit, v_eval, s_eval) -> np.ndarray:
@@ -200,8 +297,14 @@ def _annotated_occurrences(params, cfg, corpus, tokens, senses, encode) -> dict[
     return occ
 
 
-def sense_metrics(params, cfg, corpus, tokens, senses, seed: int, encode=encoder.encode) -> dict:
+def sense_metrics(
+    params, cfg, corpus, tokens, senses, seed: int, encode=encoder.encode, mix: bool = False
+) -> dict:
     """Nearest-sense-centroid accuracy per word; the vector is chosen on held-out occurrences.
+
+    `mix` (ELMo): the vector is the layers' learned mix instead (`learn_mix`, fitted on the
+    train occurrences as a downstream task fits ELMo's), reported with its weights
+    (`sense_mix_weights`); the other candidates are still scored (`sense_accuracy_by_layer`).
 
     Centroids come from train occurrences. The representation (a layer or the mean of layers,
     `sense_candidates`) is selected by the worst word's accuracy on the valid occurrences - or,
@@ -215,13 +318,17 @@ def sense_metrics(params, cfg, corpus, tokens, senses, seed: int, encode=encoder
     occ = _annotated_occurrences(params, cfg, corpus, tokens, senses, encode)
     if "train" not in occ or "test" not in occ:
         return {}
-    names, _ = sense_candidates(occ["train"][2][:0])
+    if mix:
+        occ["mix"] = learn_mix(*(occ["train"][i] for i in (2, 0, 1)), seed=seed)
+    names, _ = sense_candidates(occ["train"][2][:0], occ.get("mix"))
     words = sorted(set(occ["train"][0]) & set(occ["test"][0]))
     select = "valid" if "valid" in occ else "train"
     held = _held_out_accuracy(occ, words, select, seed)  # (words, K)
     # worst word first, then the mean; ties go to the later candidate (the last layer)
     score = held.min(axis=0) + 1e-3 * held.mean(axis=0) if held.size else np.zeros(len(names))
     choice = len(names) - 1 - int(np.argmax(score[::-1]))
+    if occ.get("mix") is not None:
+        choice = names.index(LEARNED_MIX)
     acc, by_layer, static, self_sim, seen, unseen = _test_scores(occ, words, choice, cfg.n_layers)
     found = na.measure(
         {},
@@ -229,6 +336,8 @@ def sense_metrics(params, cfg, corpus, tokens, senses, seed: int, encode=encoder
         lambda: min(acc.values()) if acc else None,
         "no word of senses.tsv has occurrences in both train and test",
     )
+    if occ.get("mix") is not None:
+        found["sense_mix_weights"] = occ["mix"].tolist()
     return found | {
         "sense_accuracy": acc,
         "sense_representation": names[choice],
@@ -248,7 +357,7 @@ def sense_metrics(params, cfg, corpus, tokens, senses, seed: int, encode=encoder
 def _word_occurrences(occ: dict, split: str, word: str) -> tuple[np.ndarray, np.ndarray]:
     """The candidate vectors (n, K, D) and senses (n,) of one word's occurrences in a split."""
     w, s, v, _ = occ[split]
-    return sense_candidates(v[w == word])[1], s[w == word]
+    return sense_candidates(v[w == word], occ.get("mix"))[1], s[w == word]
 
 
 def _held_out_accuracy(occ: dict, words: list[str], select: str, seed: int) -> np.ndarray:

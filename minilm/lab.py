@@ -16,9 +16,11 @@ Steps, in order, each in its own module:
 4. **Plot and report** (`minilm.lab_figures`, `minilm.lab_report`). The figures take the data
    gathered here; `OUT/report.md` fills every number in from this run's `OUT/metrics.json`.
 
-The SRN is trained twice: on the lab's corpus (`srn`, a row of the comparison like every other
-model) and on the bundled `corpus/elman` (`srn-elman`), whose 29 categorised words and two-level
-categories are what Elman's dendrogram (his Figure 7) is about.
+The transformer and ELMo are the contextual models: each has a static table (its embedding)
+and a contextual one (contextual_vectors.txt), and figure 7 draws both models' occurrences of
+the polysemous words. The SRN is trained twice: on the lab's corpus (`srn`, a row of the
+comparison like every other model) and on the bundled `corpus/elman` (`srn-elman`), whose 29
+categorised words and two-level categories are what Elman's dendrogram (his Figure 7) is about.
 """
 
 from __future__ import annotations
@@ -108,6 +110,7 @@ CHILD_METRICS = (
     "kn3_test_perplexity", "kn5_test_perplexity", "mlm_accuracy", "unigram_accuracy",
     "sense_accuracy", "static_sense_accuracy", "sense_accuracy_min", "coarse_category_purity",
     "category_purity_ceiling", "category_r_precision", "retrieval_recall_at_1",
+    "sense_representation", "sense_mix_weights", "sense_accuracy_by_layer",
 )
 
 
@@ -121,10 +124,11 @@ def child_metrics(run: ModelRun) -> dict:
     why = {k: r for k, r in (data.get(na.WHY_NA) or {}).items() if k in out}
     if why:
         out[na.WHY_NA] = why
-    if run.spec.contextual:
-        for key in ("anisotropy", "anisotropy_centred"):  # per layer, embeddings .. last
-            if isinstance(data.get(key), list):
-                out[f"layer_{key}"] = data[key]
+    if run.spec.contextual:  # per layer, embeddings .. last (ELMo names them layer_*)
+        for key in ("anisotropy", "anisotropy_centred"):
+            for found in (data.get(key), data.get(f"layer_{key}")):
+                if isinstance(found, list):
+                    out[f"layer_{key}"] = found
     return out
 
 
@@ -244,7 +248,8 @@ def perplexity_rows(runs: Sequence[ModelRun], models: dict) -> dict[str, float]:
     for r in runs:
         m = models.get(r.spec.name, {})
         if r.ok and r.spec.language_model and m.get("test_perplexity") is not None:
-            ppl[r.spec.label] = m["test_perplexity"]
+            note = f" ({r.spec.perplexity_of})" if r.spec.perplexity_of else ""
+            ppl[r.spec.label + note] = m["test_perplexity"]
             for n in (3, 5):
                 if m.get(f"kn{n}_test_perplexity") is not None:
                     kn.setdefault(f"Kneser-Ney {n}-gram", m[f"kn{n}_test_perplexity"])
@@ -262,10 +267,12 @@ def figure_inputs(
         inp.categories = read_categories(cats)
     inp.has_analogies = truth.get("analogies.txt") is not None
     inp.elman = elman_inputs(runs, models, elman_dir, inp.notes)
-    ctx_run = next((r for r in runs if r.ok and r.spec.contextual), None)
-    if sets and ctx_run is not None:
-        inp.occurrences = contextual_occurrences(ctx_run.out, truth)
-        inp.contextual_model = ctx_run.spec.name
+    for run in (r for r in runs if r.ok and r.spec.contextual and sets):
+        found = contextual_occurrences(run.out, truth)
+        if found:
+            inp.contextual[run.spec.name] = found
+    if inp.contextual:  # the explorer page shows the first (the transformer's, when it ran)
+        inp.contextual_model, inp.occurrences = next(iter(inp.contextual.items()))
     inp.curves = [(r.spec.label, training_losses(r)) for r in runs if r.ok]
     inp.perplexities = perplexity_rows(runs, models)
     return inp

@@ -1,4 +1,4 @@
-"""The lab's contextual evaluation: the saved transformer run over annotated occurrences.
+"""The lab's contextual evaluation: a saved transformer or ELMo run over annotated occurrences.
 
 For the static-vs-contextual figure (figure 7 of `minilm.lab_figures`): the vector of each
 annotated occurrence of a polysemous word (senses.tsv), with its sense - the test occurrences
@@ -6,7 +6,9 @@ the figure draws, and the train occurrences its sense axis is fitted on. The vec
 representation the transformer's own run chose for its `sense_accuracy` (a layer or the mean of
 layers, `sense_representation` in its metrics.json), so the figure's boundary x = 0 (nearest
 sense centroid by cosine, centroids from the train occurrences) is the one that accuracy counts.
-This is the one place the lab executes a model itself; every other number comes from the child
+ELMo's vector is its learned mix of layers (minilm/contextual.py
+`mix_layers`, the weights in its metrics.json). This is the one place the lab executes a model
+itself; every other number comes from the child
 runs' files.
 """
 
@@ -17,8 +19,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from minilm.contextual import LEARNED_MIX, mix_layers
 from minilm.data.text import read_lines, tokenize
-from minilm.models import encoder
+from minilm.models import elmo, encoder
 from minilm.runs import load_run
 from minilm.truth import SenseRow, Truth, read_senses
 
@@ -82,8 +85,9 @@ def states_at(
     run, cfg, sentences: list[list[int]], positions: list[int], representation: str
 ) -> np.ndarray:
     """(N, D) the vector at positions[n] of sentence n (padded batches): the last layer, one
-    layer ("layer k": 0 = the embeddings) or the mean of the layers, as the run's
-    `sense_representation` names it."""
+    layer ("layer k": 0 = the embeddings), the mean of the layers or ELMo's learned mix
+    (weights `sense_mix_weights`), as the run's `sense_representation` names it."""
+    encode = elmo.encode if run.config.get("model") == "elmo" else encoder.encode
     N, T = len(sentences), max(len(s) for s in sentences)
     ids = np.full((N, T), run.vocab.pad, dtype=np.int64)  # (N, T)
     pad_mask = np.ones((N, T), dtype=bool)
@@ -93,9 +97,11 @@ def states_at(
     at, parts = np.array(positions), []
     for b in range(0, N, ENCODE_BATCH):
         rows = slice(b, b + ENCODE_BATCH)
-        states = encoder.encode(run.params, cfg, ids[rows], pad_mask[rows])  # L+1 of (n, T, D)
+        states = encode(run.params, cfg, ids[rows], pad_mask[rows])  # L+1 of (n, T, D)
         here = [h[np.arange(len(h)), at[rows]] for h in states]  # L+1 of (n, D)
-        if representation == "mean of layers":
+        if representation == LEARNED_MIX:
+            parts.append(mix_layers(np.stack(here), np.array(run.metrics["sense_mix_weights"])))
+        elif representation == "mean of layers":
             parts.append(np.mean(here, axis=0))
         elif representation.startswith("layer "):
             parts.append(here[int(representation.split()[1])])
@@ -120,10 +126,10 @@ def _vectors_of(run, cfg, truth: Truth, split: str, wanted, representation: str)
 def contextual_occurrences(run_dir: Path, truth: Truth, per_word: int = 120) -> Occurrences:
     """Vectors of annotated occurrences of each polysemous word, with their senses.
 
-    Reads senses.tsv and runs the saved word-level transformer (`encode`) over the sentences of
-    the drawn occurrences (test split, else train; at most `per_word` each) and of every train
-    occurrence (the fitting set): {word: WordOccurrences}. Empty when the corpus has no
-    senses.tsv or the run is not a word-level transformer.
+    Reads senses.tsv and runs the saved word-level transformer or ELMo (`encode`) over the
+    sentences of the drawn occurrences (test split, else train; at most `per_word` each) and of
+    every train occurrence (the fitting set): {word: WordOccurrences}. Empty when the corpus has no
+    senses.tsv or the run is not a word-level transformer or ELMo.
     """
     path = truth.get("senses.tsv")
     if path is None:
@@ -131,7 +137,8 @@ def contextual_occurrences(run_dir: Path, truth: Truth, per_word: int = 120) -> 
     run = load_run(run_dir)
     if run.vocab is None or run.config.get("tokenizer", "word") != "word":
         return {}
-    cfg = encoder.Config(**run.config["model_config"])
+    model = elmo if run.config.get("model") == "elmo" else encoder
+    cfg = model.Config(**run.config["model_config"])
     representation = run.metrics.get("sense_representation") or LAST_LAYER
     rows = read_senses(path)
     split, wanted = pick_occurrences(rows, per_word)

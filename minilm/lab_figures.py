@@ -4,7 +4,7 @@
 2. Elman's dendrogram of the SRN's mean hidden states on corpus/elman
 3. similarity heatmaps of one word list
 4. analogy accuracy per section, both protocols
-5. anisotropy per model and per transformer layer, before and after mean-centring
+5. anisotropy per model and per layer of the contextual models, before and after mean-centring
 6. bias: projection on the gendered noun pairs' direction (and he - she) against the
    planted skew
 7. static vs contextual: a polysemous word's occurrences on its sense axis, and its one point
@@ -59,8 +59,10 @@ class FigureInputs:
     categories: tuple[list[str], list[str]] | None = None  # categories.tsv (figure 1)
     has_analogies: bool = False  # analogies.txt was scored (figure 4)
     elman: ElmanInputs | None = None  # figure 2
-    occurrences: dict = field(default_factory=dict)  # figure 7: word -> WordOccurrences
-    contextual_model: str | None = None  # figure 7: the model section of its sense accuracy
+    # figure 7: model -> {word -> WordOccurrences}, every contextual model (transformer, ELMo)
+    contextual: dict = field(default_factory=dict)
+    occurrences: dict = field(default_factory=dict)  # the explorer's: the first model's
+    contextual_model: str | None = None  # the explorer's: that model's name
     curves: list[tuple[str, np.ndarray]] = field(default_factory=list)  # figure 8
     perplexities: dict[str, float] = field(default_factory=dict)  # figure 8: label -> test ppl
     notes: list[str] = field(default_factory=list)  # why the lab left an input out
@@ -234,8 +236,8 @@ def _nan_for_none(values: Sequence[float | None]) -> list[float]:
 
 
 def plot_anisotropy(sets, metrics: dict, layers: dict[str, tuple], path: Path) -> Path:
-    """Left: mean random-pair cosine per table, raw and mean-centred. Right: per transformer
-    layer (embeddings -> last block), when a transformer ran."""
+    """Left: mean random-pair cosine per table, raw and mean-centred. Right: per layer of each
+    contextual model (embeddings -> transformer block / ELMo's LSTM layer), when one ran."""
     ncols = 2 if layers else 1
     fig, axes = plt.subplots(1, ncols, figsize=(7 + 4.5 * (ncols - 1), 4.2), squeeze=False)
     ax = axes[0, 0]
@@ -254,12 +256,14 @@ def plot_anisotropy(sets, metrics: dict, layers: dict[str, tuple], path: Path) -
     ax.grid(axis="y", alpha=0.3)
     if layers:
         ax = axes[0, 1]
+        colors = plots.category_colors(list(layers))
         for name, (raw_l, cen_l) in layers.items():
             xs = np.arange(len(raw_l))
-            ax.plot(xs, raw_l, "o-", color="tab:red", label=f"{name}: raw")
-            ax.plot(xs, cen_l, "s--", color="tab:gray", label=f"{name}: mean-centred")
-            ax.set_xticks(xs)
-            ax.set_xticklabels(["emb"] + [f"block {i}" for i in range(1, len(xs))])
+            ax.plot(xs, raw_l, "o-", color=colors[name], label=f"{name}: raw")
+            ax.plot(xs, cen_l, "s--", color=colors[name], alpha=0.6, label=f"{name}: mean-centred")
+        deepest = max(len(raw_l) for raw_l, _ in layers.values())
+        ax.set_xticks(np.arange(deepest))
+        ax.set_xticklabels(["emb"] + [f"layer {i}" for i in range(1, deepest)])
         ax.axhline(0, color="0.3", lw=0.8)
         ax.axhline(
             ETHAYARAJH_GPT2_TOP,
@@ -271,7 +275,7 @@ def plot_anisotropy(sets, metrics: dict, layers: dict[str, tuple], path: Path) -
         ax.set_ylim(*_cosine_range([v for pair in layers.values() for c in pair for v in c]))
         ax.set_xlabel("layer")
         ax.set_ylabel("mean cosine of random token pairs")
-        ax.set_title("Transformer: anisotropy per layer (Ethayarajh 2019)")
+        ax.set_title("Contextual models: anisotropy per layer (Ethayarajh 2019)")
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -418,7 +422,7 @@ def _draw_clusters(out: Path, inp: FigureInputs, drawn: Drawn) -> None:
         )
 
 
-def _transformer_layers(inp: FigureInputs) -> dict[str, tuple]:
+def _contextual_layers(inp: FigureInputs) -> dict[str, tuple]:
     """Figure 5's right panel: {label: (raw per layer, centred per layer)} of contextual models."""
     layers = {}
     for s in inp.sets:
@@ -441,7 +445,7 @@ def _draw_tables(out: Path, inp: FigureInputs, drawn: Drawn) -> None:
         drawn.figures["analogies"] = plot_analogies(sets, models, out / "fig4_analogies.png")
     else:
         drawn.notes.append("Figure 4 skipped: the corpus has no analogies.txt.")
-    layers = _transformer_layers(inp)
+    layers = _contextual_layers(inp)
     drawn.figures["anisotropy"] = plot_anisotropy(sets, models, layers, out / "fig5_anisotropy.png")
     if any(models[s.name].get("bias") for s in sets):
         drawn.figures["bias"] = plot_bias(sets, models, out / "fig6_bias.png")
@@ -450,16 +454,18 @@ def _draw_tables(out: Path, inp: FigureInputs, drawn: Drawn) -> None:
             "Figure 6 skipped: no bias.tsv, or no model knows a gendered noun pair "
             "and three of its occupations."
         )
-    if inp.occurrences and inp.contextual_model is not None:
-        static = next((s.kv for s in sets if s.name == inp.contextual_model), None)
-        drawn.figures["contextual"] = lab_sense_figure.plot_static_contextual(
-            inp.occurrences,
-            models[inp.contextual_model],
-            out / "fig7_static_vs_contextual.png",
-            static,
-        )
+    if inp.contextual:
+        panels = [
+            (models[name], occ, next((s.kv for s in sets if s.name == name), None))
+            for name, occ in inp.contextual.items()
+        ]
+        path = out / "fig7_static_vs_contextual.png"
+        drawn.figures["contextual"] = lab_sense_figure.plot_static_contextual(panels, path)
     else:
-        drawn.notes.append("Figure 7 skipped: needs the transformer and the corpus' senses.tsv.")
+        drawn.notes.append(
+            "Figure 7 skipped: needs a contextual model (transformer, ELMo) and the corpus' "
+            "senses.tsv."
+        )
 
 
 def draw_all(out: Path, inp: FigureInputs) -> Drawn:

@@ -2,9 +2,9 @@
 
 A model name is a folder of the lab's OUT and a key of its metrics.json. Each model is its own
 program (`python -m minilm.cli.train_*`, minilm/cli/) run with the program's defaults
-(`default`), or with 1 epoch and small dims under --quick (`quick`). The transformer gives two
-tables (static token embeddings and mean contextual vectors), so the comparison has one more
-`VectorSet` than models."""
+(`default`), or with 1 epoch and small dims under --quick (`quick`). The transformer and ELMo
+give two tables each (static token embeddings and mean contextual vectors), so the comparison
+has one more `VectorSet` than models for each of them."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ class ModelSpec:
     seconds: float = 30.0  # expected wall time of the full run, for the ETA
     language_model: bool = False  # has a test perplexity to compare with Kneser-Ney
     contextual: bool = False  # also writes contextual_vectors.txt
+    perplexity_of: str = ""  # what its perplexity counts, if not the next word ("both directions")
 
 
 def _flags(text: str) -> tuple[str, ...]:
@@ -102,8 +103,39 @@ _SPECS = (
         contextual=True,
     ),
 )
-MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in _SPECS}
+ELMO = ModelSpec(  # ELMO_DEFAULT: sized to ~30 CPU-s (docs/change-it-and-see.md: --cell lstm)
+    "elmo",
+    "ELMo",
+    "minilm.cli.train_elmo",
+    default=_flags("--epochs 2 --dim 32 --layers 1 --lr 5e-2"),
+    quick=_flags("--epochs 1 --dim 16 --layers 1 --lr 5e-2"),
+    seconds=35,
+    language_model=True,
+    contextual=True,
+    perplexity_of="both directions",
+)
+MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in (*_SPECS, ELMO)}
 OPTIONAL_MODELS = {
+    # The SRN with gated cells (minilm/layers/recurrent.py): optional, each costs about twice
+    # the Elman SRN's CPU at the same epochs (docs/change-it-and-see.md measures it).
+    "srn-lstm": ModelSpec(
+        "srn-lstm",
+        "SRN (LSTM cell)",
+        "minilm.cli.train_srn",
+        ("--cell", "lstm"),
+        quick=QUICK_LM,
+        seconds=65,
+        language_model=True,
+    ),
+    "srn-gru": ModelSpec(
+        "srn-gru",
+        "SRN (GRU cell)",
+        "minilm.cli.train_srn",
+        ("--cell", "gru"),
+        quick=QUICK_LM,
+        seconds=55,
+        language_model=True,
+    ),
     "fasttext": ModelSpec(
         "fasttext",
         "fastText",

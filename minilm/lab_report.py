@@ -227,7 +227,7 @@ def p_anisotropy(M: dict) -> str:
             text += (
                 f"The {name} per layer: "
                 + " → ".join(fmt(v) for v in layers)
-                + " (embeddings to last block). "
+                + " (embeddings to last layer). "
             )
             if layers[-1] < 0.5:
                 text += ("That is far from the near-1 cosines Ethayarajh measured in GPT-2's "
@@ -313,35 +313,61 @@ def bias_disagreements(weat: list[tuple[str, dict]]) -> str:
 
 
 def p_contextual(M: dict) -> str:
-    tf = M["models"].get("transformer", {})
-    acc, static = tf.get("sense_accuracy") or {}, tf.get("static_sense_accuracy") or {}
-    if not acc:
-        return "Sense accuracy was not measured (no transformer run or no senses.tsv)."
-    words = sorted(acc)
+    models = M["models"]
+    found = [(n, m) for n, m in models.items() if m.get("sense_accuracy")]
+    if not found:
+        return "Sense accuracy was not measured (no contextual model ran, or no senses.tsv)."
+    static = found[0][1].get("static_sense_accuracy") or {}
+    words = sorted(found[0][1]["sense_accuracy"])
     text = (
         "A static table holds one vector per word type, so 'bank' by the river and 'bank' with "
         "the money share one point: the best it can do is always answer the majority sense ("
         + ", ".join(f"{w} {fmt(static.get(w))}" for w in words)
-        + "). Nearest-sense-centroid accuracy of the transformer's last-layer vector of each "
-        "test occurrence: " + ", ".join(f"{w} {acc[w]:.2f}" for w in words) + ". "
+        + "). Nearest-sense-centroid accuracy of each test occurrence's contextual vector, per "
+        "model (figure 7, a row each): "
     )
-    low = [w for w in words if acc[w] < 0.95]
-    if low:
-        text += f"Senses not separated (accuracy below 0.95) on this run: {', '.join(low)}."
+    rows = []
+    for name, m in found:
+        acc = m["sense_accuracy"]
+        rows.append(f"{m.get('label', name)} ({m.get('sense_representation') or 'last layer'}) "
+                    + ", ".join(f"{w} {acc[w]:.2f}" for w in sorted(acc)))
+    text += "; ".join(rows) + ". "
+    for name, m in found:
+        if m.get("sense_mix_weights"):
+            text += (f"{m.get('label', name)}'s mix weights, learned on the train occurrences "
+                     "(embedding first): " + ", ".join(fmt(v) for v in m["sense_mix_weights"])
+                     + ". ")
+    if len(found) >= 2:
+        means = [(m.get("label", n), _mean(m["sense_accuracy"])) for n, m in found]
+        best, worst = max(means, key=lambda p: p[1]), min(means, key=lambda p: p[1])
+        if best[1] > worst[1]:
+            text += (f"Averaged over the words, {best[0]} separates the senses better than "
+                     f"{worst[0]} on this run ({best[1]:.2f} against {worst[1]:.2f}). ")
+        else:
+            text += f"Averaged over the words, both reach {best[1]:.2f}. "
+    for name, m in found:
+        low = [w for w, a in sorted(m["sense_accuracy"].items()) if a < 0.95]
+        if low:
+            text += (f"Senses not separated (accuracy below 0.95) by {m.get('label', name)} "
+                     f"on this run: {', '.join(low)}. ")
     return text
+
+
+def _mean(values: dict) -> float:
+    return sum(values.values()) / max(len(values), 1)
 
 
 def p_training(M: dict) -> str:
     models = M["models"]
     parts = []
-    for name in ("nplm", "srn"):
-        m = models.get(name, {})
+    for name, m in models.items():
         ppl = m.get("test_perplexity")
-        if ppl is None:
+        if ppl is None or name == "srn-elman":
             continue
         k3, k5 = m.get("kn3_test_perplexity"), m.get("kn5_test_perplexity")
-        parts.append(f"{m.get('label', name)} test perplexity {ppl:.1f} vs Kneser–Ney trigram "
-                     f"{fmt(k3, 1)} and 5-gram {fmt(k5, 1)}")
+        both = " (both directions' words, the next and the previous)" if name == "elmo" else ""
+        parts.append(f"{m.get('label', name)} test perplexity{both} {ppl:.1f} vs Kneser–Ney "
+                     f"trigram {fmt(k3, 1)} and 5-gram {fmt(k5, 1)}")
         best_kn = min(v for v in (k3, k5) if v is not None) if (k3 or k5) else None
         if best_kn is not None and ppl <= best_kn:
             parts[-1] += f" — {ppl / best_kn:.2f} times the better n-gram's: the neural model wins"

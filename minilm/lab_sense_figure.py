@@ -1,6 +1,7 @@
 """Figure 7 of the lab: static against contextual vectors of the polysemous words, each
-occurrence on the axis between its word's two sense centroids (minilm/lab_figures.py draws it;
-`sense_frame` is also what the explorer page plots, minilm/explore_sources.py)."""
+occurrence on the axis between its word's two sense centroids, a row per contextual model
+(minilm/lab_figures.py draws it; `sense_frame` is also what the explorer page plots,
+minilm/explore_sources.py)."""
 
 from __future__ import annotations
 
@@ -51,52 +52,65 @@ def _draw_occurrences(ax, occ, frame: SenseAxes, Y: np.ndarray) -> None:
 
 
 def plot_static_contextual(
-    occurrences: dict, model_metrics: dict, path: Path, static_kv: KeyedVectors | None = None
+    panels: list[tuple[dict, dict, KeyedVectors | None]], path: Path
 ) -> Path:
-    """Per polysemous word: its drawn occurrences' vectors (held-out when there are enough) on the
-    axis that separates its senses - the difference of the two sense centroids (by cosine) of
-    its train occurrences - against the largest remaining variance, coloured by sense (dot area
-    = how many occurrences share a vector). x = 0 (dashed) is the nearest-centroid boundary the
-    sense accuracy counts. The star is the one point a static table has: the model's own static
-    vector of the word, its token embedding row (`static_kv`, the run's vectors.txt), where the
-    residual stream starts; scaled to the occurrences' mean length (by cosine, the side of
-    x = 0 it falls on does not depend on its length)."""
-    fig, axes = plots.grid(len(occurrences), 2, 5.0, 4.2)
-    acc = model_metrics.get("sense_accuracy") or {}
-    static = model_metrics.get("static_sense_accuracy") or {}
-    for ax, (word, occ) in zip(axes, occurrences.items(), strict=False):
-        frame, Y, side = sense_frame(occ)
-        _draw_occurrences(ax, occ, frame, Y)
-        if static_kv is not None and word in static_kv:
-            star = _static_point(static_kv[word], occ.vectors, frame)
-            star_side = frame.senses[int(star[0] > 0)]
-            ax.scatter(
-                star[0],
-                star[1],
-                marker="*",
-                s=260,
-                color="black",
-                edgecolor="white",
-                label=f"its static vector (embedding row): '{star_side}' side",
-            )
-        ax.axvline(0, color="0.3", ls="--", lw=1)
-        title = (
-            f"'{word}' ({occ.representation}): {side:.2f} of the {occ.split} occurrences "
-            "on their sense's side"
-        )
-        if word in acc:
-            title += f"\nsense accuracy (test) contextual {acc[word]:.2f}"
-            if word in static:
-                title += f", static {static[word]:.2f}"
-        ax.set_title(title, fontsize=8)
-        xlabel, ylabel = sense_axis_labels(frame)
-        ax.set_xlabel(xlabel + " (cosine)", fontsize=7)
-        ax.set_ylabel(ylabel, fontsize=7)
-        ax.legend(fontsize=6, loc="best")
-        ax.grid(alpha=0.3)
+    """One row per contextual model (transformer, ELMo), one panel per polysemous word: its
+    drawn occurrences' vectors (held-out when there are enough) on the axis that separates its
+    senses - the difference of the two sense centroids (by cosine) of its train occurrences -
+    against the largest remaining variance, coloured by sense (dot area = how many occurrences
+    share a vector). x = 0 (dashed) is the nearest-centroid boundary the sense accuracy counts.
+    The star is the one point a static table has: the model's own static vector of the word,
+    its token embedding row (the run's vectors.txt), where the contextual states start; scaled
+    to the occurrences' mean length (by cosine, the side of x = 0 it falls on does not depend
+    on its length). panels: (the model's metrics section, {word: occurrences}, static table)."""
+    ncols = max(len(occ) for _, occ, _ in panels)
+    fig, axes = plots.grid(len(panels) * ncols, ncols, 5.0, 4.2)
+    axes = list(axes)
+    for row, (model_metrics, occurrences, static_kv) in enumerate(panels):
+        here = axes[row * ncols : (row + 1) * ncols]
+        for ax, (word, occ) in zip(here, occurrences.items(), strict=False):
+            _draw_word(ax, word, occ, model_metrics, static_kv)
+        for ax in here[len(occurrences) :]:
+            ax.axis("off")
     fig.suptitle(
         "Static vs contextual: each occurrence on the axis between its word's two sense centroids",
         fontsize=12,
     )
     fig.tight_layout(rect=(0, 0, 1, 0.95))
     return plots.save_figure(fig, path)
+
+
+def _draw_word(ax, word: str, occ, model_metrics: dict, static_kv: KeyedVectors | None) -> None:
+    """One panel of figure 7: one word's occurrences of one model, its star, its accuracy."""
+    acc = model_metrics.get("sense_accuracy") or {}
+    static = model_metrics.get("static_sense_accuracy") or {}
+    frame, Y, side = sense_frame(occ)
+    _draw_occurrences(ax, occ, frame, Y)
+    if static_kv is not None and word in static_kv:
+        star = _static_point(static_kv[word], occ.vectors, frame)
+        star_side = frame.senses[int(star[0] > 0)]
+        ax.scatter(
+            star[0],
+            star[1],
+            marker="*",
+            s=260,
+            color="black",
+            edgecolor="white",
+            label=f"its static vector (embedding row): '{star_side}' side",
+        )
+    ax.axvline(0, color="0.3", ls="--", lw=1)
+    label = str(model_metrics.get("label", "")).replace(" (static)", "")
+    title = (
+        f"{label}: '{word}' ({occ.representation}): {side:.2f} of the {occ.split} "
+        "occurrences on their sense's side"
+    )
+    if word in acc:
+        title += f"\nsense accuracy (test) contextual {acc[word]:.2f}"
+        if word in static:
+            title += f", static {static[word]:.2f}"
+    ax.set_title(title, fontsize=8)
+    xlabel, ylabel = sense_axis_labels(frame)
+    ax.set_xlabel(xlabel + " (cosine)", fontsize=7)
+    ax.set_ylabel(ylabel, fontsize=7)
+    ax.legend(fontsize=6, loc="best")
+    ax.grid(alpha=0.3)

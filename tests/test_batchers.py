@@ -270,6 +270,15 @@ def test_pairs_never_cross_sentences():
         assert np.all(b["center"] // 10 == b["context"] // 10)
 
 
+def test_skipgram_pairs_carry_their_distance():
+    """One sentence of distinct words, no subsampling: a pair's distance is |centre - context|."""
+    stream = TokenStream(np.arange(200), np.array([0, 200]))
+    sp = SkipgramPairs(stream, np.ones(200, dtype=np.int64), 4, 0, batch_size=64, seed=0)
+    for b in sp.epoch(0):
+        assert np.array_equal(b["distance"], np.abs(b["center"] - b["context"]))
+        assert 1 <= b["distance"].min() and b["distance"].max() <= 4
+
+
 def test_window_radius_is_uniform():
     """One long sentence of distinct words: a centre's farthest context is its radius b."""
     n, W = 30_000, 5

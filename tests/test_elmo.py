@@ -138,3 +138,41 @@ def test_program_writes_a_run_with_perplexity_and_layers(tmp_path):
         [*command, "--out", str(out), "--bptt", "1"], capture_output=True, text=True
     )
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and "--bptt" in bad.stderr
+
+
+def _mix_task(seed=7, n=12, L1=3, E=4):
+    """Two words with two senses each; in layer 1 the senses are apart, elsewhere noise."""
+    rng = np.random.default_rng(seed)
+    words = np.array(["bank", "bat"] * (n // 2))
+    senses = np.array([f"{w}-{i % 4 // 2}" for i, w in enumerate(words)])
+    v = rng.standard_normal((n, L1, E))
+    v[:, 1, 0] += np.where(np.char.endswith(senses, "1"), 3.0, -3.0)
+    return v, words, senses
+
+
+def test_learned_mix_gradients():
+    from minilm.contextual import mix_loss_and_grads, unit
+
+    v, words, senses = _mix_task()
+    rng = np.random.default_rng(8)
+    layers = unit(np.moveaxis(v, 1, 0))  # (L+1, n, E)
+    word = (words == "bat").astype(np.int64)
+    sense = np.char.endswith(senses, "1").astype(np.int64)
+    batch = {
+        "layers": layers,
+        "centroids": rng.standard_normal((3, 2, 2, 4)),
+        "word": word,
+        "sense": sense,
+    }
+    params = {"w": rng.standard_normal(3), "g": np.array([0.7])}
+    errors = check_loss(mix_loss_and_grads, params, batch)
+    for name, err in errors.items():
+        assert err < TOL, (name, err)
+
+
+def test_learned_mix_weighs_the_layer_that_holds_the_senses():
+    from minilm.contextual import learn_mix
+
+    weights = learn_mix(*_mix_task())
+    assert weights.shape == (3,) and abs(weights.sum() - 1) < 1e-12
+    assert weights.argmax() == 1 and weights[1] > 0.5, weights

@@ -235,7 +235,7 @@ def test_bias_and_sense_axis_figures_are_drawn_from_data_alone(tmp_path):
     occ = WordOccurrences(drawn, drawn_s, fit, fit_s, "test", "layer 1")
     models = {"a": {"anisotropy": 0.1, "anisotropy_centred": 0.0, "bias": bias,
                     "sense_accuracy": {"bank": 0.5}}}
-    inputs = FigureInputs(sets, models, occurrences={"bank": occ}, contextual_model="a")
+    inputs = FigureInputs(sets, models, contextual={"a": {"bank": occ}})
     drawn_figs = draw_all(tmp_path, inputs)
     assert {"bias", "contextual"} <= set(drawn_figs.figures)
     assert all(drawn_figs.figures[k].read_bytes()[:4] == b"\x89PNG" for k in ("bias", "contextual"))

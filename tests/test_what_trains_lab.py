@@ -13,10 +13,13 @@ LAB_MODELS = [
     ("nplm", "nplm"),
     ("srn", "srn"),
     ("srn-elman", "srn"),
+    ("srn-lstm", "srn"),  # the SRN program with --cell lstm (an optional model)
+    ("srn-gru", "srn"),
     ("skipgram", "skipgram"),
     ("cbow", "skipgram"),
     ("fasttext", "skipgram"),
     ("transformer", "masked_lm"),
+    ("elmo", "elmo"),
 ]
 
 
@@ -38,3 +41,23 @@ def test_an_unpatched_model_trains_in_the_lab(tmp_path):
     result = _run([*args, "--models", "cbow"], _env(tmp_path, "nplm"))
     assert result.returncode == 0, result.stderr[-2000:]
     assert MARK not in result.stderr
+
+
+@pytest.mark.slow  # a quick lab of one model: ~10 s
+def test_the_labs_lstm_srn_trains_the_lstm_cell(tmp_path):
+    """srn-lstm is the SRN model file with the LSTM cell: its saved recurrent weights have the
+    LSTM's four gates (W_hh (H, 4H)), where Elman's cell has one (H, H)."""
+    import json
+
+    import numpy as np
+
+    out = tmp_path / "lab"
+    args = [str(ROOT / "scripts" / "lab.py"), "--out", str(out), "--quick", "--threads", "1"]
+    result = _run([*args, "--models", "srn-lstm"], _env(tmp_path, "glove"))
+    assert result.returncode == 0, result.stderr[-2000:]
+    with np.load(out / "srn-lstm" / "model.npz", allow_pickle=False) as arrays:
+        H, four_H = arrays["p/W_hh"].shape
+        config = json.loads(str(arrays["config"]))
+    assert four_H == 4 * H and config["cell"] == "lstm"
+    models = json.loads((out / "metrics.json").read_text())["models"]
+    assert models["srn-lstm"]["test_perplexity"] > 1

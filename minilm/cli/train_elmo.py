@@ -10,8 +10,10 @@ file of README.md (vectors.txt holds the embedding C, ELMo's layer 0); metrics.j
 valid/test perplexity (both directions' targets), the KN-5 test perplexity of the forward
 direction, and - as for the transformer (minilm/contextual.py) - the anisotropy of every layer
 (layer_anisotropy) and, when the corpus has senses.tsv, the nearest-sense-centroid accuracy per
-polysemous word of every layer and of the layers' average (ELMo's scalar mix with equal
-weights: the mix weights belong to a downstream task, which this lab does not train).
+polysemous word of every layer, of the layers' average and of ELMo's scalar mix, its weights
+(sense_mix_weights) learned on the train occurrences of those words - the downstream task
+(contextual.learn_mix). contextual_vectors.txt holds each word's mean mixed vector over the
+train split, as the transformer's holds its mean last-layer vector.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from minilm.runs import write_run
 from minilm.threads import add_threads_arg, apply_threads
 from minilm.train import TrainConfig, train
 from minilm.truth import read_senses
+from minilm.vectors import KeyedVectors
 
 SPECIALS = ("<unk>", "<pad>", "<mask>", "<bos>", "</s>")  # <pad>: sentences read padded
 
@@ -76,8 +79,9 @@ def split_perplexity(params: dict, corpus: Corpus, split: str, T: int) -> float:
     return perplexity(total, count)
 
 
-def evaluate(args, cfg: elmo.Config, params: dict, corpus: Corpus) -> dict:
-    """Perplexities, KN-5, anisotropy per layer and sense accuracy per word (contextual.py)."""
+def evaluate(args, cfg: elmo.Config, params: dict, corpus: Corpus, out) -> dict:
+    """Perplexities, KN-5, anisotropy per layer and sense accuracy per word (contextual.py);
+    writes contextual_vectors.txt (each word's mean mixed vector over the train split)."""
     splits, vocab = corpus.splits, corpus.vocab
     metrics: dict = {"train_tokens": int(splits["train"].n_tokens)}
     for split in ("valid", "test"):
@@ -105,8 +109,15 @@ def evaluate(args, cfg: elmo.Config, params: dict, corpus: Corpus) -> dict:
     senses = corpus.paths["train"].parent / "senses.tsv"
     if senses.exists():
         metrics |= contextual.sense_metrics(
-            params, cfg, corpus, tokens, read_senses(senses), args.seed, encode=elmo.encode
+            params, cfg, corpus, tokens, read_senses(senses), args.seed, elmo.encode, mix=True
         )
+    mix = metrics.get("sense_mix_weights")
+    means, counts = contextual.contextual_means(
+        params, cfg, splits["train"], tokens, elmo.encode, None if mix is None else np.array(mix)
+    )
+    seen = np.flatnonzero(counts > 0)
+    contextual_kv = KeyedVectors([tokens.names[i] for i in seen], means[seen].astype(np.float32))
+    contextual_kv.save_text(out / "contextual_vectors.txt")
     return metrics
 
 
@@ -132,7 +143,7 @@ def main() -> None:
         desc="elmo",
     )
     history = train(elmo.loss_and_grads, params, batches, Adam(lr=args.lr), loop)
-    metrics = evaluate(args, cfg, params, corpus)
+    metrics = evaluate(args, cfg, params, corpus, out)
     metrics["train_seconds"] = history.train_seconds
     config = {"model": "elmo", **vars(args), "model_config": asdict(cfg)}
     vocab = corpus.vocab

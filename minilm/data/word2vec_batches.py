@@ -263,7 +263,10 @@ class SkipgramPairs(_Word2vecExamples):
     Which predicts which: word2vec.c's skip-gram feeds the *context* word's input vector
     (syn0[context]) to predict the *centre* word (syn1neg). The batch just names the roles.
 
-    Batch: {"center": (B,), "context": (B,), "n_tokens": int} + noise words.
+    Batch: {"center": (B,), "context": (B,), "distance": (B,), "n_tokens": int} + noise words;
+    "distance" is how many kept words apart the pair is (1..window), for a loss that weighs
+    pairs by it (docs/change-it-and-see.md; word2vec.c's reduced window already uses a pair d
+    apart with probability (window - d + 1) / window).
     """
 
     def _epoch_bytes(self) -> float:
@@ -271,8 +274,8 @@ class SkipgramPairs(_Word2vecExamples):
         M, R = self.stream.ids.size, self.reach
         return M * 2 * R + 56.0 * M * min(self.window + 1, 2 * R)
 
-    def _examples(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """One epoch's (center, context) pairs, in text order."""
+    def _examples(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One epoch's (center, context, distance) pairs, in text order."""
         ids, sentence = self.subsample(rng)  # (M,), (M,)
         radius = rng.integers(1, self.window + 1, size=ids.size)  # (M,) uniform in 1..window
         left, right = _reaches(sentence, radius)  # (M,), (M,) both <= reach
@@ -280,19 +283,20 @@ class SkipgramPairs(_Word2vecExamples):
         offsets = np.concatenate([np.arange(-W, 0), np.arange(1, W + 1)])  # (2W,) left to right
         ok = np.concatenate([-offsets[:W] <= left[:, None], offsets[W:] <= right[:, None]], axis=1)
         i, k = np.nonzero(ok)  # (M, 2W) row-major: by centre, then by offset
-        return ids[i], ids[i + offsets[k]]
+        return ids[i], ids[i + offsets[k]], np.abs(offsets).astype(np.int16)[k]
 
     def epoch(self, epoch: int) -> Iterator[dict]:
         rng = epoch_rng(self.seed, epoch)
-        center, context = self._examples(rng)
+        center, context, distance = self._examples(rng)
         order = _span_shuffle(center.size, self.shuffle_span, rng)
-        center, context = center[order], context[order]
+        center, context, distance = center[order], context[order], distance[order]
         borders, tokens = self._borders(center.size)
         for k in range(self.steps_per_epoch):
             if borders[k] == borders[k + 1]:
                 continue  # subsampling left fewer examples than batches this epoch
             rows = slice(borders[k], borders[k + 1])
             batch = {"center": center[rows], "context": context[rows]}
+            batch["distance"] = distance[rows]  # unused by the loss: docs/change-it-and-see.md
             batch["n_tokens"] = int(tokens[k + 1] - tokens[k])
             yield self._noise(batch, rng)
 

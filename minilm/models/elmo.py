@@ -108,14 +108,8 @@ def _stacks_forward(params: dict, x: np.ndarray) -> tuple[dict, dict]:
     return states, caches
 
 
-def loss_and_grads(
-    params: dict[str, np.ndarray], batch: dict[str, np.ndarray]
-) -> tuple[float, dict[str, np.ndarray]]:
-    """Mean cross-entropy of both directions' next (previous) word over the window; grads."""
-    ids = batch["inputs"]
-    N, T = ids.shape
-    if T < 2:
-        raise MinilmError(f"ELMo needs windows of at least 2 words, got T = {T}")
+def _forward(params: dict[str, np.ndarray], ids: np.ndarray) -> tuple[float, np.ndarray, tuple]:
+    """Steps (1)-(4) of `loss_and_grads`: (loss, dloss/dscores, the caches of its backward)."""
     L, D = _n_layers(params), params["C"].shape[1]
     # (1) embed                                      x_t = C[w_t]
     x, emb_cache = embedding_forward(ids, params["C"])  # (N, T, D)
@@ -129,6 +123,19 @@ def loss_and_grads(
     y, out_cache = affine_forward(h_top, params["W_hy"], params["b_y"])  # (2 N (T-1), V)
     # (4) loss: the mean over both directions' targets
     loss, dy = softmax_cross_entropy(y, targets)
+    return float(loss), dy, (x, emb_cache, caches, out_cache)
+
+
+def loss_and_grads(
+    params: dict[str, np.ndarray], batch: dict[str, np.ndarray]
+) -> tuple[float, dict[str, np.ndarray]]:
+    """Mean cross-entropy of both directions' next (previous) word over the window; grads."""
+    ids = batch["inputs"]
+    N, T = ids.shape
+    if T < 2:
+        raise MinilmError(f"ELMo needs windows of at least 2 words, got T = {T}")
+    L, D = _n_layers(params), params["C"].shape[1]
+    loss, dy, (x, emb_cache, caches, out_cache) = _forward(params, ids)
     grads = {}
     # backward (3)
     dh_top, grads["W_hy"], grads["b_y"] = affine_backward(dy, out_cache)
@@ -172,7 +179,7 @@ def nll_sum(params: dict[str, np.ndarray], ids: np.ndarray, T: int = 64) -> tupl
         window = ids[s : s + T + 1][None]  # one word of overlap: every pair is scored once
         if window.shape[1] < 2:
             break
-        loss, _ = loss_and_grads(params, {"inputs": window})
+        loss, _, _ = _forward(params, window)  # no backward: scoring only
         n = 2 * (window.shape[1] - 1)
         total, count = total + loss * n, count + n
     return total, count
