@@ -314,7 +314,8 @@ def bias_disagreements(weat: list[tuple[str, dict]]) -> str:
 
 def p_contextual(M: dict) -> str:
     models = M["models"]
-    found = [(n, m) for n, m in models.items() if m.get("sense_accuracy")]
+    found = [(n, m | {"label": _model_label(m, n)}) for n, m in models.items()
+             if m.get("sense_accuracy")]
     if not found:
         return "Sense accuracy was not measured (no contextual model ran, or no senses.tsv)."
     static = found[0][1].get("static_sense_accuracy") or {}
@@ -353,6 +354,10 @@ def p_contextual(M: dict) -> str:
     return text
 
 
+def _model_label(m: dict, name: str) -> str:
+    return str(m.get("label", name)).replace(" (static)", "")
+
+
 def _mean(values: dict) -> float:
     return sum(values.values()) / max(len(values), 1)
 
@@ -366,7 +371,7 @@ def p_training(M: dict) -> str:
             continue
         k3, k5 = m.get("kn3_test_perplexity"), m.get("kn5_test_perplexity")
         both = " (both directions' words, the next and the previous)" if name == "elmo" else ""
-        parts.append(f"{m.get('label', name)} test perplexity{both} {ppl:.1f} vs Kneser–Ney "
+        parts.append(f"{_model_label(m, name)} test perplexity{both} {ppl:.1f} vs Kneser–Ney "
                      f"trigram {fmt(k3, 1)} and 5-gram {fmt(k5, 1)}")
         best_kn = min(v for v in (k3, k5) if v is not None) if (k3 or k5) else None
         if best_kn is not None and ppl <= best_kn:

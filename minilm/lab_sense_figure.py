@@ -26,8 +26,12 @@ def sense_frame(occ) -> tuple[SenseAxes, np.ndarray, float]:
 
 
 def _static_point(vector: np.ndarray, occurrences: np.ndarray, frame: SenseAxes) -> np.ndarray:
-    """(2,) a static vector in the sense frame, rescaled to the occurrences' mean length."""
+    """(2,) a static vector in the sense frame, rescaled to the occurrences' mean length.
+    ELMo's contextual vectors are [forward; backward], twice its embedding's width: there its
+    static vector is its layer 0, [x; x] (minilm/models/elmo.py)."""
     v = np.asarray(vector, dtype=np.float64)
+    if 2 * v.size == np.shape(occurrences)[1]:
+        v = np.concatenate([v, v])
     length = np.linalg.norm(np.asarray(occurrences, dtype=np.float64), axis=1).mean()
     return project_on_sense_axis((v * length / max(np.linalg.norm(v), 1e-12))[None], frame)[0]
 

@@ -383,12 +383,20 @@ def test_quick_lab_end_to_end(tmp_path):
     cmd = [sys.executable, script, "--out", str(out), "--quick", "--sentences", "800"]
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "[lab] model 9/9: transformer" in proc.stdout
+    assert "[lab] model 9/10: transformer" in proc.stdout
+    assert "[lab] model 10/10: elmo" in proc.stdout
     assert "report.md" in proc.stdout.splitlines()[-1]
 
     metrics = json.loads((out / "metrics.json").read_text())
     models = metrics["models"]
-    assert set(lab_models.MODELS) | {"transformer-ctx"} == set(models)
+    assert set(lab_models.MODELS) | {"transformer-ctx", "elmo-ctx"} == set(models)
+    # ELMo beside the transformer: its layers' anisotropy (embedding + 1 LSTM layer under
+    # --quick), its sense accuracy with the learned mix, in the report's paragraph
+    assert len(models["elmo"]["layer_anisotropy"]) == 2
+    if models["transformer"].get("sense_accuracy"):
+        assert models["elmo"]["sense_representation"] == "learned mix"
+        assert len(models["elmo"]["sense_mix_weights"]) == 2
+        assert "ELMo (learned mix)" in (out / "report.md").read_text()
     assert all(m["status"] == "ok" for m in models.values())
     for name in lab_models.MODELS:
         for f in ("vectors.txt", "vectors.bin", "model.npz", "metrics.json", "loss.png"):

@@ -8,7 +8,7 @@ import numpy as np
 
 from minilm.directions import sense_axis
 from minilm.lab_figures import _cosine_range, elman_top_split
-from minilm.lab_report import bias_disagreements, top_split_sentence
+from minilm.lab_report import bias_disagreements, p_contextual, p_training, top_split_sentence
 from minilm.lab_sense_figure import _static_point
 from minilm.vectors import KeyedVectors
 
@@ -70,3 +70,60 @@ def test_bias_disagreement_is_explained_both_ways():
     text = bias_disagreements(weat)
     assert "disagree for LSA" in text and "skip-gram" not in text
     assert "For X (r = 0.80, p = 0.400) r finds a trend" in text
+
+
+def _contextual_metrics(tf: dict, elmo: dict) -> dict:
+    static = {"bank": 0.5, "bat": 0.6}
+    return {
+        "lab": {},
+        "models": {
+            "transformer": {
+                "label": "transformer (static)",
+                "sense_accuracy": tf,
+                "static_sense_accuracy": static,
+                "sense_representation": "layer 1",
+            },
+            "elmo": {
+                "label": "ELMo (static)",
+                "sense_accuracy": elmo,
+                "test_perplexity": 5.6,
+                "kn5_test_perplexity": 5.2,
+                "sense_representation": "learned mix",
+                "sense_mix_weights": [0.25, 0.75],
+            },
+        },
+    }
+
+
+def test_the_sense_paragraph_compares_the_contextual_models_by_their_numbers():
+    text = p_contextual(_contextual_metrics({"bank": 1.0, "bat": 0.9}, {"bank": 0.96, "bat": 0.8}))
+    assert (
+        "transformer separates the senses better than ELMo on this run (0.95 against 0.88)" in text
+    )
+    assert "ELMo (learned mix) bank 0.96, bat 0.80" in text and "0.25, 0.75" in text
+    assert "by ELMo on this run: bat" in text and "by transformer on this run: bat" in text
+    flipped = p_contextual(
+        _contextual_metrics({"bank": 0.7, "bat": 0.9}, {"bank": 1.0, "bat": 1.0})
+    )
+    assert (
+        "ELMo separates the senses better than transformer on this run (1.00 against 0.80)"
+        in flipped
+    )
+    assert "by ELMo" not in flipped
+
+
+def test_the_perplexity_paragraph_says_elmo_counts_both_directions():
+    text = p_training(_contextual_metrics({"bank": 1.0}, {"bank": 1.0}))
+    assert "ELMo test perplexity (both directions' words" in text
+    assert "5.6 vs Kneser–Ney trigram n/a and 5-gram 5.2 — it does not beat" in text
+
+
+def test_elmo_star_is_its_layer_0():
+    """ELMo's contextual vectors are [forward; backward]: its static vector x is drawn as its
+    layer 0, [x; x], in the frame of the twice-as-wide occurrences."""
+    rng = np.random.default_rng(3)
+    fit = rng.normal(0, 1, (40, 8))
+    frame = sense_axis(fit, ["a", "b"] * 20, metric="cosine")
+    x = rng.normal(0, 1, 4)
+    star = _static_point(x, fit, frame)
+    assert np.allclose(star, _static_point(np.concatenate([x, x]), fit, frame))
