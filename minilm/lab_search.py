@@ -1,7 +1,8 @@
 """The lab's search section: the small MTEB for every model, quantised rows, BM25 and hybrid.
 
 For every run on the lab's corpus, every way it gives a sentence a vector (minilm/encoders.py):
-static tables by mean and SIF, the transformer's mean pool and its contrastive tuning. Each is
+static tables by mean and SIF (ELMo's too: its embedding), the transformer's mean pool and its
+contrastive tuning. Each is
 scored on the six tasks of minilm/mteb.py; the best of them also as int8 and binary vectors
 (minilm/quantize.py), with the recall@10 of quantised search against float32 on a larger
 corpus (the test split). BM25 (minilm/models/bm25.py) gets a retrieval row, and the hybrid
@@ -51,7 +52,7 @@ def lab_encoders(runs: Sequence[ModelRun]) -> list[tuple[str, str, Encoder]]:
         if not run.ok or run.spec.corpus != "lab":
             continue
         name, label = run.spec.name, run.spec.label
-        if run.spec.contextual:
+        if run.spec.contextual and run.spec.program.endswith("train_transformer"):
             out.append(
                 (f"{name}-mean", f"{label} (mean pool)", load_encoder(run.out, "transformer"))
             )
