@@ -225,7 +225,7 @@ def p_anisotropy(M: dict) -> str:
         layers = m.get("layer_anisotropy")
         if isinstance(layers, list) and len(layers) >= 2:
             text += (
-                f"The {name} per layer: "
+                f"The {_model_label(m, name)} per layer: "
                 + " → ".join(fmt(v) for v in layers)
                 + " (embeddings to last layer). "
             )
