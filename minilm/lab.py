@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from minilm import evaluate as ev
-from minilm import explore_sources, lab_figures, lab_report, lab_search, na
+from minilm import explore_sources, lab_figures, lab_report, lab_search, lab_transfer, na
 from minilm.data.text import read_lines, resolve_corpus, tokenize
 from minilm.data.world import GENDER_PAIRS
 from minilm.errors import EXIT_BAD_INPUT, MinilmError
@@ -42,6 +42,7 @@ from minilm.io import ensure_dir, load_npz, write_json, write_text
 from minilm.lab_contextual import contextual_occurrences
 from minilm.lab_models import ModelSpec, VectorSet, select_models, with_flags
 from minilm.lab_runner import REPO, ModelRun, reuse_model, train_models
+from minilm.lab_search_figures import draw_search_figures
 from minilm.truth import Truth, read_categories
 from minilm.vectors import KeyedVectors
 
@@ -353,9 +354,14 @@ def run_lab(
     metrics, sets = evaluate_runs(runs, truth, corpora, seed)
     log("[lab] search: the small MTEB, quantised rows, BM25 and hybrid ...")
     metrics["search"] = lab_search.search_section(runs, truth, seed)
+    log("[lab] transfer: a window tagger on random and pre-trained tables ...")
+    metrics["transfer"] = lab_transfer.transfer_section(runs, folder, seed)
     log("[lab] drawing figures ...")
     inputs = figure_inputs(runs, sets, truth, metrics, elman_dir, seed, quick)
     drawn = lab_figures.draw_all(out, inputs)
+    search_figures, search_notes = draw_search_figures(out, metrics)
+    drawn.figures |= search_figures
+    drawn.notes += search_notes
     for name, trust in drawn.trust.items():
         metrics["models"][name] |= {f"trustworthiness_{k}": v for k, v in trust.items()}
     metrics["lab"] |= lab_summary(specs, runs, corpora, truth, quick, seed)
