@@ -127,7 +127,11 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--checkpoint-every", type=int, default=0, help="steps (0 = end only)")
     ap.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
     add_threads_arg(ap, default=2)
-    args = ap.parse_args()
+    return check_args(ap.parse_args())
+
+
+def check_args(args: argparse.Namespace) -> argparse.Namespace:
+    """The flags' ranges (one-line errors)."""
     for name in POSITIVE:
         if getattr(args, name) < 1:
             flag = "--" + name.replace("_", "-")
