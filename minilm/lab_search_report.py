@@ -143,7 +143,8 @@ def search_markdown(section: dict, figures: dict | None = None) -> str:
         "",
         hybrid_sentence(section["hybrid"]),
         "",
-        f"This section took {section['seconds']:.0f} s.",
+        f"This section took {section['seconds']:.0f} s"
+        + (f" ({section['cpu_seconds']:.0f} CPU-s)." if "cpu_seconds" in section else "."),
     ]
     return "\n".join(lines)
 

@@ -393,6 +393,8 @@ def test_quick_lab_end_to_end(tmp_path):
     for name in lab_models.MODELS:
         for f in ("vectors.txt", "vectors.bin", "model.npz", "metrics.json", "loss.png"):
             assert (out / name / f).exists(), f"{name}/{f}"
+    for f in ("sentence_model.npz", "sentence_model_matryoshka.npz"):  # the Matryoshka rows'
+        assert (out / "transformer" / f).exists(), f
     # Every figure of the issue was drawn, is a PNG, and is embedded in the report.
     expected = set(
         "clusters_pca clusters_tsne elman similarity analogies anisotropy bias contextual "
