@@ -36,6 +36,8 @@ def plot_matryoshka(curves: dict[str, dict[int, dict]], path: Path) -> Path:
             style = "-" if label == "Matryoshka" else "--"
             ax.plot(dims, [curve[m][key] for m in dims], style, marker="o", label=label)
         ax.set_xscale("log", base=2)
+        ticks = sorted({m for curve in curves.values() for m in curve})
+        ax.set_xticks(ticks, [str(m) for m in ticks])
         ax.set_xlabel("dimensions kept (the first m)")
         ax.set_title(title)
         ax.grid(alpha=0.3)
