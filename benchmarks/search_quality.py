@@ -3,9 +3,10 @@
     python benchmarks/search_quality.py runs/lab/transformer --encoder contrastive
     python benchmarks/search_quality.py runs/lab/skipgram --encoder sif
 
-Prints one JSON object: "quantised" is the recall@10 of int8, binary and binary + float
-rescoring of the top 50 against exact float32 search (the valid sentences as queries over the
-distinct test sentences; minilm/quantize.py:quantised_recall), with the bytes a vector;
+Prints a table, then the same as one line of JSON: "quantised" is the recall@10 of int8,
+binary and binary + float rescoring of the top 50 against exact float32 search (the valid
+sentences as queries over the distinct test sentences; minilm/quantize.py:quantised_recall),
+with the bytes a vector;
 "hybrid" is nDCG@10 of BM25, the dense encoder and their reciprocal-rank fusion per kind of
 query (minilm/lab_search.py:hybrid_table). The same functions give the lab's section 9.
 """
@@ -38,7 +39,18 @@ def main() -> None:
         "quantised": quant_recall(encoder, BUNDLED_WORLD),
         "hybrid": hybrid_table(encoder, tasks),
     }
-    print(json.dumps(out, indent=1))
+    q = out["quantised"]
+    print(
+        f"{args.run} ({encoder.kind}), {q['n_docs']} sentences: recall@10 against float32 "
+        f"int8 {q['int8_recall']:.3f}, binary {q['binary_recall']:.3f}, binary + rescoring "
+        f"{q['binary_rescored_recall']:.3f}; bytes a vector {q['float32_bytes']} / "
+        f"{q['int8_bytes']} / {q['binary_bytes']}"
+    )
+    print(f"{'nDCG@10':34s} {'n':>4s} {'BM25':>6s} {'dense':>6s} {'RRF':>6s}")
+    for kind, r in out["hybrid"].items():
+        scores = " ".join(f"{r[k]:6.3f}" for k in ("bm25", "dense", "hybrid"))
+        print(f"{kind:34s} {r['n_queries']:4d} {scores}")
+    print(json.dumps(out))  # the same, one line
 
 
 if __name__ == "__main__":

@@ -445,13 +445,13 @@ def _check_14_1(lab, out):
 
 
 def _check_14_2(lab, out):
-    q = json.loads(out[0].stdout)["quantised"]
+    q = _last_json(out[0])["quantised"]
     assert q["binary_recall"] < q["binary_rescored_recall"], q
     assert q["binary_recall"] < q["int8_recall"], q
 
 
 def _check_14_3(lab, out):
-    h = json.loads(out[1].stdout)["hybrid"]["names only (S O)"]
+    h = _last_json(out[1])["hybrid"]["names only (S O)"]
     assert h["bm25"] > h["dense"] and h["hybrid"] > h["dense"], h
 
 
