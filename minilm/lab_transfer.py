@@ -14,8 +14,7 @@ skip-gram table.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +23,7 @@ from minilm.data.text import read_lines, tokenize
 from minilm.lab_runner import ModelRun
 from minilm.models import window_tagger as wt
 from minilm.runs import load_run
-from minilm.threads import find_all_blas
+from minilm.threads import blas_threads
 from minilm.truth import read_categories
 from minilm.vectors import KeyedVectors
 
@@ -120,21 +119,6 @@ def transfer_curves(
     return results
 
 
-@contextmanager
-def one_blas_thread() -> Iterator[None]:
-    """Small products: a second BLAS thread only spins (18 CPU-s instead of 4 measured at load
-    ~7 under --quick); the lab's own count is restored after."""
-    libraries = find_all_blas()
-    before = [blas.get() for blas in libraries]
-    for blas in libraries:
-        blas.set(1)
-    try:
-        yield
-    finally:
-        for blas, n in zip(libraries, before, strict=True):
-            blas.set(n)
-
-
 def transfer_section(runs: Sequence[ModelRun], folder: Path | None, seed: int) -> dict:
     """metrics.json's "transfer": the curves for the lab's pre-trained tables, or {"skipped"}."""
     if folder is None or not all(
@@ -153,7 +137,7 @@ def transfer_section(runs: Sequence[ModelRun], folder: Path | None, seed: int) -
     sizes = [n for n in LAB_SIZES if n <= len(data.train[1])]
     if not sizes or not len(data.test[1]):
         return {"skipped": "too few categorised words in train.txt or test.txt"}
-    with one_blas_thread():
+    with blas_threads(1):  # small products: 18 CPU-s with 2 threads, 4 with 1 (load ~7)
         curves = transfer_curves(tables, data, sizes, seed=seed)
     return {
         "curves": {k: {str(n): a for n, a in c.items()} for k, c in curves.items()},

@@ -53,7 +53,7 @@ from minilm.layers.matryoshka import parse_dims
 from minilm.models import contrastive, encoder, masked_lm
 from minilm.optim import AdamW
 from minilm.runs import write_run
-from minilm.threads import add_threads_arg, apply_threads
+from minilm.threads import add_threads_arg, apply_threads, blas_threads
 from minilm.train import History, TrainConfig, run_identity, train
 from minilm.truth import read_senses
 from minilm.vectors import KeyedVectors
@@ -279,9 +279,10 @@ def sentence_models(args, cfg, params, pairs, tokens, out, recall: dict, folder)
     metrics["contrastive_final_loss"] = float(c_history.losses[-10:].mean())
     save_npz(out / "sentence_model.npz", {f"p/{k}": v for k, v in tuned.items()})
     if args.also_matryoshka:  # the same start, the same batches: only the loss differs
-        twin, m_history = contrastive_tuning(
-            args, cfg, params, pairs, tokens, out, args.also_matryoshka, "matryoshka"
-        )
+        with blas_threads(1):  # batches of 64 pairs: 8 CPU-s with 1 thread, 36 with 2 (load ~5)
+            twin, m_history = contrastive_tuning(
+                args, cfg, params, pairs, tokens, out, args.also_matryoshka, "matryoshka"
+            )
         metrics["matryoshka_train_seconds"] = m_history.train_seconds
         metrics["matryoshka_dims"] = list(args.also_matryoshka)
         path = out / "sentence_model_matryoshka.npz"
