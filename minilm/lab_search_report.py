@@ -73,8 +73,10 @@ def matryoshka_sentences(rows: dict) -> str:
     if len(curves) < 2:
         return ""
     mat, plain = curves["Matryoshka"], curves["plain, truncated"]
-    dims = sorted(set(mat) & set(plain))
     key = "retrieval_ndcg10"
+    dims = sorted(m for m in set(mat) & set(plain) if None not in (mat[m][key], plain[m][key]))
+    if not dims:  # n/a scores (minilm/na.py): nothing to compare
+        return ""
     small, full = dims[0], dims[-1]
     text = (
         f"Figure 9a: the contrastive model and its Matryoshka twin (the same masked-LM start, the "
@@ -98,6 +100,8 @@ def hybrid_sentence(hybrid: dict) -> str:
     names = {"bm25": "BM25", "dense": "dense", "hybrid": "the fusion"}
     best: dict[str, list[str]] = {}
     for kind, r in hybrid.items():
+        if any(r[k] is None for k in names):  # n/a (minilm/na.py): no winner to name
+            continue
         top = max(names, key=lambda k: r[k])
         tied = [names[k] for k in names if r[top] - r[k] < CLOSE]
         best.setdefault(" and ".join(tied), []).append(kind)

@@ -46,6 +46,7 @@ def test_matryoshka_sentence_follows_the_numbers_both_ways():
     behind = matryoshka_sentences(_rows({8: 0.1, 32: 0.7}, {8: 0.3, 32: 0.7}))
     assert "behind at m = 8" in behind and "ahead" not in behind
     assert matryoshka_sentences({"x": {"sts": 0.5}}) == ""
+    assert matryoshka_sentences(_rows({8: None, 32: None}, {8: 0.2, 32: 0.7})) == ""  # n/a
 
 
 def test_hybrid_sentence_names_the_winner_of_each_kind():
