@@ -14,12 +14,23 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from minilm.errors import ArgumentParser, run_cli
+from minilm.errors import ArgumentParser, MinilmError, run_cli
 from minilm.lab_search_figures import plot_transfer
 from minilm.lab_transfer import TaggingData, transfer_curves
 from minilm.runs import load_run
 from minilm.threads import apply_threads
 from minilm.truth import BUNDLED_WORLD
+
+
+def positive_list(text: str, flag: str) -> list[int]:
+    """'20,50,200' -> [20, 50, 200]; anything else is a one-line error."""
+    try:
+        values = [int(x) for x in text.split(",")]
+    except ValueError:
+        values = []
+    if not values or min(values) < 1:
+        raise MinilmError(f"{flag} wants positive integers separated by commas, got {text!r}")
+    return values
 
 
 def main() -> None:
@@ -30,7 +41,7 @@ def main() -> None:
     ap.add_argument("--out", default="transfer.png")
     args = ap.parse_args()
     apply_threads(1)
-    sizes = [int(s) for s in args.sizes.split(",")]
+    sizes = positive_list(args.sizes, "--sizes")
     data = TaggingData(BUNDLED_WORLD, max(sizes), args.test)
     tables = {run.rstrip("/").split("/")[-1]: load_run(run).vectors for run in args.runs}
     results = transfer_curves(tables, data, sizes, log=lambda line: print(line, flush=True))
