@@ -57,6 +57,8 @@ KEYS = {
     "07-transformer-mlm": ["mlm_accuracy", "unigram_accuracy"],
     "08-contrastive": ["retrieval_recall_at_1.before", "retrieval_recall_at_1.after"],
     "10-anisotropy-bias": ["anisotropy", "anisotropy_centred"],
+    "12-transfer": ["category_purity", "analogy_accuracy"],
+    "14-matryoshka-quantisation-hybrid": ["retrieval_recall_at_1.after", "category_purity"],
 }
 DEFAULT_KEYS = ["category_purity", "valid_perplexity"]
 THREADED = re.compile(r"scripts/(train_\w+|lab|compare_embeddings)\.py$")
@@ -97,14 +99,15 @@ class Result:
 
 @dataclass
 class Runner:
-    """Runs documented commands in one folder (holding links to scripts/ and corpus/)."""
+    """Runs documented commands in one folder (holding links to scripts/, corpus/ and
+    benchmarks/)."""
 
     folder: Path
     done: dict[str, Result] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        for name in ("scripts", "corpus"):
+        for name in ("scripts", "corpus", "benchmarks"):
             link = self.folder / name
             if not link.exists():
                 link.symlink_to(ROOT / name)

@@ -7,6 +7,8 @@
     transformer   the masked-LM transformer's last layer, mean-pooled over the valid tokens
     contrastive   the same pool of the Sentence-BERT-tuned parameters (sentence_model.npz,
                   written by `scripts/train_transformer.py --contrastive`)
+    matryoshka    the same pool of the Matryoshka-tuned twin (sentence_model_matryoshka.npz,
+                  `--contrastive --also-matryoshka 8,16,32`); keep its first m dims
 
 `load_encoder(path, kind)` picks the table or the parameters; `Encoder.fit(sentences)` fits what
 SIF needs on the corpus to be indexed (its component; word counts come from the run's vocabulary
@@ -35,7 +37,11 @@ from minilm.runs import load_run
 from minilm.search import common_component, mean_pool, remove_component, sif_weights
 from minilm.vectors import KeyedVectors
 
-KINDS = ("auto", "mean", "sif", "transformer", "contrastive")
+KINDS = ("auto", "mean", "sif", "transformer", "contrastive", "matryoshka")
+SENTENCE_MODELS = {
+    "contrastive": ("sentence_model.npz", "--contrastive"),
+    "matryoshka": ("sentence_model_matryoshka.npz", "--contrastive --also-matryoshka DIMS"),
+}
 ENCODE_BATCH = 256  # sentences per transformer forward pass
 
 
@@ -118,10 +124,11 @@ def _transformer(run, folder: Path, kind: str) -> TransformerEncoder:
     model_cfg["class_bounds"] = tuple(model_cfg.get("class_bounds") or ())
     cfg = encoder.Config(**model_cfg)
     params = run.params
-    if kind == "contrastive":
-        path = folder / "sentence_model.npz"
+    if kind in SENTENCE_MODELS:
+        file, flags = SENTENCE_MODELS[kind]
+        path = folder / file
         if not path.exists():
-            raise MinilmError(f"{folder}: no sentence_model.npz (train with --contrastive)")
+            raise MinilmError(f"{folder}: no {file} (train with {flags})")
         params = {k[2:]: v for k, v in load_npz(path).items() if k.startswith("p/")}
     vocab = run.vocab
     if vocab is None or vocab.unk is None:
@@ -150,7 +157,7 @@ def load_encoder(path: str | os.PathLike, kind: str = "auto") -> Encoder:
         raise MinilmError(f"encoder must be one of {', '.join(KINDS)}, got {kind!r}")
     path = Path(path)
     if not path.is_dir():
-        if kind in ("transformer", "contrastive"):
+        if kind in ("transformer", *SENTENCE_MODELS):
             raise MinilmError(f"{path}: the {kind} encoder needs a run folder, not a file")
         return StaticEncoder(
             "sif" if kind == "auto" else kind, str(path), KeyedVectors.load(path), None
@@ -163,7 +170,7 @@ def load_encoder(path: str | os.PathLike, kind: str = "auto") -> Encoder:
         kind = "sif"
         if is_tf:
             kind = "contrastive" if (path / "sentence_model.npz").exists() else "transformer"
-    if kind in ("transformer", "contrastive"):
+    if kind in ("transformer", *SENTENCE_MODELS):
         if not is_tf:
             raise MinilmError(f"{path}: not a transformer run; use --encoder mean or sif")
         return _transformer(run, path, kind)

@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from minilm import evaluate as ev
-from minilm import explore_sources, lab_figures, lab_report, lab_search, na
+from minilm import explore_sources, lab_figures, lab_report, lab_search, lab_transfer, na
 from minilm.data.text import read_lines, resolve_corpus, tokenize
 from minilm.data.world import GENDER_PAIRS
 from minilm.errors import EXIT_BAD_INPUT, MinilmError
@@ -44,6 +44,7 @@ from minilm.io import ensure_dir, load_npz, write_json, write_text
 from minilm.lab_contextual import contextual_occurrences
 from minilm.lab_models import ModelSpec, VectorSet, select_models, with_flags
 from minilm.lab_runner import REPO, ModelRun, reuse_model, train_models
+from minilm.lab_search_figures import draw_search_figures
 from minilm.truth import Truth, read_categories
 from minilm.vectors import KeyedVectors
 
@@ -320,6 +321,23 @@ def lab_summary(
     }
 
 
+def search_and_transfer(runs, truth: Truth, folder: Path, seed: int, log) -> dict:
+    """metrics.json's "search" (minilm/lab_search.py) and "transfer" (minilm/lab_transfer.py)."""
+    log("[lab] search: the small MTEB, quantised rows, BM25 and hybrid ...")
+    search = lab_search.search_section(runs, truth, seed)
+    log("[lab] transfer: a window tagger on random and pre-trained tables ...")
+    return {"search": search, "transfer": lab_transfer.transfer_section(runs, folder, seed)}
+
+
+def draw_everything(out: Path, inputs: lab_figures.FigureInputs, metrics: dict):
+    """Figures 1-8 (minilm/lab_figures.py), then 9a, 9b and 10 (minilm/lab_search_figures.py)."""
+    drawn = lab_figures.draw_all(out, inputs)
+    figures, notes = draw_search_figures(out, metrics)
+    drawn.figures |= figures
+    drawn.notes += notes
+    return drawn
+
+
 def run_lab(
     out: str | os.PathLike,
     corpus: str | None = None,
@@ -358,11 +376,10 @@ def run_lab(
     t_eval = time.perf_counter()
     truth = Truth.find(folder)
     metrics, sets = evaluate_runs(runs, truth, corpora, seed)
-    log("[lab] search: the small MTEB, quantised rows, BM25 and hybrid ...")
-    metrics["search"] = lab_search.search_section(runs, truth, seed)
+    metrics |= search_and_transfer(runs, truth, folder, seed, log)
     log("[lab] drawing figures ...")
     inputs = figure_inputs(runs, sets, truth, metrics, elman_dir, seed, quick)
-    drawn = lab_figures.draw_all(out, inputs)
+    drawn = draw_everything(out, inputs, metrics)
     for name, trust in drawn.trust.items():
         metrics["models"][name] |= {f"trustworthiness_{k}": v for k, v in trust.items()}
     metrics["lab"] |= lab_summary(specs, runs, corpora, truth, quick, seed)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from minilm import na
-from minilm.lab_search_report import search_markdown
+from minilm.lab_search_report import search_markdown, transfer_markdown
 
 
 def fmt(v: object, digits: int = 2, why: str | None = None) -> str:
@@ -434,7 +434,9 @@ def render(metrics: dict, figures: dict[str, Path], notes: list[str]) -> str:
             if table:
                 lines += [table, ""]
     if metrics.get("search"):
-        lines += [search_markdown(metrics["search"]), ""]
+        lines += [search_markdown(metrics["search"], figures), ""]
+    if metrics.get("transfer"):
+        lines += [transfer_markdown(metrics["transfer"], figures), ""]
     if notes:
         lines += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]
     commands = [(n, m["command"]) for n, m in metrics["models"].items() if m.get("command")]

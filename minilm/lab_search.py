@@ -4,10 +4,12 @@ For every run on the lab's corpus, every way it gives a sentence a vector (minil
 static tables by mean and SIF (ELMo's too: its embedding), the transformer's mean pool and its
 contrastive tuning. Each is
 scored on the six tasks of minilm/mteb.py; the best of them also as int8 and binary vectors
-(minilm/quantize.py), with the recall@10 of quantised search against float32 on a larger
-corpus (the test split). BM25 (minilm/models/bm25.py) gets a retrieval row, and the hybrid
-table says, per kind of query, where sparse, dense and their reciprocal-rank fusion win.
-docs/13-search-mteb.md explains each number.
+(minilm/quantize.py) and binary search with float rescoring; the transformer's contrastive
+model and its Matryoshka twin at every nested prefix (minilm/lab_search_rows.py). The
+recall@10 of quantised search against float32 is measured on a larger corpus (the test
+split). BM25 (minilm/models/bm25.py) gets a retrieval row, and the hybrid table says, per
+kind of query, where sparse, dense and their reciprocal-rank fusion win. docs/13-search-mteb.md
+and docs/14-matryoshka-quantisation-hybrid.md explain each number.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from minilm.data.world.lexicon import TRANSITIVE
 from minilm.encoders import Encoder, load_encoder
 from minilm.errors import MinilmError
 from minilm.lab_runner import ModelRun
+from minilm.lab_search_rows import RESCORE, matryoshka_rows, rescored_row
 from minilm.models.bm25 import bm25_scores, build_bm25, rrf
 from minilm.mteb import COLUMNS, Tasks, build_tasks, run_mteb
 from minilm.mteb_metrics import ndcg_at_k
@@ -80,7 +83,8 @@ def quantised(encoder: Encoder, corpus: Sequence[str], kind: str):
 
 
 def mteb_rows(encoders, tasks: Tasks, seed: int) -> dict[str, dict]:
-    """{row: scores + label + seconds}: every encoder, then int8/binary of the best two."""
+    """{row: scores + label + seconds}: every encoder, then int8/binary/binary+rescore of the
+    best two (by the mean of their scores)."""
     rows = {}
     for name, label, enc in encoders:
         t0 = time.perf_counter()
@@ -94,6 +98,10 @@ def mteb_rows(encoders, tasks: Tasks, seed: int) -> dict[str, dict]:
         for kind in ("int8", "binary"):
             row = run_mteb(quantised(enc, tasks.a + tasks.b, kind), tasks, seed)
             rows[f"{name}-{kind}"] = row | {"label": f"{label}, {kind}", "quantised": kind}
+        rows[f"{name}-binary-rescore"] = rescored_row(enc.encode, tasks) | {
+            "label": f"{label}, binary + float rescoring of the top {RESCORE} (retrieval only)",
+            "quantised": "binary+rescore",
+        }
     return rows
 
 
@@ -170,7 +178,7 @@ def search_section(runs: Sequence[ModelRun], truth: Truth, seed: int) -> dict:
     if paraphrases is None or truth.get("categories.tsv") is None:
         return {"skipped": "the corpus has no paraphrases.tsv and categories.tsv"}
     folder = paraphrases.parent
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     try:
         tasks = build_tasks(folder, np.random.default_rng(seed))
     except MinilmError as err:  # e.g. a small generated world with too few held-out pairs
@@ -179,6 +187,9 @@ def search_section(runs: Sequence[ModelRun], truth: Truth, seed: int) -> dict:
     if not encoders:
         return {"skipped": "no model ran"}
     rows = mteb_rows(encoders, tasks, seed)
+    cpu = time.process_time()
+    rows |= matryoshka_rows(runs, tasks, seed)
+    matryoshka_cpu = time.process_time() - cpu
     rows["bm25"] = {"label": "BM25 (retrieval only)", **_bm25_row(tasks)}
     best = (
         next(n for n in rows if n.endswith("-contrastive"))
@@ -193,6 +204,8 @@ def search_section(runs: Sequence[ModelRun], truth: Truth, seed: int) -> dict:
         "quantised_recall": {best: quant_recall(best_enc, folder)},
     }
     section["seconds"] = time.perf_counter() - t0
+    section["cpu_seconds"] = time.process_time() - cpu0  # all threads of the lab's process
+    section["matryoshka_cpu_seconds"] = matryoshka_cpu
     return section
 
 

@@ -22,7 +22,8 @@ import argparse
 import ctypes
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -126,6 +127,22 @@ def apply_threads(n: int | None) -> int | None:
     for blas in libraries:  # NumPy's, and any other BLAS loaded beside it (another package's)
         blas.set(n)
     return libraries[0].get()
+
+
+@contextmanager
+def blas_threads(n: int) -> Iterator[None]:
+    """Use `n` BLAS threads inside the block, in this process only, then the count before.
+    For small products a second thread only spins on a busy machine (minilm/lab_transfer.py,
+    the Matryoshka twin of minilm/cli/train_transformer.py); the same `n`, the same bytes."""
+    libraries = find_all_blas()
+    before = [blas.get() for blas in libraries]
+    for blas in libraries:
+        blas.set(n)
+    try:
+        yield
+    finally:
+        for blas, count in zip(libraries, before, strict=True):
+            blas.set(count)
 
 
 def add_threads_arg(parser: argparse.ArgumentParser, default: int | None) -> None:

@@ -150,6 +150,8 @@ OUT_OF_RANGE = [
     ("transformer", ["--heads", "3"], "--heads"),
     ("transformer", ["--dropout", "1.5"], "--dropout"),
     ("transformer", ["--lr", "0"], "--lr"),
+    ("transformer", ["--also-matryoshka", "8,32"], "--also-matryoshka"),  # > --dim 16
+    ("transformer", ["--also-matryoshka", "8,4"], "--matryoshka"),  # not increasing
     ("gpt", ["--heads", "3"], "--heads"),
     ("gpt", ["--eval-stride", "65"], "--eval-stride"),
     ("glove", ["--window", "0"], "--window"),

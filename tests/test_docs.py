@@ -145,7 +145,7 @@ def top_level_names(path: Path) -> set[str]:
 
 def test_every_page_is_listed_and_has_experiments():
     index = (DOCS / "README.md").read_text()
-    assert len(PAGES) == 12
+    assert len(PAGES) == 14
     for page in PAGES:
         assert f"({page.name})" in index, page.name
         assert len(experiments(page)) >= 2, page.name
@@ -418,7 +418,49 @@ def _mteb(out: subprocess.CompletedProcess, key: str) -> float:
     return json.loads(out.stdout)["mteb"][key]
 
 
+def _last_json(out: subprocess.CompletedProcess) -> dict:
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _check_12_1(lab, out):
+    """Pre-training helps most where labels are few: the gain over random init shrinks."""
+    c = _last_json(out[1])
+    gain = {n: c["sg frozen"][n] - c["random init"][n] for n in ("20", "1000")}
+    assert gain["20"] > 0 and gain["20"] > gain["1000"], c
+
+
+def _check_12_2(lab, out):
+    c = _last_json(out[2])
+    assert all(
+        c[f"{t} {how}"]["50"] > c["random init"]["50"]
+        for t in ("sg", "ppmi")
+        for how in ("frozen", "fine-tuned")
+    ), c
+
+
+def _check_14_1(lab, out):
+    c = _last_json(out[1])
+    key = "retrieval_ndcg10"
+    assert c["Matryoshka"]["8"][key] > c["plain, truncated"]["8"][key], c
+
+
+def _check_14_2(lab, out):
+    q = _last_json(out[0])["quantised"]
+    assert q["binary_recall"] < q["binary_rescored_recall"], q
+    assert q["binary_recall"] < q["int8_recall"], q
+
+
+def _check_14_3(lab, out):
+    h = _last_json(out[1])["hybrid"]["names only (S O)"]
+    assert h["bm25"] > h["dense"] and h["hybrid"] > h["dense"], h
+
+
 CHECKS: dict[tuple[str, int], Callable] = {
+    ("12-transfer", 1): _check_12_1,
+    ("12-transfer", 2): _check_12_2,
+    ("14-matryoshka-quantisation-hybrid", 1): _check_14_1,
+    ("14-matryoshka-quantisation-hybrid", 2): _check_14_2,
+    ("14-matryoshka-quantisation-hybrid", 3): _check_14_3,
     ("13-search-mteb", 1): lambda lab, out: _mteb(out[1], "sts") > _mteb(out[0], "sts"),
     ("13-search-mteb", 2): lambda lab, out: _mteb(out[1], "pairs_ap") > _mteb(out[0], "pairs_ap"),
     ("01-tfidf-lsa", 1): lambda lab, out: _purity(lab, "lsa") > _purity(lab, "tfidf"),

@@ -8,7 +8,10 @@
 Writes into --out (README.md): vectors.txt/.bin (the static token embeddings E), projector/,
 model.npz (the masked-LM model), metrics.json, loss.png, and contextual_vectors.txt (each
 token's mean last-layer vector over the training text). With --contrastive also
-sentence_model.npz (the parameters after contrastive tuning).
+sentence_model.npz (the parameters after contrastive tuning); with --also-matryoshka 8,16,32
+a second copy of the masked-LM model tuned with the Matryoshka loss over those prefixes,
+sentence_model_matryoshka.npz, beside the plain one (the lab's Matryoshka rows and figure:
+the same masked-LM model, only the contrastive loss differs).
 
 Real vocabularies: above FULL_SOFTMAX_UP_TO tokens (--output auto) the masked-LM head is the
 class-factored softmax (minilm/layers/class_softmax.py), still tied to the embeddings and
@@ -50,7 +53,7 @@ from minilm.layers.matryoshka import parse_dims
 from minilm.models import contrastive, encoder, masked_lm
 from minilm.optim import AdamW
 from minilm.runs import write_run
-from minilm.threads import add_threads_arg, apply_threads
+from minilm.threads import add_threads_arg, apply_threads, blas_threads
 from minilm.train import History, TrainConfig, run_identity, train
 from minilm.truth import read_senses
 from minilm.vectors import KeyedVectors
@@ -114,10 +117,21 @@ def parse_args() -> argparse.Namespace:
         metavar="8,16,32,64",
         help="contrastive loss summed over these nested prefixes (Kusupati 2022)",
     )
+    ap.add_argument(
+        "--also-matryoshka",
+        type=parse_dims,
+        default=(),
+        metavar="8,16,32,64",
+        help="with --contrastive: also tune a second copy with this Matryoshka loss",
+    )
     ap.add_argument("--checkpoint-every", type=int, default=0, help="steps (0 = end only)")
     ap.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
     add_threads_arg(ap, default=2)
-    args = ap.parse_args()
+    return check_args(ap.parse_args())
+
+
+def check_args(args: argparse.Namespace) -> argparse.Namespace:
+    """The flags' ranges (one-line errors)."""
     for name in POSITIVE:
         if getattr(args, name) < 1:
             flag = "--" + name.replace("_", "-")
@@ -125,8 +139,9 @@ def parse_args() -> argparse.Namespace:
     for name in ("lr", "contrastive_lr", "temperature"):
         if not getattr(args, name) > 0:
             raise MinilmError(f"--{name.replace('_', '-')} must be > 0, got {getattr(args, name)}")
-    if args.matryoshka and max(args.matryoshka) > args.dim:
-        raise MinilmError(f"--matryoshka sizes must be <= --dim {args.dim}")
+    for name in ("matryoshka", "also_matryoshka"):
+        if getattr(args, name) and max(getattr(args, name)) > args.dim:
+            raise MinilmError(f"--{name.replace('_', '-')} sizes must be <= --dim {args.dim}")
     if args.warmup < 0 or args.weight_decay < 0 or args.clip < 0 or args.classes < 0:
         raise MinilmError("--warmup, --weight-decay, --clip and --classes must be >= 0")
     return args
@@ -190,8 +205,11 @@ def train_mlm(args, cfg, params, train_stream, tokens, out) -> History:
     return train(loss_fn, params, batches, optimizer, loop, probe=probe)
 
 
-def contrastive_tuning(args, cfg, params, pairs, tokens, out) -> tuple[dict, History]:
-    """Sentence-BERT tuning of a copy of params on the train paraphrase pairs."""
+def contrastive_tuning(
+    args, cfg, params, pairs, tokens, out, dims=None, name="contrastive"
+) -> tuple[dict, History]:
+    """Sentence-BERT tuning of a copy of params on the train paraphrase pairs (`dims`: the
+    Matryoshka prefixes, default --matryoshka; `name`: its checkpoint folder)."""
     tuned = {k: v.copy() for k, v in params.items()}
     pair_batches = DropoutSeeds(
         PairBatches(
@@ -199,7 +217,7 @@ def contrastive_tuning(args, cfg, params, pairs, tokens, out) -> tuple[dict, His
         ),
         args.seed,
     )
-    ckpt_dir = out / "contrastive"
+    ckpt_dir = out / name
     loop = TrainConfig(
         epochs=args.contrastive_epochs,
         lr=args.contrastive_lr,
@@ -211,14 +229,14 @@ def contrastive_tuning(args, cfg, params, pairs, tokens, out) -> tuple[dict, His
         checkpoint_every=args.checkpoint_every,
         resume=args.resume and (ckpt_dir / "checkpoint.npz").exists(),
         identity=run_identity(args),
-        desc="contrastive",
+        desc=name,
     )
     loss_fn = functools.partial(
         contrastive.loss_and_grads,
         cfg=cfg,
         temperature=args.temperature,
         symmetric=not args.one_directional,
-        matryoshka=args.matryoshka,
+        matryoshka=args.matryoshka if dims is None else dims,
     )
     optimizer = AdamW(lr=args.contrastive_lr, weight_decay=args.weight_decay)
     return tuned, train(loss_fn, tuned, pair_batches, optimizer, loop)
@@ -245,6 +263,30 @@ def evaluate(args, cfg, params, corpus, tokens, streams, out) -> dict:
     if (folder / "senses.tsv").exists():
         senses = read_senses(folder / "senses.tsv")
         na.merge(metrics, contextual.sense_metrics(params, cfg, corpus, tokens, senses, args.seed))
+    return metrics
+
+
+def sentence_models(args, cfg, params, pairs, tokens, out, recall: dict, folder) -> dict:
+    """Contrastive tuning (and its Matryoshka twin): writes sentence_model*.npz, fills recall."""
+    metrics: dict = {}
+    if "train" not in pairs or "heldout" not in pairs:
+        raise MinilmError(
+            f"--contrastive needs paraphrases.tsv with train and heldout pairs in {folder}"
+        )
+    tuned, c_history = contrastive_tuning(args, cfg, params, pairs, tokens, out)
+    recall["after"] = contextual.recall_at_1(tuned, cfg, pairs["heldout"], tokens)
+    metrics["contrastive_train_seconds"] = c_history.train_seconds
+    metrics["contrastive_final_loss"] = float(c_history.losses[-10:].mean())
+    save_npz(out / "sentence_model.npz", {f"p/{k}": v for k, v in tuned.items()})
+    if args.also_matryoshka:  # the same start, the same batches: only the loss differs
+        with blas_threads(1):  # batches of 64 pairs: 8 CPU-s with 1 thread, 36 with 2 (load ~5)
+            twin, m_history = contrastive_tuning(
+                args, cfg, params, pairs, tokens, out, args.also_matryoshka, "matryoshka"
+            )
+        metrics["matryoshka_train_seconds"] = m_history.train_seconds
+        metrics["matryoshka_dims"] = list(args.also_matryoshka)
+        path = out / "sentence_model_matryoshka.npz"
+        save_npz(path, {f"p/{k}": v for k, v in twin.items()})
     return metrics
 
 
@@ -286,15 +328,7 @@ def main() -> None:
     metrics["eval_seconds"] = time.perf_counter() - t0
 
     if args.contrastive:  # tunes a copy: model.npz keeps the masked-LM model
-        if "train" not in pairs or "heldout" not in pairs:
-            raise MinilmError(
-                f"--contrastive needs paraphrases.tsv with train and heldout pairs in {folder}"
-            )
-        tuned, c_history = contrastive_tuning(args, cfg, params, pairs, tokens, out)
-        recall["after"] = contextual.recall_at_1(tuned, cfg, pairs["heldout"], tokens)
-        metrics["contrastive_train_seconds"] = c_history.train_seconds
-        metrics["contrastive_final_loss"] = float(c_history.losses[-10:].mean())
-        save_npz(out / "sentence_model.npz", {f"p/{k}": v for k, v in tuned.items()})
+        metrics |= sentence_models(args, cfg, params, pairs, tokens, out, recall, folder)
     if recall:
         metrics["retrieval_recall_at_1"] = recall
 

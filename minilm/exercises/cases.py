@@ -332,3 +332,95 @@ def tsne(rng: Rng) -> Cases:
         ("N=3 points in 3-D, far apart", {"P": _affinities(rng, 3), "Y": _n(rng, 3, 3, scale=10)}),
         (f"random: N={N}, k={k}", {"P": _affinities(rng, N), "Y": _n(rng, N, k)}),
     ]
+
+
+def _tagger(rng: Rng, N: int, W: int, V: int, D: int, H: int, K: int, **over) -> dict:
+    inputs = {
+        "C": _n(rng, V, D),
+        "W1": _n(rng, W * D, H, scale=1 / np.sqrt(W * D)),
+        "b1": _n(rng, H, scale=0.1),
+        "W2": _n(rng, H, K),
+        "b2": _n(rng, K, scale=0.1),
+        "windows": rng.integers(0, V, size=(N, W)),
+        "tags": rng.integers(0, K, size=N),
+    }
+    return inputs | over
+
+
+def window_tagger(rng: Rng) -> Cases:
+    N, k = _size(rng, 1, 6), _size(rng, 0, 2)
+    V, D, H, K = _size(rng, 2, 7), _size(rng, 1, 4), _size(rng, 1, 5), _size(rng, 2, 5)
+    big = _tagger(rng, 3, 3, 4, 2, 3, 3)
+    big["W2"] = big["W2"] * 1000
+    return [
+        (
+            "N=4 windows of 3 words, a word repeated in a window and across windows",
+            _tagger(
+                rng,
+                4,
+                3,
+                5,
+                2,
+                3,
+                4,
+                windows=np.array([[1, 1, 2], [0, 1, 4], [2, 3, 2], [1, 0, 1]]),
+            ),
+        ),
+        (
+            "one window of 5 words, every word the same",
+            _tagger(rng, 1, 5, 3, 3, 2, 3, windows=np.full((1, 5), 2), tags=np.array([1])),
+        ),
+        ("square weights: one word a window, D = H = K = 3", _tagger(rng, 5, 1, 4, 3, 3, 3)),
+        ("scores near +-1000 (W2 x 1000)", big),
+        (
+            f"random: N={N}, {2 * k + 1} words, V={V}, D={D}, H={H}, K={K}",
+            _tagger(rng, N, 2 * k + 1, V, D, H, K),
+        ),
+    ]
+
+
+def matryoshka(rng: Rng) -> Cases:
+    N, D = _size(rng, 1, 6), _size(rng, 2, 8)
+    dims = tuple(
+        sorted(
+            rng.choice(np.arange(1, D + 1), size=_size(rng, 1, min(D, 4)), replace=False).tolist()
+        )
+    )
+    lengths = np.array([[0.1], [1.0], [7.0]])
+    return [
+        (
+            "N=4, D=6, dims (2, 4, 6), tau=0.1",
+            {"a": _n(rng, 4, 6), "b": _n(rng, 4, 6), "dims": (2, 4, 6), "temperature": 0.1},
+        ),
+        (
+            "dims (5,) = the full width: plain InfoNCE",
+            {"a": _n(rng, 3, 5), "b": _n(rng, 3, 5), "dims": (5,), "temperature": 0.5},
+        ),
+        (
+            "N=3, D=7, dims (1, 3, 5): the last columns in no prefix, rows of different lengths",
+            {
+                "a": _n(rng, 3, 7) * lengths,
+                "b": _n(rng, 3, 7),
+                "dims": (1, 3, 5),
+                "temperature": 0.2,
+            },
+        ),
+        (
+            "one direction only (symmetric=False), N=5, D=4, dims (2, 4)",
+            {
+                "a": _n(rng, 5, 4),
+                "b": _n(rng, 5, 4),
+                "dims": (2, 4),
+                "temperature": 0.1,
+                "symmetric": False,
+            },
+        ),
+        (
+            "scores near +-1000: tau=0.001",
+            {"a": _n(rng, 3, 4), "b": _n(rng, 3, 4), "dims": (2, 4), "temperature": 1e-3},
+        ),
+        (
+            f"random: N={N}, D={D}, dims {dims}",
+            {"a": _n(rng, N, D), "b": _n(rng, N, D), "dims": dims, "temperature": 0.1},
+        ),
+    ]

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from minilm.exercises import cases, references
-from minilm.layers import attention, core, losses, recurrent
+from minilm.layers import attention, core, losses, matryoshka, recurrent
 
 
 @dataclass(frozen=True)
@@ -352,5 +352,64 @@ _add(
         "dY_i = 4 sum_j (P_ij - Q_ij) w_ij (y_i - y_j).",
         docs="docs/11-tsne.md",
         minutes=30,
+    )
+)
+_add(
+    Exercise(
+        "window_tagger",
+        "Collobert & Weston's window tagger: concatenated words, tanh, softmax over tags",
+        "loss",
+        (references.window_tagger_loss,),
+        ("C", "W1", "b1", "W2", "b2"),
+        cases.window_tagger,
+        task="Return the mean cross-entropy of the tags and the gradients of the table and the "
+        "two layers (the window ids and the tags get none).",
+        hint="Go back through the four steps in reverse: the softmax, the second layer, the tanh, "
+        "the first layer. Then undo the concatenation: the gradient of the long row splits into "
+        "one piece per word of the window, and each piece belongs to that word's row of the "
+        "table. A word may come twice, so think about what plain indexed assignment does with "
+        "repeated indices.",
+        formula="ds = (softmax(s) - onehot(tags)) / N; dW2 = a.T @ ds, db2 = ds.sum(0), "
+        "da = ds @ W2.T; dz = da (1 - a^2); dW1 = x.T @ dz, db1 = dz.sum(0), dx = dz @ W1.T; "
+        "dC = zeros, then np.add.at(dC, windows, dx.reshape(N, W, D)).",
+        docs="docs/12-transfer.md",
+        minutes=30,
+    )
+)
+_add(
+    Exercise(
+        "matryoshka",
+        "InfoNCE summed over nested prefixes (Matryoshka)",
+        "loss",
+        (matryoshka.matryoshka_info_nce,),
+        ("a", "b"),
+        cases.matryoshka,
+        task="Return the sum over m in dims of the InfoNCE loss of the first m dimensions of a "
+        "and b, and the gradients of a and b.",
+        hint="Each prefix is a complete InfoNCE of its own, normalised with the length of the "
+        "prefix, not of the whole row: reuse your info_nce exercise on a slice. The slice's "
+        "gradient goes back into its own columns, and the prefixes overlap, so the first columns "
+        "collect a gradient from every prefix; columns in no prefix get none.",
+        formula="loss = sum_m L_m(a[:, :m], b[:, :m]); da = zeros, then for every m: "
+        "da[:, :m] += dL_m/da_m (InfoNCE's gradient of the prefix, exercise info_nce), "
+        "the same for db. symmetric=False: L_m = mean_i -log softmax_j(S_i.)[i] only.",
+        docs="docs/14-matryoshka-quantisation-hybrid.md",
+        minutes=25,
+        starter_docs={
+            "matryoshka_info_nce": """Sum over m in dims of InfoNCE on the first m dimensions.
+
+a, b:        (N, D)  the two sides of N pairs (rows need not have unit length)
+dims:        increasing sizes m, each in 1..D
+temperature: tau
+symmetric:   True: both directions, halved, as in exercise info_nce; False: a -> b only
+
+    for every m in dims:
+        u_i = a_i[:m] / |a_i[:m]|,   v_j = b_j[:m] / |b_j[:m]|,   S_ij = u_i . v_j / tau
+        L_m = 1/2 [ mean_i -log softmax_j(S_i.)[i] + mean_j -log softmax_i(S_.j)[j] ]
+    loss = sum over dims of L_m
+
+Subtract maxima before any exp. Returns (loss, da (N, D), db (N, D)).
+"""
+        },
     )
 )

@@ -1,4 +1,7 @@
-"""References with no twin in minilm/layers: one RNN step, the SGNS loss, GloVe's loss.
+"""References with no twin in minilm/layers: one RNN step, the SGNS loss, GloVe's loss, ...
+
+`window_tagger_loss` is the model's own loss_and_grads (minilm/models/window_tagger.py) with its
+parameters as arguments, so the learner rewrites the model that trains.
 
 The other exercises use the library's own functions as their reference (minilm/layers/core.py,
 losses.py, recurrent.py, attention.py), so a learner who solves them has rewritten the real code.
@@ -13,6 +16,8 @@ V vocabulary, K negatives per pair.
 from __future__ import annotations
 
 import numpy as np
+
+from minilm.models import window_tagger
 
 
 def rnn_step_forward(
@@ -269,3 +274,36 @@ def tsne_gradient(P: np.ndarray, Y: np.ndarray) -> tuple[float, np.ndarray]:
     # d KL / d y_i = 4 sum_j (P_ij - Q_ij) w_ij (y_i - y_j)
     dY = 4 * np.einsum("ij,ijk->ik", (P - Q) * w, diff)
     return kl, dY
+
+
+def window_tagger_loss(
+    C: np.ndarray,
+    W1: np.ndarray,
+    b1: np.ndarray,
+    W2: np.ndarray,
+    b2: np.ndarray,
+    windows: np.ndarray,
+    tags: np.ndarray,
+) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Collobert & Weston's window tagger: the tags' mean cross-entropy and every gradient.
+
+    C:       (V, D)          the word table
+    W1, b1:  (W D, H), (H,)  the hidden layer; W = 2k + 1 words a window
+    W2, b2:  (H, K), (K,)    a score per tag
+    windows: (N, W) int      the word ids of each window (a word may come twice)
+    tags:    (N,) int        the tag of each window's middle word
+
+        x_n  = [C[w_n1], C[w_n2], ..., C[w_nW]]    the window's rows side by side, (W D,)
+        a_n  = tanh(x_n W1 + b1)                   (H,)
+        s_n  = a_n W2 + b2                         (K,)
+        loss = mean_n -log softmax(s_n)[tags_n]
+
+    Subtract the max before any exp. Returns (loss, dC, dW1, db1, dW2, db2), each gradient of
+    its parameter's shape (windows and tags are data: no gradient).
+    """
+    N, W = windows.shape
+    cfg = window_tagger.Config(C.shape[0], W2.shape[1], C.shape[1], (W - 1) // 2, W1.shape[1])
+    params = {"C": C, "W1": W1, "b1": b1, "W2": W2, "b2": b2}
+    loss, g = window_tagger.loss_and_grads(params, {"windows": windows, "tags": tags}, cfg)
+    # the model file is the reference: models/window_tagger.py:loss_and_grads
+    return loss, g["C"], g["W1"], g["b1"], g["W2"], g["b2"]
