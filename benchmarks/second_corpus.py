@@ -94,7 +94,7 @@ class _RReader:
             else:
                 values = [self.item() for _ in range(n)]
             names = dict(self.item() or []).get("names") if has_attr else None
-            return dict(zip(names, values)) if names else values
+            return dict(zip(names, values, strict=True)) if names else values
         raise MinilmError(f"janeaustenr's data holds an R object of type {kind} minilm cannot read")
 
 
@@ -102,7 +102,7 @@ def austen_documents() -> Iterator[str]:
     """Jane Austen's novels, one chapter a document, from janeaustenr's lazy-load database."""
     index = _RReader(gzip.decompress((AUSTEN / "Rdata.rdx").read_bytes())).item()
     database = (AUSTEN / "Rdata.rdb").read_bytes()
-    for name, (offset, length) in sorted(index["variables"].items()):
+    for _name, (offset, length) in sorted(index["variables"].items()):
         blob = database[offset + 4 : offset + length]  # 4 bytes: the uncompressed length
         lines = _RReader(zlib.decompress(blob)).item()
         chapter: list[str] = []
