@@ -55,8 +55,8 @@ class ModelRun:
 def model_command(
     spec: ModelSpec, out: Path, corpus: Path, seed: int, quick: bool, threads: int | None = None
 ) -> list[str]:
-    """The child's command line: `python -m` the program with this interpreter, shared flags,
-    own flags (`threads` None: each program's own --threads default)."""
+    """The child's command line: `python -m` the program with this interpreter, own flags, then
+    the shared ones, which win over a spec's (`threads` None: the spec's or program's --threads)."""
     flags = spec.quick if quick else spec.default
     shared = ["--corpus", str(corpus), "--out", str(out), "--seed", str(seed)]
     shared += ["--threads", str(threads)] if threads else []
@@ -65,7 +65,7 @@ def model_command(
     else:
         program = ["-m", spec.program]
     args = [a for a in spec.args if a != "--contrastive" or _has_paraphrases(corpus)]
-    return [sys.executable, *program, *shared, *args, *flags]
+    return [sys.executable, *program, *args, *flags, *shared]
 
 
 def _has_paraphrases(corpus: Path) -> bool:

@@ -108,6 +108,11 @@ SKIP = {  # pattern: (reason, None or the module whose absence is the reason)
         "world corpus instead",
         None,
     ),
+    r"benchmarks/second_corpus\.py": (
+        "builds the second real-text corpus from Debian packages (r-cran-janeaustenr, dict-devil, "
+        "dict-jargon) that a test machine need not have",
+        None,
+    ),
     r"benchmarks/bench_real_text\.py": (
         "trains gensim beside minilm on the real-text corpus (minutes; needs gensim)",
         None,

@@ -473,3 +473,18 @@ def test_with_flags_appends_a_models_flags_and_refuses_unknown_models():
     for bad in ("transformer=--heads 1", "srn --cell lstm"):
         with pytest.raises(MinilmError, match="MODEL=FLAGS"):
             lab_models.with_flags(specs, [bad])
+
+
+def test_the_labs_threads_win_over_a_specs_pinned_default(tmp_path):
+    """The transformer's spec pins --threads 2 (the lab's results as before issue 27); a lab run
+    with --threads N still gives every program N: the shared flags come last, and argparse keeps
+    the last value of a repeated flag."""
+    spec = lab_models.MODELS["transformer"]
+
+    def threads(argv: list[str]) -> str:
+        return [argv[i + 1] for i, a in enumerate(argv) if a == "--threads"][-1]
+
+    pinned = lab_runner.model_command(spec, tmp_path, tmp_path, 0, quick=False)
+    assert threads(pinned) == "2"
+    assert threads(lab_runner.model_command(spec, tmp_path, tmp_path, 0, False, threads=1)) == "1"
+    assert threads(lab_runner.model_command(spec, tmp_path, tmp_path, 0, True, threads=3)) == "3"
