@@ -96,9 +96,7 @@ def projections(kv: KeyedVectors, words: list[str], direction: np.ndarray) -> np
 
 
 # ---- 2. WEAT ---------------------------------------------------------------------------------
-def association(
-    kv: KeyedVectors, words: list[str], A: list[str], B: list[str]
-) -> np.ndarray:
+def association(kv: KeyedVectors, words: list[str], A: list[str], B: list[str]) -> np.ndarray:
     """s(w, A, B) = mean cos(w, a) - mean cos(w, b) for each word: (len(words),)."""
     W, UA, UB = (unit_rows(kv.vectors[kv.indices(ws)]) for ws in (words, A, B))
     return (W @ UA.T).mean(axis=1) - (W @ UB.T).mean(axis=1)
@@ -239,8 +237,10 @@ def sense_axis(
     labels = np.asarray(senses)
     names = tuple(order) if order is not None else tuple(sorted(set(labels.tolist())))
     if len(names) != 2 or set(labels.tolist()) - set(names) or V.ndim != 2 or len(V) != len(labels):
-        raise MinilmError(f"a sense axis needs (N, D) vectors and N labels of two senses, got "
-                          f"{V.shape} and senses {sorted(set(labels.tolist()))}")
+        raise MinilmError(
+            f"a sense axis needs (N, D) vectors and N labels of two senses, got "
+            f"{V.shape} and senses {sorted(set(labels.tolist()))}"
+        )
     if metric not in ("euclidean", "cosine"):
         raise MinilmError(f"metric must be 'euclidean' or 'cosine', got {metric!r}")
     if not (labels == names[0]).any() or not (labels == names[1]).any():
@@ -275,5 +275,7 @@ def project_on_sense_axis(vectors: np.ndarray, frame: SenseAxes) -> np.ndarray:
 def sense_axis_labels(frame: SenseAxes) -> tuple[str, str]:
     """Axis labels for a plot in the sense frame."""
     a, b = frame.senses
-    return (f"sense axis: centroid '{b}' - centroid '{a}'",
-            "largest other variance (PC 1 of the rest)")
+    return (
+        f"sense axis: centroid '{b}' - centroid '{a}'",
+        "largest other variance (PC 1 of the rest)",
+    )

@@ -107,11 +107,25 @@ def prepare_corpora(
 # ---- what the runs left ------------------------------------------------------------------------
 # Figures of the child runs copied into the lab's section of a model (when the child wrote them).
 CHILD_METRICS = (
-    "train_seconds", "tokens_per_second", "train_tokens", "valid_perplexity", "test_perplexity",
-    "kn3_test_perplexity", "kn5_test_perplexity", "mlm_accuracy", "unigram_accuracy",
-    "sense_accuracy", "static_sense_accuracy", "sense_accuracy_min", "coarse_category_purity",
-    "category_purity_ceiling", "category_r_precision", "retrieval_recall_at_1",
-    "sense_representation", "sense_mix_weights", "sense_accuracy_by_layer",
+    "train_seconds",
+    "tokens_per_second",
+    "train_tokens",
+    "valid_perplexity",
+    "test_perplexity",
+    "kn3_test_perplexity",
+    "kn5_test_perplexity",
+    "mlm_accuracy",
+    "unigram_accuracy",
+    "sense_accuracy",
+    "static_sense_accuracy",
+    "sense_accuracy_min",
+    "coarse_category_purity",
+    "category_purity_ceiling",
+    "category_r_precision",
+    "retrieval_recall_at_1",
+    "sense_representation",
+    "sense_mix_weights",
+    "sense_accuracy_by_layer",
 )
 
 
@@ -258,8 +272,13 @@ def perplexity_rows(runs: Sequence[ModelRun], models: dict) -> dict[str, float]:
 
 
 def figure_inputs(
-    runs: Sequence[ModelRun], sets: list[VectorSet], truth: Truth, metrics: dict,
-    elman_dir: Path, seed: int, quick: bool,
+    runs: Sequence[ModelRun],
+    sets: list[VectorSet],
+    truth: Truth,
+    metrics: dict,
+    elman_dir: Path,
+    seed: int,
+    quick: bool,
 ) -> lab_figures.FigureInputs:
     """Everything the figures show, gathered (and the transformer run) here, not in plotting."""
     models = metrics["models"]
@@ -303,8 +322,12 @@ def stop_if_the_corpus_failed_them_all(runs: Sequence[ModelRun]) -> None:
 
 
 def lab_summary(
-    specs: Sequence[ModelSpec], runs: Sequence[ModelRun], corpora: dict[str, Path],
-    truth: Truth, quick: bool, seed: int,
+    specs: Sequence[ModelSpec],
+    runs: Sequence[ModelRun],
+    corpora: dict[str, Path],
+    truth: Truth,
+    quick: bool,
+    seed: int,
 ) -> dict:
     """The "lab" section of metrics.json (timings are added by `run_lab`)."""
     return {

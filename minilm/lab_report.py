@@ -31,8 +31,11 @@ def _rows(models: dict) -> list[tuple[str, dict]]:
 
 def _ranked(models: dict, key: str, names: list[str] | None = None) -> list[tuple[str, float]]:
     """(label, value) of every table with a value for `key`, best first."""
-    pairs = [(m.get("label", n), m[key]) for n, m in models.items()
-             if (names is None or n in names) and isinstance(m.get(key), int | float)]
+    pairs = [
+        (m.get("label", n), m[key])
+        for n, m in models.items()
+        if (names is None or n in names) and isinstance(m.get(key), int | float)
+    ]
     return sorted(pairs, key=lambda p: -p[1])
 
 
@@ -53,14 +56,17 @@ TABLE_COLUMNS = (
 
 
 def metrics_table(models: dict) -> str:
-    head = ("| model | category purity | analogy (query excluded) | analogy (not excluded) | "
-            "similarity ρ | test perplexity | train s | peak memory MiB |")
+    head = (
+        "| model | category purity | analogy (query excluded) | analogy (not excluded) | "
+        "similarity ρ | test perplexity | train s | peak memory MiB |"
+    )
     lines = [head, "|" + "---|" * 8]
     for name, m in _rows(models):
         if m.get("status") == "failed":
             what = "skipped" if m.get("skipped") else "FAILED"  # skipped: refused this corpus
-            lines.append(f"| {m.get('label', name)} | **{what}**: {m.get('error', '')} |"
-                         + " |" * 6)
+            lines.append(
+                f"| {m.get('label', name)} | **{what}**: {m.get('error', '')} |" + " |" * 6
+            )
             continue
         cells = [m.get("label", name)]
         cells += [fmt(m.get(key), digits, na.reason(m, key)) for key, digits in TABLE_COLUMNS]
@@ -71,8 +77,10 @@ def metrics_table(models: dict) -> str:
 def _plain_na(lab: dict) -> str:
     """What an 'n/a' without a reason in the table means, and which truth files are absent."""
     absent = [f for f in TRUTH_COLUMNS if f not in lab.get("truth_files", TRUTH_COLUMNS)]
-    text = ("An n/a without a reason: the figure does not apply "
-            "(perplexity: not a language model, or no test split)")
+    text = (
+        "An n/a without a reason: the figure does not apply "
+        "(perplexity: not a language model, or no test split)"
+    )
     if absent:
         text += f", or its ground truth is not beside the corpus (absent: {', '.join(absent)})"
     return text + "."
@@ -96,17 +104,24 @@ def p_clusters(M: dict) -> str:
         f"({purity[0][1]:.2f}) and lowest for {purity[-1][0]} ({purity[-1][1]:.2f}). "
     )
     for method, name in (("pca", "PCA"), ("tsne", "t-SNE")):
-        t = [m[f"trustworthiness_{method}"] for m in models.values()
-             if isinstance(m.get(f"trustworthiness_{method}"), float)]
+        t = [
+            m[f"trustworthiness_{method}"]
+            for m in models.values()
+            if isinstance(m.get(f"trustworthiness_{method}"), float)
+        ]
         if t:
             text += f"Mean trustworthiness T(5) of the {name} maps: {sum(t) / len(t):.2f}. "
-    text += ("A 2-D map distorts (T = 1 would mean no false neighbours): judge the clusters by "
-             "the purity, not by the picture. ")
+    text += (
+        "A 2-D map distorts (T = 1 would mean no false neighbours): judge the clusters by "
+        "the purity, not by the picture. "
+    )
     if chance is not None:
         weak = [label for label, v in purity if v < 2 * chance]
         if weak:
-            text += (f"Contrary to the distributional story, {', '.join(weak)} barely beat "
-                     f"chance here (purity below twice chance, {2 * chance:.2f}).")
+            text += (
+                f"Contrary to the distributional story, {', '.join(weak)} barely beat "
+                f"chance here (purity below twice chance, {2 * chance:.2f})."
+            )
     return text
 
 
@@ -125,16 +140,21 @@ def p_elman(M: dict) -> str:
         f"words is {fmt(m.get('category_purity_ceiling'))}; with as many neighbours as a word "
         f"has category mates, R-precision, they score {fmt(m.get('category_r_precision'))}). "
     )
-    text += ("(The SRN row of the metrics table is a second SRN, trained on the lab's corpus "
-             "like every other model.) ")
+    text += (
+        "(The SRN row of the metrics table is a second SRN, trained on the lab's corpus "
+        "like every other model.) "
+    )
     return text + top_split_sentence(m.get("dendrogram_top_split"))
 
 
 def _group(g: dict) -> str:
     """'10 words, all nouns (NOUN-HUM 4, NOUN-ANIM 4, NOUN-AGRESS 2)'."""
     coarse = g["coarse"]
-    kinds = (f"all {next(iter(coarse))}s" if len(coarse) == 1
-             else " and ".join(f"{n} {c}s" for c, n in sorted(coarse.items())))
+    kinds = (
+        f"all {next(iter(coarse))}s"
+        if len(coarse) == 1
+        else " and ".join(f"{n} {c}s" for c, n in sorted(coarse.items()))
+    )
     fine = ", ".join(f"{c} {n}" for c, n in sorted(g["fine"].items(), key=lambda p: -p[1]))
     return f"{len(g['words'])} words, {kinds} ({fine})"
 
@@ -147,9 +167,11 @@ def top_split_sentence(split: list[dict] | None) -> str:
     text = f"The tree's top merge joins {_group(a)} with {_group(b)}: "
     if all(len(g["coarse"]) == 1 for g in split) and a["coarse"].keys() != b["coarse"].keys():
         return text + "the first split is nouns versus verbs, as in Elman's Figure 7."
-    return text + ("the first split is not nouns versus verbs, as it was in Elman's Figure 7; "
-                   "the noun/verb purity above counts neighbours, and a word's nearest "
-                   "neighbours can share its class while the tree's top split does not follow it.")
+    return text + (
+        "the first split is not nouns versus verbs, as it was in Elman's Figure 7; "
+        "the noun/verb purity above counts neighbours, and a word's nearest "
+        "neighbours can share its class while the tree's top split does not follow it."
+    )
 
 
 def p_similarity(M: dict) -> str:
@@ -185,27 +207,39 @@ def p_analogies(M: dict) -> str:
     sg = models.get("skipgram", {}).get("analogy_accuracy")
     pp = models.get("ppmi", {}).get("analogy_accuracy")
     if sg is not None and pp is not None:
-        text += (f"Levy, Goldberg & Dagan (2015) found count-based PPMI-SVD within reach of SGNS: "
-                 f"here PPMI-SVD {pp:.2f} vs skip-gram {sg:.2f}. ")
+        text += (
+            f"Levy, Goldberg & Dagan (2015) found count-based PPMI-SVD within reach of SGNS: "
+            f"here PPMI-SVD {pp:.2f} vs skip-gram {sg:.2f}. "
+        )
         if pp > sg:
-            text += ("PPMI-SVD beats SGNS on this run — against the usual story that prediction "
-                     "beats counting (Baroni et al. 2014).")
+            text += (
+                "PPMI-SVD beats SGNS on this run — against the usual story that prediction "
+                "beats counting (Baroni et al. 2014)."
+            )
         elif sg - pp > 0.1:
             text += f"SGNS leads by {sg - pp:.2f}, more than 'within reach'."
     return text
 
 
 def analogy_examples(M: dict) -> str:
-    rows = [(m.get("label", n), m["analogy_example"]) for n, m in M["models"].items()
-            if m.get("analogy_example")]
+    rows = [
+        (m.get("label", n), m["analogy_example"])
+        for n, m in M["models"].items()
+        if m.get("analogy_example")
+    ]
     if not rows:
         return ""
     q = rows[0][1]
-    lines = [f"Top 5 for **{q['query']}** (expected: *{q['expected']}*):", "",
-             "| model | query words excluded | not excluded |", "|---|---|---|"]
+    lines = [
+        f"Top 5 for **{q['query']}** (expected: *{q['expected']}*):",
+        "",
+        "| model | query words excluded | not excluded |",
+        "|---|---|---|",
+    ]
     for label, ex in rows:
-        cells = [", ".join(f"{w} ({c:.2f})" for w, c in ex[key]) for key in
-                 ("excluded", "no_exclusion")]
+        cells = [
+            ", ".join(f"{w} ({c:.2f})" for w, c in ex[key]) for key in ("excluded", "no_exclusion")
+        ]
         lines.append(f"| {label} | {cells[0]} | {cells[1]} |")
     return "\n".join(lines)
 
@@ -230,19 +264,26 @@ def p_anisotropy(M: dict) -> str:
                 + " (embeddings to last layer). "
             )
             if layers[-1] < 0.5:
-                text += ("That is far from the near-1 cosines Ethayarajh measured in GPT-2's "
-                         "upper layers: this small model's contextual vectors stay nearly "
-                         "isotropic. ")
+                text += (
+                    "That is far from the near-1 cosines Ethayarajh measured in GPT-2's "
+                    "upper layers: this small model's contextual vectors stay nearly "
+                    "isotropic. "
+                )
             if layers[-1] <= layers[0]:
-                text += ("Here anisotropy does not grow with depth, unlike Ethayarajh's BERT and "
-                         "GPT-2: a small model trained briefly is far from those. ")
+                text += (
+                    "Here anisotropy does not grow with depth, unlike Ethayarajh's BERT and "
+                    "GPT-2: a small model trained briefly is far from those. "
+                )
     return text
 
 
 def p_bias(M: dict) -> str:
     models = M["models"]
-    rows = [(m.get("label", n), m["bias"]) for n, m in models.items()
-            if m.get("bias") and m["bias"].get("pearson") is not None]
+    rows = [
+        (m.get("label", n), m["bias"])
+        for n, m in models.items()
+        if m.get("bias") and m["bias"].get("pearson") is not None
+    ]
     if not rows:
         return "Bias was not measured (no bias.tsv, or no gendered noun pair in the vocabulary)."
     rows.sort(key=lambda p: -p[1]["pearson"])
@@ -259,30 +300,39 @@ def p_bias(M: dict) -> str:
     )
     weat = [(label, b) for label, b in rows if b.get("weat_d") is not None]
     if weat:
-        text += ("WEAT (Caliskan et al. 2017; occupations planted above vs below 0.5, the "
-                 "nouns as attributes), effect size d and permutation p: "
-                 + ", ".join(f"{label} {b['weat_d']:.2f} (p = {b['weat_p']:.3f})"
-                             for label, b in weat) + ". ")
+        text += (
+            "WEAT (Caliskan et al. 2017; occupations planted above vs below 0.5, the "
+            "nouns as attributes), effect size d and permutation p: "
+            + ", ".join(f"{label} {b['weat_d']:.2f} (p = {b['weat_p']:.3f})" for label, b in weat)
+            + ". "
+        )
     shares = [b["pc1_share"] for _, b in rows if b.get("pc1_share") is not None]
     if shares:
-        text += (f"The first component explains {min(shares):.2f}–{max(shares):.2f} of the "
-                 "pairs' variance: the lower it is, the less the pairs agree on one direction. ")
+        text += (
+            f"The first component explains {min(shares):.2f}–{max(shares):.2f} of the "
+            "pairs' variance: the lower it is, the less the pairs agree on one direction. "
+        )
     text += bias_disagreements(weat)
-    he_she = [(label, b["pearson_he_she"]) for label, b in rows
-              if b.get("pearson_he_she") is not None]
+    he_she = [
+        (label, b["pearson_he_she"]) for label, b in rows if b.get("pearson_he_she") is not None
+    ]
     if he_she:
         text += "For contrast, r on he − she (grey in the figure): " + _listing(he_she) + ". "
     weak = [(label, b) for label, b in rows if b["pearson"] < 0.5]
     pronoun = [label for label, b in weak if (b.get("pearson_he_she") or 0) >= 0.5]
     lost = [label for label, b in weak if label not in pronoun]
     if pronoun:
-        text += (f"For {', '.join(pronoun)} he − she tracks the skew (r ≥ 0.5) and the nouns' "
-                 "direction does not: a table whose cosines carry co-occurrence itself, as a "
-                 "count model's can, puts the occupations near he or she directly. ")
+        text += (
+            f"For {', '.join(pronoun)} he − she tracks the skew (r ≥ 0.5) and the nouns' "
+            "direction does not: a table whose cosines carry co-occurrence itself, as a "
+            "count model's can, puts the occupations near he or she directly. "
+        )
     if lost:
         hint = " (a --quick run: a small corpus, one short epoch)" if M["lab"].get("quick") else ""
-        text += (f"The correlation is weak (r < 0.5) on both directions for {', '.join(lost)}: "
-                 f"those vectors do not (yet) mirror the planted skew{hint}.")
+        text += (
+            f"The correlation is weak (r < 0.5) on both directions for {', '.join(lost)}: "
+            f"those vectors do not (yet) mirror the planted skew{hint}."
+        )
     elif not weak:
         text += "Every model recovers the planted skew (r ≥ 0.5): the bias is in the data."
     return text
@@ -295,27 +345,35 @@ def bias_disagreements(weat: list[tuple[str, dict]]) -> str:
     text = ""
     if only_weat:
         text += (
-            "r and WEAT disagree for " + ", ".join(
+            "r and WEAT disagree for "
+            + ", ".join(
                 f"{label} (r = {b['pearson']:.2f}, d = {b['weat_d']:.2f}, first component "
-                f"{fmt(b.get('pc1_share'))} of the pairs' variance)" for label, b in only_weat)
+                f"{fmt(b.get('pc1_share'))} of the pairs' variance)"
+                for label, b in only_weat
+            )
             + ": WEAT compares each occupation with the male and female nouns themselves, r "
             "projects it on the pairs' single first component. When the pairs do not share one "
             "direction, every noun can still carry the skew while their common direction does "
-            "not, so WEAT finds it and r does not. ")
+            "not, so WEAT finds it and r does not. "
+        )
     if only_r:
         text += (
-            "For " + ", ".join(f"{label} (r = {b['pearson']:.2f}, p = {b['weat_p']:.3f})"
-                               for label, b in only_r)
+            "For "
+            + ", ".join(
+                f"{label} (r = {b['pearson']:.2f}, p = {b['weat_p']:.3f})" for label, b in only_r
+            )
             + " r finds a trend that WEAT does not confirm: WEAT only compares the occupations "
             "planted above 0.5 with those below, so a trend within each half counts for r, "
-            "not for WEAT. ")
+            "not for WEAT. "
+        )
     return text
 
 
 def p_contextual(M: dict) -> str:
     models = M["models"]
-    found = [(n, m | {"label": _model_label(m, n)}) for n, m in models.items()
-             if m.get("sense_accuracy")]
+    found = [
+        (n, m | {"label": _model_label(m, n)}) for n, m in models.items() if m.get("sense_accuracy")
+    ]
     if not found:
         return "Sense accuracy was not measured (no contextual model ran, or no senses.tsv)."
     static = found[0][1].get("static_sense_accuracy") or {}
@@ -330,27 +388,34 @@ def p_contextual(M: dict) -> str:
     rows = []
     for name, m in found:
         acc = m["sense_accuracy"]
-        rows.append(f"{m.get('label', name)} ({m.get('sense_representation') or 'last layer'}) "
-                    + ", ".join(f"{w} {acc[w]:.2f}" for w in sorted(acc)))
+        rows.append(
+            f"{m.get('label', name)} ({m.get('sense_representation') or 'last layer'}) "
+            + ", ".join(f"{w} {acc[w]:.2f}" for w in sorted(acc))
+        )
     text += "; ".join(rows) + ". "
     for name, m in found:
         if m.get("sense_mix_weights"):
-            text += (f"{m.get('label', name)}'s mix weights, learned on the train occurrences "
-                     "(embedding first): " + ", ".join(fmt(v) for v in m["sense_mix_weights"])
-                     + ". ")
+            text += (
+                f"{m.get('label', name)}'s mix weights, learned on the train occurrences "
+                "(embedding first): " + ", ".join(fmt(v) for v in m["sense_mix_weights"]) + ". "
+            )
     if len(found) >= 2:
         means = [(m.get("label", n), _mean(m["sense_accuracy"])) for n, m in found]
         best, worst = max(means, key=lambda p: p[1]), min(means, key=lambda p: p[1])
         if best[1] > worst[1]:
-            text += (f"Averaged over the words, {best[0]} separates the senses better than "
-                     f"{worst[0]} on this run ({best[1]:.2f} against {worst[1]:.2f}). ")
+            text += (
+                f"Averaged over the words, {best[0]} separates the senses better than "
+                f"{worst[0]} on this run ({best[1]:.2f} against {worst[1]:.2f}). "
+            )
         else:
             text += f"Averaged over the words, both reach {best[1]:.2f}. "
     for name, m in found:
         low = [w for w, a in sorted(m["sense_accuracy"].items()) if a < 0.95]
         if low:
-            text += (f"Senses not separated (accuracy below 0.95) by {m.get('label', name)} "
-                     f"on this run: {', '.join(low)}. ")
+            text += (
+                f"Senses not separated (accuracy below 0.95) by {m.get('label', name)} "
+                f"on this run: {', '.join(low)}. "
+            )
     return text
 
 
@@ -371,15 +436,19 @@ def p_training(M: dict) -> str:
             continue
         k3, k5 = m.get("kn3_test_perplexity"), m.get("kn5_test_perplexity")
         both = " (both directions' words, the next and the previous)" if name == "elmo" else ""
-        parts.append(f"{_model_label(m, name)} test perplexity{both} {ppl:.1f} vs Kneser–Ney "
-                     f"trigram {fmt(k3, 1)} and 5-gram {fmt(k5, 1)}")
+        parts.append(
+            f"{_model_label(m, name)} test perplexity{both} {ppl:.1f} vs Kneser–Ney "
+            f"trigram {fmt(k3, 1)} and 5-gram {fmt(k5, 1)}"
+        )
         best_kn = min(v for v in (k3, k5) if v is not None) if (k3 or k5) else None
         if best_kn is not None and ppl <= best_kn:
             parts[-1] += f" — {ppl / best_kn:.2f} times the better n-gram's: the neural model wins"
         if best_kn is not None and ppl > best_kn:
             hint = " (a --quick run: one short epoch)" if M["lab"].get("quick") else ""
-            parts[-1] += (f" — it does not beat Kneser–Ney on this run{hint}, contrary to "
-                          "Bengio et al.'s result")
+            parts[-1] += (
+                f" — it does not beat Kneser–Ney on this run{hint}, contrary to "
+                "Bengio et al.'s result"
+            )
     text = (
         "Bengio et al. (2003) argued that a neural language model beats smoothed n-grams because "
         "its shared word features generalise to word combinations never seen in training — the "
@@ -419,10 +488,16 @@ def render(metrics: dict, figures: dict[str, Path], notes: list[str]) -> str:
             + "; ".join(f"{n}: {metrics['models'][n].get('error', '')}" for n in lab["failed"]),
             "",
         ]
-    lines += ["## Metrics", "", metrics_table(metrics["models"]), "",
-              "Purity, analogies, similarity: evaluated here with one protocol on the corpus' "
-              "ground truth. Perplexity, train seconds: from each model's own run; peak memory: "
-              "the child process' maximum resident set size. " + _plain_na(lab), ""]
+    lines += [
+        "## Metrics",
+        "",
+        metrics_table(metrics["models"]),
+        "",
+        "Purity, analogies, similarity: evaluated here with one protocol on the corpus' "
+        "ground truth. Perplexity, train seconds: from each model's own run; peak memory: "
+        "the child process' maximum resident set size. " + _plain_na(lab),
+        "",
+    ]
     for title, _, keys, paragraph in SECTIONS:
         lines += [f"## {title}", ""]
         for key in keys:

@@ -63,8 +63,11 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--dim", type=int, default=100, help="D for every method")
     ap.add_argument("--min-count", type=int, default=5, help="the same vocabulary for all")
     ap.add_argument("--epochs", type=int, help="passes for the iterative methods (default: theirs)")
-    ap.add_argument("--methods", default=",".join(METHODS),
-                    help=f"comma-separated subset of {','.join(METHODS)}")
+    ap.add_argument(
+        "--methods",
+        default=",".join(METHODS),
+        help=f"comma-separated subset of {','.join(METHODS)}",
+    )
     add_threads_arg(ap, default=None)
     args = ap.parse_args()
     args.methods = [m.strip() for m in args.methods.split(",") if m.strip()]
@@ -145,19 +148,28 @@ def verdict(rows: list[dict]) -> str:
     if not parts:
         return "PPMI-SVD vs SGNS: no shared quality figures (no ground-truth files?)."
     if behind:
-        summary = (f"PPMI-SVD is NOT within reach of SGNS here: more than {WITHIN_REACH:.2f} "
-                   f"behind on {', '.join(behind)}.")
+        summary = (
+            f"PPMI-SVD is NOT within reach of SGNS here: more than {WITHIN_REACH:.2f} "
+            f"behind on {', '.join(behind)}."
+        )
     else:
-        ahead = sum(ppmi[k] >= sgns[k] for k, _ in QUALITY if ppmi.get(k) is not None
-                    and sgns.get(k) is not None)
-        summary = (f"PPMI-SVD is within reach of SGNS (no quality figure more than "
-                   f"{WITHIN_REACH:.2f} behind; ahead or equal on {ahead} of {len(parts)}), as "
-                   "Levy & Goldberg observed.")
+        ahead = sum(
+            ppmi[k] >= sgns[k]
+            for k, _ in QUALITY
+            if ppmi.get(k) is not None and sgns.get(k) is not None
+        )
+        summary = (
+            f"PPMI-SVD is within reach of SGNS (no quality figure more than "
+            f"{WITHIN_REACH:.2f} behind; ahead or equal on {ahead} of {len(parts)}), as "
+            "Levy & Goldberg observed."
+        )
     speed = ""
     if ppmi.get("train_seconds") and sgns.get("train_seconds"):
         ratio = sgns["train_seconds"] / ppmi["train_seconds"]
-        speed = f" Training time: PPMI-SVD {ppmi['train_seconds']:.1f}s, SGNS " \
-                f"{sgns['train_seconds']:.1f}s ({ratio:.0f}x)."
+        speed = (
+            f" Training time: PPMI-SVD {ppmi['train_seconds']:.1f}s, SGNS "
+            f"{sgns['train_seconds']:.1f}s ({ratio:.0f}x)."
+        )
     return f"{summary} PPMI-SVD vs SGNS: " + "; ".join(parts) + "." + speed
 
 

@@ -46,17 +46,31 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--similarity", help="word1<TAB>word2<TAB>score")
     ap.add_argument("--categories", help="word<TAB>category")
     ap.add_argument("--corpus", help="score on the truth files beside this corpus (file or folder)")
-    ap.add_argument("--column", type=positive_int, default=1,
-                    help="category column (default 1, the first after the word)")
+    ap.add_argument(
+        "--column",
+        type=positive_int,
+        default=1,
+        help="category column (default 1, the first after the word)",
+    )
     ap.add_argument("--method", choices=["3cosadd", "3cosmul"], default="3cosadd")
-    ap.add_argument("--no-exclude", action="store_true",
-                    help="headline accuracy without excluding the query words")
-    ap.add_argument("--oov-wrong", action="store_true",
-                    help="count questions with unknown words as wrong (default: skip them)")
+    ap.add_argument(
+        "--no-exclude",
+        action="store_true",
+        help="headline accuracy without excluding the query words",
+    )
+    ap.add_argument(
+        "--oov-wrong",
+        action="store_true",
+        help="count questions with unknown words as wrong (default: skip them)",
+    )
     ap.add_argument("--json", action="store_true", help="print all figures as JSON")
-    ap.add_argument("--mteb", choices=KINDS, metavar="ENCODER",
-                    help="also the small MTEB with this sentence encoder: "
-                         f"{', '.join(KINDS)} (docs/13-search-mteb.md)")
+    ap.add_argument(
+        "--mteb",
+        choices=KINDS,
+        metavar="ENCODER",
+        help="also the small MTEB with this sentence encoder: "
+        f"{', '.join(KINDS)} (docs/13-search-mteb.md)",
+    )
     return ap.parse_args()
 
 
@@ -84,13 +98,17 @@ def truth_files(args: argparse.Namespace) -> tuple[dict[str, Path], str]:
         return given, "given"
     corpus = Path(args.corpus) if args.corpus else run_corpus(args.vectors)
     if corpus is None:
-        raise MinilmError(f"{args.vectors}: no ground truth to score against; give "
-                          "--analogies/--similarity/--categories files or --corpus FOLDER")
+        raise MinilmError(
+            f"{args.vectors}: no ground truth to score against; give "
+            "--analogies/--similarity/--categories files or --corpus FOLDER"
+        )
     truth = Truth.beside(corpus)
     files = {n: truth.files[n] for n in FLAGS.values() if n in truth.files}
     if not files:
-        raise MinilmError(f"{truth.folder} has no {', '.join(FLAGS.values())}; "
-                          "give the files with --analogies/--similarity/--categories")
+        raise MinilmError(
+            f"{truth.folder} has no {', '.join(FLAGS.values())}; "
+            "give the files with --analogies/--similarity/--categories"
+        )
     source = "beside --corpus" if args.corpus else "beside the run's training corpus"
     return files, f"{source} {truth.folder}"
 
@@ -101,15 +119,21 @@ def categories_or_none(kv: KeyedVectors, path: Path, column: int) -> dict:
     try:
         return category_purity_details(kv, path, column=column)
     except NotMeasurable as err:
-        return na.mark({"column": column, "k": None, "n_words": None, "n_oov": None},
-                       "purity", str(err))
+        return na.mark(
+            {"column": column, "k": None, "n_words": None, "n_oov": None}, "purity", str(err)
+        )
 
 
 def evaluate(kv: KeyedVectors, files: dict[str, Path], args: argparse.Namespace) -> dict:
     out: dict = {}
     if (path := files.get("analogies.txt")) is not None:
-        out["analogies"] = evaluate_analogies(kv, path, exclude_query=not args.no_exclude,
-                                              oov_wrong=args.oov_wrong, method=args.method)
+        out["analogies"] = evaluate_analogies(
+            kv,
+            path,
+            exclude_query=not args.no_exclude,
+            oov_wrong=args.oov_wrong,
+            method=args.method,
+        )
     if (path := files.get("similarity.tsv")) is not None:
         out["similarity"] = evaluate_similarity(kv, path)
     if (path := files.get("categories.tsv")) is not None:
@@ -124,8 +148,10 @@ def _fmt(x: float | None) -> str:
 def analogy_row(name: str, d: dict, with_ranks: bool = True) -> str:
     if d["accuracy_excluded"] is None:  # nothing scored: one n/a with the reason
         return f"  {name[:28]:28s} {d['n_evaluated']:5d} {na.show_key(d, 'accuracy_excluded')}"
-    row = (f"  {name[:28]:28s} {d['n_evaluated']:5d} {_fmt(d['accuracy_excluded']):>9s}"
-           f" {_fmt(d['accuracy_no_exclusion']):>9s}")
+    row = (
+        f"  {name[:28]:28s} {d['n_evaluated']:5d} {_fmt(d['accuracy_excluded']):>9s}"
+        f" {_fmt(d['accuracy_no_exclusion']):>9s}"
+    )
     if with_ranks:
         row += f" {_fmt(d['query_word_share']):>11s} {_fmt(d['median_rank']):>9s}"
     return row
@@ -133,17 +159,23 @@ def analogy_row(name: str, d: dict, with_ranks: bool = True) -> str:
 
 def print_analogies(a: dict, path: Path, args: argparse.Namespace) -> None:
     unknown = "wrong" if args.oov_wrong else "skipped"
-    print(f"\nanalogies ({path}, {a['method']}): {a['n_evaluated']} of {a['n_questions']} "
-          f"questions scored, {a['n_oov']} with unknown words ({unknown})")
-    print(f"  {'section':28s} {'n':>5s} {'excluded':>9s} {'not excl.':>9s} "
-          f"{'query top-1':>11s} {'med. rank':>9s}")
+    print(
+        f"\nanalogies ({path}, {a['method']}): {a['n_evaluated']} of {a['n_questions']} "
+        f"questions scored, {a['n_oov']} with unknown words ({unknown})"
+    )
+    print(
+        f"  {'section':28s} {'n':>5s} {'excluded':>9s} {'not excl.':>9s} "
+        f"{'query top-1':>11s} {'med. rank':>9s}"
+    )
     for s in a["sections"]:
         print(analogy_row(s["name"], s))
     for kind in ("semantic", "syntactic"):
         print(analogy_row(kind, a[kind], with_ranks=False))
     print(analogy_row("overall", a))
-    print(f"  headline accuracy ({'not ' if args.no_exclude else ''}excluding query words): "
-          f"{na.show_key(a, 'accuracy')}")
+    print(
+        f"  headline accuracy ({'not ' if args.no_exclude else ''}excluding query words): "
+        f"{na.show_key(a, 'accuracy')}"
+    )
 
 
 def print_report(kv, out: dict, files: dict[str, Path], source: str, args) -> None:
@@ -153,14 +185,21 @@ def print_report(kv, out: dict, files: dict[str, Path], source: str, args) -> No
     if "similarity" in out:
         s = out["similarity"]
         unknown = f", e.g. {', '.join(s['oov_examples'][:3])}" if s["oov_examples"] else ""
-        print(f"\nsimilarity ({files['similarity.tsv']}): Spearman {na.show_key(s, 'spearman')}, "
-              f"Pearson {na.show_key(s, 'pearson')} on {s['n_used']} of {s['n_pairs']} pairs "
-              f"({s['n_oov']} with unknown words{unknown})")
+        print(
+            f"\nsimilarity ({files['similarity.tsv']}): Spearman {na.show_key(s, 'spearman')}, "
+            f"Pearson {na.show_key(s, 'pearson')} on {s['n_used']} of {s['n_pairs']} pairs "
+            f"({s['n_oov']} with unknown words{unknown})"
+        )
     if "categories" in out:
         c = out["categories"]
-        print(f"\ncategory purity ({files['categories.tsv']}, column {c['column']}, k={c['k']}): "
-              + (f"{_fmt(c['purity'])} over {c['n_words']} words ({c['n_oov']} unknown)"
-                 if c["purity"] is not None else na.show_key(c, "purity")))
+        print(
+            f"\ncategory purity ({files['categories.tsv']}, column {c['column']}, k={c['k']}): "
+            + (
+                f"{_fmt(c['purity'])} over {c['n_words']} words ({c['n_oov']} unknown)"
+                if c["purity"] is not None
+                else na.show_key(c, "purity")
+            )
+        )
 
 
 def mteb_row(args: argparse.Namespace) -> dict:
@@ -180,8 +219,13 @@ def main() -> None:
     args = parse_args()
     kv = KeyedVectors.load(args.vectors)
     files, source = truth_files(args)
-    out = {"vectors": str(args.vectors), "vocab_size": len(kv), "dim": kv.dim,
-           "truth": {n: str(p) for n, p in files.items()}, "truth_source": source}
+    out = {
+        "vectors": str(args.vectors),
+        "vocab_size": len(kv),
+        "dim": kv.dim,
+        "truth": {n: str(p) for n, p in files.items()},
+        "truth_source": source,
+    }
     out |= evaluate(kv, files, args)
     if args.mteb:
         out["mteb"] = mteb_row(args)
@@ -191,8 +235,10 @@ def main() -> None:
         print_report(kv, out, files, source, args)
         if "mteb" in out:
             row = out["mteb"]
-            print(f"\nsmall MTEB ({row['encoder']}): "
-                  + ", ".join(f"{k} {na.show_key(row, k)}" for k in COLUMNS))
+            print(
+                f"\nsmall MTEB ({row['encoder']}): "
+                + ", ".join(f"{k} {na.show_key(row, k)}" for k in COLUMNS)
+            )
 
 
 if __name__ == "__main__":

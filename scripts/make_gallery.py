@@ -71,7 +71,10 @@ def metrics_page(run: Path, note: str = "") -> str:
         "(`python scripts/lab.py --out runs/lab`), shrunk by `scripts/make_gallery.py`. "
         + (f"{note} " if note else "")
         + "Its metrics, from its report:\n\n"
-        + head.split("\n", 1)[1].strip() + "\n\n## Metrics" + table.rstrip() + "\n"
+        + head.split("\n", 1)[1].strip()
+        + "\n\n## Metrics"
+        + table.rstrip()
+        + "\n"
     )
     return text.replace(f"{REPO}/", "").replace(str(run.resolve()), "runs/lab")
 
@@ -79,8 +82,12 @@ def metrics_page(run: Path, note: str = "") -> str:
 def main() -> None:
     ap = ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--from", dest="run", type=Path, help="an existing lab run folder")
-    ap.add_argument("--lab-out", type=Path, default=REPO / "runs" / "gallery-lab",
-                    help="where to run the lab when --from is not given")
+    ap.add_argument(
+        "--lab-out",
+        type=Path,
+        default=REPO / "runs" / "gallery-lab",
+        help="where to run the lab when --from is not given",
+    )
     ap.add_argument("--out", type=Path, default=REPO / "docs" / "gallery")
     ap.add_argument("--force", action="store_true", help="write into an --out minilm did not write")
     ap.add_argument("--width", type=int, default=900, help="largest width in pixels")

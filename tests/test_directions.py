@@ -94,7 +94,8 @@ def test_weat_matches_the_definition_computed_by_hand():
 
     def s(w):
         return np.mean([u[kv.index(w)] @ u[kv.index(a)] for a in A]) - np.mean(
-            [u[kv.index(w)] @ u[kv.index(b)] for b in B])
+            [u[kv.index(w)] @ u[kv.index(b)] for b in B]
+        )
 
     sx, sy = [s(w) for w in X], [s(w) for w in Y]
     d = (np.mean(sx) - np.mean(sy)) / np.std(sx + sy, ddof=1)
@@ -120,8 +121,15 @@ def test_weat_on_random_vectors_is_null():
     for trial in range(40):
         words = [f"w{i}" for i in range(40)]
         kv = KeyedVectors(words, rng.standard_normal((40, 50)))
-        r = dr.weat(kv, words[:10], words[10:20], words[20:30], words[30:],
-                    np.random.default_rng(trial), n_permutations=2000)
+        r = dr.weat(
+            kv,
+            words[:10],
+            words[10:20],
+            words[20:30],
+            words[30:],
+            np.random.default_rng(trial),
+            n_permutations=2000,
+        )
         assert not r["exact"] and r["n_partitions"] == 2000
         ds.append(r["effect_size"])
         ps.append(r["p_value"])
@@ -218,9 +226,15 @@ def test_skew_measures_find_the_planted_skew_on_the_right_pairs_only():
     planted_r, unrelated_r = [], []
     for seed in range(8):
         kv, g, pairs = planted_space(np.random.default_rng(seed), D=200)
-        r = dr.skew_measures(kv, words, skews, {"planted": pairs, "unrelated": unrelated},
-                             [a for a, _ in pairs], [b for _, b in pairs],
-                             np.random.default_rng(0))
+        r = dr.skew_measures(
+            kv,
+            words,
+            skews,
+            {"planted": pairs, "unrelated": unrelated},
+            [a for a, _ in pairs],
+            [b for _, b in pairs],
+            np.random.default_rng(0),
+        )
         planted_r.append(r["pairs"]["planted"]["pearson"])
         unrelated_r.append(r["pairs"]["unrelated"]["pearson"])
         assert r["pairs"]["planted"]["pc1_share"] > 3 * r["pairs"]["planted"]["pc2_share"]

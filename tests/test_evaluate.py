@@ -220,13 +220,21 @@ def _bias_world(tmp_path):
     'she' at the same time: the nouns' axis (x) and he - she (z) disagree, as on the world."""
     skews = [0.1, 0.2, 0.3, 0.8, 0.9]
     names = ["nurse", "maid", "writer", "pilot", "engineer"]
-    vecs = {"he": [0, 0, 1], "she": [0, 0, -1], "king": [1, 0.2, 0], "queen": [-1, 0.2, 0],
-            "man": [1, -0.1, 0], "woman": [-1, -0.1, 0]}
+    vecs = {
+        "he": [0, 0, 1],
+        "she": [0, 0, -1],
+        "king": [1, 0.2, 0],
+        "queen": [-1, 0.2, 0],
+        "man": [1, -0.1, 0],
+        "woman": [-1, -0.1, 0],
+    }
     vecs |= {w: [2 * s - 1, 1, 1 - 2 * s] for w, s in zip(names, skews, strict=True)}
     kv = KeyedVectors(list(vecs), np.array(list(vecs.values()), dtype=float))
     path = tmp_path / "bias.tsv"
-    path.write_text("# occupation\tmeasured\tplanted\n" + "".join(
-        f"{w}\t{s + 0.01:.2f}\t{s}\t1\t1\n" for w, s in zip(names, skews, strict=True)))
+    path.write_text(
+        "# occupation\tmeasured\tplanted\n"
+        + "".join(f"{w}\t{s + 0.01:.2f}\t{s}\t1\t1\n" for w, s in zip(names, skews, strict=True))
+    )
     return kv, path, names
 
 
@@ -234,8 +242,11 @@ def test_evaluate_bias_reads_the_nouns_direction_and_keeps_he_she_as_contrast(tm
     kv, path, names = _bias_world(tmp_path)
     pairs = [("king", "queen"), ("man", "woman"), ("duke", "duchess")]  # the duke is unknown
     r = evaluate_bias(kv, path, pairs, np.random.default_rng(0))
-    assert r["words"] == names and r["n_pairs"] == 2 and r["pairs"] == [["king", "queen"],
-                                                                        ["man", "woman"]]
+    assert (
+        r["words"] == names
+        and r["n_pairs"] == 2
+        and r["pairs"] == [["king", "queen"], ["man", "woman"]]
+    )
     assert r["pearson"] > 0.99 and r["spearman"] == pytest.approx(1.0)
     assert r["pearson_he_she"] < -0.99  # the single pronoun direction says the opposite
     assert r["pc1_share"] == pytest.approx(1.0)  # both pairs point along x

@@ -60,6 +60,8 @@ def test_a_kill_mid_write_leaves_a_temp_that_remove_stale_temps_removes(tmp_path
     removed = remove_stale_temps(tmp_path)
     assert [p.name for p in removed] == temps
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        ".notes.tmp", "checkpoint.npz", "x.abcdefgh.tmp"
+        ".notes.tmp",
+        "checkpoint.npz",
+        "x.abcdefgh.tmp",
     ]
     assert remove_stale_temps(tmp_path / "missing") == []

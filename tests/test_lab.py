@@ -160,8 +160,15 @@ def test_an_unusable_corpus_is_one_line_and_exit_2_before_any_training(tmp_path)
     corpus = tmp_path / "punctuation.txt"
     corpus.write_text("...\n!!! ,,,\n")
     out = tmp_path / "lab"
-    cmd = [sys.executable, str(REPO / "scripts" / "lab.py"), "--out", str(out), "--quick",
-           "--corpus", str(corpus)]
+    cmd = [
+        sys.executable,
+        str(REPO / "scripts" / "lab.py"),
+        "--out",
+        str(out),
+        "--quick",
+        "--corpus",
+        str(corpus),
+    ]
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert proc.stderr == f"error: {corpus}: no words in the text; give a corpus with words in it\n"
@@ -178,8 +185,13 @@ def test_every_model_failing_alike_on_the_corpus_is_one_error(tmp_path, monkeypa
     corpus = tmp_path / "c.txt"
     corpus.write_text("a b c\n")
     with pytest.raises(MinilmError, match="every model failed on the corpus: corpus too small"):
-        lab.run_lab(tmp_path / "lab", corpus=str(corpus), models=["one", "two"],
-                    log=lambda line: None, echo=False)
+        lab.run_lab(
+            tmp_path / "lab",
+            corpus=str(corpus),
+            models=["one", "two"],
+            log=lambda line: None,
+            echo=False,
+        )
     assert not (tmp_path / "lab" / "report.md").exists()
 
 
@@ -191,15 +203,26 @@ def test_figures_are_drawn_from_data_alone(tmp_path):
 
     rng = np.random.default_rng(0)
     words = [a + b for a in "abc" for b in "abcdefghij"]  # 30 plain words
-    sets = [VectorSet(n, n.upper(), n, KeyedVectors(words, rng.standard_normal((30, 8))))
-            for n in ("a", "b")]
+    sets = [
+        VectorSet(n, n.upper(), n, KeyedVectors(words, rng.standard_normal((30, 8))))
+        for n in ("a", "b")
+    ]
     models = {n: {"anisotropy": 0.1, "anisotropy_centred": 0.0} for n in ("a", "b")}
-    inputs = FigureInputs(sets, models, curves=[("A", np.linspace(3, 1, 50))],
-                          categories=(words, [f"c{i % 3}" for i in range(30)]),
-                          notes=["Figure 2 skipped: the srn-elman model did not run."])
+    inputs = FigureInputs(
+        sets,
+        models,
+        curves=[("A", np.linspace(3, 1, 50))],
+        categories=(words, [f"c{i % 3}" for i in range(30)]),
+        notes=["Figure 2 skipped: the srn-elman model did not run."],
+    )
     drawn = draw_all(tmp_path, inputs)
-    assert set(drawn.figures) == {"clusters_pca", "clusters_tsne", "similarity", "anisotropy",
-                                  "training"}
+    assert set(drawn.figures) == {
+        "clusters_pca",
+        "clusters_tsne",
+        "similarity",
+        "anisotropy",
+        "training",
+    }
     assert all(p.read_bytes()[:4] == b"\x89PNG" for p in drawn.figures.values())
     assert set(drawn.trust) == {"a", "b"} and 0 <= drawn.trust["a"]["tsne"] <= 1
     notes = " ".join(drawn.notes)
@@ -221,9 +244,16 @@ def test_bias_and_sense_axis_figures_are_drawn_from_data_alone(tmp_path):
     words = [a + b for a in "abc" for b in "abcdefghij"]
     sets = [VectorSet("a", "A", "a", KeyedVectors(words, rng.standard_normal((30, 8))))]
     skews = [0.1, 0.5, 0.9]
-    bias = {"pearson": 0.9, "pearson_he_she": -0.2, "weat_d": 1.2, "weat_p": 0.1,
-            "words": ["nurse", "writer", "engineer"], "skews": skews,
-            "projections": [-0.2, 0.0, 0.3], "projections_he_she": [0.1, 0.0, -0.1]}
+    bias = {
+        "pearson": 0.9,
+        "pearson_he_she": -0.2,
+        "weat_d": 1.2,
+        "weat_p": 0.1,
+        "words": ["nurse", "writer", "engineer"],
+        "skews": skews,
+        "projections": [-0.2, 0.0, 0.3],
+        "projections_he_she": [0.1, 0.0, -0.1],
+    }
     centre = rng.standard_normal(8) * 3  # a shared offset: cosine and Euclidean disagree
 
     def cloud(n):
@@ -233,8 +263,14 @@ def test_bias_and_sense_axis_figures_are_drawn_from_data_alone(tmp_path):
 
     (fit, fit_s), (drawn, drawn_s) = cloud(300), cloud(80)
     occ = WordOccurrences(drawn, drawn_s, fit, fit_s, "test", "layer 1")
-    models = {"a": {"anisotropy": 0.1, "anisotropy_centred": 0.0, "bias": bias,
-                    "sense_accuracy": {"bank": 0.5}}}
+    models = {
+        "a": {
+            "anisotropy": 0.1,
+            "anisotropy_centred": 0.0,
+            "bias": bias,
+            "sense_accuracy": {"bank": 0.5},
+        }
+    }
     inputs = FigureInputs(sets, models, contextual={"a": {"bank": occ}})
     drawn_figs = draw_all(tmp_path, inputs)
     assert {"bias", "contextual"} <= set(drawn_figs.figures)
@@ -298,10 +334,22 @@ def test_report_numbers_come_from_the_metrics_and_contradictions_are_said():
 
 def test_bias_paragraph_reads_the_nouns_direction_and_names_the_contrast():
     M = _metrics(0.7, 0.9)
-    M["models"]["skipgram"]["bias"] = {"pearson": 0.93, "pearson_he_she": -0.22, "weat_d": 1.6,
-                                       "weat_p": 0.003, "pc1_share": 0.53, "n_pairs": 14}
-    M["models"]["ppmi"]["bias"] = {"pearson": 0.02, "pearson_he_she": 0.68, "weat_d": 0.03,
-                                   "weat_p": 0.48, "pc1_share": 0.27, "n_pairs": 14}
+    M["models"]["skipgram"]["bias"] = {
+        "pearson": 0.93,
+        "pearson_he_she": -0.22,
+        "weat_d": 1.6,
+        "weat_p": 0.003,
+        "pc1_share": 0.53,
+        "n_pairs": 14,
+    }
+    M["models"]["ppmi"]["bias"] = {
+        "pearson": 0.02,
+        "pearson_he_she": 0.68,
+        "weat_d": 0.03,
+        "weat_p": 0.48,
+        "pc1_share": 0.27,
+        "n_pairs": 14,
+    }
     text = lab_report.p_bias(M)
     assert "docs/bias-findings.md" in text and "14 gendered noun pairs" in text
     assert "skip-gram 0.93, PPMI-SVD 0.02" in text  # the nouns' direction, best first
@@ -348,9 +396,11 @@ def test_interactive_neighbors_stops_at_end_of_input(tmp_path):
 
 
 # ---- the whole lab, end to end ------------------------------------------------------------------
-UNIT = ("category_purity coarse_category_purity analogy_accuracy analogy_accuracy_no_exclusion "
-        "analogy_query_word_share trustworthiness_pca trustworthiness_tsne mlm_accuracy "
-        "category_purity_chance")
+UNIT = (
+    "category_purity coarse_category_purity analogy_accuracy analogy_accuracy_no_exclusion "
+    "analogy_query_word_share trustworthiness_pca trustworthiness_tsne mlm_accuracy "
+    "category_purity_chance"
+)
 SIGNED = "similarity_spearman anisotropy anisotropy_centred pearson spearman pearson_he_she"
 PERPLEXITY = "test_perplexity valid_perplexity kn3_test_perplexity kn5_test_perplexity"
 RANGES = {  # metric name -> (low, high)
@@ -427,8 +477,10 @@ def test_quick_lab_end_to_end(tmp_path):
             low, high = RANGES[key]
             assert low - 1e-9 <= value <= high + 1e-9, f"{path} = {value}"
             seen.add(key)
-    named = ("category_purity analogy_accuracy similarity_spearman test_perplexity pearson "
-             "pearson_he_she pc1_share weat_p")
+    named = (
+        "category_purity analogy_accuracy similarity_spearman test_perplexity pearson "
+        "pearson_he_she pc1_share weat_p"
+    )
     assert {*named.split(), "trustworthiness_tsne", "peak_memory_mib"} <= seen
     for name in lab_models.MODELS:  # the metrics table has a row per model on the lab corpus
         if name != "srn-elman":

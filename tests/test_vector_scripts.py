@@ -95,8 +95,9 @@ def test_evaluate_scores_only_the_files_given(vectors, tmp_path):
 
 
 def test_evaluate_reads_the_truth_beside_corpus(vectors, tmp_path):
-    corpus = _truth_folder(tmp_path / "mine", {"analogies.txt": ": s\nman king woman queen\n"
-                                                                "man king girl princess\n"})
+    corpus = _truth_folder(
+        tmp_path / "mine", {"analogies.txt": ": s\nman king woman queen\nman king girl princess\n"}
+    )
     r = _run("evaluate.py", vectors, "--corpus", corpus, "--json")
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)

@@ -250,8 +250,7 @@ def test_one_template_per_word_differs_between_senses_only_in_its_fillers():
         ]
         assert skeleton[0] == skeleton[1], word
         slots = [
-            [t[1:-1] for t in s.templates[-1].split() if t[0] == "{" and t != "{w}"]
-            for s in (a, b)
+            [t[1:-1] for t in s.templates[-1].split() if t[0] == "{" and t != "{w}"] for s in (a, b)
         ]
         for slot_a, slot_b in zip(*slots, strict=True):
             assert not set(a.slots[slot_a]) & set(b.slots[slot_b]), (word, slot_a, slot_b)

@@ -84,8 +84,10 @@ def parse_args() -> argparse.Namespace:
         help="the recurrence: Elman's tanh cell, LSTM or GRU (minilm/layers/recurrent.py)",
     )
     ap.add_argument(
-        "--dropout", type=finite_float, default=0.0,
-        help="on x_t and the output's h_t (not h_t-1 -> h_t)"
+        "--dropout",
+        type=finite_float,
+        default=0.0,
+        help="on x_t and the output's h_t (not h_t-1 -> h_t)",
     )
     ap.add_argument("--tie", action="store_true", help="tie the output weights: W_hy = C^T")
     ap.add_argument("--bptt", type=int, default=16, help="T: steps per truncated-BPTT window")

@@ -135,8 +135,9 @@ def word_tokens(corpus: Corpus) -> Tokens:
     """One token per vocabulary word (its id); the vocabulary needs <pad> and <mask>."""
     vocab = corpus.vocab
     V = len(vocab)
-    return Tokens(vocab.itos, np.arange(V), np.arange(V + 1), vocab.pad, vocab.mask,
-                  vocab.n_specials)
+    return Tokens(
+        vocab.itos, np.arange(V), np.arange(V + 1), vocab.pad, vocab.mask, vocab.n_specials
+    )
 
 
 def bpe_tokens(corpus: Corpus, merges: int) -> tuple[Tokens, BPE]:
