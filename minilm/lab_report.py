@@ -11,37 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from minilm import na
+from minilm.lab_report_bias import p_bias
 from minilm.lab_search_report import search_markdown, transfer_markdown
-
-
-def fmt(v: object, digits: int = 2, why: str | None = None) -> str:
-    """A number for a table cell; 'n/a (why)' for a missing one (minilm/na.py)."""
-    if v is None:
-        return f"n/a ({why})" if why else "n/a"
-    if isinstance(v, int) and not isinstance(v, bool):
-        return str(v)
-    if isinstance(v, float):
-        return f"{v:.{digits}f}"
-    return str(v)
-
-
-def _rows(models: dict) -> list[tuple[str, dict]]:
-    return [(name, m) for name, m in models.items() if name != "srn-elman"]
-
-
-def _ranked(models: dict, key: str, names: list[str] | None = None) -> list[tuple[str, float]]:
-    """(label, value) of every table with a value for `key`, best first."""
-    pairs = [
-        (m.get("label", n), m[key])
-        for n, m in models.items()
-        if (names is None or n in names) and isinstance(m.get(key), int | float)
-    ]
-    return sorted(pairs, key=lambda p: -p[1])
-
-
-def _listing(pairs: list[tuple[str, float]], digits: int = 2) -> str:
-    return ", ".join(f"{label} {v:.{digits}f}" for label, v in pairs) or "none measured"
-
+from minilm.lab_text import fmt, listing, model_rows, ranked
 
 # The metrics table's number columns: (metrics key, decimals).
 TABLE_COLUMNS = (
@@ -61,7 +33,7 @@ def metrics_table(models: dict) -> str:
         "similarity ρ | test perplexity | train s | peak memory MiB |"
     )
     lines = [head, "|" + "---|" * 8]
-    for name, m in _rows(models):
+    for name, m in model_rows(models):
         if m.get("status") == "failed":
             what = "skipped" if m.get("skipped") else "FAILED"  # skipped: refused this corpus
             lines.append(
@@ -92,7 +64,7 @@ TRUTH_COLUMNS = ("categories.tsv", "analogies.txt", "similarity.tsv")
 # ---- one paragraph per figure ----------------------------------------------------------------
 def p_clusters(M: dict) -> str:
     models, lab = M["models"], M["lab"]
-    purity = _ranked(models, "category_purity", [n for n, _ in _rows(models)])
+    purity = ranked(models, "category_purity", [n for n, _ in model_rows(models)])
     if not purity:
         return "No category purity was measured (no categories.tsv)."
     chance = lab.get("category_purity_chance")
@@ -176,13 +148,13 @@ def top_split_sentence(split: list[dict] | None) -> str:
 
 def p_similarity(M: dict) -> str:
     models = M["models"]
-    rho = _ranked(models, "similarity_spearman")
+    rho = ranked(models, "similarity_spearman")
     if not rho:
         return "Similarity was not scored (no similarity.tsv); the heatmaps still show cosines."
     text = (
         "The same company, pair by pair: each heatmap is the cosine of every pair of one word "
         "list. Against the graded pairs of similarity.tsv, Spearman's ρ between cosine and "
-        f"grade is: {_listing(rho)}. "
+        f"grade is: {listing(rho)}. "
     )
     negative = [label for label, v in rho if v < 0]
     if negative:
@@ -192,16 +164,16 @@ def p_similarity(M: dict) -> str:
 
 def p_analogies(M: dict) -> str:
     models = M["models"]
-    ex = _ranked(models, "analogy_accuracy")
+    ex = ranked(models, "analogy_accuracy")
     if not ex:
         return "Analogies were not scored (no analogies.txt)."
-    un = _ranked(models, "analogy_accuracy_no_exclusion")
-    share = _ranked(models, "analogy_query_word_share")
+    un = ranked(models, "analogy_accuracy_no_exclusion")
+    share = ranked(models, "analogy_query_word_share")
     text = (
         "Mikolov et al. (2013) made b − a + c ≈ d famous. With the query words excluded from the "
-        f"answers (word2vec's convention) accuracy is {_listing(ex)}. Allowed to answer with a "
-        f"query word, the same vectors score {_listing(un)}; the share of unexcluded top answers "
-        f"that are a query word is {_listing(share)}. Levy & Goldberg (2014) and Linzen (2016) "
+        f"answers (word2vec's convention) accuracy is {listing(ex)}. Allowed to answer with a "
+        f"query word, the same vectors score {listing(un)}; the share of unexcluded top answers "
+        f"that are a query word is {listing(share)}. Levy & Goldberg (2014) and Linzen (2016) "
         "showed how much of the famous result the exclusion carries. "
     )
     sg = models.get("skipgram", {}).get("analogy_accuracy")
@@ -246,12 +218,12 @@ def analogy_examples(M: dict) -> str:
 
 def p_anisotropy(M: dict) -> str:
     models = M["models"]
-    raw = _ranked(models, "anisotropy")
-    cen = _ranked(models, "anisotropy_centred")
+    raw = ranked(models, "anisotropy")
+    cen = ranked(models, "anisotropy_centred")
     text = (
         "Ethayarajh (2019) found that contextual vectors are anisotropic — two random words "
         "have a high cosine — and more so in deeper layers. Mean cosine of random word pairs: "
-        f"{_listing(raw)}; after subtracting the mean vector: {_listing(cen)}. Figure 5 draws "
+        f"{listing(raw)}; after subtracting the mean vector: {listing(cen)}. Figure 5 draws "
         "them on the cosine's whole scale (0 to 1), with the near-1 of GPT-2's last layer "
         "(Ethayarajh 2019) as a dotted line for contrast. "
     )
@@ -274,98 +246,6 @@ def p_anisotropy(M: dict) -> str:
                     "Here anisotropy does not grow with depth, unlike Ethayarajh's BERT and "
                     "GPT-2: a small model trained briefly is far from those. "
                 )
-    return text
-
-
-def p_bias(M: dict) -> str:
-    models = M["models"]
-    rows = [
-        (m.get("label", n), m["bias"])
-        for n, m in models.items()
-        if m.get("bias") and m["bias"].get("pearson") is not None
-    ]
-    if not rows:
-        return "Bias was not measured (no bias.tsv, or no gendered noun pair in the vocabulary)."
-    rows.sort(key=lambda p: -p[1]["pearson"])
-    n_pairs = max(b.get("n_pairs") or 0 for _, b in rows)
-    text = (
-        "Bolukbasi et al. (2016) showed that occupations line up along a gender direction as the "
-        "corpus uses them. The world corpus plants each occupation's he-share (bias.tsv). An "
-        "occupation shares its gendered contexts (he, his, she, her) with the gendered nouns, "
-        "not with he and she themselves, so the direction here is the first principal "
-        f"component of up to {n_pairs} gendered noun pairs (man/woman, king/queen, ...); "
-        "`docs/bias-findings.md` shows why the single he − she direction is the wrong ruler on "
-        "this corpus. Pearson r between the planted share and each occupation's cosine with "
-        "that direction: " + _listing([(label, b["pearson"]) for label, b in rows]) + ". "
-    )
-    weat = [(label, b) for label, b in rows if b.get("weat_d") is not None]
-    if weat:
-        text += (
-            "WEAT (Caliskan et al. 2017; occupations planted above vs below 0.5, the "
-            "nouns as attributes), effect size d and permutation p: "
-            + ", ".join(f"{label} {b['weat_d']:.2f} (p = {b['weat_p']:.3f})" for label, b in weat)
-            + ". "
-        )
-    shares = [b["pc1_share"] for _, b in rows if b.get("pc1_share") is not None]
-    if shares:
-        text += (
-            f"The first component explains {min(shares):.2f}–{max(shares):.2f} of the "
-            "pairs' variance: the lower it is, the less the pairs agree on one direction. "
-        )
-    text += bias_disagreements(weat)
-    he_she = [
-        (label, b["pearson_he_she"]) for label, b in rows if b.get("pearson_he_she") is not None
-    ]
-    if he_she:
-        text += "For contrast, r on he − she (grey in the figure): " + _listing(he_she) + ". "
-    weak = [(label, b) for label, b in rows if b["pearson"] < 0.5]
-    pronoun = [label for label, b in weak if (b.get("pearson_he_she") or 0) >= 0.5]
-    lost = [label for label, b in weak if label not in pronoun]
-    if pronoun:
-        text += (
-            f"For {', '.join(pronoun)} he − she tracks the skew (r ≥ 0.5) and the nouns' "
-            "direction does not: a table whose cosines carry co-occurrence itself, as a "
-            "count model's can, puts the occupations near he or she directly. "
-        )
-    if lost:
-        hint = " (a --quick run: a small corpus, one short epoch)" if M["lab"].get("quick") else ""
-        text += (
-            f"The correlation is weak (r < 0.5) on both directions for {', '.join(lost)}: "
-            f"those vectors do not (yet) mirror the planted skew{hint}."
-        )
-    elif not weak:
-        text += "Every model recovers the planted skew (r ≥ 0.5): the bias is in the data."
-    return text
-
-
-def bias_disagreements(weat: list[tuple[str, dict]]) -> str:
-    """Where r and WEAT tell different stories (figure 6's titles), say which and why."""
-    only_weat = [(label, b) for label, b in weat if abs(b["pearson"]) < 0.5 and b["weat_p"] < 0.05]
-    only_r = [(label, b) for label, b in weat if b["pearson"] >= 0.5 and b["weat_p"] >= 0.05]
-    text = ""
-    if only_weat:
-        text += (
-            "r and WEAT disagree for "
-            + ", ".join(
-                f"{label} (r = {b['pearson']:.2f}, d = {b['weat_d']:.2f}, first component "
-                f"{fmt(b.get('pc1_share'))} of the pairs' variance)"
-                for label, b in only_weat
-            )
-            + ": WEAT compares each occupation with the male and female nouns themselves, r "
-            "projects it on the pairs' single first component. When the pairs do not share one "
-            "direction, every noun can still carry the skew while their common direction does "
-            "not, so WEAT finds it and r does not. "
-        )
-    if only_r:
-        text += (
-            "For "
-            + ", ".join(
-                f"{label} (r = {b['pearson']:.2f}, p = {b['weat_p']:.3f})" for label, b in only_r
-            )
-            + " r finds a trend that WEAT does not confirm: WEAT only compares the occupations "
-            "planted above 0.5 with those below, so a trend within each half counts for r, "
-            "not for WEAT. "
-        )
     return text
 
 

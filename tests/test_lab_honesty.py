@@ -8,7 +8,8 @@ import numpy as np
 
 from minilm.directions import sense_axis
 from minilm.lab_figures import _cosine_range, elman_top_split
-from minilm.lab_report import bias_disagreements, p_contextual, p_training, top_split_sentence
+from minilm.lab_report import p_contextual, p_training, top_split_sentence
+from minilm.lab_report_bias import bias_disagreements
 from minilm.lab_sense_figure import _static_point
 from minilm.vectors import KeyedVectors
 
