@@ -50,7 +50,7 @@ def copy_figures(run: Path, out: Path, width: int) -> list[Path]:
     figures = sorted(run.glob("*.png"))
     if not figures:
         raise MinilmError(f"no figures (*.png) in {run}; is it a lab run (scripts/lab.py --out)?")
-    for old in out.glob("*.png"):
+    for old in out.glob("fig*.png"):  # the lab's figures; explore.png is a screenshot of ours
         old.unlink()  # a figure the lab no longer draws must not linger in the gallery
     written = []
     for src in figures:
