@@ -20,7 +20,6 @@ Run:  pip install -e '.[bench]' && python benchmarks/real_text.py --out runs/rea
 from __future__ import annotations
 
 import bz2
-import os
 import re
 import shutil
 import subprocess
@@ -28,14 +27,11 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from minilm.data.documents import write_splits
 from minilm.errors import ArgumentParser, MinilmError, run_cli
 from minilm.io import claim_out_dir, write_bytes_atomic, write_text
 
 ENWIKI = "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"
-VALID_EVERY = 20  # document i goes to valid when i % 20 == 0, to test when i % 20 == 1
-
-# a sentence ends at . ! or ? followed by space and a capital letter or a quote
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'A-Z])")
 _KJV_VERSE = re.compile(r"^([1-3]?[A-Za-z]+)(\d+):\d+\s+(.*)$")
 
 
@@ -45,12 +41,6 @@ def gensim_test_data() -> Path:
     except ImportError as err:
         raise MinilmError("gensim is not installed: pip install -e '.[bench]'") from err
     return Path(gensim.__file__).parent / "test" / "test_data"
-
-
-def sentences(document: str) -> list[str]:
-    """A document's sentences, one a line (whitespace inside a sentence collapsed)."""
-    text = " ".join(document.split())
-    return [s for s in _SENTENCE_END.split(text) if len(s.split()) >= 3]
 
 
 def wikipedia_documents(data: Path) -> Iterator[str]:
@@ -128,34 +118,15 @@ def build(out: Path) -> dict[str, int]:
         sources.append(("kjv-bible", iter(bible)))
     else:
         print("note: Debian's bible-kjv is not installed: the corpus has no book", file=sys.stderr)
-    words = {"train": 0, "valid": 0, "test": 0}
-    handles = {split: open(out / f"{split}.txt.tmp", "w", encoding="utf-8") for split in words}
-    used = []
+    used: list[str] = []
     try:
-        doc_index = 0
-        for name, documents in sources:
-            used.append(name)
-            for document in documents:
-                split = {0: "valid", 1: "test"}.get(doc_index % VALID_EVERY, "train")
-                for sentence in sentences(document):
-                    handles[split].write(sentence + "\n")
-                    words[split] += len(sentence.split())
-                doc_index += 1
-    except BaseException as err:
-        for split, handle in handles.items():  # no empty or half *.tmp left behind
-            handle.close()
-            (out / f"{split}.txt.tmp").unlink(missing_ok=True)
-        if isinstance(err, OSError | EOFError | ValueError | subprocess.SubprocessError):
-            source = SOURCE_OF.get(used[-1], used[-1]) if used else "a source"
-            raise MinilmError(
-                f"{source} could not be read ({type(err).__name__}: {err}); reinstall it "
-                "(pip install -e '.[bench]' for gensim's test data)"
-            ) from None
-        raise
-    for handle in handles.values():
-        handle.close()
-    for split in words:
-        os.replace(out / f"{split}.txt.tmp", out / f"{split}.txt")
+        words = write_splits(out, sources, used)
+    except (OSError, EOFError, ValueError, subprocess.SubprocessError) as err:
+        source = SOURCE_OF.get(used[-1], used[-1]) if used else "a source"
+        raise MinilmError(
+            f"{source} could not be read ({type(err).__name__}: {err}); reinstall it "
+            "(pip install -e '.[bench]' for gensim's test data)"
+        ) from None
     write_truth_files(data, out)
     write_text(
         out / "SOURCES.txt", "built by benchmarks/real_text.py from: " + ", ".join(used) + "\n"

@@ -19,32 +19,29 @@ Run:  python benchmarks/second_corpus.py --out runs/second_text
 from __future__ import annotations
 
 import gzip
-import os
 import re
 import struct
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
+from minilm.data.documents import sentences as document_sentences
+from minilm.data.documents import write_splits
 from minilm.errors import ArgumentParser, MinilmError, run_cli
 from minilm.io import claim_out_dir
 
 AUSTEN = Path("/usr/lib/R/site-library/janeaustenr/data")
 DICTD = Path("/usr/share/dictd")
 PACKAGES = "apt-get install r-cran-janeaustenr dict-devil dict-jargon"
-VALID_EVERY = 20  # document i goes to valid when i % 20 == 0, to test when i % 20 == 1
 
-# a sentence ends at . ! or ? followed by space and a capital letter or a quote (real_text.py's)
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'A-Z])")
 _CHAPTER = re.compile(r"^\s*(CHAPTER|Chapter)\s+[0-9IVXLC]+\b")
 _HEADING = re.compile(r"^\s*(VOLUME|Volume)\s+[0-9IVXLC]+\s*$")
 _B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
 
 def sentences(document: str) -> list[str]:
-    """A document's sentences, one a line (whitespace inside a sentence collapsed)."""
-    text = " ".join(document.replace("{", "").replace("}", "").split())
-    return [s for s in _SENTENCE_END.split(text) if len(s.split()) >= 3]
+    """A document's sentences (minilm/data/documents.py), dictd's {cross-ref} braces dropped."""
+    return document_sentences(document.replace("{", "").replace("}", ""))
 
 
 class _RReader:
@@ -155,26 +152,7 @@ def build(out: Path) -> dict[str, int]:
         ("the Jargon File (dict-jargon)", dictd_documents("jargon")),
     ]
     out.mkdir(parents=True, exist_ok=True)
-    words = {"train": 0, "valid": 0, "test": 0}
-    handles = {split: open(out / f"{split}.txt.tmp", "w", encoding="utf-8") for split in words}
-    try:
-        doc_index = 0
-        for _name, documents in sources:
-            for document in documents:
-                split = {0: "valid", 1: "test"}.get(doc_index % VALID_EVERY, "train")
-                for sentence in sentences(document):
-                    handles[split].write(sentence + "\n")
-                    words[split] += len(sentence.split())
-                doc_index += 1
-    except BaseException:
-        for split, handle in handles.items():  # no empty or half *.tmp left behind
-            handle.close()
-            (out / f"{split}.txt.tmp").unlink(missing_ok=True)
-        raise
-    for handle in handles.values():
-        handle.close()
-    for split in words:
-        os.replace(out / f"{split}.txt.tmp", out / f"{split}.txt")
+    words = write_splits(out, sources, [], sentences)
     (out / "SOURCES.txt").write_text(
         "built by benchmarks/second_corpus.py from: " + ", ".join(n for n, _ in sources) + "\n",
         encoding="utf-8",
