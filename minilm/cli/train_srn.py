@@ -19,9 +19,10 @@ tied input/output embeddings (--tie, W_hy = C^T, needs --dim == --hidden):
     python scripts/train_srn.py --corpus /data/real_text --out runs/srn_real --threads 1 \
         --dim 256 --hidden 256 --tie --dropout 0.35 --batch-size 64 --bptt 32 --epochs 5
 
-On the 1.18M-word real_text corpus (V = 30000, 173 classes): test perplexity 156.8 (valid
-174.4) against Kneser-Ney 5-gram 159.3 and trigram 174.7; 334 CPU-seconds, 5.6 min wall on a
-2-core machine shared with other jobs (load ~1).
+On the 1.18M-word real_text corpus (V = 30000, 173 classes): test perplexity 157.6 (valid
+177.1) against Kneser-Ney 5-gram 159.3 and trigram 174.7 (re-run 2026-12-06; a run
+before the recurrent cells' refactor printed 156.8); 334 CPU-seconds alone on a 2-core
+machine at load ~1.
 
 Writes into --out every file of README.md, where vectors.txt holds each word's *mean hidden
 state* over all its occurrences (Elman's analysis), plus input_vectors.txt (the input
