@@ -18,24 +18,14 @@ from pathlib import Path
 
 import numpy as np
 
+from minilm.cli.args import positive_list
 from minilm.encoders import load_encoder
-from minilm.errors import ArgumentParser, MinilmError, run_cli
+from minilm.errors import ArgumentParser, run_cli
 from minilm.lab_search_figures import MATRYOSHKA_KEYS, plot_matryoshka
 from minilm.lab_search_rows import cached, prefix_encoder
 from minilm.mteb import build_tasks, run_mteb
 from minilm.threads import apply_threads
 from minilm.truth import BUNDLED_WORLD
-
-
-def positive_list(text: str, flag: str) -> list[int]:
-    """'20,50,200' -> [20, 50, 200]; anything else is a one-line error."""
-    try:
-        values = [int(x) for x in text.split(",")]
-    except ValueError:
-        values = []
-    if not values or min(values) < 1:
-        raise MinilmError(f"{flag} wants positive integers separated by commas, got {text!r}")
-    return values
 
 
 def main() -> None:

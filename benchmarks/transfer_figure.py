@@ -14,23 +14,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from minilm.errors import ArgumentParser, MinilmError, run_cli
+from minilm.cli.args import positive_list
+from minilm.errors import ArgumentParser, run_cli
 from minilm.lab_search_figures import plot_transfer
 from minilm.lab_transfer import TaggingData, transfer_curves
 from minilm.runs import load_run
 from minilm.threads import apply_threads
 from minilm.truth import BUNDLED_WORLD
-
-
-def positive_list(text: str, flag: str) -> list[int]:
-    """'20,50,200' -> [20, 50, 200]; anything else is a one-line error."""
-    try:
-        values = [int(x) for x in text.split(",")]
-    except ValueError:
-        values = []
-    if not values or min(values) < 1:
-        raise MinilmError(f"{flag} wants positive integers separated by commas, got {text!r}")
-    return values
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from minilm.errors import MinilmError
 from minilm.layers.class_softmax import FULL_SOFTMAX_UP_TO
 
 
@@ -22,3 +23,14 @@ def add_vocab_args(ap: argparse.ArgumentParser, head: str = "") -> None:
         f"{FULL_SOFTMAX_UP_TO} words",
     )
     ap.add_argument("--classes", type=int, default=0, help="word classes (0 = sqrt(V))")
+
+
+def positive_list(text: str, flag: str) -> list[int]:
+    """'20,50,200' -> [20, 50, 200]; anything else is a one-line error."""
+    try:
+        values = [int(x) for x in text.split(",")]
+    except ValueError:
+        values = []
+    if not values or min(values) < 1:
+        raise MinilmError(f"{flag} wants positive integers separated by commas, got {text!r}")
+    return values
