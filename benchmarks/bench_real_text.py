@@ -24,6 +24,9 @@ Run:  python benchmarks/bench_real_text.py --corpus /work/real_text [--quick] [-
       (without --corpus the corpus is built into runs/real_text; gensim is required)
 `--hs` compares the hierarchical softmax alone (minilm --hs --negative 0, gensim hs=1
 negative=0) instead of negative sampling.
+`--readme README.md` writes the speed and overlap figures into the README's measured block
+(benchmarks/readme_blocks.py), so that the page shows what this script measured, not figures
+typed by hand.
 `--gensim-cache DIR` keeps gensim's vectors and timings between runs (keyed by the
 hyperparameters) so that trying minilm variants does not retrain gensim; the table then says
 the gensim timing is cached. minilm's knobs (--batch-size, --shared-negatives, ...) are the
@@ -33,6 +36,7 @@ training script's.
 from __future__ import annotations
 
 import argparse
+import datetime
 import hashlib
 import itertools
 import json
@@ -54,6 +58,7 @@ from minilm.train import TrainConfig, train
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import real_text  # noqa: E402  (the corpus builder beside this file)
+from readme_blocks import replace_block  # noqa: E402
 
 BANDS = ((0, 1000), (2000, 3000), (8000, 9000))  # frequency ranks of the probed words
 TOP = 10  # neighbours compared per word
@@ -93,7 +98,18 @@ def parse_args() -> argparse.Namespace:
     )
     ap.add_argument("--save", type=Path, help="write minilm's vectors to SAVE/<arch>.npz")
     ap.add_argument("--gensim-cache", type=Path, help="folder keeping gensim's runs")
+    ap.add_argument(
+        "--readme",
+        type=Path,
+        help="write the figures into this page's measured block (README.md): the\n"
+        "real-text-word2vec block, or real-text-word2vec-hs with --hs",
+    )
     args = ap.parse_args()
+    if args.readme and (args.quick or args.gensim_cache or args.epochs != 5):
+        raise MinilmError(
+            "--readme records the benchmark as the README states it: 5 epochs, both "
+            "implementations timed in this run (no --quick, --epochs or --gensim-cache)"
+        )
     if args.quick:
         args.epochs = 2
     if args.hs:
@@ -351,6 +367,60 @@ def report(arch: str, runs: dict[str, dict], scores: dict, table: dict) -> None:
     )
 
 
+def summary_row(arch: str, runs: dict[str, dict], table: dict) -> dict:
+    """The figures of one architecture that the README's block shows."""
+    floor = table["gensim-0"]["bands"]
+    row = {
+        "arch": arch,
+        "minilm": runs["minilm"]["tok_s_cpu"],
+        "gensim": runs["gensim-0"]["tok_s_cpu"],
+        "gaps": [m - f for m, f in zip(table["minilm"]["bands"], floor, strict=True)],
+    }
+    if "gensim-own" in table:
+        row["own_gaps"] = [g - f for g, f in zip(table["gensim-own"]["bands"], floor, strict=True)]
+    return row
+
+
+def _gensim_version() -> str:
+    try:
+        import gensim
+    except ImportError:
+        return "(not installed)"
+    return gensim.__version__
+
+
+def readme_table(
+    args: argparse.Namespace, tokens: int, words: int, rows: list[dict], loads: tuple
+) -> str:
+    """The README's measured block: how it was run, then a row per architecture."""
+    when = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
+    command = f"python benchmarks/bench_real_text.py --corpus {args.corpus}" + " --hs" * args.hs
+    bands = " / ".join(f"{a // 1000}–{b // 1000}k" for a, b in BANDS)
+    lines = [
+        f"Measured {when} by `{command}` ({tokens:,} training tokens, {words:,} words, "
+        f"{args.epochs} epochs; numpy {np.__version__}, gensim {_gensim_version()} `workers=1`, "
+        f"{platform.machine()}, one thread each; load average "
+        f"{loads[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end):",
+        "",
+        f"| model | minilm tok/CPU-s | gensim tok/CPU-s | ratio | overlap − floor, {bands} "
+        "| within 0.03 |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        gaps = " / ".join(f"{g:+.3f}" for g in row["gaps"])
+        ok = "yes" if min(row["gaps"]) >= -0.03 else "**no**"
+        ratio = row["minilm"] / row["gensim"]
+        lines.append(
+            f"| {row['arch']} | {row['minilm']:,.0f} | {row['gensim']:,.0f} | {ratio:.2f}× "
+            f"| {gaps} | {ok} |"
+        )
+    for row in rows:
+        if "own_gaps" in row:
+            gaps = " / ".join(f"{g:+.3f}" for g in row["own_gaps"])
+            lines.append(f"| {row['arch']}: gensim on its own tree | | | | {gaps} | |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     args = parse_args()
     if os.environ.get("OMP_NUM_THREADS") != "1":  # one core each, like gensim's workers=1
@@ -376,6 +446,7 @@ def main() -> None:
         f"numpy {np.__version__}, gensim {gensim.__version__} (workers=1), python "
         f"{platform.python_version()}, {platform.machine()}; one thread each"
     )
+    rows, loads = [], os.getloadavg()
     for arch in args.models:
         cbow = arch == "cbow"
         runs = {"minilm": run_minilm(corpus, args, cbow)}
@@ -391,7 +462,14 @@ def main() -> None:
         if args.hs:
             runs["gensim-own"] = run_gensim(sentences, args, cbow, 2, shuffled=False)
         scores = {name: gensim_scores(r, folder) for name, r in runs.items()}
-        report("CBOW" if cbow else "skip-gram", runs, scores, compare(runs, words))
+        table = compare(runs, words)
+        report("CBOW" if cbow else "skip-gram", runs, scores, table)
+        rows.append(summary_row("CBOW" if cbow else "skip-gram", runs, table))
+    if args.readme:
+        name = "real-text-word2vec-hs" if args.hs else "real-text-word2vec"
+        body = readme_table(args, stream.n_tokens, len(words), rows, loads)
+        replace_block(args.readme, name, body, "benchmarks/bench_real_text.py --readme")
+        print(f"wrote the {name} block of {args.readme}")
 
 
 if __name__ == "__main__":

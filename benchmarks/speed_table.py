@@ -24,10 +24,12 @@ against a float32 sgemm (2048^3, one thread) measured in the same run.
 
     python benchmarks/speed_table.py --corpus /work/real_text --out runs/speed.md
     python benchmarks/speed_table.py --quick       # smoke run: 100k tokens, 1 epoch, 3 steps
+    python benchmarks/speed_table.py --corpus /work/real_text --readme benchmarks/README.md
 
 torch and gensim are optional (pip install -e '.[bench]'): a row whose tool is missing says
-"skipped: not installed". The table as measured, with the load it was measured under, is in
-benchmarks/README.md. Exit 1 (after printing the table) if a group's subprocess failed.
+"skipped: not installed". `--readme` writes the table, with the load it was measured under,
+into benchmarks/README.md's measured block. Exit 1 (after printing the table) if a group's
+subprocess failed.
 """
 
 from __future__ import annotations
@@ -330,6 +332,23 @@ def _op(info: dict) -> str:
     return f"`{name}` ({100 * info['share']:.0f}%)"
 
 
+def verdict(rows: list[dict]) -> str:
+    """One sentence per outcome, read off the rows: how many meet their goal, which miss."""
+    measured = [r for r in rows if "ratio" in r]
+    missed = [r for r in measured if not r["met"]]
+    text = f"{len(measured) - len(missed)} of {len(rows)} rows meet their goal"
+    if len(measured) < len(rows):
+        text += f" ({len(rows) - len(measured)} not measured)"
+    if missed:
+        names = [
+            f"{r['minilm'].split(':')[0]} vs {r['instead'].split(':')[0]} at {r['ratio']:.2f}x "
+            f"(goal {r['goal']})"
+            for r in missed
+        ]
+        text += "; missed: " + "; ".join(names)
+    return text + "."
+
+
 def render(rows: list[dict], head: list[str]) -> str:
     lines = [*head, ""]
     lines.append(
@@ -386,6 +405,10 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--quick", action="store_true", help="smoke run: 100k tokens, 1 epoch")
     ap.add_argument("--out", help="also write the markdown table to this file (atomically)")
     ap.add_argument("--json", action="store_true", help="print the results as JSON instead")
+    ap.add_argument(
+        "--readme",
+        help="also write the table into this page's speed-table block (benchmarks/README.md)",
+    )
     ap.add_argument("--worker", choices=GROUPS, help=argparse.SUPPRESS)
     return ap.parse_args()
 
@@ -411,6 +434,12 @@ def main() -> None:
         from minilm.io import write_text
 
         write_text(args.out, text)
+    if args.readme:
+        sys.path.insert(0, str(HERE))
+        from readme_blocks import replace_block
+
+        body = "\n".join(["```text", *head, "```", render(rows, []), verdict(rows)])
+        replace_block(Path(args.readme), "speed-table", body, "benchmarks/speed_table.py --readme")
     if args.json:
         print(json.dumps({"header": head, "rows": rows, "results": results}, indent=1))
     else:
