@@ -145,6 +145,9 @@ def test_speed_table_verdict_names_the_misses():
 
 
 def test_gensim_speed_is_the_mean_of_its_three_timed_runs():
-    runs = {name: {"tok_s_cpu": v} for name, v in zip(bench_real_text.TIMED, (1.0, 2.0, 6.0))}
+    runs = {
+        name: {"tok_s_cpu": v}
+        for name, v in zip(bench_real_text.TIMED, (1.0, 2.0, 6.0), strict=True)
+    }
     runs["gensim-own"] = {"tok_s_cpu": 100.0}  # another tree: other work, not timed
     assert bench_real_text.gensim_speed(runs, "tok_s_cpu") == 3.0
