@@ -47,9 +47,8 @@ def replace_block(page: Path, name: str, body: str, writer: str) -> None:
         text = page.read_text(encoding="utf-8")
     except OSError as e:
         raise MinilmError(f"cannot read {page}: {e.strerror or e}") from None
-    if read_block(text, name) is None:
-        begin, end = markers(name, writer)
-        raise MinilmError(f"{page} has no measured block {name!r}: add the lines {begin} and {end}")
     begin, end = markers(name, writer)
+    if read_block(text, name) is None:
+        raise MinilmError(f"{page} has no measured block {name!r}: add the lines {begin} and {end}")
     block = f"{begin}\n{body.rstrip()}\n{end}"
     write_text(page, _pattern(name).sub(lambda _: block, text, count=1))
