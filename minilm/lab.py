@@ -328,8 +328,11 @@ def lab_summary(
     truth: Truth,
     quick: bool,
     seed: int,
+    train_wall: float,
+    jobs: int,
 ) -> dict:
-    """The "lab" section of metrics.json (timings are added by `run_lab`)."""
+    """The "lab" section of metrics.json (the other timings are added by `run_lab`);
+    `train_wall` the training's wall time, `jobs` the models trained at a time."""
     return {
         "corpus": str(corpora["lab"]),
         "elman_corpus": str(corpora["elman"]),
@@ -337,7 +340,8 @@ def lab_summary(
         "seed": seed,
         "models": [s.name for s in specs],
         "failed": [r.spec.name for r in runs if not r.ok],
-        "train_wall_seconds": sum(r.wall_seconds for r in runs),
+        "train_wall_seconds": train_wall,
+        "jobs": jobs,
         "train_cpu_seconds": sum(r.cpu_seconds or 0.0 for r in runs),
         "peak_memory_mib": max([r.peak_mib or 0.0 for r in runs] + [_own_peak_mib()]),
         "truth_files": sorted(truth.files),
@@ -361,6 +365,26 @@ def draw_everything(out: Path, inputs: lab_figures.FigureInputs, metrics: dict):
     return drawn
 
 
+def train_afresh(
+    specs: Sequence[ModelSpec],
+    out: Path,
+    corpora: dict[str, Path],
+    seed: int,
+    quick: bool,
+    log: Callable[[str], None],
+    echo: bool,
+    threads: int | None,
+    jobs: int,
+) -> tuple[list[ModelRun], float]:
+    """Train every model into `out` (lab_runner.train_models) with no earlier report beside
+    them: (the runs, the training's wall time: lanes overlap, so not the sum of the runs')."""
+    for name in ("report.md", "metrics.json"):
+        (out / name).unlink(missing_ok=True)
+    t_train = time.perf_counter()
+    runs = train_models(specs, out, corpora, seed, quick, log, echo, threads, jobs)
+    return runs, time.perf_counter() - t_train
+
+
 def run_lab(
     out: str | os.PathLike,
     corpus: str | None = None,
@@ -373,12 +397,14 @@ def run_lab(
     skip_training: bool = False,
     threads: int | None = None,
     flags: Sequence[str] | None = None,
+    jobs: int = 1,
 ) -> LabResult:
     """Train, evaluate, plot and report; returns what was done (failed models included).
 
     `skip_training` re-evaluates and redraws the runs an earlier lab left in `out`; `threads`
     is passed to every model's program as --threads (None: each program's own default);
-    `flags` ("srn=--cell lstm") add flags to a model's run (lab_models.with_flags)."""
+    `flags` ("srn=--cell lstm") add flags to a model's run (lab_models.with_flags); `jobs`
+    models train at a time (minilm/lab_runner.py, "Lanes")."""
     t_start = time.perf_counter()
     out = ensure_dir(out).resolve()
     specs = with_flags(select_models(models), flags)
@@ -386,13 +412,11 @@ def run_lab(
         out, corpus, quick, sentences, generate=not skip_training
     )
     corpora = {"lab": lab_corpus, "elman": elman_dir}
-    if not skip_training:  # no earlier report may sit beside the models this run retrains
-        for name in ("report.md", "metrics.json"):
-            (out / name).unlink(missing_ok=True)
     if skip_training:
         runs = [reuse_model(spec, out / spec.name) for spec in specs]
+        train_wall = sum(r.wall_seconds for r in runs)  # each run's own, as recorded
     else:
-        runs = train_models(specs, out, corpora, seed, quick, log, echo, threads)
+        runs, train_wall = train_afresh(specs, out, corpora, seed, quick, log, echo, threads, jobs)
     stop_if_the_corpus_failed_them_all(runs)
 
     log("[lab] evaluating every model with one protocol ...")
@@ -405,7 +429,8 @@ def run_lab(
     drawn = draw_everything(out, inputs, metrics)
     for name, trust in drawn.trust.items():
         metrics["models"][name] |= {f"trustworthiness_{k}": v for k, v in trust.items()}
-    metrics["lab"] |= lab_summary(specs, runs, corpora, truth, quick, seed)
+    lanes = 1 if skip_training else jobs
+    metrics["lab"] |= lab_summary(specs, runs, corpora, truth, quick, seed, train_wall, lanes)
     metrics["lab"] |= {
         "eval_seconds": time.perf_counter() - t_eval,
         "total_seconds": time.perf_counter() - t_start,  # this session's (skip_training: eval)

@@ -26,7 +26,7 @@ class ModelSpec:
     default: tuple[str, ...] = ()  # flags of the full run (the script's defaults unless given)
     quick: tuple[str, ...] = ()  # flags of --quick (1 epoch, small dims)
     corpus: str = "lab"  # "lab" (the lab's corpus) or "elman" (corpus/elman)
-    seconds: float = 30.0  # expected wall time of the full run, for the ETA
+    seconds: float = 30.0  # wall time of the full run on a quiet 2-core machine: the ETA, lanes
     language_model: bool = False  # has a test perplexity to compare with Kneser-Ney
     contextual: bool = False  # also writes contextual_vectors.txt
     perplexity_of: str = ""  # what its perplexity counts, if not the next word ("both directions")
@@ -48,7 +48,7 @@ _SPECS = (
         _flags("--method lsa"),
         default=_flags("--dim 100"),
         quick=_flags("--dim 16"),
-        seconds=5,
+        seconds=2,
     ),
     ModelSpec(
         "ppmi",
@@ -57,7 +57,7 @@ _SPECS = (
         _flags("--method ppmi"),
         default=_flags("--dim 100"),
         quick=_flags("--dim 16"),
-        seconds=8,
+        seconds=2,
     ),
     ModelSpec(
         "glove",
@@ -66,7 +66,7 @@ _SPECS = (
         _flags("--method glove"),
         default=_flags("--dim 100"),
         quick=_flags("--dim 16 --epochs 1"),
-        seconds=8,
+        seconds=3,
     ),
     ModelSpec(
         "nplm", "NPLM", "minilm.cli.train_nplm", quick=QUICK_LM, seconds=30, language_model=True
@@ -82,28 +82,27 @@ _SPECS = (
         default=_flags("--onehot --hidden 150 --lr 1e-3 --epochs 6"),
         quick=QUICK_LM,
         corpus="elman",
-        seconds=10,
+        seconds=3,
     ),
-    ModelSpec("skipgram", "skip-gram", "minilm.cli.train_skipgram", quick=QUICK_W2V, seconds=25),
-    ModelSpec(
-        "cbow", "CBOW", "minilm.cli.train_skipgram", ("--cbow",), quick=QUICK_W2V, seconds=12
-    ),
+    ModelSpec("skipgram", "skip-gram", "minilm.cli.train_skipgram", quick=QUICK_W2V, seconds=9),
+    ModelSpec("cbow", "CBOW", "minilm.cli.train_skipgram", ("--cbow",), quick=QUICK_W2V, seconds=5),
     # The script's defaults: fewer epochs leave bat/plant's senses mixed.
     # --contrastive: + Sentence-BERT tuning (~5% more time), the sentence model of search/MTEB;
     # --also-matryoshka: a twin tuned with the nested-prefix loss (another ~5%), for the
     # report's Matryoshka rows and figure (plain truncated against Matryoshka).
-    # --threads 2: the script's default until issue 27 (its results, byte for byte).
+    # One BLAS thread, the script's default: the lab runs the others beside it on the second
+    # core (minilm/lab_runner.py, "Lanes").
     ModelSpec(
         "transformer",
         "transformer",
         "minilm.cli.train_transformer",
-        ("--contrastive", "--threads", "2"),
+        ("--contrastive",),
         default=_flags("--also-matryoshka 8,16,32,64,128"),
         quick=_flags(
             "--epochs 1 --dim 32 --heads 2 --ffn 64 --warmup 20 "
             "--contrastive-epochs 1 --contrastive-batch-size 8 --also-matryoshka 8,16,32"
         ),
-        seconds=150,
+        seconds=200,
         contextual=True,
     ),
 )
@@ -117,7 +116,7 @@ ELMO = ModelSpec(
     "minilm.cli.train_elmo",
     default=_flags("--epochs 2 --dim 32 --layers 1 --lr 5e-2 --bptt 10 --batch-size 64"),
     quick=_flags("--epochs 1 --dim 16 --layers 1 --lr 5e-2 --bptt 10 --batch-size 64"),
-    seconds=35,
+    seconds=25,
     language_model=True,
     contextual=True,
     perplexity_of="both directions",

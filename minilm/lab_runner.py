@@ -1,9 +1,15 @@
 """The lab's child runs: each model's program as its own process, timed and measured.
 
 Each model's program (`python -m minilm.cli.train_*`, minilm/cli/) runs as a child process into
-`OUT/<model>/` (its own tqdm bar shows), one after another, so that each child's peak memory is
-its own: `os.wait4` returns the resource usage of exactly the child it waited for. A model that
-fails is reported with its one-line error and the others go on.
+`OUT/<model>/`; `os.wait4` returns the resource usage (CPU time, peak memory) of exactly the
+child it waited for. A model that fails is reported with its one-line error and the others go on.
+
+Lanes. On two cores the lab runs two children at a time (`jobs=2`): the longest expected run
+(the transformer, over half of the lab's training) starts first on one lane and the others
+follow one after another on the next free lane, each with one BLAS thread. The transformer's
+own second thread bought it only ~15% (README.md, "Threads"), so the core is better spent on
+the other models. The terminal shows the live progress bar of the newest child still running;
+every child's whole output is in its `OUT/<model>/lab.log`.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -75,16 +82,39 @@ def _has_paraphrases(corpus: Path) -> bool:
     return (folder / "paraphrases.tsv").is_file()
 
 
-def _tee(pipe: IO[bytes], sink: IO[bytes] | None, log: IO[bytes]) -> None:
-    """Copy a child's stderr to ours (its progress bar stays live) and to its log file."""
+class Screen:
+    """Our stderr, shared by the children running at once: only the newest one still running
+    draws on it (its progress bar stays live); when it ends, the one before it takes over."""
+
+    def __init__(self, sink: IO[bytes] | None) -> None:
+        self.sink = sink
+        self.running: list[int] = []  # pids, oldest first
+        self.lock = threading.Lock()
+
+    def start(self, pid: int) -> None:
+        with self.lock:
+            self.running.append(pid)
+
+    def end(self, pid: int) -> None:
+        with self.lock:
+            self.running.remove(pid)
+
+    def write(self, pid: int, chunk: bytes) -> None:
+        with self.lock:
+            if self.sink is None or self.running[-1:] != [pid]:
+                return
+            try:  # the child's "error:" line is the lab's outcome line: shown once, there
+                self.sink.write(_without_error_lines(chunk))
+                self.sink.flush()
+            except (OSError, ValueError):  # our stderr went away; keep logging
+                self.sink = None
+
+
+def _tee(pipe: IO[bytes], pid: int, screen: Screen, log: IO[bytes]) -> None:
+    """Copy a child's stderr to its log file, and to our screen while it holds it."""
     while chunk := pipe.read1(4096):  # whatever is there, without waiting for 4096 bytes
         log.write(chunk)
-        if sink is not None:
-            try:  # the child's "error:" line is the lab's outcome line: shown once, there
-                sink.write(_without_error_lines(chunk))
-                sink.flush()
-            except (OSError, ValueError):  # our stderr went away; keep logging
-                sink = None
+        screen.write(pid, chunk)
 
 
 def _without_error_lines(chunk: bytes) -> bytes:
@@ -105,14 +135,14 @@ def error_line(stderr_text: str, returncode: int) -> str:
     return f"exited with status {returncode}"
 
 
-def _wait(command: list[str], out: Path, echo: bool):
-    """Run `command`, teeing its stderr to ours and to out/lab.log: (exit status, rusage)."""
-    sink = getattr(sys.stderr, "buffer", None) if echo else None
+def _wait(command: list[str], out: Path, screen: Screen):
+    """Run `command`, teeing its stderr to out/lab.log and the screen: (exit status, rusage)."""
     with open(out / "lab.log", "wb") as log:
         proc = subprocess.Popen(  # the child dies with the lab: a killed lab leaves none running
             command, stdout=None, stderr=subprocess.PIPE, cwd=REPO, preexec_fn=die_with_parent
         )
-        tee = threading.Thread(target=_tee, args=(proc.stderr, sink, log), daemon=True)
+        screen.start(proc.pid)
+        tee = threading.Thread(target=_tee, args=(proc.stderr, proc.pid, screen, log), daemon=True)
         tee.start()
         try:
             _, status, usage = os.wait4(proc.pid, 0)
@@ -120,6 +150,8 @@ def _wait(command: list[str], out: Path, echo: bool):
             # Ctrl-C reached the child too: let it write its checkpoint, then stop the lab.
             os.wait4(proc.pid, 0)
             raise
+        finally:
+            screen.end(proc.pid)
         proc.returncode = os.waitstatus_to_exitcode(status)  # we reaped it, not Popen
         tee.join()
         proc.stderr.close()
@@ -132,17 +164,20 @@ def run_model(
     corpus: Path,
     seed: int,
     quick: bool,
-    echo: bool = True,
+    echo: bool | Screen = True,
     threads: int | None = None,
 ) -> ModelRun:
     """Run one model's program as a child process into `out`; measure wall time and peak memory.
 
-    The child's stdout is inherited; its stderr (where tqdm draws) is copied live to ours and
-    kept in `out/lab.log`. Peak memory is the child's own ru_maxrss from `os.wait4` (Linux
-    counts in it the high-water RSS of the lab process it was spawned from: a floor, not a leak).
+    The child's stdout is inherited; its stderr (where tqdm draws) is kept in `out/lab.log` and
+    copied live to ours (`echo`: True, False, or the Screen that children running at once
+    share). Peak memory is the child's own ru_maxrss from `os.wait4` (Linux counts in it the
+    high-water RSS of the lab process it was spawned from: a floor, not a leak).
     """
     prepare_out_dir(out, "lab.py")  # the project's folder (minilm/io.py), before lab.log
     run = ModelRun(spec, out, model_command(spec, out, corpus, seed, quick, threads))
+    if not isinstance(echo, Screen):
+        echo = Screen(getattr(sys.stderr, "buffer", None) if echo else None)
     start = time.perf_counter()
     try:
         run.returncode, usage = _wait(run.command, out, echo)
@@ -184,12 +219,15 @@ def progress_line(i: int, n: int, name: str, elapsed: float, eta: float | None) 
     return f"[lab] model {i}/{n}: {name}  (elapsed {format_duration(elapsed)}, ETA {eta_text})"
 
 
-def estimate_eta(elapsed: float, done: Sequence[float], remaining: Sequence[float]) -> float:
-    """Remaining expected seconds, scaled by how fast this machine has been so far:
-    ETA = sum(remaining) * elapsed / sum(done) (or sum(remaining) before any model ended)."""
+def estimate_eta(
+    elapsed: float, done: Sequence[float], remaining: Sequence[float], jobs: int = 1
+) -> float:
+    """Remaining expected seconds, scaled by how fast this machine has been so far: the longer
+    of the longest remaining run and the remaining work shared by `jobs` lanes, times
+    speed = elapsed / sum(done) (1 before any model ended). One lane: sum(remaining) * speed."""
     expected_done = sum(done)
     speed = elapsed / expected_done if expected_done > 0 and elapsed > 0 else 1.0
-    return sum(remaining) * speed
+    return max(max(remaining, default=0.0), sum(remaining) / jobs) * speed
 
 
 def outcome_line(run: ModelRun) -> str:
@@ -202,6 +240,20 @@ def outcome_line(run: ModelRun) -> str:
     )
 
 
+def default_jobs() -> int:
+    """Two lanes where two cores are ours (the module docstring), else one."""
+    return min(2, len(os.sched_getaffinity(0)))
+
+
+def start_order(specs: Sequence[ModelSpec], jobs: int) -> list[int]:
+    """Indices of `specs` in the order they start: with several lanes the longest expected run
+    first, so that it overlaps all the others; the rest in their own order."""
+    if jobs == 1 or not specs:
+        return list(range(len(specs)))
+    longest = max(range(len(specs)), key=lambda i: specs[i].seconds)
+    return [longest] + [i for i in range(len(specs)) if i != longest]
+
+
 def train_models(
     specs: Sequence[ModelSpec],
     out: Path,
@@ -211,18 +263,79 @@ def train_models(
     log: Callable[[str], None] = print,
     echo: bool = True,
     threads: int | None = None,
+    jobs: int = 1,
 ) -> list[ModelRun]:
-    """Run every model's program, one after another, with an overall progress line."""
-    t_start = time.perf_counter()
+    """Run every model's program, `jobs` at a time (lanes: the module docstring), with an
+    overall progress line as each starts; the runs come back in the order of `specs`."""
+    screen = Screen(getattr(sys.stderr, "buffer", None) if echo else None)
+
+    def run_one(spec: ModelSpec) -> ModelRun:
+        return run_model(spec, out / spec.name, corpora[spec.corpus], seed, quick, screen, threads)
+
     expected = [1.0 if quick else s.seconds for s in specs]
-    runs: list[ModelRun] = []
-    for i, spec in enumerate(specs):
-        elapsed = time.perf_counter() - t_start
-        eta = estimate_eta(elapsed, expected[:i], expected[i:])
-        log(progress_line(i + 1, len(specs), spec.name, elapsed, eta))
-        run = run_model(
-            spec, out / spec.name, corpora[spec.corpus], seed, quick, echo=echo, threads=threads
-        )
-        runs.append(run)
-        log(outcome_line(run))
-    return runs
+    return _Lanes(specs, expected, jobs, log, run_one).run_all()
+
+
+class _Lanes:
+    """train_models' runs, `jobs` at a time; what they share is read and written under a lock."""
+
+    def __init__(
+        self,
+        specs: Sequence[ModelSpec],
+        expected: list[float],
+        jobs: int,
+        log: Callable[[str], None],
+        run_one: Callable[[ModelSpec], ModelRun],
+    ) -> None:
+        self.specs, self.expected, self.jobs = specs, expected, jobs
+        self.log, self.run_one = log, run_one
+        self.lock, self.t_start = threading.Lock(), time.perf_counter()
+        self.started: dict[int, float] = {}  # spec index -> when it started
+        self.finished: dict[int, ModelRun] = {}
+        self.stopping = threading.Event()  # a run raised, or Ctrl-C: start no other
+
+    def run_all(self) -> list[ModelRun]:
+        pool = ThreadPoolExecutor(max_workers=self.jobs)
+        order = start_order(self.specs, self.jobs)
+        futures = [pool.submit(self.train, k, i) for k, i in enumerate(order)]
+        try:
+            wait(futures, return_when=FIRST_EXCEPTION)
+            for future in futures:
+                future.result()  # the first run that raised: raise it here
+        except BaseException:
+            self.stopping.set()
+            pool.shutdown(wait=True, cancel_futures=True)  # the running ones end first
+            raise
+        pool.shutdown()
+        return [self.finished[i] for i in range(len(self.specs))]
+
+    def train(self, k: int, i: int) -> None:
+        """The k-th run to start: specs[i]."""
+        with self.lock:
+            if self.stopping.is_set():
+                return
+            now = time.perf_counter()
+            eta = self.eta(now)
+            name, elapsed = self.specs[i].name, now - self.t_start
+            self.log(progress_line(k + 1, len(self.specs), name, elapsed, eta))
+            self.started[i] = now
+        try:
+            run = self.run_one(self.specs[i])
+        except BaseException:
+            self.stopping.set()
+            raise
+        with self.lock:
+            self.finished[i] = run
+            self.log(outcome_line(run))
+
+    def eta(self, now: float) -> float:
+        """estimate_eta over the runs not finished, a running one's less what it has run."""
+        walls = sum(r.wall_seconds for r in self.finished.values())
+        done = [self.expected[f] for f in self.finished]
+        speed = walls / sum(done) if done and walls > 0 else 1.0
+        remaining = [
+            max(self.expected[r] - (now - self.started.get(r, now)) / speed, 0.0)
+            for r in range(len(self.specs))
+            if r not in self.finished
+        ]
+        return estimate_eta(walls, done, remaining, self.jobs)

@@ -1,7 +1,7 @@
 """The lab: train every model on one corpus, compare their vectors, write a report with figures.
 
     python scripts/lab.py --out runs/lab                   # bundled world corpus, all models
-    python scripts/lab.py --out runs/quick --quick         # small generated world: about a minute
+    python scripts/lab.py --out runs/quick --quick         # small generated world: ~20-30 s
     python scripts/lab.py --out runs/mine --corpus my.txt  # any corpus (figures needing
                                                            # ground truth are skipped, with a note)
     python scripts/lab.py --out runs/w2v --models skipgram,cbow,ppmi
@@ -11,9 +11,11 @@ Writes OUT/report.md (every figure, a metrics table, a paragraph per figure), OU
 (a "models" section per model, and "lab"), OUT/fig*.png, OUT/explore.html (every model side by
 side in the browser: maps, neighbours, analogies), and each model's own run in OUT/<model>/.
 The SRN also runs on corpus/elman (OUT/srn-elman) for Elman's dendrogram.
-Models: lsa ppmi glove nplm srn srn-elman skipgram cbow transformer (default: all), fasttext.
-Each runs its own scripts/train_*.py with that script's defaults, except the transformer's 2
-epochs (about 3-4 minutes for the whole lab on 2 idle cores); report.md lists every command.
+Models: lsa ppmi glove nplm srn srn-elman skipgram cbow transformer elmo (default: all);
+optional: srn-lstm srn-gru fasttext.
+Each runs its own program (minilm/cli/) with its defaults; report.md lists every command. On
+two cores two models train at a time (--jobs 2): the transformer, the longest, on one core and
+the others one after another on the other (about 4 minutes for the whole lab on 2 quiet cores).
 Ground truth (categories.tsv, analogies.txt, ...) is read beside train.txt.
 Exit status 1 when a model failed (the others still run and are reported).
 """
@@ -28,7 +30,7 @@ from minilm.errors import EXIT_BAD_INPUT, ArgumentParser, MinilmError, run_cli, 
 from minilm.io import add_out_args, claim_out_dir
 from minilm.lab import run_lab
 from minilm.lab_models import ALL_MODELS
-from minilm.lab_runner import format_duration
+from minilm.lab_runner import default_jobs, format_duration
 from minilm.threads import add_threads_arg, apply_threads
 
 
@@ -62,7 +64,17 @@ def parse_args() -> argparse.Namespace:
     # Size of the generated world corpus (tests use a tiny one); not for everyday use.
     ap.add_argument("--sentences", type=int, help=argparse.SUPPRESS)
     add_threads_arg(ap, default=None)
+    ap.add_argument(
+        "--jobs",
+        type=int,
+        default=default_jobs(),
+        metavar="J",
+        help="models trained at a time (default: 2 on two or more cores, else 1): the longest "
+        "starts first and the others share the other lane",
+    )
     args = ap.parse_args()
+    if args.jobs < 1:
+        raise MinilmError(f"--jobs must be >= 1, got {args.jobs}")
     if args.sentences is not None and args.sentences < 200:
         raise MinilmError(f"--sentences must be >= 200, got {args.sentences}")
     return args
@@ -83,6 +95,7 @@ def main() -> None:
         skip_training=args.skip_training,
         threads=args.threads,
         flags=args.flags,
+        jobs=args.jobs,
     )
     lab = result.metrics["lab"]
     print(

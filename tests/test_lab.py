@@ -433,11 +433,13 @@ def test_quick_lab_end_to_end(tmp_path):
     cmd = [sys.executable, script, "--out", str(out), "--quick", "--sentences", "800"]
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "[lab] model 9/10: transformer" in proc.stdout
+    # two lanes on two cores: the longest (the transformer) starts first, ELMo last
+    assert "[lab] model 1/10: transformer" in proc.stdout
     assert "[lab] model 10/10: elmo" in proc.stdout
     assert "report.md" in proc.stdout.splitlines()[-1]
 
     metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["lab"]["jobs"] == lab_runner.default_jobs()
     models = metrics["models"]
     assert set(lab_models.MODELS) | {"transformer-ctx", "elmo-ctx"} == set(models)
     # ELMo beside the transformer: its layers' anisotropy (embedding + 1 LSTM layer under
@@ -528,15 +530,19 @@ def test_with_flags_appends_a_models_flags_and_refuses_unknown_models():
 
 
 def test_the_labs_threads_win_over_a_specs_pinned_default(tmp_path):
-    """The transformer's spec pins --threads 2 (the lab's results as before issue 27); a lab run
-    with --threads N still gives every program N: the shared flags come last, and argparse keeps
-    the last value of a repeated flag."""
-    spec = lab_models.MODELS["transformer"]
+    """A spec may pin --threads; a lab run with --threads N still gives every program N: the
+    shared flags come last, and argparse keeps the last value of a repeated flag. The lab's own
+    specs pin none: two lanes on two cores run one BLAS thread each (minilm/lab_runner.py)."""
+    spec = lab_models.ModelSpec(
+        "pinned", "Pinned", "minilm.cli.train_transformer", ("--threads", "2")
+    )
 
-    def threads(argv: list[str]) -> str:
-        return [argv[i + 1] for i, a in enumerate(argv) if a == "--threads"][-1]
+    def threads(argv: list[str]) -> str | None:
+        return ([None] + [argv[i + 1] for i, a in enumerate(argv) if a == "--threads"])[-1]
 
     pinned = lab_runner.model_command(spec, tmp_path, tmp_path, 0, quick=False)
     assert threads(pinned) == "2"
     assert threads(lab_runner.model_command(spec, tmp_path, tmp_path, 0, False, threads=1)) == "1"
     assert threads(lab_runner.model_command(spec, tmp_path, tmp_path, 0, True, threads=3)) == "3"
+    for own in lab_models.ALL_MODELS.values():
+        assert threads(lab_runner.model_command(own, tmp_path, tmp_path, 0, False)) is None
