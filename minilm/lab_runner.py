@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import json
 import os
+import resource
+import signal
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -135,27 +136,69 @@ def error_line(stderr_text: str, returncode: int) -> str:
     return f"exited with status {returncode}"
 
 
-def _wait(command: list[str], out: Path, screen: Screen):
-    """Run `command`, teeing its stderr to out/lab.log and the screen: (exit status, rusage)."""
-    with open(out / "lab.log", "wb") as log:
+@dataclass
+class Child:
+    """A model's program that `start_model` started: its run so far, process, log and clock."""
+
+    run: ModelRun
+    proc: subprocess.Popen
+    log: IO[bytes]
+    tee: threading.Thread
+    start: float
+
+
+def start_model(
+    spec: ModelSpec,
+    out: Path,
+    corpus: Path,
+    seed: int,
+    quick: bool,
+    screen: Screen,
+    threads: int | None = None,
+) -> Child | ModelRun:
+    """Start one model's program as a child process into `out`, its stderr (where tqdm draws)
+    kept in `out/lab.log` and shown on `screen`; a program that cannot start: its failed run."""
+    prepare_out_dir(out, "lab.py")  # the project's folder (minilm/io.py), before lab.log
+    run = ModelRun(spec, out, model_command(spec, out, corpus, seed, quick, threads))
+    log = open(out / "lab.log", "wb")  # closed by finish_model
+    try:
         proc = subprocess.Popen(  # the child dies with the lab: a killed lab leaves none running
-            command, stdout=None, stderr=subprocess.PIPE, cwd=REPO, preexec_fn=die_with_parent
+            run.command, stdout=None, stderr=subprocess.PIPE, cwd=REPO, preexec_fn=die_with_parent
         )
-        screen.start(proc.pid)
-        tee = threading.Thread(target=_tee, args=(proc.stderr, proc.pid, screen, log), daemon=True)
-        tee.start()
-        try:
-            _, status, usage = os.wait4(proc.pid, 0)
-        except KeyboardInterrupt:
-            # Ctrl-C reached the child too: let it write its checkpoint, then stop the lab.
-            os.wait4(proc.pid, 0)
-            raise
-        finally:
-            screen.end(proc.pid)
-        proc.returncode = os.waitstatus_to_exitcode(status)  # we reaped it, not Popen
-        tee.join()
-        proc.stderr.close()
-    return proc.returncode, usage
+    except OSError as err:
+        log.close()
+        run.returncode, run.error = 127, f"cannot start {run.command[1]}: {err.strerror}"
+        return run
+    screen.start(proc.pid)
+    tee = threading.Thread(target=_tee, args=(proc.stderr, proc.pid, screen, log), daemon=True)
+    tee.start()
+    return Child(run, proc, log, tee, time.perf_counter())
+
+
+def finish_model(
+    child: Child, status: int, usage: resource.struct_rusage, screen: Screen
+) -> ModelRun:
+    """The run of a child that os.wait4 reaped (`status`, `usage`): exit status, wall time, CPU,
+    peak memory, its one-line error; recorded in `out/lab_run.json`.
+
+    Peak memory is the child's own ru_maxrss (Linux counts in it the high-water RSS of the lab
+    process it was spawned from: a floor, not a leak)."""
+    run, proc = child.run, child.proc
+    screen.end(proc.pid)
+    run.wall_seconds = time.perf_counter() - child.start
+    proc.returncode = run.returncode = os.waitstatus_to_exitcode(status)  # we reaped it, not Popen
+    child.tee.join()
+    proc.stderr.close()
+    child.log.close()
+    run.peak_mib = usage.ru_maxrss / 1024  # Linux reports kilobytes
+    run.cpu_seconds = usage.ru_utime + usage.ru_stime
+    if run.returncode != 0:
+        text = (run.out / "lab.log").read_bytes().decode("utf-8", "replace")
+        run.error = error_line(text, run.returncode)
+    elif not (run.out / "vectors.txt").exists():
+        run.error = f"{run.spec.program} finished but wrote no {run.out / 'vectors.txt'}"
+    write_json(run.out / RUN_RECORD, run.record())
+    return run
 
 
 def run_model(
@@ -164,36 +207,23 @@ def run_model(
     corpus: Path,
     seed: int,
     quick: bool,
-    echo: bool | Screen = True,
+    echo: bool = True,
     threads: int | None = None,
 ) -> ModelRun:
-    """Run one model's program as a child process into `out`; measure wall time and peak memory.
-
-    The child's stdout is inherited; its stderr (where tqdm draws) is kept in `out/lab.log` and
-    copied live to ours (`echo`: True, False, or the Screen that children running at once
-    share). Peak memory is the child's own ru_maxrss from `os.wait4` (Linux counts in it the
-    high-water RSS of the lab process it was spawned from: a floor, not a leak).
-    """
-    prepare_out_dir(out, "lab.py")  # the project's folder (minilm/io.py), before lab.log
-    run = ModelRun(spec, out, model_command(spec, out, corpus, seed, quick, threads))
-    if not isinstance(echo, Screen):
-        echo = Screen(getattr(sys.stderr, "buffer", None) if echo else None)
-    start = time.perf_counter()
+    """Run one model's program as a child process into `out` and wait for it: `start_model`,
+    then `finish_model`. Its stdout is inherited; its stderr is kept in `out/lab.log` and, with
+    `echo`, copied live to ours."""
+    screen = Screen(getattr(sys.stderr, "buffer", None) if echo else None)
+    child = start_model(spec, out, corpus, seed, quick, screen, threads)
+    if isinstance(child, ModelRun):
+        return child
     try:
-        run.returncode, usage = _wait(run.command, out, echo)
-    except OSError as err:
-        run.returncode, run.error = 127, f"cannot start {run.command[1]}: {err.strerror}"
-        return run
-    run.wall_seconds = time.perf_counter() - start
-    run.peak_mib = usage.ru_maxrss / 1024  # Linux reports kilobytes
-    run.cpu_seconds = usage.ru_utime + usage.ru_stime
-    if run.returncode != 0:
-        text = (out / "lab.log").read_bytes().decode("utf-8", "replace")
-        run.error = error_line(text, run.returncode)
-    elif not (out / "vectors.txt").exists():
-        run.error = f"{spec.program} finished but wrote no {out / 'vectors.txt'}"
-    write_json(out / RUN_RECORD, run.record())
-    return run
+        _, status, usage = os.wait4(child.proc.pid, 0)
+    except KeyboardInterrupt:
+        # Ctrl-C reached the child too: let it write its checkpoint, then stop the lab.
+        os.wait4(child.proc.pid, 0)
+        raise
+    return finish_model(child, status, usage, screen)
 
 
 def reuse_model(spec: ModelSpec, out: Path) -> ModelRun:
@@ -266,76 +296,62 @@ def train_models(
     jobs: int = 1,
 ) -> list[ModelRun]:
     """Run every model's program, `jobs` at a time (lanes: the module docstring), with an
-    overall progress line as each starts; the runs come back in the order of `specs`."""
+    overall progress line as each starts; the runs come back in the order of `specs`.
+
+    This thread starts every child and waits for whichever ends first (os.wait4), so Ctrl-C
+    reaches it at once: no other model starts, the running ones (which got the Ctrl-C too)
+    write their checkpoints, and the lab stops. Any other error stops them the same way."""
     screen = Screen(getattr(sys.stderr, "buffer", None) if echo else None)
-
-    def run_one(spec: ModelSpec) -> ModelRun:
-        return run_model(spec, out / spec.name, corpora[spec.corpus], seed, quick, screen, threads)
-
     expected = [1.0 if quick else s.seconds for s in specs]
-    return _Lanes(specs, expected, jobs, log, run_one).run_all()
+    queue, running, started, runs = start_order(specs, jobs), {}, {}, {}
+    t_start = time.perf_counter()
+    try:
+        while queue or running:
+            while queue and len(running) < jobs:  # a free lane: start the next model
+                i, now = queue.pop(0), time.perf_counter()
+                eta = lanes_eta(now, expected, started, runs, jobs)
+                log(progress_line(len(started) + 1, len(specs), specs[i].name, now - t_start, eta))
+                started[i] = now
+                spec = specs[i]
+                child = start_model(
+                    spec, out / spec.name, corpora[spec.corpus], seed, quick, screen, threads
+                )
+                if isinstance(child, ModelRun):  # it could not start
+                    runs[i] = child
+                    log(outcome_line(child))
+                else:
+                    running[child.proc.pid] = (i, child)
+            if running:
+                pid, status, usage = os.wait4(-1, 0)  # whichever child ends first
+                i, child = running.pop(pid)
+                runs[i] = finish_model(child, status, usage, screen)
+                log(outcome_line(runs[i]))
+    except BaseException as err:
+        _stop(running, interrupted=isinstance(err, KeyboardInterrupt))
+        raise
+    return [runs[i] for i in range(len(specs))]
 
 
-class _Lanes:
-    """train_models' runs, `jobs` at a time; what they share is read and written under a lock."""
+def _stop(running: dict, interrupted: bool) -> None:
+    """Wait for the running children: after Ctrl-C (which they got too) as they write their
+    checkpoints; after an error of the lab's, first asking them to do the same (SIGINT)."""
+    for pid in running:
+        if not interrupted:
+            os.kill(pid, signal.SIGINT)
+    for pid in running:
+        os.wait4(pid, 0)
 
-    def __init__(
-        self,
-        specs: Sequence[ModelSpec],
-        expected: list[float],
-        jobs: int,
-        log: Callable[[str], None],
-        run_one: Callable[[ModelSpec], ModelRun],
-    ) -> None:
-        self.specs, self.expected, self.jobs = specs, expected, jobs
-        self.log, self.run_one = log, run_one
-        self.lock, self.t_start = threading.Lock(), time.perf_counter()
-        self.started: dict[int, float] = {}  # spec index -> when it started
-        self.finished: dict[int, ModelRun] = {}
-        self.stopping = threading.Event()  # a run raised, or Ctrl-C: start no other
 
-    def run_all(self) -> list[ModelRun]:
-        pool = ThreadPoolExecutor(max_workers=self.jobs)
-        order = start_order(self.specs, self.jobs)
-        futures = [pool.submit(self.train, k, i) for k, i in enumerate(order)]
-        try:
-            wait(futures, return_when=FIRST_EXCEPTION)
-            for future in futures:
-                future.result()  # the first run that raised: raise it here
-        except BaseException:
-            self.stopping.set()
-            pool.shutdown(wait=True, cancel_futures=True)  # the running ones end first
-            raise
-        pool.shutdown()
-        return [self.finished[i] for i in range(len(self.specs))]
-
-    def train(self, k: int, i: int) -> None:
-        """The k-th run to start: specs[i]."""
-        with self.lock:
-            if self.stopping.is_set():
-                return
-            now = time.perf_counter()
-            eta = self.eta(now)
-            name, elapsed = self.specs[i].name, now - self.t_start
-            self.log(progress_line(k + 1, len(self.specs), name, elapsed, eta))
-            self.started[i] = now
-        try:
-            run = self.run_one(self.specs[i])
-        except BaseException:
-            self.stopping.set()
-            raise
-        with self.lock:
-            self.finished[i] = run
-            self.log(outcome_line(run))
-
-    def eta(self, now: float) -> float:
-        """estimate_eta over the runs not finished, a running one's less what it has run."""
-        walls = sum(r.wall_seconds for r in self.finished.values())
-        done = [self.expected[f] for f in self.finished]
-        speed = walls / sum(done) if done and walls > 0 else 1.0
-        remaining = [
-            max(self.expected[r] - (now - self.started.get(r, now)) / speed, 0.0)
-            for r in range(len(self.specs))
-            if r not in self.finished
-        ]
-        return estimate_eta(walls, done, remaining, self.jobs)
+def lanes_eta(now: float, expected: Sequence[float], started: dict, runs: dict, jobs: int) -> float:
+    """estimate_eta over the models not finished, a running one's expected time less what it has
+    run; the speed from the finished ones (`started`: index -> start time, `runs`: index ->
+    ModelRun)."""
+    walls = sum(r.wall_seconds for r in runs.values())
+    done = [expected[f] for f in runs]
+    speed = walls / sum(done) if done and walls > 0 else 1.0
+    remaining = [
+        max(expected[r] - (now - started.get(r, now)) / speed, 0.0)
+        for r in range(len(expected))
+        if r not in runs
+    ]
+    return estimate_eta(walls, done, remaining, jobs)

@@ -1,16 +1,23 @@
 """The lab's lanes (minilm/lab_runner.py): two children at a time, the longest first, the screen
-held by the newest one still running, and an error that stops the runs not yet started."""
+held by the newest one still running, and an error or Ctrl-C that starts no other run."""
 
 from __future__ import annotations
 
 import io
 import json
+import os
+import signal
+import subprocess
+import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
 
 from minilm import lab_models, lab_runner
+
+REPO = Path(__file__).resolve().parent.parent
 
 STAMP = """
     import json, sys, time
@@ -99,18 +106,67 @@ def test_the_screen_shows_the_newest_running_child_only():
     lab_runner.Screen(None).write(1, b"nowhere")  # echo off: nothing to write to
 
 
-def test_a_run_that_raises_stops_the_runs_not_started(tmp_path):
-    """A lane's error (here a model folder that cannot be made) ends the lab's training: the
-    run beside it finishes, the ones queued never start."""
+def test_a_lab_error_stops_the_runs_and_starts_no_other(tmp_path):
+    """An error of the lab's (here a model folder that cannot be made) ends its training: the
+    run beside it is asked to stop (SIGINT, as Ctrl-C would: a checkpoint where the program
+    keeps one) and reaped, not orphaned; the ones queued never start."""
     specs = [
-        _sleeper(tmp_path, "long", 1.0, seconds=100),
+        _sleeper(tmp_path, "long", 30.0, seconds=100),
         _sleeper(tmp_path, "bad", 0.1, seconds=5),
         _sleeper(tmp_path, "never", 0.1, seconds=5),
     ]
     out = tmp_path / "out"
     out.mkdir()
     (out / "bad").write_text("a file where the model's folder should be")
+    t0 = time.perf_counter()
     with pytest.raises(Exception):  # noqa: B017 - whichever error the folder gives
         lab_runner.train_models(specs, out, {"lab": tmp_path}, 0, True, print, False, jobs=2)
-    assert (out / "long" / "stamp.json").exists()  # it was running: it ended, not orphaned
+    assert time.perf_counter() - t0 < 20  # the long run was stopped, not waited for
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)  # no child left running or unreaped
+    assert not (out / "long" / "stamp.json").exists()
     assert not (out / "never").exists()
+
+
+DRIVER = """
+import sys
+from pathlib import Path
+from minilm import lab_models, lab_runner
+tmp = Path(sys.argv[1])
+specs = [
+    lab_models.ModelSpec(name, name, str(tmp / f"{name}.py"), seconds=seconds)
+    for name, seconds in [("long", 100), ("short", 10), ("never", 5)]
+]
+lab_runner.train_models(specs, tmp / "out", {"lab": tmp}, 0, True, print, False, jobs=2)
+"""
+
+
+def test_ctrl_c_stops_the_lab_at_once_and_starts_no_other(tmp_path):
+    """Ctrl-C (SIGINT to the whole process group, as a terminal sends it) while two models
+    train: the lab stops within seconds, its children reaped, the queued model never started.
+    (A lab waiting in a worker thread would not see it until a child ended.)"""
+    _sleeper(tmp_path, "long", 60.0, seconds=100)
+    _sleeper(tmp_path, "short", 60.0, seconds=10)
+    _sleeper(tmp_path, "never", 0.1, seconds=5)
+    (tmp_path / "out").mkdir()
+    driver = tmp_path / "driver.py"
+    driver.write_text(DRIVER)
+    proc = subprocess.Popen(
+        [sys.executable, str(driver), str(tmp_path)],
+        cwd=REPO,
+        start_new_session=True,  # its own process group, as a terminal's foreground job
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.time() + 30
+    while not (tmp_path / "out" / "short" / "lab.log").exists() and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(1.0)  # both children are running
+    t0 = time.perf_counter()
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert time.perf_counter() - t0 < 15, "the lab waited for its children to finish"
+    assert proc.returncode != 0 and "KeyboardInterrupt" in err
+    assert not (tmp_path / "out" / "never").exists()
+    assert not (tmp_path / "out" / "long" / "stamp.json").exists()
